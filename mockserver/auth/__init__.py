@@ -1,0 +1,1 @@
+"""The Portal side: users, privileges, tokens and the sharing API facade."""

@@ -1,0 +1,53 @@
+"""Who is calling, and may they: token checks for the admin API."""
+
+from __future__ import annotations
+
+from flask import request
+
+from mockserver import wire
+from mockserver.auth.privileges import is_administrator, may_administer_notebooks
+from mockserver.auth.users import User
+from mockserver.errors import Forbidden, InvalidToken, TokenRequired
+
+#: [doc] the Administrator API's message for a request without a token.
+TOKEN_REQUIRED = (
+    "Unauthorized access. Token not found. "
+    "You can generate a token using the 'generateToken' operation."
+)
+#: [inferred] wording of the 403 answer.
+NOT_PERMITTED = "You do not have permissions to access this resource or perform this operation."
+
+
+def signed_in_user() -> User:
+    """The user the request's token names; 499 without a token, 498 for a bad one."""
+    from mockserver.app import deployment
+
+    raw = wire.token()
+    if raw is None:
+        raise TokenRequired(TOKEN_REQUIRED)
+    dep = deployment()
+    claims = dep.tokens.verify(
+        raw,
+        now_ms=dep.clock.now_ms(),
+        referer=request.headers.get("Referer"),
+        ip=request.remote_addr,
+    )
+    user = dep.users.get(claims.username)
+    if user is None:
+        raise InvalidToken("Invalid token.")
+    return user
+
+
+def require_administrator() -> User:
+    user = signed_in_user()
+    if not is_administrator(user.privileges):
+        raise Forbidden(NOT_PERMITTED)
+    return user
+
+
+def require_notebook_administrator() -> User:
+    """A listed admin privilege plus Create and edit notebooks [seed]."""
+    user = signed_in_user()
+    if not may_administer_notebooks(user.privileges):
+        raise Forbidden(NOT_PERMITTED)
+    return user

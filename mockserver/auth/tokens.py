@@ -1,0 +1,52 @@
+"""Portal tokens: signed, self-contained, checked against the emulator's clock.
+
+A token names its user, its expiry (epoch ms) and what it is bound to (a
+referer or an IP). It is signed with the deployment's secret, kept in the
+state, so every worker accepts the tokens any worker issued.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from mockserver.errors import InvalidToken
+
+#: [doc] tokens default to 60 minutes; longer requests get the server maximum,
+#: two weeks by default.
+DEFAULT_EXPIRATION_MINUTES = 60
+MAX_EXPIRATION_MINUTES = 14 * 24 * 60
+
+
+@dataclass(frozen=True)
+class Token:
+    username: str
+    expires_ms: int
+    referer: str | None = None
+    ip: str | None = None
+
+
+class TokenService:
+    def __init__(self, secret: str) -> None:
+        self._serializer = URLSafeSerializer(secret, salt="nbmock-portal-token")
+
+    def issue(self, token: Token) -> str:
+        return self._serializer.dumps(
+            [token.username, token.expires_ms, token.referer, token.ip, secrets.token_hex(4)]
+        )
+
+    def verify(self, raw: str, *, now_ms: int, referer: str | None, ip: str | None) -> Token:
+        """The token's claims, or ``InvalidToken`` if forged, expired or used out of its binding."""
+        try:
+            username, expires_ms, bound_referer, bound_ip, _nonce = self._serializer.loads(raw)
+        except (BadSignature, ValueError, TypeError):
+            raise InvalidToken("Invalid token.") from None
+        if now_ms >= expires_ms:
+            raise InvalidToken("Invalid token.", "Token has expired.")
+        if bound_referer is not None and referer != bound_referer:
+            raise InvalidToken("Invalid token.", "Token is not valid for this referer.")
+        if bound_ip is not None and ip != bound_ip:
+            raise InvalidToken("Invalid token.", "Token is not valid for this IP address.")
+        return Token(username, expires_ms, bound_referer, bound_ip)

@@ -1,0 +1,88 @@
+"""The ``nbmock`` command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from mockserver.app import DEFAULT_CONTEXT
+from mockserver.auth.users import DEFAULT_PASSWORD, DEFAULT_USERNAME
+from mockserver.runtimes.releases import DEFAULT_RELEASE, RELEASES
+
+
+def _serve_parser(commands) -> None:
+    serve = commands.add_parser(
+        "serve",
+        help="run the emulator",
+        description="Run the ArcGIS notebook-runtime emulator under gunicorn.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8080, help="port to bind (default: 8080)")
+    serve.add_argument(
+        "--context",
+        default=DEFAULT_CONTEXT,
+        help=f"web context of the deployment (default: {DEFAULT_CONTEXT})",
+    )
+    serve.add_argument(
+        "--state",
+        metavar="PATH",
+        help="SQLite file that keeps state across restarts (default: a temporary file)",
+    )
+    serve.add_argument(
+        "--release",
+        choices=sorted(RELEASES),
+        default=DEFAULT_RELEASE,
+        help=f"ArcGIS Enterprise release to emulate (default: {DEFAULT_RELEASE})",
+    )
+    serve.add_argument(
+        "--users", metavar="FILE", help="users TOML file (default: the single user admin)"
+    )
+    serve.add_argument(
+        "--workers", type=int, default=2, help="gunicorn worker processes (default: 2)"
+    )
+    serve.add_argument("--seed", type=int, help="seed for reproducible ids")
+
+
+def _run_serve(args: argparse.Namespace) -> int:
+    from mockserver.serving import serve
+
+    scheme = "http"
+    base = f"{scheme}://{args.host}:{args.port}/{args.context.strip('/')}"
+    print(f"nbmock: ArcGIS Enterprise {args.release} notebook-runtime emulator")
+    print(f"  Portal:  {base}/sharing/rest")
+    print(f"  Admin:   {base}/admin")
+    if args.users:
+        print(f"  Users:   from {args.users}")
+    else:
+        print(f"  Sign in: {DEFAULT_USERNAME} / {DEFAULT_PASSWORD} (built-in Administrator)")
+    sys.stdout.flush()
+    serve(
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        app_options={
+            "context": args.context,
+            "state": args.state,
+            "release_name": args.release,
+            "users": args.users,
+            "seed": args.seed,
+        },
+    )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="nbmock", description="ArcGIS Enterprise notebook-runtime emulator and contract kit."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    _serve_parser(commands)
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        return _run_serve(args)
+    parser.error(f"unknown command {args.command}")
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,49 @@
+"""ArcGIS errors as the domain raises them, free of any HTTP or envelope.
+
+The wire layer decides which envelope carries them (the admin
+``{"status": "error", ...}`` or the Portal ``{"error": {...}}``); the code is
+the ArcGIS code inside that envelope, not an HTTP status.
+"""
+
+from __future__ import annotations
+
+
+class ArcGISError(Exception):
+    """An error ArcGIS reports inside its JSON envelope."""
+
+    code = 500
+
+    def __init__(self, *messages: str, code: int | None = None, details: list[str] | None = None):
+        super().__init__(messages[0] if messages else "")
+        self.messages = list(messages)
+        self.details = details or []
+        if code is not None:
+            self.code = code
+
+
+class InvalidParameters(ArcGISError):
+    """Request parameters that are missing or malformed; one message per problem."""
+
+    code = 400
+
+
+class NotFound(ArcGISError):
+    code = 404
+
+
+class Refused(ArcGISError):
+    """A well-formed request the resource's state does not allow."""
+
+    code = 400
+
+
+class TokenRequired(ArcGISError):
+    code = 499
+
+
+class InvalidToken(ArcGISError):
+    code = 498
+
+
+class Forbidden(ArcGISError):
+    code = 403

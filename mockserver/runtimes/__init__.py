@@ -1,0 +1,1 @@
+"""The notebook runtimes resource of the Enterprise Administrator API."""

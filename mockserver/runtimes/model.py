@@ -1,0 +1,338 @@
+"""Notebook runtimes: the objects and every rule about them, free of HTTP and SQL.
+
+Request parameters arrive here as the strings a form carries; this module turns
+them into validated values or raises ``InvalidParameters`` listing every
+problem, so that a refused request never reaches the store.
+Provenance of each rule is in docs/FIDELITY.md.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
+
+from mockserver.errors import InvalidParameters, Refused
+
+#: Bytes per memory unit. [doc] the units are g|m|k|b; powers of 1024 [inferred].
+MEMORY_UNITS: dict[str, int] = {"g": 1024**3, "m": 1024**2, "k": 1024, "b": 1}
+
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """An amount of memory with its unit, as ArcGIS echoes it back."""
+
+    value: float
+    unit: str
+
+    @property
+    def bytes(self) -> float:
+        return self.value * MEMORY_UNITS[self.unit]
+
+
+@dataclass
+class Runtime:
+    """A notebook runtime; field order is the key order of the seed's response."""
+
+    id: str
+    name: str
+    requiresAdvancedPrivileges: bool
+    copied: bool
+    version: str
+    esriProvidedRuntime: bool
+    deploymentDefaultPropertyId: str
+    minCpu: float
+    maxCpu: float
+    minMemory: float
+    minMemoryUnit: str
+    maxMemory: float
+    maxMemoryUnit: str
+    maxSwapMemory: float
+    maxSwapMemoryUnit: str
+    sharedMemorySize: float
+    sharedMemorySizeUnit: str
+    podPlacementPolicy: dict[str, Any] = field(default_factory=dict)
+    customResources: dict[str, Any] = field(default_factory=dict)
+    revision: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Runtime:
+        return cls(**{f.name: data[f.name] for f in fields(cls)})
+
+    @property
+    def is_system(self) -> bool:
+        return not self.copied
+
+
+# --- parsing form values -----------------------------------------------------
+
+
+class _Problems:
+    """Collects every parameter problem of one request before refusing it."""
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    def add(self, message: str) -> None:
+        self.messages.append(message)
+
+    def raise_if_any(self) -> None:
+        if self.messages:
+            raise InvalidParameters(*self.messages)
+
+
+def _given(params: Mapping[str, str], *names: str) -> tuple[str, str | None]:
+    """The first of ``names`` present with a non-blank value, and that value.
+
+    An empty string counts as left out: the official client sends ``""`` for
+    every value it has not set [client].
+    """
+    for name in names:
+        value = params.get(name)
+        if value is not None and value.strip() != "":
+            return name, value.strip()
+    return names[0], None
+
+
+def _number(name: str, raw: str, problems: _Problems, *, positive: bool = False) -> float | None:
+    if not _NUMBER.fullmatch(raw):
+        problems.add(f"Invalid value for '{name}': '{_shorten(raw)}' is not a number.")
+        return None
+    value = float(raw)
+    if not math.isfinite(value) or value > 1e15:
+        problems.add(f"Invalid value for '{name}': '{_shorten(raw)}' is out of range.")
+        return None
+    if positive and value <= 0:
+        problems.add(f"Invalid value for '{name}': it must be greater than 0.")
+        return None
+    if value < 0:
+        problems.add(f"Invalid value for '{name}': it must not be negative.")
+        return None
+    return value
+
+
+def _unit(name: str, raw: str, problems: _Problems) -> str | None:
+    if raw not in MEMORY_UNITS:
+        problems.add(f"Invalid value for '{name}': '{_shorten(raw)}'. Valid values are g, m, k, b.")
+        return None
+    return raw
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError("non-finite number")
+    return value
+
+
+def _no_constant(text: str) -> None:
+    raise ValueError(f"{text} is not JSON")
+
+
+def _json_object(name: str, raw: str, problems: _Problems) -> dict[str, Any] | None:
+    try:
+        value = json.loads(raw, parse_float=_finite, parse_constant=_no_constant)
+    except (ValueError, RecursionError):
+        problems.add(f"Invalid value for '{name}': it must be a JSON object.")
+        return None
+    if not isinstance(value, dict):
+        problems.add(f"Invalid value for '{name}': it must be a JSON object.")
+        return None
+    return value
+
+
+def _shorten(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _required_number(params, problems, *names, positive=False) -> float | None:
+    name, raw = _given(params, *names)
+    if raw is None:
+        problems.add(f"'{name}' is required.")
+        return None
+    return _number(name, raw, problems, positive=positive)
+
+
+def _optional_number(params, problems, *names, positive=False) -> float | None:
+    name, raw = _given(params, *names)
+    return None if raw is None else _number(name, raw, problems, positive=positive)
+
+
+def _optional_unit(params, problems, *names) -> str | None:
+    name, raw = _given(params, *names)
+    return None if raw is None else _unit(name, raw, problems)
+
+
+def _required_unit(params, problems, *names) -> str | None:
+    name, raw = _given(params, *names)
+    if raw is None:
+        problems.add(f"'{name}' is required.")
+        return None
+    return _unit(name, raw, problems)
+
+
+def _optional_object(params, problems, name) -> dict[str, Any] | None:
+    _, raw = _given(params, name)
+    return None if raw is None else _json_object(name, raw, problems)
+
+
+def _check_min_max(problems, min_name, low, max_name, high) -> None:
+    if low is not None and high is not None and low > high:
+        problems.add(f"'{min_name}' must not be greater than '{max_name}'.")
+
+
+# --- the operations' rules ---------------------------------------------------
+
+#: Spellings accepted for the maximum CPU: the seed writes maxCpu, the doc tables maxCPU.
+MAX_CPU = ("maxCpu", "maxCPU")
+#: Update's request names for shared memory [doc 11.4]; copy's names as well [inferred].
+SHARED_MEMORY = ("sharedMemory", "sharedMemorySize")
+SHARED_MEMORY_UNIT = ("sharedMemoryUnit", "sharedMemorySizeUnit")
+
+
+def copy_of(
+    source: Runtime, params: Mapping[str, str], *, new_id: str, property_id: str
+) -> Runtime:
+    """The user runtime that ``copy`` with ``params`` makes of ``source``.
+
+    Raises ``InvalidParameters`` naming every bad parameter, or ``Refused`` when
+    the source is itself a copy. The revision is left for the store to stamp.
+    """
+    if source.copied:
+        raise Refused(
+            f"Runtime '{source.id}' is a user-created runtime; only system runtimes can be copied."
+        )
+    problems = _Problems()
+    name, raw_name = _given(params, "name")
+    if raw_name is None:
+        problems.add("'name' is required.")
+    min_cpu = _required_number(params, problems, "minCpu", positive=True)
+    max_cpu = _required_number(params, problems, *MAX_CPU, positive=True)
+    min_memory = _required_number(params, problems, "minMemory")
+    min_memory_unit = _required_unit(params, problems, "minMemoryUnit")
+    max_memory = _required_number(params, problems, "maxMemory")
+    max_memory_unit = _required_unit(params, problems, "maxMemoryUnit")
+    swap = _optional_number(params, problems, "maxSwapMemory")
+    swap_unit = _optional_unit(params, problems, "maxSwapMemoryUnit")
+    shared = _optional_number(params, problems, "sharedMemorySize", "sharedMemory")
+    shared_unit = _optional_unit(params, problems, "sharedMemorySizeUnit", "sharedMemoryUnit")
+    placement = _optional_object(params, problems, "podPlacementPolicy")
+    resources = _optional_object(params, problems, "customResources")
+    _check_min_max(problems, "minCpu", min_cpu, "maxCpu", max_cpu)
+    if None not in (min_memory, min_memory_unit, max_memory, max_memory_unit):
+        _check_min_max(
+            problems,
+            "minMemory",
+            Quantity(min_memory, min_memory_unit).bytes,
+            "maxMemory",
+            Quantity(max_memory, max_memory_unit).bytes,
+        )
+    problems.raise_if_any()
+
+    if swap is None:
+        # [seed] "If left unspecified, the value is double that of the maxMemory".
+        swap, swap_unit = 2 * max_memory, max_memory_unit
+    return replace(
+        source,
+        id=new_id,
+        name=raw_name,
+        copied=True,
+        esriProvidedRuntime=False,
+        deploymentDefaultPropertyId=property_id,
+        minCpu=min_cpu,
+        maxCpu=max_cpu,
+        minMemory=min_memory,
+        minMemoryUnit=min_memory_unit,
+        maxMemory=max_memory,
+        maxMemoryUnit=max_memory_unit,
+        maxSwapMemory=swap,
+        maxSwapMemoryUnit=swap_unit or max_memory_unit,
+        sharedMemorySize=source.sharedMemorySize if shared is None else shared,
+        sharedMemorySizeUnit=shared_unit or source.sharedMemorySizeUnit,
+        podPlacementPolicy=source.podPlacementPolicy if placement is None else placement,
+        customResources=source.customResources if resources is None else resources,
+        revision=0,
+    )
+
+
+def updated(current: Runtime, params: Mapping[str, str]) -> Runtime:
+    """``current`` with the limits ``update`` sets; what is left out is kept.
+
+    ``maxCpu`` (or ``maxCPU``), ``maxMemory`` and ``maxMemoryUnit`` are required
+    [doc]. Fields the official client fills in from the GET (``name``,
+    ``imageId``, ``dockerRuntime``, ...) are accepted and not applied [inferred].
+    """
+    problems = _Problems()
+    max_cpu = _required_number(params, problems, *MAX_CPU, positive=True)
+    max_memory = _required_number(params, problems, "maxMemory")
+    max_memory_unit = _required_unit(params, problems, "maxMemoryUnit")
+    min_cpu = _optional_number(params, problems, "minCpu", positive=True)
+    min_memory = _optional_number(params, problems, "minMemory")
+    min_memory_unit = _optional_unit(params, problems, "minMemoryUnit")
+    swap = _optional_number(params, problems, "maxSwapMemory")
+    swap_unit = _optional_unit(params, problems, "maxSwapMemoryUnit")
+    shared = _optional_number(params, problems, *SHARED_MEMORY)
+    shared_unit = _optional_unit(params, problems, *SHARED_MEMORY_UNIT)
+    placement = _optional_object(params, problems, "podPlacementPolicy")
+    resources = _optional_object(params, problems, "customResources")
+    problems.raise_if_any()
+
+    min_cpu = current.minCpu if min_cpu is None else min_cpu
+    min_memory = current.minMemory if min_memory is None else min_memory
+    min_memory_unit = min_memory_unit or current.minMemoryUnit
+    _check_min_max(problems, "minCpu", min_cpu, "maxCpu", max_cpu)
+    _check_min_max(
+        problems,
+        "minMemory",
+        Quantity(min_memory, min_memory_unit).bytes,
+        "maxMemory",
+        Quantity(max_memory, max_memory_unit).bytes,
+    )
+    problems.raise_if_any()
+
+    if swap is None:
+        swap, swap_unit = 2 * max_memory, max_memory_unit
+    return replace(
+        current,
+        minCpu=min_cpu,
+        maxCpu=max_cpu,
+        minMemory=min_memory,
+        minMemoryUnit=min_memory_unit,
+        maxMemory=max_memory,
+        maxMemoryUnit=max_memory_unit,
+        maxSwapMemory=swap,
+        maxSwapMemoryUnit=swap_unit or max_memory_unit,
+        sharedMemorySize=current.sharedMemorySize if shared is None else shared,
+        sharedMemorySizeUnit=shared_unit or current.sharedMemorySizeUnit,
+        podPlacementPolicy=current.podPlacementPolicy if placement is None else placement,
+        customResources=current.customResources if resources is None else resources,
+    )
+
+
+def check_unregister(runtime: Runtime) -> None:
+    """Only runtimes made by ``copy`` can be unregistered [doc]; system ones are refused [inferred]."""
+    if runtime.is_system:
+        raise Refused(
+            f"Runtime '{runtime.id}' is a system runtime provided by Esri and cannot be unregistered."
+        )
+
+
+def upgraded(runtime: Runtime, current_version: str) -> Runtime:
+    """``runtime`` moved to ``current_version`` with its settings kept [doc 12.1]."""
+    if runtime.is_system:
+        raise Refused(
+            f"Runtime '{runtime.id}' is a system runtime; only copied runtimes can be upgraded."
+        )
+    if runtime.version == current_version:
+        raise Refused(
+            f"Runtime '{runtime.id}' is already at the current runtime version {current_version}."
+        )
+    return replace(runtime, version=current_version)

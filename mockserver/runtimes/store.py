@@ -1,0 +1,152 @@
+"""The SQLite repository: the only module that speaks SQL.
+
+One connection per process, guarded by a lock, so threads of one worker never
+interleave a transaction. Several processes (gunicorn workers) share a state
+file in WAL mode; every write runs in ``BEGIN IMMEDIATE``, which serialises the
+writers of the whole deployment, so the revision counter kept in ``meta`` is
+strictly increasing across all of them and no acknowledged write is lost.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runtimes (
+    position  INTEGER PRIMARY KEY AUTOINCREMENT,
+    id        TEXT NOT NULL UNIQUE,
+    source_id TEXT,
+    revision  INTEGER NOT NULL UNIQUE,
+    body      TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"""
+
+
+class Store:
+    """Runtimes as JSON bodies, in insertion order, plus a small key/value ``meta``."""
+
+    def __init__(self, path: str | None = None) -> None:
+        self.path = path or ":memory:"
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(
+            self.path, timeout=30, isolation_level=None, check_same_thread=False
+        )
+        self._db.execute("PRAGMA busy_timeout = 30000")
+        if path:
+            self._db.execute("PRAGMA journal_mode = WAL")
+            # WAL with NORMAL survives a killed process; only power loss may drop the tail.
+            self._db.execute("PRAGMA synchronous = NORMAL")
+        with self.transaction():
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    self._db.execute(statement)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """A write transaction that holds the deployment-wide write lock."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield Transaction(self._db)
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    # --- reads (autocommit; WAL readers never block the writer) ---------------
+
+    def list_runtimes(self) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = self._db.execute("SELECT body FROM runtimes ORDER BY position").fetchall()
+        return [json.loads(body) for (body,) in rows]
+
+    def get_runtime(self, runtime_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT body FROM runtimes WHERE id = ?", (runtime_id,)
+            ).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def source_of(self, runtime_id: str) -> str | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT source_id FROM runtimes WHERE id = ?", (runtime_id,)
+            ).fetchone()
+        return None if row is None else row[0]
+
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return default if row is None else row[0]
+
+
+class Transaction:
+    """The writes available inside ``Store.transaction()``."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def next_revision(self, now_ms: int) -> int:
+        """The wall-clock millisecond, or one past the last revision if that is later."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'last_revision'").fetchone()
+        revision = max(now_ms, int(row[0]) + 1) if row else now_ms
+        self.set_meta("last_revision", str(revision))
+        return revision
+
+    def get_runtime(self, runtime_id: str) -> dict[str, Any] | None:
+        row = self._db.execute("SELECT body FROM runtimes WHERE id = ?", (runtime_id,)).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def insert_runtime(self, body: dict[str, Any], source_id: str | None = None) -> None:
+        self._db.execute(
+            "INSERT INTO runtimes (id, source_id, revision, body) VALUES (?, ?, ?, ?)",
+            (body["id"], source_id, body["revision"], json.dumps(body)),
+        )
+
+    def replace_runtime(self, body: dict[str, Any]) -> None:
+        self._db.execute(
+            "UPDATE runtimes SET revision = ?, body = ? WHERE id = ?",
+            (body["revision"], json.dumps(body), body["id"]),
+        )
+
+    def delete_runtime(self, runtime_id: str) -> bool:
+        return self._db.execute("DELETE FROM runtimes WHERE id = ?", (runtime_id,)).rowcount > 0
+
+    def delete_all_runtimes(self) -> None:
+        self._db.execute("DELETE FROM runtimes")
+
+    def list_runtimes(self) -> list[tuple[dict[str, Any], str | None]]:
+        rows = self._db.execute("SELECT body, source_id FROM runtimes ORDER BY position").fetchall()
+        return [(json.loads(body), source_id) for body, source_id in rows]
+
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return default if row is None else row[0]
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._db.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    def setdefault_meta(self, key: str, make: Callable[[], str]) -> str:
+        existing = self.get_meta(key)
+        if existing is not None:
+            return existing
+        value = make()
+        self.set_meta(key, value)
+        return value

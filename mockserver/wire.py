@@ -1,0 +1,133 @@
+"""ArcGIS wire conventions, shared by every resource.
+
+- parameters come from the query string (GET) or the form body (POST,
+  urlencoded or multipart); a POST's token must be in the body or a header;
+- ``f`` picks ``json``, ``pjson`` (indented) or ``html`` (the default) [doc];
+- numbers with an integral value are written as integers (``1.0`` -> ``1``) [seed];
+- keys keep the order the resource gives them [seed];
+- errors travel in the admin envelope ``{"status": "error", "messages", "code"}``
+  or the Portal envelope ``{"error": {"code", "message", "details"}}``, with
+  HTTP 200 [inferred from third-party captures].
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Response, render_template, request
+
+from mockserver.errors import ArcGISError, InvalidParameters
+
+FORMATS = ("html", "json", "pjson")
+JSON_MIMETYPE = "application/json"
+
+#: Headers that carry a bearer token [doc]; the official client sends the first [client].
+TOKEN_HEADERS = ("X-Esri-Authorization", "Authorization")
+
+
+def params() -> dict[str, str]:
+    """The request's parameters as strings; a POST's body wins over its query string.
+
+    ``token`` is left out: it is read by ``token()``, which applies the rule
+    that a POST must not carry it in the query string.
+    """
+    merged: dict[str, str] = {}
+    merged.update(request.args.items())
+    if request.method == "POST":
+        merged.update(request.form.items())
+    merged.pop("token", None)
+    return merged
+
+
+def token() -> str | None:
+    """The bearer token: a header, else the form body (POST) or query string (GET).
+
+    [seed] POST requests must carry the token in the body; one only in a POST's
+    query string is treated as missing [inferred].
+    """
+    for header in TOKEN_HEADERS:
+        value = request.headers.get(header, "")
+        scheme, _, credential = value.partition(" ")
+        if scheme.lower() == "bearer" and credential.strip():
+            return credential.strip()
+    source = request.form if request.method == "POST" else request.args
+    value = source.get("token", "").strip()
+    return value or None
+
+
+def response_format() -> str:
+    """``f`` as asked; an unknown value is refused (and that refusal written as JSON)."""
+    value = (request.values.get("f") or "html").strip().lower() or "html"
+    if value not in FORMATS:
+        raise InvalidParameters("Invalid value for 'f'. Valid values are html, json, pjson.")
+    return value
+
+
+def _format_for_errors() -> str:
+    value = (request.values.get("f") or "html").strip().lower() or "html"
+    return value if value in FORMATS else "json"
+
+
+def integral(value: Any) -> Any:
+    """``value`` with every integral float written as an int, recursively [seed]."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, Mapping):
+        return {key: integral(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [integral(item) for item in value]
+    return value
+
+
+def dumps(payload: Any, *, pretty: bool = False) -> str:
+    return json.dumps(
+        integral(payload), ensure_ascii=False, indent=2 if pretty else None, allow_nan=False
+    )
+
+
+def render(
+    payload: Mapping[str, Any],
+    *,
+    title: str,
+    links: Mapping[str, str] | None = None,
+    operations: Mapping[str, str] | None = None,
+    fmt: str | None = None,
+) -> Response:
+    """The resource as JSON, pretty JSON or the HTML directory page."""
+    fmt = fmt or response_format()
+    if fmt == "html":
+        html = render_template(
+            "resource.html",
+            title=title,
+            payload=integral(payload),
+            pretty=dumps(payload, pretty=True),
+            links=links or {},
+            operations=operations or {},
+        )
+        return Response(html, mimetype="text/html")
+    return Response(dumps(payload, pretty=fmt == "pjson"), mimetype=JSON_MIMETYPE)
+
+
+def admin_envelope(error: ArcGISError) -> dict[str, Any]:
+    return {"status": "error", "messages": error.messages, "code": error.code}
+
+
+def portal_envelope(error: ArcGISError) -> dict[str, Any]:
+    return {
+        "error": {
+            "code": error.code,
+            "message": error.messages[0] if error.messages else "",
+            "details": error.details or error.messages[1:],
+        }
+    }
+
+
+def render_error(error: ArcGISError, *, portal: bool = False, status: int = 200) -> Response:
+    envelope = portal_envelope(error) if portal else admin_envelope(error)
+    fmt = _format_for_errors()
+    if fmt == "html":
+        html = render_template("error.html", code=error.code, messages=error.messages)
+        return Response(html, status=status, mimetype="text/html")
+    return Response(dumps(envelope, pretty=fmt == "pjson"), status=status, mimetype=JSON_MIMETYPE)
