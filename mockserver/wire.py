@@ -94,8 +94,13 @@ def render(
     links: Mapping[str, str] | None = None,
     operations: Mapping[str, str] | None = None,
     fmt: str | None = None,
+    session_token: str | None = None,
 ) -> Response:
-    """The resource as JSON, pretty JSON or the HTML directory page."""
+    """The resource as JSON, pretty JSON or the HTML directory page.
+
+    ``session_token`` is the token the HTML page's links and forms carry;
+    by default the one the request came with.
+    """
     fmt = fmt or response_format()
     if fmt == "html":
         html = render_template(
@@ -105,6 +110,9 @@ def render(
             pretty=dumps(payload, pretty=True),
             links=links or {},
             operations=operations or {},
+            # The directory carries the caller's token from page to page, as a
+            # signed-in session would [doc: tokens of the HTML interface].
+            token=session_token or token() or "",
         )
         return Response(html, mimetype="text/html")
     return Response(dumps(payload, pretty=fmt == "pjson"), mimetype=JSON_MIMETYPE)

@@ -275,3 +275,20 @@ def test_upgrade_moves_a_copy_to_the_current_version_keeping_settings(standard):
 
 def test_standard_id_is_the_seeds_source_id():
     assert STANDARD_ID == "d47350a5-e4f0-4b63-ae55-c0a5773a96bb"
+
+
+def test_a_unit_sent_without_its_value_does_not_rescale_the_kept_value(standard):
+    # The official client sends sharedMemory "" beside its default unit "m" [client].
+    runtime = model.updated(
+        standard,
+        {
+            "maxCpu": "1",
+            "maxMemory": "4",
+            "maxMemoryUnit": "g",
+            "sharedMemory": "",
+            "sharedMemoryUnit": "m",
+        },
+    )
+    assert (runtime.sharedMemorySize, runtime.sharedMemorySizeUnit) == (1.0, "g")
+    copied = copy(standard, **{**SEED_COPY, "sharedMemorySize": "", "sharedMemorySizeUnit": "m"})
+    assert (copied.sharedMemorySize, copied.sharedMemorySizeUnit) == (1.0, "g")

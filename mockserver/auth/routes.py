@@ -30,6 +30,21 @@ def info():
     )
 
 
+@portal.get("/generateToken", strict_slashes=False)
+def generate_token_form():
+    """The directory's sign-in form; as JSON, GET is refused: tokens are POST only [doc]."""
+    if wire.response_format() != "html":
+        raise ArcGISError("generateToken requires a POST request.", code=405)
+    operations = {
+        "generateToken": {
+            "url": url_for("portal.generate_token"),
+            "fields": ("username", "password", "client", "referer", "expiration"),
+            "defaults": {"client": "requestip", "expiration": "60"},
+        }
+    }
+    return wire.render({}, title="Generate Token", operations=operations, fmt="html")
+
+
 @portal.post("/generateToken", strict_slashes=False)
 def generate_token():
     """A token for username/password; POST only [doc]."""
@@ -73,7 +88,13 @@ def generate_token():
         )
     )
     payload = {"token": token, "expires": expires_ms, "ssl": request.is_secure}
-    return wire.render(payload, title="Generate Token", fmt=fmt)
+    return wire.render(
+        payload,
+        title="Generate Token",
+        links={"Administrator directory": url_for("admin.root")},
+        fmt=fmt,
+        session_token=token,
+    )
 
 
 def _expiration_minutes(raw: str) -> int:

@@ -237,9 +237,13 @@ def copy_of(
         )
     problems.raise_if_any()
 
+    # A unit sent without its value does not re-scale the value kept [client: the
+    # official client sends default units beside "" values].
     if swap is None:
         # [seed] "If left unspecified, the value is double that of the maxMemory".
         swap, swap_unit = 2 * max_memory, max_memory_unit
+    if shared is None:
+        shared, shared_unit = source.sharedMemorySize, source.sharedMemorySizeUnit
     return replace(
         source,
         id=new_id,
@@ -255,7 +259,7 @@ def copy_of(
         maxMemoryUnit=max_memory_unit,
         maxSwapMemory=swap,
         maxSwapMemoryUnit=swap_unit or max_memory_unit,
-        sharedMemorySize=source.sharedMemorySize if shared is None else shared,
+        sharedMemorySize=shared,
         sharedMemorySizeUnit=shared_unit or source.sharedMemorySizeUnit,
         podPlacementPolicy=source.podPlacementPolicy if placement is None else placement,
         customResources=source.customResources if resources is None else resources,
@@ -286,7 +290,8 @@ def updated(current: Runtime, params: Mapping[str, str]) -> Runtime:
     problems.raise_if_any()
 
     min_cpu = current.minCpu if min_cpu is None else min_cpu
-    min_memory = current.minMemory if min_memory is None else min_memory
+    if min_memory is None:
+        min_memory, min_memory_unit = current.minMemory, current.minMemoryUnit
     min_memory_unit = min_memory_unit or current.minMemoryUnit
     _check_min_max(problems, "minCpu", min_cpu, "maxCpu", max_cpu)
     _check_min_max(
@@ -300,6 +305,8 @@ def updated(current: Runtime, params: Mapping[str, str]) -> Runtime:
 
     if swap is None:
         swap, swap_unit = 2 * max_memory, max_memory_unit
+    if shared is None:
+        shared, shared_unit = current.sharedMemorySize, current.sharedMemorySizeUnit
     return replace(
         current,
         minCpu=min_cpu,
@@ -310,7 +317,7 @@ def updated(current: Runtime, params: Mapping[str, str]) -> Runtime:
         maxMemoryUnit=max_memory_unit,
         maxSwapMemory=swap,
         maxSwapMemoryUnit=swap_unit or max_memory_unit,
-        sharedMemorySize=current.sharedMemorySize if shared is None else shared,
+        sharedMemorySize=shared,
         sharedMemorySizeUnit=shared_unit or current.sharedMemorySizeUnit,
         podPlacementPolicy=current.podPlacementPolicy if placement is None else placement,
         customResources=current.customResources if resources is None else resources,

@@ -1,0 +1,233 @@
+"""The whole runtimes surface: workflows, release profiles and the HTML directory."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from mockserver import create_app
+from mockserver.runtimes.releases import ADVANCED_ID, RELEASES
+from tests.conftest import SEED_COPY, STANDARD_ID, Api
+
+RUNTIMES = "notebooks/runtimes"
+
+
+def client_update_parts(runtime: dict, **changes: str) -> dict[str, str]:
+    """The 15 multipart parts the official client's KubeRuntime.update sends [client]."""
+    parts = {
+        "name": runtime["name"],
+        "version": runtime["version"],
+        "imageId": "",
+        "containerType": "",
+        "imagePullString": "",
+        "requiresAdvancedPrivileges": str(runtime["requiresAdvancedPrivileges"]).lower(),
+        "maxCpu": f"{float(runtime['maxCpu'])}",
+        "maxMemory": f"{float(runtime['maxMemory'])}",
+        "maxMemoryUnit": "g",
+        "maxSwapMemory": "",
+        "maxSwapMemoryUnit": "g",
+        "sharedMemory": "",
+        "sharedMemoryUnit": "m",
+        "dockerRuntime": "",
+        "f": "json",
+    }
+    parts.update(changes)
+    assert len(parts) == 15
+    return parts
+
+
+def test_copy_read_update_read_unregister_read_list_workflow(api, token):
+    copied = api.post(f"{RUNTIMES}/{STANDARD_ID}/copy", token, **SEED_COPY)["notebookRuntime"]
+    url = f"{RUNTIMES}/{copied['id']}"
+    assert api.get(url, token) == copied
+
+    response = api.client.post(
+        f"/arcgis/admin/{url}/update",
+        data=client_update_parts(copied, maxCpu="6.0", maxMemory="20.0"),
+        content_type="multipart/form-data",
+        headers={"X-Esri-Authorization": f"Bearer {token}"},
+    )
+    assert response.get_json() == {"status": "success"}
+    after = api.get(url, token)
+    assert (after["maxCpu"], after["maxMemory"], after["maxSwapMemory"]) == (6, 20, 40)
+    assert after["revision"] > copied["revision"]
+    assert {
+        k: v
+        for k, v in after.items()
+        if k not in {"maxCpu", "maxMemory", "maxSwapMemory", "revision"}
+    } == {
+        k: v
+        for k, v in copied.items()
+        if k not in {"maxCpu", "maxMemory", "maxSwapMemory", "revision"}
+    }
+
+    assert api.post(f"{url}/unregister", token) == {"status": "success"}
+    gone = api.get(url, token)
+    assert gone["code"] == 404 and gone["status"] == "error"
+    assert [r["id"] for r in api.runtimes(token)] == [STANDARD_ID, ADVANCED_ID]
+
+
+def test_system_runtimes_can_be_updated(api, token):
+    answer = api.post(
+        f"{RUNTIMES}/{STANDARD_ID}/update", token, maxCPU="2", maxMemory="6", maxMemoryUnit="g"
+    )
+    assert answer == {"status": "success"}
+    assert api.get(f"{RUNTIMES}/{STANDARD_ID}", token)["maxCpu"] == 2
+
+
+def test_refused_update_changes_nothing(api, token):
+    before = api.get(f"{RUNTIMES}/{STANDARD_ID}", token)
+    answer = api.post(
+        f"{RUNTIMES}/{STANDARD_ID}/update", token, maxCpu="-2", maxMemory="6", maxMemoryUnit="q"
+    )
+    assert answer["code"] == 400 and len(answer["messages"]) == 2
+    assert api.get(f"{RUNTIMES}/{STANDARD_ID}", token) == before
+
+
+def test_system_runtime_cannot_be_unregistered(api, token):
+    answer = api.post(f"{RUNTIMES}/{STANDARD_ID}/unregister", token)
+    assert answer["code"] == 400 and "cannot be unregistered" in answer["messages"][0]
+    assert len(api.runtimes(token)) == 2
+
+
+def test_unregister_of_unknown_runtime_is_404(api, token):
+    assert api.post(f"{RUNTIMES}/nope/unregister", token)["code"] == 404
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_manifest_lists_libraries_standard_smaller_than_advanced(api, token, method):
+    standard = getattr(api, method)(f"{RUNTIMES}/{STANDARD_ID}/manifest", token)["libraries"]
+    advanced = getattr(api, method)(f"{RUNTIMES}/{ADVANCED_ID}/manifest", token)["libraries"]
+    assert 0 < len(standard) < len(advanced)
+    assert {lib["name"] for lib in standard} < {lib["name"] for lib in advanced}
+    assert set(standard[0]) == {
+        "name", "version", "build_string", "dist_name", "channel", "build_number", "base_url", "platform",
+    }  # fmt: skip
+
+
+def test_a_copy_reports_its_sources_manifest(api, token):
+    copied = api.post(f"{RUNTIMES}/{ADVANCED_ID}/copy", token, **SEED_COPY)["notebookRuntime"]
+    assert api.get(f"{RUNTIMES}/{copied['id']}/manifest", token) == api.get(
+        f"{RUNTIMES}/{ADVANCED_ID}/manifest", token
+    )
+
+
+def test_admin_root_and_notebooks_name_their_children(api, token):
+    root = api.get("", token)
+    assert root == {"resources": ["notebooks"], "currentVersion": "12.1", "fullVersion": "12.1.0"}
+    assert api.get("notebooks", token) == {"resources": ["runtimes"]}
+
+
+# --- release profiles ----------------------------------------------------------
+
+OPERATIONS_BY_RELEASE = {
+    "11.4": {"copy": False, "unregister": False, "upgrade": False},
+    "11.5": {"copy": True, "unregister": True, "upgrade": False},
+    "12.0": {"copy": True, "unregister": True, "upgrade": False},
+    "12.1": {"copy": True, "unregister": True, "upgrade": True},
+}
+
+
+@pytest.mark.parametrize("release_name", sorted(OPERATIONS_BY_RELEASE))
+def test_each_release_offers_its_operations_and_refuses_the_others(release_name):
+    api = Api(create_app(release_name=release_name))
+    token = api.token()
+    expected = OPERATIONS_BY_RELEASE[release_name]
+    version = RELEASES[release_name].runtime_version
+    listed = api.get(RUNTIMES, token)
+    assert listed["currentRuntimeVersion"] == version
+    assert {r["version"] for r in listed["runtimes"]} == {version}
+    assert api.get("", token)["fullVersion"] == RELEASES[release_name].full_version
+
+    copied = api.post(f"{RUNTIMES}/{STANDARD_ID}/copy", token, **SEED_COPY)
+    if expected["copy"]:
+        assert copied["status"] == "success"
+        runtime_id = copied["notebookRuntime"]["id"]
+    else:
+        assert copied == {
+            "status": "error",
+            "messages": ["Could not find resource or operation 'copy' on the system."],
+            "code": 404,
+        }
+        runtime_id = STANDARD_ID
+    upgraded = api.post(f"{RUNTIMES}/{runtime_id}/upgrade", token)
+    if expected["upgrade"]:
+        assert upgraded["code"] == 400  # a copy made now is already current
+    else:
+        assert upgraded["code"] == 404 and "'upgrade'" in upgraded["messages"][0]
+    unregistered = api.post(f"{RUNTIMES}/{runtime_id}/unregister", token)
+    assert (unregistered == {"status": "success"}) is expected["unregister"]
+    # Reads and update exist in every release.
+    assert api.post(
+        f"{RUNTIMES}/{STANDARD_ID}/update", token, maxCpu="1", maxMemory="4", maxMemoryUnit="g"
+    ) == {"status": "success"}
+    assert api.get(f"{RUNTIMES}/{STANDARD_ID}/manifest", token)["libraries"]
+
+
+def test_copies_keep_their_version_under_a_newer_release_until_upgraded(tmp_path):
+    state = tmp_path / "state.sqlite3"
+    old = Api(create_app(state=state, release_name="12.0"))
+    token = old.token()
+    copied = old.post(f"{RUNTIMES}/{STANDARD_ID}/copy", token, **SEED_COPY)["notebookRuntime"]
+    assert copied["version"] == "13.0"
+    old.app.extensions["nbmock"].store.close()
+
+    new = Api(create_app(state=state, release_name="12.1"))
+    runtimes = {r["id"]: r for r in new.runtimes(token)}
+    assert runtimes[STANDARD_ID]["version"] == "14.0"
+    assert runtimes[copied["id"]]["version"] == "13.0"
+
+    assert new.post(f"{RUNTIMES}/{copied['id']}/upgrade", token) == {"status": "success"}
+    upgraded = new.get(f"{RUNTIMES}/{copied['id']}", token)
+    assert upgraded["version"] == "14.0"
+    assert upgraded["maxMemory"] == copied["maxMemory"] and upgraded["name"] == copied["name"]
+    assert upgraded["revision"] > copied["revision"]
+
+
+# --- the HTML directory --------------------------------------------------------
+
+
+def test_html_directory_walks_from_token_to_copy_result(api):
+    form = api.client.get("/arcgis/sharing/rest/generateToken")
+    assert form.mimetype == "text/html" and 'name="password" type="password"' in form.get_data(
+        as_text=True
+    )
+
+    signed_in = api.client.post(
+        "/arcgis/sharing/rest/generateToken", data={"username": "admin", "password": "admin1234"}
+    ).get_data(as_text=True)
+    root_link = (
+        re.search(r'href="(/arcgis/admin\?[^"]+)"', signed_in).group(1).replace("&amp;", "&")
+    )
+    root = api.client.get(root_link).get_data(as_text=True)
+    notebooks_link = (
+        re.search(r'href="(/arcgis/admin/notebooks\?[^"]+)"', root).group(1).replace("&amp;", "&")
+    )
+    notebooks = api.client.get(notebooks_link).get_data(as_text=True)
+    runtimes_link = re.search(r'href="(/arcgis/admin/notebooks/runtimes\?[^"]+)"', notebooks).group(
+        1
+    )
+    listing = api.client.get(runtimes_link.replace("&amp;", "&")).get_data(as_text=True)
+    standard_link = re.search(
+        rf'href="(/arcgis/admin/notebooks/runtimes/{STANDARD_ID}\?[^"]+)"', listing
+    ).group(1)
+    page = api.client.get(standard_link.replace("&amp;", "&")).get_data(as_text=True)
+
+    # The copy form posts with f=html and the session's token.
+    copy_form = page[
+        page.index('action="/arcgis/admin/notebooks/runtimes/' + STANDARD_ID + '/copy"') :
+    ]
+    copy_form = copy_form[: copy_form.index("</form>")]
+    fields = dict(re.findall(r'name="([^"]+)"[^>]*value="([^"]*)"', copy_form))
+    assert fields["f"] == "html" and fields["token"]
+    fields.update(name="From the directory", minCpu="1", maxCpu="2")
+    result = api.client.post(f"/arcgis/admin/notebooks/runtimes/{STANDARD_ID}/copy", data=fields)
+    assert result.mimetype == "text/html"
+    text = result.get_data(as_text=True)
+    assert "From the directory" in text and "success" in text
+
+
+def test_html_errors_are_pages_too(api):
+    page = api.client.get("/arcgis/admin/notebooks/runtimes").get_data(as_text=True)
+    assert "Error: 499" in page and "Token not found" in page
