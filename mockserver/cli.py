@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import astuple
+from pathlib import Path
 
 from mockserver.app import DEFAULT_CONTEXT
 from mockserver.auth.users import DEFAULT_PASSWORD, DEFAULT_USERNAME
@@ -41,16 +43,30 @@ def _serve_parser(commands) -> None:
         "--workers", type=int, default=2, help="gunicorn worker processes (default: 2)"
     )
     serve.add_argument("--seed", type=int, help="seed for reproducible ids")
+    serve.add_argument(
+        "--tls",
+        action="store_true",
+        help="serve HTTPS with a self-signed certificate generated on start "
+        "(its path is printed; pass it to clients as the CA file)",
+    )
+    serve.add_argument("--cert", metavar="PEM", help="serve HTTPS with this certificate")
+    serve.add_argument("--key", metavar="PEM", help="private key of --cert")
 
 
 def _run_serve(args: argparse.Namespace) -> int:
-    from mockserver.serving import serve
+    from mockserver.serving import generated_certificate, serve
 
-    scheme = "http"
+    certfile, keyfile = _certificate(args)
+    generated = args.tls and not certfile
+    if generated:
+        certfile, keyfile = (str(path) for path in astuple(generated_certificate(args.host)))
+    scheme = "https" if certfile else "http"
     base = f"{scheme}://{args.host}:{args.port}/{args.context.strip('/')}"
     print(f"nbmock: ArcGIS Enterprise {args.release} notebook-runtime emulator")
     print(f"  Portal:  {base}/sharing/rest")
     print(f"  Admin:   {base}/admin")
+    if generated:
+        print(f"  Certificate: {certfile} (self-signed; give it to clients as the CA file)")
     if args.users:
         print(f"  Users:   from {args.users}")
     else:
@@ -67,8 +83,22 @@ def _run_serve(args: argparse.Namespace) -> int:
             "users": args.users,
             "seed": args.seed,
         },
+        certfile=certfile,
+        keyfile=keyfile,
     )
     return 0
+
+
+def _certificate(args: argparse.Namespace) -> tuple[str | None, str | None]:
+    """The --cert/--key pair, checked before anything starts; (None, None) without them."""
+    if not (args.cert or args.key):
+        return None, None
+    if not (args.cert and args.key):
+        raise SystemExit("nbmock serve: --cert and --key go together")
+    for option, path in (("--cert", args.cert), ("--key", args.key)):
+        if not Path(path).is_file():
+            raise SystemExit(f"nbmock serve: {option} {path}: no such file")
+    return args.cert, args.key
 
 
 def main(argv: list[str] | None = None) -> int:

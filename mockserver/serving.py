@@ -5,12 +5,14 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
+import shutil
 import tempfile
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
 from mockserver.app import create_app
+from mockserver.tls import CertificatePair, self_signed_certificate
 
 #: The request line without its query string: GET tokens never reach the log.
 ACCESS_LOG_FORMAT = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
@@ -33,20 +35,35 @@ class EmulatorServer(BaseApplication):
         return create_app(**self.app_options)
 
 
+def _at_exit_of_this_process(action) -> None:
+    """Run ``action`` when the process that asked exits, never in a forked worker."""
+    owner_pid = os.getpid()
+
+    def run() -> None:
+        if os.getpid() == owner_pid:
+            action()
+
+    atexit.register(run)
+
+
+def generated_certificate(host: str) -> CertificatePair:
+    """A self-signed certificate for ``host`` and the loopback names, removed at exit."""
+    directory = tempfile.mkdtemp(prefix="nbmock-tls-")
+    _at_exit_of_this_process(lambda: shutil.rmtree(directory, ignore_errors=True))
+    return self_signed_certificate(directory, hosts=(host,))
+
+
 def shared_state_file() -> str:
     """A temporary state file for the workers of one run, removed at exit."""
     handle, path = tempfile.mkstemp(prefix="nbmock-", suffix=".sqlite3")
     os.close(handle)
-    master_pid = os.getpid()
 
     def remove() -> None:
-        if os.getpid() != master_pid:
-            return
         for suffix in ("", "-wal", "-shm"):
             with contextlib.suppress(FileNotFoundError):
                 os.remove(path + suffix)
 
-    atexit.register(remove)
+    _at_exit_of_this_process(remove)
     return path
 
 
@@ -73,6 +90,9 @@ def serve(
         "graceful_timeout": 10,
         "timeout": 60,
         "proc_name": "nbmock",
+        # gunicorn's control socket sits at one path per user: two emulators
+        # would fight over it, and nbmock has its own control plane.
+        "control_socket_disable": True,
     }
     if certfile:
         server_options.update(certfile=certfile, keyfile=keyfile)
