@@ -86,10 +86,11 @@ def create_app(
         runtimes=RuntimesBackend(store, the_release, clock, IdGenerator(seed)),
     )
 
-    from mockserver.auth.routes import portal
+    from mockserver.auth.routes import oauth_signin, portal
     from mockserver.runtimes.routes import admin
 
     app.register_blueprint(portal, url_prefix=f"/{context}/sharing/rest")
+    app.register_blueprint(oauth_signin, url_prefix=f"/{context}/sharing/oauth2")
     app.register_blueprint(admin, url_prefix=f"/{context}/admin")
     _register_error_handlers(app, context)
     return app

@@ -30,7 +30,21 @@ class Token:
 
 class TokenService:
     def __init__(self, secret: str) -> None:
+        self._secret = secret
         self._serializer = URLSafeSerializer(secret, salt="nbmock-portal-token")
+
+    def seal(self, payload: list, *, purpose: str) -> str:
+        """``payload`` signed for one ``purpose`` (e.g. an OAuth sign-in in progress),
+        so that any worker can read it back and nobody can forge it."""
+        return URLSafeSerializer(self._secret, salt=f"nbmock-{purpose}").dumps(payload)
+
+    def unseal(self, raw: str, *, purpose: str) -> list | None:
+        """What ``seal`` signed for ``purpose``, or None if ``raw`` is not such a value."""
+        try:
+            payload = URLSafeSerializer(self._secret, salt=f"nbmock-{purpose}").loads(raw)
+        except (BadSignature, ValueError, TypeError):
+            return None
+        return payload if isinstance(payload, list) else None
 
     def issue(self, token: Token) -> str:
         return self._serializer.dumps(

@@ -1,0 +1,245 @@
+"""The Portal sharing API facade the official client signs in through, over HTTP.
+
+These tests need no ArcGIS client: they pin the wire facts the client relies
+on (see ../shared/reference/arcgis-python-client.md), so that a regression
+shows here even where the client is not installed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from mockserver import create_app
+from mockserver.auth.oauth import STATE_LIFETIME_MS
+from mockserver.clock import Clock
+
+SHARING = "/arcgis/sharing/rest"
+HOST = "https://nbmock.test"
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def users_file(tmp_path):
+    path = tmp_path / "users.toml"
+    path.write_text(
+        '[users.alice]\npassword = "alice-pw-1"\nrole = "Publisher"\n'
+        '[users.root]\npassword = "root-pw-1"\nrole = "Administrator"\n'
+    )
+    return path
+
+
+def _json(response):
+    assert response.status_code == 200, response.status_code
+    return response.get_json()
+
+
+def _oauth_info(html: str) -> dict:
+    """What the client reads: the first line holding ``{...}`` [client]."""
+    match = re.search(r"\{.*\}", html)
+    assert match, html
+    return json.loads(match[0])
+
+
+def _authorize(client, **params) -> dict:
+    query = {
+        "response_type": "token",
+        "client_id": "pythonapi",
+        "redirect_uri": HOST,
+        "state": "s-123",
+        "expiration": "600",
+        **params,
+    }
+    response = client.get(f"{SHARING}/oauth2/authorize", query_string=query, base_url=HOST)
+    assert response.status_code == 200
+    assert response.mimetype == "text/html"
+    return _oauth_info(response.get_data(as_text=True))
+
+
+def _sign_in(client, oauth_state: str, username="admin", password="admin1234", **form):
+    return client.post(
+        "/arcgis/sharing/oauth2/signin",
+        data={"oauth_state": oauth_state, "username": username, "password": password, **form},
+        base_url=HOST,
+    )
+
+
+def _fragment(location: str) -> dict[str, str]:
+    return {key: values[0] for key, values in parse_qs(urlsplit(location).fragment).items()}
+
+
+# --- OAuth sign-in ------------------------------------------------------------
+
+
+def test_sign_in_redirects_with_a_working_token(client):
+    info = _authorize(client)
+    response = _sign_in(client, info["oauth_state"])
+    assert response.status_code == 302
+    location = response.headers["Location"]
+    assert location.startswith(HOST + "#")
+    fragment = _fragment(location)
+    assert fragment["state"] == "s-123"
+    assert fragment["username"] == "admin"
+    assert int(fragment["expires_in"]) == 600 * 60
+    runtimes = client.get(
+        "/arcgis/admin/notebooks/runtimes",
+        query_string={"f": "json"},
+        headers={"X-Esri-Authorization": f"Bearer {fragment['access_token']}"},
+    ).get_json()
+    assert len(runtimes["runtimes"]) == 2
+
+
+def test_sign_in_token_expires_like_any_other(app, client):
+    info = _authorize(client, expiration="5")
+    token = _fragment(_sign_in(client, info["oauth_state"]).headers["Location"])["access_token"]
+    app.extensions["nbmock"].clock.advance(5 * 60 + 1)
+    answer = client.get(
+        "/arcgis/admin/notebooks/runtimes",
+        query_string={"f": "json"},
+        headers={"X-Esri-Authorization": f"Bearer {token}"},
+    ).get_json()
+    assert answer["code"] == 498
+
+
+def test_wrong_password_shows_the_page_again_without_a_token(client):
+    info = _authorize(client)
+    response = _sign_in(client, info["oauth_state"], password="not-the-password")
+    assert response.status_code == 200
+    assert "Location" not in response.headers
+    html = response.get_data(as_text=True)
+    assert "access_token" not in html
+    again = _oauth_info(html)
+    assert again["messages"] == ["Invalid username or password."]
+    # The page can be used again, as a person would after a typo.
+    assert _sign_in(client, again["oauth_state"]).status_code == 302
+
+
+def test_forged_or_expired_state_gets_no_token(app, client):
+    assert _sign_in(client, "forged-state").status_code == 200
+    info = _authorize(client)
+    app.extensions["nbmock"].clock.advance(STATE_LIFETIME_MS / 1000 + 1)
+    response = _sign_in(client, info["oauth_state"])
+    assert response.status_code == 200
+    assert "oauth_state" not in _oauth_info(response.get_data(as_text=True))
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"redirect_uri": "https://elsewhere.example.com"}, "Invalid redirect_uri"),
+        ({"client_id": "someone-elses-app"}, "Invalid client_id"),
+        ({"response_type": "code"}, "Unsupported response_type"),
+    ],
+)
+def test_authorize_refuses_what_it_cannot_serve(client, params, message):
+    info = _authorize(client, **params)
+    assert "oauth_state" not in info
+    assert info["messages"][0].startswith(message)
+
+
+def test_sign_in_page_has_a_form_for_a_browser(client):
+    html = client.get(
+        f"{SHARING}/oauth2/authorize",
+        query_string={"response_type": "token", "client_id": "pythonapi", "redirect_uri": HOST},
+        base_url=HOST,
+    ).get_data(as_text=True)
+    assert 'action="/arcgis/sharing/oauth2/signin"' in html
+    assert 'name="password" type="password"' in html
+
+
+# --- what the client reads after signing in ------------------------------------
+
+
+def test_sharing_root_names_its_version(client):
+    root = _json(client.get(SHARING, query_string={"f": "json"}))
+    assert root["currentVersion"]
+    assert root["enterpriseVersion"] == "12.1.0"
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_portal_self_is_kubernetes_and_names_the_signed_in_user(api, token, method):
+    response = api.client.open(
+        f"{SHARING}/portals/self",
+        method=method,
+        query_string={"f": "json"},
+        headers={"X-Esri-Authorization": f"Bearer {token}"},
+    )
+    portal = _json(response)
+    assert portal["portalDeploymentType"] == "ArcGISEnterpriseOnKubernetes"
+    assert portal["id"] == "0123456789ABCDEF"
+    assert portal["portalMode"] == "singletenant"
+    assert portal["user"]["username"] == "admin"
+
+
+def test_portal_self_anonymous_has_no_user_and_bad_token_is_refused(client):
+    anonymous = _json(client.get(f"{SHARING}/portals/self", query_string={"f": "json"}))
+    assert "user" not in anonymous
+    refused = _json(
+        client.get(f"{SHARING}/portals/self", query_string={"f": "json", "token": "garbage"})
+    )
+    assert refused["error"]["code"] == 498
+
+
+def test_community_shows_the_users_file_privileges(users_file):
+    api_app = create_app(users=users_file, clock=Clock())
+    client = api_app.test_client()
+    token = client.post(
+        f"{SHARING}/generateToken",
+        data={"username": "alice", "password": "alice-pw-1", "f": "json"},
+    ).get_json()["token"]
+    me = _json(client.get(f"{SHARING}/community/self", query_string={"f": "json", "token": token}))
+    assert me["username"] == "alice"
+    assert me["role"] == "org_publisher"
+    assert "premium:publisher:createNotebooks" in me["privileges"]
+    assert not any(":admin:" in privilege for privilege in me["privileges"])
+    # alice may see root's profile but not root's privileges.
+    other = _json(
+        client.get(f"{SHARING}/community/users/root", query_string={"f": "json", "token": token})
+    )
+    assert other["username"] == "root"
+    assert "privileges" not in other
+
+
+def test_unknown_user_is_an_error(api, token):
+    answer = _json(
+        api.client.get(
+            f"{SHARING}/community/users/nobody", query_string={"f": "json", "token": token}
+        )
+    )
+    assert answer["error"]["code"] == 400
+
+
+def test_servers_list_the_notebook_server_for_administrators(api, token):
+    for portal_id in ("0123456789ABCDEF", "self"):
+        servers = _json(
+            api.client.get(
+                f"{SHARING}/portals/{portal_id}/servers",
+                query_string={"f": "json", "token": token},
+                base_url=HOST,
+            )
+        )["servers"]
+        assert [server["serverFunction"] for server in servers] == ["NotebookServer"]
+        assert servers[0]["adminUrl"] == f"{HOST}/arcgis/admin"
+
+
+def test_servers_refused_to_non_administrators_and_for_other_portals(users_file, api, token):
+    client = create_app(users=users_file, clock=Clock()).test_client()
+    alice = client.post(
+        f"{SHARING}/generateToken",
+        data={"username": "alice", "password": "alice-pw-1", "f": "json"},
+    ).get_json()["token"]
+    refused = client.get(
+        f"{SHARING}/portals/self/servers", query_string={"f": "json", "token": alice}
+    ).get_json()
+    assert refused["error"]["code"] == 403
+    missing = api.client.get(
+        f"{SHARING}/portals/NOTTHISPORTAL/servers", query_string={"f": "json", "token": token}
+    ).get_json()
+    assert missing["error"]["code"] == 404
