@@ -1,0 +1,100 @@
+"""The ceiling for a Flask app: constant JSON under the emulator's gunicorn settings.
+
+``python -m bench.ceiling --port P --workers N`` serves the same URLs the
+benchmark drives, each answering the seed's copy response, pre-serialised:
+no parsing, no auth, no state. Same worker class, worker count and access log
+as ``nbmock serve`` (mockserver/serving.py), so the difference is the emulator's own work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from flask import Flask, Response
+from gunicorn.app.base import BaseApplication
+
+from mockserver.serving import ACCESS_LOG_FORMAT
+
+RUNTIME = {
+    "id": "7b9d1c2e-3f4a-4b5c-8d6e-9f0a1b2c3d4e",
+    "name": "ArcGIS Notebook Python 3 Standard with Increased Limit",
+    "requiresAdvancedPrivileges": False,
+    "copied": True,
+    "version": "14.0",
+    "esriProvidedRuntime": False,
+    "deploymentDefaultPropertyId": "p0123456789abcdefghij",
+    "minCpu": 1,
+    "maxCpu": 4,
+    "minMemory": 3,
+    "minMemoryUnit": "g",
+    "maxMemory": 14,
+    "maxMemoryUnit": "g",
+    "maxSwapMemory": 0,
+    "maxSwapMemoryUnit": "g",
+    "sharedMemorySize": 1,
+    "sharedMemorySizeUnit": "g",
+    "podPlacementPolicy": {},
+    "customResources": {},
+    "revision": 1700000000000,
+}
+
+
+def create_ceiling_app() -> Flask:
+    app = Flask(__name__)
+    copy_body = json.dumps({"notebookRuntime": RUNTIME, "status": "success"})
+    get_body = json.dumps(RUNTIME)
+    # Ten runtimes, as many as the emulator holds when its list is driven.
+    list_body = json.dumps({"currentRuntimeVersion": "14.0", "runtimes": [RUNTIME] * 10})
+
+    def constant(body: str):
+        return lambda **_: Response(body, mimetype="application/json")
+
+    app.add_url_rule("/ping", "ping", constant("{}"))
+    app.add_url_rule(
+        "/arcgis/admin/notebooks/runtimes/<runtime_id>/copy",
+        "copy",
+        constant(copy_body),
+        methods=["POST"],
+    )
+    app.add_url_rule("/arcgis/admin/notebooks/runtimes/<runtime_id>", "get", constant(get_body))
+    app.add_url_rule("/arcgis/admin/notebooks/runtimes", "list", constant(list_body))
+    return app
+
+
+class CeilingServer(BaseApplication):
+    def __init__(self, options: dict[str, Any]) -> None:
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Flask:
+        return create_ceiling_app()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    CeilingServer(
+        {
+            "bind": f"127.0.0.1:{args.port}",
+            "workers": args.workers,
+            "worker_class": "sync",
+            "accesslog": "-",
+            "errorlog": "-",
+            "access_log_format": ACCESS_LOG_FORMAT,
+            "graceful_timeout": 10,
+            "timeout": 60,
+            "proc_name": "nbmock-ceiling",
+        }
+    ).run()
+
+
+if __name__ == "__main__":
+    main()

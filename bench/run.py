@@ -1,0 +1,337 @@
+"""``make bench``: the emulator against bare Flask and Prism, side by side.
+
+Every contender runs at once on 127.0.0.1; rounds alternate the order in
+which they are driven and each figure is the median over rounds. Targets are
+ratios taken within the same round, so a noisy machine moves both sides.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import yaml
+
+from bench import load, scale, servers
+from bench.load import Request, Result
+
+OPERATIONS = ("copy", "get", "list")
+
+
+@dataclass
+class Cell:
+    contender: str
+    operation: str
+    request: Request
+    results: list[Result]
+
+
+def emulator_requests(origin: str, token: str) -> dict[str, Request]:
+    admin = f"{origin}/arcgis/admin/notebooks/runtimes"
+    query = f"f=json&token={token}"
+    return {
+        "copy": Request(
+            "POST",
+            f"{admin}/{servers.STANDARD_ID}/copy",
+            {**servers.SEED_COPY, "f": "json", "token": token},
+        ),
+        "get": Request("GET", f"{admin}/{servers.STANDARD_ID}?{query}"),
+        "list": Request("GET", f"{admin}?{query}"),
+    }
+
+
+def prism_requests(origin: str) -> dict[str, Request]:
+    """The same three operations at the paths the contract declares."""
+    spec = yaml.safe_load(servers.SPEC.read_text())
+    paths = list(spec.get("paths", {}))
+    copy = next(p for p in paths if p.endswith("/copy"))
+    runtime = copy.removesuffix("/copy")
+    listing = runtime.rsplit("/", 1)[0]
+    variable = runtime.rsplit("/", 1)[1]
+    prefix = _server_prefix(spec)
+
+    def url(path: str) -> str:
+        return origin + prefix + path.replace(variable, servers.STANDARD_ID)
+
+    # Prism checks only that a token is present; any value will do.
+    token = "bench-not-a-token"
+    return {
+        "copy": Request("POST", url(copy), {**servers.SEED_COPY, "f": "json", "token": token}),
+        "get": Request("GET", url(runtime) + f"?f=json&token={token}"),
+        "list": Request("GET", url(listing) + f"?f=json&token={token}"),
+    }
+
+
+def _server_prefix(spec: dict) -> str:
+    """Prism serves paths as declared, without the servers' base path."""
+    return ""
+
+
+def rotate(items: list, by: int) -> list:
+    by %= len(items) or 1
+    return items[by:] + items[:by]
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def summary_rows(cells: list[Cell]) -> list[dict]:
+    rows = []
+    for cell in cells:
+        rows.append(
+            {
+                "contender": cell.contender,
+                "operation": cell.operation,
+                "rps": median([r.rps for r in cell.results]),
+                "p50_ms": median([r.p50_ms for r in cell.results]),
+                "p99_ms": median([r.p99_ms for r in cell.results]),
+                "errors": sum(r.errors for r in cell.results),
+                "requests": sum(r.requests for r in cell.results),
+            }
+        )
+    return rows
+
+
+def print_table(title: str, header: list[str], rows: list[list[str]]) -> None:
+    widths = [max(len(str(x)) for x in column) for column in zip(header, *rows, strict=True)]
+    print(f"\n{title}")
+    print("| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |")
+    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for row in rows:
+        print("| " + " | ".join(str(x).ljust(w) for x, w in zip(row, widths, strict=True)) + " |")
+
+
+def per_round_ratio(mine: Cell, theirs: Cell, attribute: str) -> float:
+    ratios = [
+        getattr(a, attribute) / getattr(b, attribute)
+        for a, b in zip(mine.results, theirs.results, strict=True)
+        if getattr(b, attribute)
+    ]
+    return median(ratios)
+
+
+def targets(cells: list[Cell]) -> list[list[str]]:
+    by = {(c.contender, c.operation): c for c in cells}
+    emulator = {op: by[("emulator", op)] for op in OPERATIONS}
+    flask = {op: by[("bare Flask", op)] for op in OPERATIONS}
+    rows = []
+
+    def add(what: str, ratio: float, target: float, higher_is_better: bool = True) -> None:
+        met = ratio >= target if higher_is_better else ratio <= target
+        sign = "≥" if higher_is_better else "≤"
+        rows.append(
+            [
+                what,
+                f"{ratio:.2f}",
+                f"{sign} {target:g}",
+                "met" if met else f"GAP {ratio - target:+.2f}",
+            ]
+        )
+
+    prism_copies = [c for c in cells if c.contender.startswith("Prism") and c.operation == "copy"]
+    if prism_copies:
+        best = max(prism_copies, key=lambda c: median([r.rps for r in c.results]))
+        add(
+            f"emulator copy req/s ÷ best Prism ({best.contender}) copy",
+            per_round_ratio(emulator["copy"], best, "rps"),
+            1.0,
+        )
+    add(
+        "emulator copy req/s ÷ bare Flask",
+        per_round_ratio(emulator["copy"], flask["copy"], "rps"),
+        0.6,
+    )
+    add(
+        "emulator GET req/s ÷ bare Flask",
+        per_round_ratio(emulator["get"], flask["get"], "rps"),
+        0.8,
+    )
+    for op in ("copy", "get"):
+        add(
+            f"emulator {op} p99 ÷ bare Flask p99",
+            per_round_ratio(emulator[op], flask[op], "p99_ms"),
+            2.0,
+            higher_is_better=False,
+        )
+    ratio = per_round_ratio(emulator["list"], flask["list"], "rps")
+    rows.append(
+        [
+            "emulator list (10 runtimes) req/s ÷ bare Flask",
+            f"{ratio:.2f}",
+            "none",
+            "for information",
+        ]
+    )
+    return rows
+
+
+def machine() -> dict:
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "load_generator": load.generator_name(),
+        "loadavg_at_start": os.getloadavg(),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--seconds", type=float, default=4)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument(
+        "--sizes", default="10,1000,100000", help="stored runtimes for the growth table"
+    )
+    parser.add_argument("--skip-growth", action="store_true")
+    parser.add_argument("--out", default="reports/bench", help="where the JSON results go")
+    args = parser.parse_args(argv)
+
+    work = servers.scratch_dir("nbmock-bench-")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    info = machine()
+    print(
+        f"nbmock bench: {info['cpus']} CPUs, Python {info['python']}, load by {info['load_generator']}, "
+        f"{args.rounds} rounds × {args.seconds:g} s × {args.connections} connections; "
+        f"load average at start {info['loadavg_at_start'][0]:.2f}"
+    )
+
+    started: list[servers.Server] = []
+    cells: list[Cell] = []
+    try:
+        writer = servers.emulator(work / "emulator-copy.log", state=work / "copy.sqlite3").start()
+        started.append(writer)
+        read_state = work / "read.sqlite3"
+        scale.prefill(read_state, 10)
+        reader = servers.emulator(work / "emulator-read.log", state=read_state).start()
+        started.append(reader)
+        flask = servers.ceiling(work / "ceiling.log").start()
+        started.append(flask)
+
+        copy_requests = emulator_requests(writer.origin, servers.token(writer.origin))
+        read_requests = emulator_requests(reader.origin, servers.token(reader.origin))
+        cells.append(Cell("emulator", "copy", copy_requests["copy"], []))
+        cells.append(Cell("emulator", "get", read_requests["get"], []))
+        cells.append(Cell("emulator", "list", read_requests["list"], []))
+        for op, request in emulator_requests(flask.origin, "unused").items():
+            cells.append(Cell("bare Flask", op, request, []))
+
+        if servers.prism_available():
+            for multiprocess in (False, True):
+                for quiet in (False, True):
+                    prism = servers.prism(
+                        work / "prism.log", multiprocess=multiprocess, quiet=quiet
+                    ).start()
+                    started.append(prism)
+                    for op, request in prism_requests(prism.origin).items():
+                        cells.append(Cell(prism.name, op, request, []))
+        else:
+            print("Prism left out: bench/.prism or openapi/notebook-runtimes.yaml is missing")
+
+        for cell in cells:  # warm up each contender and check it answers correctly
+            result = load.drive(cell.request, seconds=1, connections=2, threads=1)
+            if result.errors:
+                print(
+                    f"  warning: {cell.contender} {cell.operation}: {result.errors} errors in warm-up"
+                )
+
+        for round_number in range(args.rounds):
+            for cell in rotate(cells, round_number * 3):
+                cell.results.append(
+                    load.drive(cell.request, seconds=args.seconds, connections=args.connections)
+                )
+            print(f"  round {round_number + 1}/{args.rounds} done", flush=True)
+    finally:
+        for server in started:
+            server.stop()
+
+    rows = summary_rows(cells)
+    print_table(
+        f"Throughput and latency (median of {args.rounds} rounds; errors and requests summed)",
+        ["contender", "operation", "req/s", "p50 ms", "p99 ms", "errors", "requests"],
+        [
+            [
+                r["contender"],
+                r["operation"],
+                f"{r['rps']:.0f}",
+                f"{r['p50_ms']:.2f}",
+                f"{r['p99_ms']:.2f}",
+                r["errors"],
+                r["requests"],
+            ]
+            for r in rows
+        ],
+    )
+    target_rows = targets(cells)
+    print_table(
+        "Targets (median of per-round ratios)",
+        ["ratio", "measured", "target", "verdict"],
+        target_rows,
+    )
+
+    growth, inproc = [], []
+    if not args.skip_growth:
+        for size in [int(s) for s in args.sizes.split(",") if s]:
+            growth.append(scale.measure_size(work, size))
+        print_table(
+            "Cost with stored runtimes (sequential requests, one client)",
+            [
+                "stored",
+                "copy p50 ms",
+                "copy p99 ms",
+                "list p50 ms",
+                "list max ms",
+                "list body",
+                "server RSS",
+            ],
+            [
+                [
+                    f"{g.stored:,}",
+                    f"{g.copy_p50_ms:.2f}",
+                    f"{g.copy_p99_ms:.2f}",
+                    f"{g.list_p50_ms:.1f}",
+                    f"{g.list_max_ms:.1f}",
+                    f"{g.list_bytes / 1024:,.0f} KiB",
+                    f"{g.rss_mib:.0f} MiB",
+                ]
+                for g in growth
+            ],
+        )
+        inproc = [scale.in_process("memory", work), scale.in_process("file", work)]
+        print_table(
+            "In process (Flask test client, one thread): operations per second",
+            ["state", "copy", "get", "list (2 runtimes)"],
+            [
+                [f.storage, f"{f.copy_ops:.0f}", f"{f.get_ops:.0f}", f"{f.list_ops:.0f}"]
+                for f in inproc
+            ],
+        )
+
+    report = {
+        "when": time.strftime("%Y-%m-%d %H:%M:%S %z"),
+        "command": "python -m bench.run " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "machine": info,
+        "loadavg_at_end": os.getloadavg(),
+        "settings": vars(args),
+        "throughput": rows,
+        "targets": target_rows,
+        "growth": [asdict(g) for g in growth],
+        "in_process": [asdict(f) for f in inproc],
+    }
+    path = out / "bench.json"
+    path.write_text(json.dumps(report, indent=2))
+    print(f"\nresults written to {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,213 @@
+"""Contender servers on 127.0.0.1: started as a user would, stopped by process group."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+REPO = Path(__file__).resolve().parent.parent
+SPEC = REPO / "openapi" / "notebook-runtimes.yaml"
+PRISM_DIR = Path(__file__).resolve().parent / ".prism"
+PRISM_BIN = PRISM_DIR / "node_modules" / ".bin" / "prism"
+
+STANDARD_ID = "d47350a5-e4f0-4b63-ae55-c0a5773a96bb"
+#: The seed page's copy parameters (tests/conftest.py SEED_COPY), as a form.
+SEED_COPY = {
+    "name": "ArcGIS Notebook Python 3 Standard with Increased Limit",
+    "version": "14.0",
+    "minCpu": "1.0",
+    "maxCpu": "4.0",
+    "minMemory": "3.0",
+    "minMemoryUnit": "g",
+    "maxMemory": "14.0",
+    "maxMemoryUnit": "g",
+    "maxSwapMemory": "0.0",
+    "maxSwapMemoryUnit": "g",
+    "sharedMemorySize": "1.0",
+    "sharedMemorySizeUnit": "g",
+    "customResources": "{}",
+    "podPlacementPolicy": "{}",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    """A process (and its children) serving on 127.0.0.1:``port``; output goes to ``log``."""
+
+    def __init__(
+        self,
+        name: str,
+        argv: list[str],
+        *,
+        port: int,
+        ready_path: str,
+        log: Path,
+        env: dict[str, str] | None = None,
+        ready_timeout: float = 60,
+    ) -> None:
+        self.name = name
+        self.argv = argv
+        self.port = port
+        self.origin = f"http://127.0.0.1:{port}"
+        self.ready_path = ready_path
+        self.log = log
+        self._env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+        self._ready_timeout = ready_timeout
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> Server:
+        with open(self.log, "ab") as out:
+            self.process = subprocess.Popen(
+                self.argv,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                cwd=REPO,
+                env=self._env,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + self._ready_timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited early; see {self.log}")
+            try:
+                requests.get(self.origin + self.ready_path, timeout=2)
+                return self
+            except requests.RequestException:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"{self.name} did not answer within {self._ready_timeout:.0f} s")
+
+    def stop(self) -> None:
+        """SIGTERM the process group, SIGKILL what is left after 15 s."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+    def kill(self) -> None:
+        """SIGKILL the whole group at once: a crash, not a shutdown."""
+        if self.process is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=15)
+
+    def rss_bytes(self) -> int:
+        """Resident memory of the server and all its descendants (gunicorn master + workers)."""
+        if self.process is None:
+            return 0
+        return sum(_rss(pid) for pid in _tree(self.process.pid))
+
+    def __enter__(self) -> Server:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def _tree(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, []))
+    return found
+
+
+def _rss(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        return 0
+
+
+def emulator(
+    log: Path,
+    *,
+    state: str | Path | None = None,
+    workers: int = 2,
+    users: str | Path | None = None,
+    extra: tuple[str, ...] = (),
+) -> Server:
+    """``nbmock serve`` exactly as a user runs it."""
+    port = free_port()
+    argv = [sys.executable, "-m", "mockserver", "serve", "--port", str(port)]
+    argv += ["--workers", str(workers)]
+    if state:
+        argv += ["--state", str(state)]
+    if users:
+        argv += ["--users", str(users)]
+    argv += list(extra)
+    return Server(
+        "emulator", argv, port=port, ready_path="/arcgis/sharing/rest/info?f=json", log=log
+    )
+
+
+def ceiling(log: Path, *, workers: int = 2) -> Server:
+    """The bare Flask app under the emulator's gunicorn settings (bench/ceiling.py)."""
+    port = free_port()
+    argv = [sys.executable, "-m", "bench.ceiling", "--port", str(port), "--workers", str(workers)]
+    return Server("bare Flask", argv, port=port, ready_path="/ping", log=log)
+
+
+def prism_available() -> bool:
+    return PRISM_BIN.exists() and SPEC.exists() and shutil.which("node") is not None
+
+
+def prism(log: Path, *, multiprocess: bool, quiet: bool) -> Server:
+    """Stoplight Prism mocking the contract, from the local install in bench/.prism."""
+    port = free_port()
+    argv = [str(PRISM_BIN), "mock", "-h", "127.0.0.1", "-p", str(port), str(SPEC)]
+    if multiprocess:
+        argv.append("--multiprocess")
+    if quiet:
+        argv += ["--verboseLevel", "silent"]
+    name = "Prism" + (" -m" if multiprocess else "") + (" quiet" if quiet else "")
+    # Any answer (even 401/404) means it listens.
+    return Server(name, argv, port=port, ready_path="/", log=log)
+
+
+def token(origin: str, username: str = "admin", password: str = "admin1234") -> str:
+    answer = requests.post(
+        f"{origin}/arcgis/sharing/rest/generateToken",
+        data={"username": username, "password": password, "f": "json"},
+        timeout=30,
+    ).json()
+    if "token" not in answer:
+        raise RuntimeError(f"no token: {answer.get('error', answer)}")
+    return answer["token"]
+
+
+def scratch_dir(prefix: str) -> Path:
+    return Path(tempfile.mkdtemp(prefix=prefix))
