@@ -21,10 +21,24 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@ $(VENV)/.installed
 
+# The official ArcGIS API for Python, which tests/test_arcgis_client*.py drive: the package
+# without its declared dependencies (dask, pyarrow, matplotlib, ...: about 640 MB in all),
+# plus those it really needs (requirements-arcgis-client.txt, about 300 MB). If it cannot be
+# installed, say so and go on: those tests then skip with that reason.
+ARCGIS_CLIENT := arcgis==2.4.4
+
+$(VENV)/.installed-arcgis: requirements-arcgis-client.txt | $(VENV)/.installed-test
+	@if $(BIN)/python -m pip install --quiet --no-deps '$(ARCGIS_CLIENT)' \
+	    && $(BIN)/python -m pip install --quiet --no-warn-conflicts -r requirements-arcgis-client.txt; then \
+	  touch $@; \
+	else \
+	  echo "make: $(ARCGIS_CLIENT) could not be installed; the ArcGIS client tests will skip"; \
+	fi
+
 serve: $(VENV)/.installed
 	$(BIN)/nbmock serve --port $(PORT) $(ARGS)
 
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-test $(VENV)/.installed-arcgis
 	$(BIN)/ruff check mockserver contracts tests
 	$(BIN)/ruff format --check mockserver contracts tests
 	$(BIN)/python -m pytest
