@@ -106,3 +106,11 @@ def test_user_without_admin_privileges_gets_no_admin(transport):
 def test_wrong_password_gets_no_gis(transport):
     with pytest.raises(Exception, match="Could not login"):
         sign_in(transport, "admin", "not-the-password")
+
+
+@pytest.mark.parametrize(("release", "has_notebooks"), [("11.5", False), ("12.0", True)])
+def test_client_shows_notebooks_only_from_release_12(users_file, release, has_notebooks):
+    """The client hides notebooks below fullVersion 12.0.0 although the API has them (ledger F14)."""
+    transport = FlaskTransport(create_app(users=users_file, release_name=release, clock=Clock()))
+    gis = sign_in(transport, "admin", "admin1234")
+    assert (gis.admin.notebooks is not None) is has_notebooks
