@@ -6,6 +6,9 @@ would: a served port with a self-signed certificate (``verify_cert=False``).
 
 from __future__ import annotations
 
+import uuid
+from pathlib import Path
+
 import pytest
 import requests
 
@@ -69,3 +72,15 @@ def test_no_token_or_password_reaches_the_server_log(served):
     assert "admin1234" not in log
     assert "access_token" not in log
     assert "oauth_state" not in log
+
+
+def test_readme_example_works_as_written(served, capsys):
+    """The README's "With the ArcGIS API for Python" example, against this server's port."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme.split("## With the ArcGIS API for Python", 1)[1]
+    example = section.split("```python\n", 1)[1].split("```", 1)[0]
+    assert "https://127.0.0.1:8443/arcgis" in example
+    exec(example.replace("https://127.0.0.1:8443/arcgis", served.base), {})
+    current_version, updated, copy_id = capsys.readouterr().out.split()
+    assert (current_version, updated) == ("14.0", "True")
+    assert str(uuid.UUID(copy_id)) == copy_id
