@@ -1,0 +1,67 @@
+"""The runtime operations as the checks send them, through a ``Target``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from contracts.target import Reply, Target
+
+RUNTIMES = "notebooks/runtimes"
+
+
+def copy(
+    target: Target,
+    source_id: str,
+    form: Mapping[str, str],
+    *,
+    encoding: str = "urlencoded",
+    refusal_expected: bool = False,
+) -> Reply:
+    return target.admin(
+        "POST",
+        f"{RUNTIMES}/{source_id}/copy",
+        data=form,
+        multipart=encoding == "multipart",
+        refusal_expected=refusal_expected,
+    )
+
+
+def copied_runtime(reply: Reply) -> dict[str, Any]:
+    """The runtime a successful copy answered with; fails the check with the reply otherwise."""
+    body = reply.json
+    assert isinstance(body, dict) and isinstance(body.get("notebookRuntime"), dict), (
+        f"copy was not accepted: {reply!r}"
+    )
+    assert body.get("status") == "success", f"copy answer lacks status success: {reply!r}"
+    return body["notebookRuntime"]
+
+
+def update(
+    target: Target,
+    runtime_id: str,
+    form: Mapping[str, str],
+    *,
+    encoding: str = "urlencoded",
+    refusal_expected: bool = False,
+) -> Reply:
+    return target.admin(
+        "POST",
+        f"{RUNTIMES}/{runtime_id}/update",
+        data=form,
+        multipart=encoding == "multipart",
+        refusal_expected=refusal_expected,
+    )
+
+
+def unregister(target: Target, runtime_id: str) -> Reply:
+    return target.admin("POST", f"{RUNTIMES}/{runtime_id}/unregister")
+
+
+def read(target: Target, runtime_id: str) -> Reply:
+    return target.admin("GET", f"{RUNTIMES}/{runtime_id}")
+
+
+def assert_refused(reply: Reply, code: int = 400) -> None:
+    assert reply.envelope == "admin-error", f"expected a refusal (code {code}), got {reply!r}"
+    assert reply.code == code, f"expected code {code}, got {reply!r}"

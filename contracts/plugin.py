@@ -1,0 +1,298 @@
+"""The pytest plugin (registered by entry point): options, the target fixture, reports.
+
+Without ``--target-url`` the suite runs against the emulator in-process (a
+fresh app with a moveable clock and an unprivileged second user), writes
+allowed. With it, the suite is read-only unless ``--allow-writes``; whatever
+it created is unregistered at the end of the session, also after a failure or
+Ctrl-C (pytest tears session fixtures down on interruption, and
+``pytest_sessionfinish`` runs a second sweep of the same ids).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from contracts.target import (
+    DEFAULT_REMOTE_BUDGET,
+    DEFAULT_REMOTE_PAUSE,
+    Credentials,
+    NeedsWrites,
+    Target,
+    redact,
+)
+
+LIMITED_USER = ("viewer", "viewer1234")  # the in-process emulator's user without privileges
+_ACTIVE: dict[str, Any] = {"max_examples": 20, "target": None, "results": {}}
+
+
+def contract_settings(**overrides: Any) -> settings:
+    """Hypothesis settings for a contract property: the run's example count, no deadline.
+
+    Read when a check module is imported, which pytest does after
+    ``pytest_configure`` has stored ``--contract-max-examples``.
+    """
+    options = {
+        "max_examples": _ACTIVE["max_examples"],
+        "deadline": None,
+        "database": None,
+        "suppress_health_check": [HealthCheck.too_slow, HealthCheck.filter_too_much],
+        "print_blob": False,
+    }
+    options.update(overrides)
+    if "max_examples" in overrides:
+        options["max_examples"] = min(overrides["max_examples"], _ACTIVE["max_examples"])
+    return settings(**options)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("nbmock-contracts", "ArcGIS notebook-runtime contract kit")
+    group.addoption(
+        "--target-url",
+        metavar="URL",
+        help="deployment to check, https://host/<context> (default: the emulator in-process)",
+    )
+    group.addoption(
+        "--target-username", metavar="NAME", help="sign-in user (default: $ARCGIS_USERNAME)"
+    )
+    group.addoption(
+        "--target-password",
+        metavar="PASSWORD",
+        help="prefer $ARCGIS_PASSWORD: options show in process lists",
+    )
+    group.addoption(
+        "--target-token",
+        metavar="TOKEN",
+        help="a token to use instead of signing in (default: $ARCGIS_TOKEN)",
+    )
+    group.addoption(
+        "--limited-username",
+        metavar="NAME",
+        help="a user without notebook privileges, for the 403 checks (password: $ARCGIS_LIMITED_PASSWORD)",
+    )
+    group.addoption(
+        "--allow-writes",
+        action="store_true",
+        help="let the kit create, update and unregister its own runtimes",
+    )
+    group.addoption(
+        "--contract-max-examples",
+        type=int,
+        metavar="N",
+        help="examples per property (default: 20 in-process, 10 remote)",
+    )
+    group.addoption(
+        "--request-budget",
+        type=int,
+        metavar="N",
+        help=f"most requests to send to a remote target (default: {DEFAULT_REMOTE_BUDGET})",
+    )
+    group.addoption(
+        "--request-pause",
+        type=float,
+        metavar="SECONDS",
+        help=f"pause before each request to a remote target (default: {DEFAULT_REMOTE_PAUSE})",
+    )
+    group.addoption(
+        "--ca-bundle", metavar="PATH", help="CA bundle to verify the target's TLS certificate with"
+    )
+    group.addoption("--insecure", action="store_true", help="do not verify TLS certificates")
+    group.addoption(
+        "--run-prefix",
+        metavar="PREFIX",
+        help="name prefix for created runtimes (default: nbmock-kit-<time>-<tag>-)",
+    )
+    group.addoption(
+        "--wait-for-expiry",
+        action="store_true",
+        help="on a remote target, wait 61 s for a 1-minute token to expire",
+    )
+    group.addoption(
+        "--contract-report",
+        metavar="DIR",
+        help="write report.md (properties and ledger rows) to DIR",
+    )
+    group.addoption(
+        "--ledger",
+        metavar="PATH",
+        help="fidelity ledger to mark (default: docs/FIDELITY.md beside the package)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "contract: a check of the contract kit")
+    remote = bool(config.getoption("--target-url", default=None))
+    chosen = config.getoption("--contract-max-examples", default=None)
+    _ACTIVE["max_examples"] = chosen or (10 if remote else 20)
+    _ACTIVE["results"] = {}
+
+
+def build_target(config: pytest.Config) -> Target:
+    url = config.getoption("--target-url")
+    prefix = config.getoption("--run-prefix")
+    if not url:
+        from mockserver import create_app
+        from mockserver.auth.users import User, UserDirectory, default_users
+        from mockserver.clock import Clock
+
+        users = UserDirectory([*default_users(), User.create(*LIMITED_USER, "Viewer")])
+        return Target.in_process(
+            create_app(users=users, clock=Clock()),
+            limited=Credentials(*LIMITED_USER),
+            prefix=prefix,
+            budget=config.getoption("--request-budget"),
+        )
+    verify: bool | str = config.getoption("--ca-bundle") or not config.getoption("--insecure")
+    budget = config.getoption("--request-budget")
+    pause = config.getoption("--request-pause")
+    limited = None
+    if config.getoption("--limited-username"):
+        import os
+
+        limited = Credentials(
+            config.getoption("--limited-username"), os.environ.get("ARCGIS_LIMITED_PASSWORD")
+        )
+    return Target.from_env(
+        url,
+        username=config.getoption("--target-username"),
+        password=config.getoption("--target-password"),
+        token=config.getoption("--target-token"),
+        verify=verify,
+        allow_writes=config.getoption("--allow-writes"),
+        budget=DEFAULT_REMOTE_BUDGET if budget is None else budget,
+        pause=DEFAULT_REMOTE_PAUSE if pause is None else pause,
+        prefix=prefix,
+        limited=limited,
+    )
+
+
+@pytest.fixture(scope="session")
+def target(request: pytest.FixtureRequest):
+    """The deployment under test; everything it created is unregistered at the end."""
+    the_target = build_target(request.config)
+    _ACTIVE["target"] = the_target
+    yield the_target
+    _cleanup(request.config)
+
+
+@pytest.fixture(scope="session")
+def writable(target: Target) -> Target:
+    """The target, for checks that create runtimes (skipped in a read-only run)."""
+    if not target.allow_writes:
+        raise NeedsWrites("creates runtimes: run with --allow-writes")
+    return target
+
+
+@pytest.fixture(scope="session")
+def source_runtime(target: Target) -> dict:
+    """The system runtime the checks copy from: one without advanced privileges."""
+    systems = target.system_runtimes()
+    if not systems:
+        pytest.fail("the target lists no system runtime to copy from")
+    plain = [runtime for runtime in systems if not runtime.get("requiresAdvancedPrivileges")]
+    return (plain or systems)[0]
+
+
+@pytest.fixture(scope="session")
+def limited_token(target: Target) -> str:
+    """A valid token of a user without the notebook privileges."""
+    if target.limited is None or not target.limited.password:
+        pytest.skip("no unprivileged user: give --limited-username and $ARCGIS_LIMITED_PASSWORD")
+    return target.generate_token(target.limited.username, target.limited.password)
+
+
+@pytest.fixture(scope="session")
+def expired_token(target: Target, request: pytest.FixtureRequest) -> str:
+    """A token of the kit's user whose one minute has run out."""
+    if not target.can_move_clock and not request.config.getoption("--wait-for-expiry"):
+        pytest.skip("token expiry on a remote target needs a 61 s wait: pass --wait-for-expiry")
+    short = target.generate_token(
+        target.credentials.username, target.credentials.password, expiration=1
+    )
+    if target.can_move_clock:
+        target.advance_clock(61)
+    else:
+        time.sleep(61)
+    return short
+
+
+def _cleanup(config: pytest.Config) -> None:
+    the_target: Target | None = _ACTIVE.get("target")
+    if the_target is None or ("cleanup" in _ACTIVE and not the_target.created):
+        return
+    created = len(the_target.created)
+    left = the_target.cleanup()
+    _ACTIVE["cleanup"] = (created, left)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    # A second pass: after an interruption the fixture teardown may not have run.
+    _cleanup(session.config)
+    outcome = _ACTIVE.get("cleanup")
+    if outcome and outcome[1]:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    report_dir = session.config.getoption("--contract-report", default=None)
+    if report_dir and _ACTIVE["results"]:
+        from contracts.report import write_markdown_report
+
+        write_markdown_report(
+            Path(report_dir),
+            _ACTIVE["results"],
+            target=_ACTIVE.get("target"),
+            ledger_path=session.config.getoption("--ledger"),
+        )
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    the_target: Target | None = _ACTIVE.get("target")
+    if the_target is None:
+        return
+    outcome = _ACTIVE.get("cleanup") or (len(the_target.created), list(the_target.created))
+    created, left = outcome
+    terminalreporter.write_line(
+        f"contract kit: {the_target!r}, {the_target.requests_sent} requests, "
+        f"prefix {the_target.prefix}, {created} runtime(s) to clean up, {len(left)} left behind"
+        + (f": {', '.join(left)}" if left else "")
+    )
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    outcome = yield
+    report = outcome.get_result()
+    # Whatever a failure shows (replies, examples), no token or password reaches the report.
+    if report.longrepr is not None and not isinstance(report.longrepr, tuple):
+        report.longrepr = redact(str(report.longrepr))
+    report.sections = [(title, redact(text)) for title, text in report.sections]
+    if _is_contract(item):
+        _record_result(item, report)
+
+
+def _is_contract(item: pytest.Item) -> bool:
+    module = getattr(item, "module", None)
+    return bool(module and module.__name__.startswith("contracts."))
+
+
+def _record_result(item: pytest.Item, report: pytest.TestReport) -> None:
+    function = getattr(item, "originalname", None) or item.name
+    check = function.removeprefix("test_")
+    entry = _ACTIVE["results"].setdefault(
+        check,
+        {
+            "outcome": "passed",
+            "doc": (getattr(item.obj, "__doc__", "") or "").strip(),
+            "details": [],
+        },
+    )
+    if report.skipped:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        if entry["outcome"] == "passed" and report.when in ("setup", "call"):
+            entry["outcome"] = "skipped"
+            entry["details"].append(redact(reason.removeprefix("Skipped: ")))
+    elif report.failed:
+        entry["outcome"] = "failed"
+        entry["details"].append(f"{item.name} ({report.when}):\n{redact(str(report.longrepr))}")

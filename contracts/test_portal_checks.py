@@ -1,0 +1,173 @@
+"""The Portal side the official client signs in through (ledger H3, F2-F13).
+
+No check sends a wrong password for a real account: failed sign-ins use a
+user name that exists nowhere, so no lockout policy is ever triggered.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from contracts import calls
+from contracts.expectations import PORTAL_VERSIONS
+from contracts.target import Reply, Target
+
+NOBODY = "nbmock-kit-nobody"
+NOTEBOOK_PRIVILEGES = {"premium:publisher:createNotebooks"}
+_OAUTH_INFO = re.compile(r"var oAuthInfo = (\{.*\});?\s*$", re.MULTILINE)
+
+
+def test_generate_token_by_get_refused(target: Target) -> None:
+    """H3: tokens are POST only; ``GET generateToken?f=json`` is refused with code 405 (no credentials sent)."""
+    reply = target.portal("GET", "generateToken")
+    assert reply.code == 405, reply
+    assert "token" not in (reply.json or {})
+
+
+def test_sharing_root_version_matches_release(target: Target) -> None:
+    """F1, F2: the sharing root names the Enterprise version and the release's portal version."""
+    release = target.admin("GET", "").json["currentVersion"]
+    body = target.portal("GET", "", token=target.token, token_in="header").json
+    if release not in PORTAL_VERSIONS:
+        pytest.skip(f"release {release} has no portal version in the ledger")
+    assert body["currentVersion"] == PORTAL_VERSIONS[release], body
+    assert body["enterpriseVersion"] == f"{release}.0", body
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_portal_self_names_signed_in_user(target: Target, method: str) -> None:
+    """F3: ``portals/self`` by GET and POST names the Kubernetes deployment and the signed-in user."""
+    reply = target.portal(method, "portals/self", token=target.token, token_in="header")
+    body = reply.json
+    assert body["portalDeploymentType"] == "ArcGISEnterpriseOnKubernetes", reply
+    assert body["id"], reply
+    if target.credentials.username:
+        assert body["user"]["username"] == target.credentials.username, reply
+
+
+def test_portal_self_bad_token_is_498(target: Target) -> None:
+    """F4: without a token ``portals/self`` has no ``user``; with a bad one it is Portal error 498."""
+    anonymous = target.portal("GET", "portals/self").json
+    assert "user" not in anonymous
+    reply = target.portal("GET", "portals/self", token="not-a-token-" + "y" * 20, token_in="query")
+    assert reply.envelope == "portal-error" and reply.code == 498, reply
+
+
+def test_community_self_lists_privileges(target: Target) -> None:
+    """F5: ``community/self`` lists the user's privileges, the notebook ones for the kit's admin."""
+    body = target.portal("GET", "community/self", token=target.token, token_in="header").json
+    assert isinstance(body.get("privileges"), list), body
+    assert set(body["privileges"]) >= NOTEBOOK_PRIVILEGES, body["privileges"]
+    assert any(":admin:" in privilege for privilege in body["privileges"])
+
+
+def test_other_users_privileges_hidden(target: Target, limited_token: str) -> None:
+    """F6: another user's privileges are hidden from a non-admin; an unknown user is error 400."""
+    other = target.credentials.username
+    body = target.portal(
+        "GET", f"community/users/{other}", token=limited_token, token_in="header"
+    ).json
+    assert body.get("username") == other and "privileges" not in body, body
+    reply = target.portal("GET", f"community/users/{NOBODY}", token=target.token, token_in="header")
+    assert reply.envelope == "portal-error" and reply.code == 400, reply
+
+
+def test_servers_list_notebook_server(target: Target) -> None:
+    """F7: the portal's servers include a NotebookServer (or the client hides notebooks)."""
+    body = target.portal("GET", "portals/self/servers", token=target.token, token_in="header").json
+    functions = [server.get("serverFunction") for server in body.get("servers", [])]
+    assert "NotebookServer" in functions, body
+
+
+def _own_redirect(target: Target) -> str:
+    parts = urlsplit(target.base_url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}/home/accountswitcher-callback.html"
+
+
+def _authorize(target: Target, redirect_uri: str, state: str = "kit-state") -> Reply:
+    return target.portal(
+        "GET",
+        "oauth2/authorize",
+        params={
+            "client_id": "pythonapi",
+            "response_type": "token",
+            "redirect_uri": redirect_uri,
+            "state": state,
+            "expiration": "60",
+            "f": "",
+        },
+    )
+
+
+def _oauth_info(reply: Reply) -> dict:
+    match = _OAUTH_INFO.search(reply.text)
+    assert match, f"no single-line oAuthInfo in the page: {reply!r}"
+    return json.loads(match.group(1))
+
+
+def _sign_in(target: Target, oauth_state: str, username: str, password: str) -> Reply:
+    return target.request(
+        "POST",
+        "sharing/oauth2/signin",
+        data={
+            "username": username,
+            "password": password,
+            "oauth_state": oauth_state,
+            "expiration": "60",
+        },
+        token=None,
+    )
+
+
+def test_authorize_page_carries_oauth_state(target: Target) -> None:
+    """F8: the authorize page's script has one line ``var oAuthInfo = {"oauth_state": ...}``."""
+    reply = _authorize(target, _own_redirect(target))
+    assert reply.status == 200 and _oauth_info(reply).get("oauth_state"), reply
+
+
+def test_authorize_refuses_foreign_redirect(target: Target) -> None:
+    """F9: a redirect to another host gets the page with a message and no ``oauth_state``."""
+    info = _oauth_info(_authorize(target, "https://elsewhere.example/callback"))
+    assert "oauth_state" not in info, info
+    assert any("redirect_uri" in message for message in info.get("messages", [])), info
+
+
+def test_oauth_wrong_password_shows_page(target: Target) -> None:
+    """F11: wrong credentials (an unknown user) get the page again with the message and a new state."""
+    state = _oauth_info(_authorize(target, _own_redirect(target)))["oauth_state"]
+    reply = _sign_in(target, state, NOBODY, "not-the-password")
+    assert reply.status == 200, reply
+    info = _oauth_info(reply)
+    assert "Invalid username or password." in info.get("messages", []), info
+    assert info.get("oauth_state"), info
+
+
+def test_expired_oauth_state_refused(target: Target) -> None:
+    """F12: a forged state, or one older than 15 minutes, gets the page with a message and no state."""
+    forged = _oauth_info(_sign_in(target, "forged-state", NOBODY, "x"))
+    assert "oauth_state" not in forged and forged.get("messages"), forged
+    if target.can_move_clock:
+        state = _oauth_info(_authorize(target, _own_redirect(target)))["oauth_state"]
+        target.advance_clock(16 * 60)
+        expired = _oauth_info(_sign_in(target, state, NOBODY, "x"))
+        assert "oauth_state" not in expired and expired.get("messages"), expired
+
+
+def test_oauth_token_works_on_admin(target: Target) -> None:
+    """F10, F13: a sign-in redirects with the token in the fragment; that token opens the admin API."""
+    if not target.credentials.password:
+        pytest.skip("the run has a token but no password to sign in with")
+    redirect_uri = _own_redirect(target)
+    state = _oauth_info(_authorize(target, redirect_uri, state="kit-42"))["oauth_state"]
+    reply = _sign_in(target, state, target.credentials.username, target.credentials.password)
+    assert reply.status == 302, reply
+    location = urlsplit(reply.headers["Location"])
+    fragment = parse_qs(location.fragment)
+    assert location._replace(fragment="").geturl() == redirect_uri
+    assert fragment["state"] == ["kit-42"] and int(fragment["expires_in"][0]) > 0
+    token = fragment["access_token"][0]
+    assert target.admin("GET", calls.RUNTIMES, token=token).envelope == "resource"

@@ -1,0 +1,117 @@
+"""Tokens and privileges (ledger T4, T5, T7, T9, T10, T12) on every runtime operation."""
+
+from __future__ import annotations
+
+import pytest
+
+from contracts import calls
+from contracts.expectations import TOKEN_REQUIRED
+from contracts.target import Reply, Target
+
+
+def test_token_without_client_is_usable_from_caller(target: Target) -> None:
+    """T4: a token asked for without ``client``, ``referer`` or ``ip`` works for its caller."""
+    token = target.generate_token(
+        target.credentials.username, target.credentials.password, client=None, referer=None
+    )
+    reply = target.admin("GET", calls.RUNTIMES, token=token)
+    assert reply.envelope == "resource", reply
+
+
+def test_referer_bound_token_refused_elsewhere(target: Target) -> None:
+    """T5: the kit's token, bound to its referer, is refused with another ``Referer``."""
+    if target.credentials.token:
+        pytest.skip("the run uses a given token, whose binding the kit does not know")
+    reply = target.admin("GET", calls.RUNTIMES, headers={"Referer": "https://elsewhere.example"})
+    calls.assert_refused(reply, 498)
+
+
+def test_query_token_on_post_is_missing(target: Target) -> None:
+    """T7: a token only in a POST's query string counts as no token (499)."""
+    runtime_id = target.made_up_id()
+    reply = target.admin(
+        "POST",
+        f"{calls.RUNTIMES}/{runtime_id}/unregister",
+        token_in="query",
+        refusal_expected=True,
+    )
+    calls.assert_refused(reply, 499)
+
+
+def test_expired_token_is_498(target: Target, expired_token: str) -> None:
+    """T10: an expired token is refused with code 498 "Invalid token."."""
+    reply = target.admin("GET", calls.RUNTIMES, token=expired_token)
+    calls.assert_refused(reply, 498)
+    assert reply.messages[0] == "Invalid token.", reply
+
+
+def test_token_without_privilege_is_403(target: Target, limited_token: str) -> None:
+    """T12: a valid token of a user without the notebook privileges gets code 403."""
+    reply = target.admin("GET", calls.RUNTIMES, token=limited_token)
+    calls.assert_refused(reply, 403)
+
+
+OPERATIONS = ["root", "notebooks", "list", "read", "manifest", "copy", "update", "unregister"]
+CREDENTIALS = {"missing": 499, "invalid": 498, "expired": 498, "unprivileged": 403}
+
+
+def _send(target: Target, operation: str, source_id: str, token) -> Reply:
+    if operation == "root":
+        return target.admin("GET", "", token=token)
+    if operation == "notebooks":
+        return target.admin("GET", "notebooks", token=token)
+    if operation == "list":
+        return target.admin("GET", calls.RUNTIMES, token=token)
+    if operation == "read":
+        return target.admin("GET", f"{calls.RUNTIMES}/{source_id}", token=token)
+    if operation == "manifest":
+        return target.admin("GET", f"{calls.RUNTIMES}/{source_id}/manifest", token=token)
+    if operation == "copy":
+        form = {
+            "name": target.name("refused-token"),
+            "minCpu": "1",
+            "maxCpu": "1",
+            "minMemory": "1",
+            "minMemoryUnit": "g",
+            "maxMemory": "1",
+            "maxMemoryUnit": "g",
+        }
+        return target.admin(
+            "POST",
+            f"{calls.RUNTIMES}/{source_id}/copy",
+            data=form,
+            token=token,
+            refusal_expected=True,
+        )
+    form = {"maxCpu": "1", "maxMemory": "1", "maxMemoryUnit": "g"} if operation == "update" else {}
+    return target.admin(
+        "POST",
+        f"{calls.RUNTIMES}/{target.made_up_id()}/{operation}",
+        data=form,
+        token=token,
+        refusal_expected=True,
+    )
+
+
+@pytest.mark.parametrize("credential", list(CREDENTIALS))
+@pytest.mark.parametrize("operation", OPERATIONS)
+def test_every_operation_refuses_missing_invalid_expired_and_unprivileged_tokens(
+    target: Target,
+    source_runtime: dict,
+    request: pytest.FixtureRequest,
+    operation: str,
+    credential: str,
+) -> None:
+    """T9, T10, T12: no token 499, a bad or expired one 498, one without privileges 403."""
+    if credential == "missing":
+        token = None
+    elif credential == "invalid":
+        token = "not-a-token-" + "x" * 20
+    elif credential == "expired":
+        token = request.getfixturevalue("expired_token")
+    else:
+        token = request.getfixturevalue("limited_token")
+    reply = _send(target, operation, source_runtime["id"], token)
+    calls.assert_refused(reply, CREDENTIALS[credential])
+    if credential == "missing":
+        assert reply.messages == [TOKEN_REQUIRED], reply

@@ -1,0 +1,95 @@
+"""Wire conventions and reads (ledger W6-W9, R1, R2, R5, S2): safe on any server."""
+
+from __future__ import annotations
+
+from contracts import calls
+from contracts.expectations import RUNTIME_KEYS
+from contracts.target import Target
+
+
+def test_error_envelopes_use_http_200(target: Target) -> None:
+    """W6: errors travel in their envelope with HTTP 200."""
+    replies = [
+        target.admin("GET", f"{calls.RUNTIMES}/{target.made_up_id()}"),
+        target.admin("GET", calls.RUNTIMES, token=None),
+        target.admin("GET", calls.RUNTIMES, token="not-a-token"),
+    ]
+    for reply in replies:
+        assert reply.envelope == "admin-error", reply
+        assert reply.status == 200, reply
+
+
+def test_unknown_format_is_refused(target: Target) -> None:
+    """W7: an unknown ``f`` is refused with code 400, written as JSON."""
+    reply = target.admin("GET", calls.RUNTIMES, params={"f": "xml"})
+    calls.assert_refused(reply, 400)
+
+
+def test_unknown_operation_is_404(target: Target, source_runtime: dict) -> None:
+    """W8: ArcGIS Server's wording for an unknown operation."""
+    reply = target.admin("GET", f"{calls.RUNTIMES}/{source_runtime['id']}/frobnicate")
+    calls.assert_refused(reply, 404)
+    assert reply.messages == ["Could not find resource or operation 'frobnicate' on the system."]
+
+
+def test_get_on_post_operation_is_refused(target: Target, source_runtime: dict) -> None:
+    """W9: GET on copy is refused with code 405 in the admin envelope."""
+    reply = target.admin("GET", f"{calls.RUNTIMES}/{source_runtime['id']}/copy")
+    calls.assert_refused(reply, 405)
+
+
+def test_list_has_current_version_and_runtimes(target: Target) -> None:
+    """R1: the listing carries ``currentRuntimeVersion`` and ``runtimes``."""
+    body = target.admin("GET", calls.RUNTIMES).json
+    assert list(body) == ["currentRuntimeVersion", "runtimes"], body
+    assert isinstance(body["currentRuntimeVersion"], str) and body["currentRuntimeVersion"]
+    assert isinstance(body["runtimes"], list) and body["runtimes"]
+
+
+def test_runtime_keys_match_seed(target: Target) -> None:
+    """R2: listed and read runtimes have exactly the seed's keys in the seed's order."""
+    listed = target.runtimes()
+    for runtime in listed:
+        assert tuple(runtime) == RUNTIME_KEYS, runtime
+    for runtime in listed[:3]:
+        read = calls.read(target, runtime["id"]).json
+        assert tuple(read) == RUNTIME_KEYS, read
+
+
+def test_system_runtimes_include_standard_and_advanced(target: Target) -> None:
+    """R3: every deployment ships a Standard and an Advanced runtime, the latter needing advanced privileges."""
+    systems = {runtime["name"]: runtime for runtime in target.system_runtimes()}
+    assert "ArcGIS Notebook Python 3 Standard" in systems, sorted(systems)
+    assert "ArcGIS Notebook Python 3 Advanced" in systems, sorted(systems)
+    assert systems["ArcGIS Notebook Python 3 Advanced"]["requiresAdvancedPrivileges"] is True
+    assert systems["ArcGIS Notebook Python 3 Standard"]["requiresAdvancedPrivileges"] is False
+
+
+def test_unknown_runtime_is_404(target: Target) -> None:
+    """R5: a runtime id that does not exist is refused with code 404."""
+    runtime_id = target.made_up_id()
+    reply = calls.read(target, runtime_id)
+    calls.assert_refused(reply, 404)
+
+
+def test_list_order_is_creation_order(writable: Target, source_runtime: dict) -> None:
+    """S2: system runtimes first, then copies in the order they were made."""
+    made = []
+    for n in range(3):
+        form = {
+            "name": writable.name(f"order-{n}"),
+            "minCpu": "0.5",
+            "maxCpu": "1",
+            "minMemory": "1",
+            "minMemoryUnit": "g",
+            "maxMemory": "2",
+            "maxMemoryUnit": "g",
+        }
+        made.append(calls.copied_runtime(calls.copy(writable, source_runtime["id"], form))["id"])
+    listed = writable.runtimes()
+    ids = [runtime["id"] for runtime in listed]
+    assert [i for i in ids if i in made] == made
+    copied_flags = [runtime["copied"] for runtime in listed]
+    assert copied_flags == sorted(copied_flags), "a system runtime is listed after a copy"
+    for runtime_id in made:
+        calls.unregister(writable, runtime_id)
