@@ -53,6 +53,9 @@ def create_app(
     clock: Clock | None = None,
     seed: int | None = None,
     max_body: int = DEFAULT_MAX_BODY,
+    control_token: str | None = None,
+    control_enabled: bool = True,
+    journal: bool = True,
 ) -> Flask:
     """An emulator app.
 
@@ -61,6 +64,9 @@ def create_app(
     state lives in memory for the life of this app. ``users`` is a
     UserDirectory or the path of a users TOML file; the default is the single
     Administrator ``admin``. ``clock`` lets tests move time without sleeping.
+    ``control_token``/``control_enabled`` guard the ``/__mock__/`` control
+    plane (mockserver/control): open by default, as on loopback; ``journal``
+    turns its request journal off for throughput runs.
     """
     context = context.strip("/")
     if not context or "/" in context:
@@ -89,10 +95,15 @@ def create_app(
     from mockserver.auth.routes import oauth_signin, portal
     from mockserver.runtimes.routes import admin
 
+    app.before_request(wire.check_body)
     app.register_blueprint(portal, url_prefix=f"/{context}/sharing/rest")
     app.register_blueprint(oauth_signin, url_prefix=f"/{context}/sharing/oauth2")
     app.register_blueprint(admin, url_prefix=f"/{context}/admin")
     _register_error_handlers(app, context)
+
+    from mockserver import control
+
+    control.install(app, token=control_token, enabled=control_enabled, journal_enabled=journal)
     return app
 
 

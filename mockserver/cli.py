@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from dataclasses import astuple
 from pathlib import Path
 
-from mockserver.app import DEFAULT_CONTEXT
+from mockserver.app import DEFAULT_CONTEXT, DEFAULT_MAX_BODY
 from mockserver.auth.users import DEFAULT_PASSWORD, DEFAULT_USERNAME
 from mockserver.runtimes.releases import DEFAULT_RELEASE, RELEASES
 
@@ -51,10 +52,37 @@ def _serve_parser(commands) -> None:
     )
     serve.add_argument("--cert", metavar="PEM", help="serve HTTPS with this certificate")
     serve.add_argument("--key", metavar="PEM", help="private key of --cert")
+    serve.add_argument(
+        "--control-token",
+        metavar="TOKEN",
+        default=os.environ.get("NBMOCK_CONTROL_TOKEN") or None,
+        help="token the /__mock__/ control plane requires (default: $NBMOCK_CONTROL_TOKEN); "
+        "without one, the control plane is open on loopback and off on any other address",
+    )
+    serve.add_argument(
+        "--max-body",
+        metavar="BYTES",
+        type=_positive_int,
+        default=DEFAULT_MAX_BODY,
+        help=f"largest request body accepted, larger ones get HTTP 413 (default: {DEFAULT_MAX_BODY})",
+    )
+    serve.add_argument(
+        "--no-journal",
+        dest="journal",
+        action="store_false",
+        help="do not keep the request journal (/__mock__/journal), for throughput runs",
+    )
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be a positive number of bytes")
+    return value
 
 
 def _run_serve(args: argparse.Namespace) -> int:
-    from mockserver.serving import generated_certificate, serve
+    from mockserver.serving import generated_certificate, is_loopback, serve
 
     certfile, keyfile = _certificate(args)
     generated = args.tls and not certfile
@@ -67,6 +95,12 @@ def _run_serve(args: argparse.Namespace) -> int:
     print(f"  Admin:   {base}/admin")
     if generated:
         print(f"  Certificate: {certfile} (self-signed; give it to clients as the CA file)")
+    if args.control_token:
+        print(f"  Control: {scheme}://{args.host}:{args.port}/__mock__/ (token required)")
+    elif is_loopback(args.host):
+        print(f"  Control: {scheme}://{args.host}:{args.port}/__mock__/")
+    else:
+        print("  Control: off beyond loopback without --control-token (health stays open)")
     if args.users:
         print(f"  Users:   from {args.users}")
     else:
@@ -82,6 +116,10 @@ def _run_serve(args: argparse.Namespace) -> int:
             "release_name": args.release,
             "users": args.users,
             "seed": args.seed,
+            "max_body": args.max_body,
+            "journal": args.journal,
+            "control_token": args.control_token,
+            "control_enabled": bool(args.control_token) or is_loopback(args.host),
         },
         certfile=certfile,
         keyfile=keyfile,
@@ -107,9 +145,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     commands = parser.add_subparsers(dest="command", required=True)
     _serve_parser(commands)
+    from contracts import cli as kit  # the contract kit's verify and sweep
+
+    kit.add_commands(commands)
     args = parser.parse_args(argv)
     if args.command == "serve":
         return _run_serve(args)
+    if args.command in ("verify", "sweep"):
+        return kit.run(args)
     parser.error(f"unknown command {args.command}")
     return 2
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import ipaddress
 import os
 import shutil
 import tempfile
@@ -12,6 +13,7 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 
 from mockserver.app import create_app
+from mockserver.control.shared import start_of_run
 from mockserver.tls import CertificatePair, self_signed_certificate
 
 #: The request line without its query string: GET tokens never reach the log.
@@ -67,6 +69,17 @@ def shared_state_file() -> str:
     return path
 
 
+def is_loopback(host: str) -> bool:
+    """Whether only this machine can reach ``host``: there the control plane may stay open."""
+    host = host.strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def serve(
     *,
     host: str,
@@ -78,8 +91,11 @@ def serve(
 ) -> None:
     if not app_options.get("state"):
         app_options = {**app_options, "state": shared_state_file()}
-    # Create the schema and seed once, before workers race to do it.
-    create_app(**app_options).extensions["nbmock"].store.close()
+    # Create the schema and seed once, before workers race to do it, and
+    # start the control plane's shared settings afresh for this run.
+    store = create_app(**app_options).extensions["nbmock"].store
+    start_of_run(store, app_options.get("seed"))
+    store.close()
     server_options: dict[str, Any] = {
         "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
         "workers": workers,

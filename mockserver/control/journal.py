@@ -1,0 +1,88 @@
+"""The request journal: what each client sent and what it got back, secrets masked.
+
+An integration test reads it to assert what its client sent (WireMock's
+request journal). Tokens, passwords and other credentials are replaced by
+``MASK`` before anything is stored, so the journal can be shown in a CI log.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+MASK = "***"
+
+#: Parameter or response keys whose values are credentials (``token``,
+#: ``password``, ``access_token``, ``newPassword``, ``client_secret``, OAuth
+#: ``code``), but not ``tokenServicesUrl`` or ``isTokenBasedSecurity``.
+SECRET_KEY = re.compile(
+    r"(token|password|secret|credential|authorization)s?$|^code$", re.IGNORECASE
+)
+#: Keys a response may hold that look like credentials but are not: the ArcGIS
+#: error ``code`` must stay visible.
+RESPONSE_KEEP = frozenset({"code"})
+#: Responses larger than this are journaled without their body.
+MAX_RESPONSE_BYTES = 64 * 1024
+
+
+def masked_params(params: Mapping[str, str]) -> dict[str, str]:
+    return {key: MASK if SECRET_KEY.search(key) else value for key, value in params.items()}
+
+
+def masked_response(payload: Any) -> Any:
+    if isinstance(payload, dict):
+        return {
+            key: MASK
+            if key not in RESPONSE_KEEP and SECRET_KEY.search(key) and value not in (None, "")
+            else masked_response(value)
+            for key, value in payload.items()
+        }
+    if isinstance(payload, list):
+        return [masked_response(item) for item in payload]
+    return payload
+
+
+def response_json(mimetype: str | None, data: bytes) -> tuple[str | None, Any]:
+    """(the JSON answer as text to keep, its error envelope parsed if it is one).
+
+    Most answers are kept verbatim: parsing and re-writing every runtime list
+    would cost more than the rest of the request. Only an answer that may
+    carry a credential is parsed, masked and written again.
+    """
+    if mimetype != "application/json" or len(data) > MAX_RESPONSE_BYTES:
+        return None, None
+    text = data.decode("utf-8", errors="replace").strip()
+    if not text.startswith(("{", "[")):
+        return None, None
+    head = text[:32]
+    is_error = head.startswith('{"status": "error"') or head.startswith('{"error"')
+    if not (is_error or _MAY_HOLD_SECRET.search(text)):
+        return text, None
+    try:
+        payload = json.loads(text)
+    except ValueError:
+        return None, None
+    return json.dumps(masked_response(payload), ensure_ascii=False), payload
+
+
+_MAY_HOLD_SECRET = re.compile(r"token|password|secret|credential|authorization", re.IGNORECASE)
+
+
+def entry_text(entry: dict[str, Any], response_text: str | None) -> str:
+    """The entry as JSON, the answer's own JSON text spliced in without a parse."""
+    fields = json.dumps(entry, ensure_ascii=False)
+    return f'{fields[:-1]}, "response": {response_text or "null"}}}'
+
+
+def arcgis_code(payload: Any) -> int | None:
+    """The ArcGIS error code inside either envelope, if the answer is an error."""
+    if not isinstance(payload, dict):
+        return None
+    if payload.get("status") == "error" and isinstance(payload.get("code"), int):
+        return payload["code"]
+    error = payload.get("error")
+    if isinstance(error, dict) and isinstance(error.get("code"), int):
+        return error["code"]
+    return None

@@ -1,0 +1,256 @@
+"""``/__mock__/*``: the control plane's HTTP surface.
+
+JSON in, JSON out, real HTTP statuses (these answers are for test code, not
+for ArcGIS clients). Every change goes through ``SharedSettings.change`` or a
+store transaction, so it is atomic and seen by every worker.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import math
+import os
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from mockserver.control.errors import ControlError
+from mockserver.control.faults import parse_rule
+from mockserver.control.plane import ControlPlane
+from mockserver.control.state import export_state, import_state
+
+control = Blueprint("nbmock_control", __name__)
+
+TOKEN_HEADER = "X-Nbmock-Control-Token"
+#: Clock moves beyond a century are typos, and would overflow epoch milliseconds.
+MAX_CLOCK_SECONDS = 100 * 365 * 24 * 3600
+
+
+def _plane() -> ControlPlane:
+    return current_app.extensions["nbmock_control"]
+
+
+@control.before_request
+def check_access() -> None:
+    if request.endpoint == "nbmock_control.health":
+        return
+    plane = _plane()
+    if not plane.enabled:
+        raise ControlError(
+            "The control plane is off: nbmock is bound beyond loopback without --control-token.",
+            status=403,
+        )
+    if plane.token is None:
+        return
+    given = request.headers.get(TOKEN_HEADER, "")
+    scheme, _, credential = request.headers.get("Authorization", "").partition(" ")
+    if not given and scheme.lower() == "bearer":
+        given = credential.strip()
+    if not hmac.compare_digest(given.encode(), plane.token.encode()):
+        raise ControlError(
+            f"A valid control token is required ({TOKEN_HEADER} header).", status=401
+        )
+
+
+@control.errorhandler(ControlError)
+def control_error(error: ControlError) -> tuple[Response, int]:
+    return jsonify(status="error", messages=[error.message], code=error.status), error.status
+
+
+def _json() -> Any:
+    """The JSON sent, ``{}`` for an empty body; anything unparsable is refused."""
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        return {}
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        raise ControlError("The body must be JSON (Content-Type: application/json).") from None
+
+
+def _body() -> dict[str, Any]:
+    body = _json()
+    if not isinstance(body, dict):
+        raise ControlError("The body must be a JSON object.")
+    return body
+
+
+def _seed_value(body: dict[str, Any]) -> int | None:
+    seed = body["seed"]
+    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
+        raise ControlError("'seed' must be an integer or null.")
+    return seed
+
+
+@control.get("/health")
+def health():
+    plane = _plane()
+    deployment = plane.deployment
+    return jsonify(
+        status="ok",
+        release=deployment.release.name,
+        context=deployment.context,
+        pid=os.getpid(),
+    )
+
+
+@control.post("/reset")
+def reset():
+    """Back to the release's seeded runtimes; journal, faults and clock cleared."""
+    plane = _plane()
+    body = _body()
+    seed_given = "seed" in body
+    seed = _seed_value(body) if seed_given else None
+    with plane.settings.change() as tx:
+        tx.clear_journal()
+        tx.clear_faults()
+        plane.settings.set_clock_offset(tx, 0.0)
+        if seed_given:
+            plane.settings.set_seed(tx, seed)
+    plane.deployment.runtimes.reset()
+    return jsonify(status="success")
+
+
+@control.get("/state")
+def get_state():
+    plane = _plane()
+    plane.settings.refresh()
+    return jsonify(export_state(plane.deployment, plane.settings))
+
+
+@control.post("/state")
+def post_state():
+    plane = _plane()
+    count = import_state(plane.deployment, plane.settings, _body())
+    return jsonify(status="success", runtimes=count)
+
+
+@control.post("/seed")
+def seed():
+    """Ids from now on follow the seed: after a reset, the n-th copy gets the same ids every run."""
+    plane = _plane()
+    body = _body()
+    if "seed" not in body:
+        raise ControlError("'seed' is required: an integer, or null for random ids.")
+    value = _seed_value(body)
+    with plane.settings.change() as tx:
+        plane.settings.set_seed(tx, value)
+    return jsonify(status="success", seed=value)
+
+
+@control.get("/journal")
+def get_journal():
+    plane = _plane()
+    operation = request.args.get("operation") or None
+    after = _int_arg("after", 0)
+    limit = min(_int_arg("limit", 1000), 10_000)
+    entries = []
+    for seq, text in plane.deployment.store.journal(operation=operation, after=after, limit=limit):
+        entries.append({"seq": seq, **json.loads(text)})
+    return jsonify(entries=entries)
+
+
+@control.delete("/journal")
+def delete_journal():
+    with _plane().settings.change() as tx:
+        tx.clear_journal()
+    return jsonify(status="success")
+
+
+@control.get("/faults")
+def get_faults():
+    plane = _plane()
+    plane.settings.refresh()
+    described = []
+    by_id = {rule.id: rule for rule in plane.settings.faults}
+    for fault_id, _rule, remaining, matched in plane.deployment.store.list_faults():
+        if fault_id in by_id:
+            described.append(by_id[fault_id].describe(remaining, matched))
+    return jsonify(faults=described)
+
+
+@control.post("/faults")
+def post_faults():
+    """One rule, or ``{"faults": [...]}``; all are added or none."""
+    plane = _plane()
+    raw = _json()
+    raw_rules = raw.get("faults", [raw]) if isinstance(raw, dict) else raw
+    if not isinstance(raw_rules, list):
+        raise ControlError('Send a rule object, a list of rules, or {"faults": [...]}.')
+    rules = [parse_rule(item, plane.operations) for item in raw_rules]
+    with plane.settings.change() as tx:
+        ids = [tx.add_fault(rule.to_json(), rule.times) for rule in rules]
+    created = {rule.id: rule for rule in plane.settings.faults if rule.id in ids}
+    return jsonify(
+        faults=[created[fault_id].describe(created[fault_id].times, 0) for fault_id in ids]
+    )
+
+
+@control.delete("/faults")
+def delete_faults():
+    with _plane().settings.change() as tx:
+        tx.clear_faults()
+    return jsonify(status="success")
+
+
+@control.delete("/faults/<int:fault_id>")
+def delete_fault(fault_id: int):
+    with _plane().settings.change() as tx:
+        if not tx.delete_fault(fault_id):
+            raise ControlError(f"No fault rule {fault_id}.", status=404)
+    return jsonify(status="success")
+
+
+@control.get("/clock")
+def get_clock():
+    plane = _plane()
+    plane.settings.refresh()
+    clock = plane.deployment.clock
+    return jsonify(epochMs=clock.now_ms(), offsetSeconds=clock.offset_seconds)
+
+
+@control.post("/clock")
+def post_clock():
+    """Move the deployment's clock: ``advance_seconds``, ``epoch_seconds`` or ``real: true``."""
+    plane = _plane()
+    body = _body()
+    given = [key for key in ("advance_seconds", "epoch_seconds", "real") if key in body]
+    if len(given) != 1:
+        raise ControlError("Send exactly one of 'advance_seconds', 'epoch_seconds' or 'real'.")
+    clock = plane.deployment.clock
+    with plane.settings.change() as tx:
+        # Within the change, the clock reflects every worker's latest move.
+        if given[0] == "real":
+            if body["real"] is not True:
+                raise ControlError("'real' can only be true (back to wall-clock time).")
+            offset = 0.0
+        else:
+            value = _finite(body[given[0]], given[0])
+            if given[0] == "advance_seconds":
+                offset = clock.offset_seconds + value
+            else:
+                offset = clock.offset_seconds + (value - clock.now())
+        if abs(offset) > MAX_CLOCK_SECONDS:
+            raise ControlError("The clock can move at most a century from wall-clock time.")
+        plane.settings.set_clock_offset(tx, offset)
+    return jsonify(epochMs=clock.now_ms(), offsetSeconds=clock.offset_seconds)
+
+
+def _finite(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ControlError(f"'{name}' must be a finite number of seconds.")
+    return float(value)
+
+
+def _int_arg(name: str, default: int) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ControlError(f"'{name}' must be a non-negative integer.") from None
+    if value < 0:
+        raise ControlError(f"'{name}' must be a non-negative integer.")
+    return value

@@ -1,0 +1,75 @@
+"""Control settings every gunicorn worker must agree on, kept in the shared SQLite state.
+
+The clock offset, the id seed and the fault rules change rarely and are read
+on every request. Each change bumps ``control_generation`` in ``meta``; a
+worker reads that one value per request and reloads the rest only when it
+moved, so agreement costs one indexed read, not three.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from mockserver.clock import Clock
+from mockserver.control.faults import FaultRule
+from mockserver.ids import IdGenerator
+from mockserver.runtimes.store import Store, Transaction
+
+GENERATION = "control_generation"
+CLOCK_OFFSET = "control_clock_offset"
+SEED = "control_seed"
+
+
+class SharedSettings:
+    def __init__(self, store: Store, clock: Clock, ids: IdGenerator) -> None:
+        self.store = store
+        self.clock = clock
+        self.ids = ids
+        self.faults: list[FaultRule] = []
+        self._generation: str | None = None
+
+    def refresh(self) -> None:
+        """Pick up what another worker changed since this one last looked."""
+        generation = self.store.get_meta(GENERATION, "0")
+        if generation == self._generation:
+            return
+        offset = self.store.get_meta(CLOCK_OFFSET)
+        if offset is not None:
+            self.clock.offset_seconds = float(offset)
+        seed = self.store.get_meta(SEED)
+        if seed is not None:
+            self.ids.seed = json.loads(seed)
+        self.faults = [
+            FaultRule.from_json(fault_id, rule) for fault_id, rule, _, _ in self.store.list_faults()
+        ]
+        self._generation = generation
+
+    @contextmanager
+    def change(self) -> Iterator[Transaction]:
+        """A transaction whose changes every worker picks up on its next request."""
+        self.refresh()
+        with self.store.transaction() as tx:
+            yield tx
+            tx.set_meta(GENERATION, str(int(tx.get_meta(GENERATION, "0")) + 1))
+        self.refresh()
+
+    def set_clock_offset(self, tx: Transaction, offset_seconds: float) -> None:
+        tx.set_meta(CLOCK_OFFSET, repr(float(offset_seconds)))
+
+    def set_seed(self, tx: Transaction, seed: int | None) -> None:
+        tx.set_meta(SEED, json.dumps(seed))
+
+
+def start_of_run(store: Store, seed: int | None) -> None:
+    """What a new ``nbmock serve`` run starts from, set once before its workers start.
+
+    Fault rules and clock moves of an earlier run would surprise whoever runs
+    the next one against the same state file; the seed is the command line's.
+    """
+    with store.transaction() as tx:
+        tx.clear_faults()
+        tx.set_meta(CLOCK_OFFSET, "0.0")
+        tx.set_meta(SEED, json.dumps(seed))
+        tx.set_meta(GENERATION, str(int(tx.get_meta(GENERATION, "0")) + 1))

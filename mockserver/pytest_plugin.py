@@ -1,0 +1,45 @@
+"""pytest plugin: the ``arcgis_mock`` fixture, an in-process emulator reset for each test.
+
+Registered through the ``pytest11`` entry point, so installing the package is
+enough. One app serves the whole session and is reset before each test (moto's
+reset): fast, and no test sees another's runtimes, journal, faults or clock.
+A test that needs other options says so with a marker and gets its own app::
+
+    @pytest.mark.arcgis_mock(release_name="11.5", seed=7)
+    def test_old_release(arcgis_mock): ...
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from mockserver.testing import InProcessEmulator, in_process
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "arcgis_mock(**options): create_app options for this test's arcgis_mock"
+    )
+
+
+@pytest.fixture(scope="session")
+def _arcgis_mock_shared() -> InProcessEmulator:
+    return in_process()
+
+
+@pytest.fixture
+def arcgis_mock(
+    request: pytest.FixtureRequest, _arcgis_mock_shared: InProcessEmulator
+) -> Iterator[InProcessEmulator]:
+    """The emulator at ``arcgis_mock.url`` (reach it with ``arcgis_mock.session``)."""
+    marker = request.node.get_closest_marker("arcgis_mock")
+    if marker is not None:
+        emulator = in_process(**marker.kwargs)
+        yield emulator
+        emulator.app.extensions["nbmock"].store.close()
+        return
+    # An explicit null seed: a seed one test set must not make the next one's ids.
+    _arcgis_mock_shared.control("POST", "reset", {"seed": None})
+    yield _arcgis_mock_shared

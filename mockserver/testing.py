@@ -1,0 +1,216 @@
+"""Embedding the emulator in a test suite.
+
+Two ways, one surface (``Emulator``):
+
+- ``running(**options)``: a real HTTP(S) server on a free loopback port, in a
+  background thread, for code that opens its own connections;
+- ``in_process(**options)``: no socket at all; ``emulator.session`` (or
+  ``emulator.adapter`` mounted into any ``requests`` session, such as the
+  official ArcGIS client's ``adapter=``) hands each request to the app.
+
+``options`` are ``create_app``'s (``release_name``, ``users``, ``seed``, ...).
+The pytest plugin (``mockserver.pytest_plugin``) builds its ``arcgis_mock``
+fixture on ``in_process``.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from flask import Flask
+from requests.adapters import BaseAdapter
+from requests.structures import CaseInsensitiveDict
+from requests.utils import get_encoding_from_headers
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+from mockserver.app import create_app
+from mockserver.auth.users import DEFAULT_PASSWORD, DEFAULT_USERNAME
+from mockserver.control.plane import DROPPED_HEADER
+from mockserver.tls import self_signed_certificate
+
+#: The origin in-process requests are addressed to. ``.invalid`` never
+#: resolves, so a request that misses the adapter fails at once.
+IN_PROCESS_ORIGIN = "https://nbmock.invalid"
+
+
+class Emulator:
+    """A started emulator: its URLs, a ``requests`` session to it, and its control plane."""
+
+    def __init__(self, app: Flask, origin: str, session: requests.Session) -> None:
+        self.app = app
+        self.origin = origin
+        context = app.extensions["nbmock"].context
+        self.url = f"{origin}/{context}"
+        self.portal_url = f"{self.url}/sharing/rest"
+        self.admin_url = f"{self.url}/admin"
+        self.control_url = f"{origin}/__mock__"
+        self.session = session
+
+    def token(self, username: str = DEFAULT_USERNAME, password: str = DEFAULT_PASSWORD) -> str:
+        """A Portal token for the user, as ``generateToken`` issues it."""
+        answer = self.session.post(
+            f"{self.portal_url}/generateToken",
+            data={"username": username, "password": password, "f": "json"},
+            timeout=30,
+        ).json()
+        if "token" not in answer:
+            raise RuntimeError(f"generateToken refused {username!r}: {answer.get('error')}")
+        return answer["token"]
+
+    def control(self, method: str, path: str, body: Any = None, **params: Any) -> Any:
+        """A control-plane call (``control("POST", "clock", {"advance_seconds": 60})``)."""
+        response = self.session.request(
+            method, f"{self.control_url}/{path}", json=body, params=params or None, timeout=30
+        )
+        answer = response.json()
+        if response.status_code >= 400:
+            raise RuntimeError(f"/__mock__/{path}: {answer.get('messages')}")
+        return answer
+
+    def reset(self, seed: int | None = None) -> None:
+        self.control("POST", "reset", {} if seed is None else {"seed": seed})
+
+    def journal(self, operation: str | None = None) -> list[dict[str, Any]]:
+        params = {"operation": operation} if operation else {}
+        return self.control("GET", "journal", **params)["entries"]
+
+    def fault(self, operation: str, **rule: Any) -> dict[str, Any]:
+        """Add a fault rule, e.g. ``fault("copy", error={"code": 500}, times=1)``."""
+        return self.control("POST", "faults", {"operation": operation, **rule})["faults"][0]
+
+    def clear_faults(self) -> None:
+        self.control("DELETE", "faults")
+
+    def advance_clock(self, seconds: float) -> None:
+        self.control("POST", "clock", {"advance_seconds": seconds})
+
+
+# --- a real server in a thread -------------------------------------------------
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """werkzeug logs each request line with its query string, tokens included: not here."""
+
+    def log_request(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+
+class RunningEmulator(Emulator):
+    """``Emulator`` over a real socket; ``ca_file`` is the certificate to trust with ``tls``."""
+
+    def __init__(self, app: Flask, origin: str, ca_file: str | None) -> None:
+        session = requests.Session()
+        if ca_file:
+            session.verify = ca_file
+        super().__init__(app, origin, session)
+        self.ca_file = ca_file
+
+
+@contextmanager
+def running(
+    *, host: str = "127.0.0.1", port: int = 0, tls: bool = False, **options: Any
+) -> Iterator[RunningEmulator]:
+    """The emulator served on ``host`` (a free port unless given) until the block ends."""
+    app = create_app(**options)
+    cert_dir = tempfile.mkdtemp(prefix="nbmock-tls-") if tls else None
+    ssl_context = None
+    ca_file = None
+    if cert_dir:
+        pair = self_signed_certificate(cert_dir, hosts=(host,))
+        ssl_context = (str(pair.cert_path), str(pair.key_path))
+        ca_file = str(pair.cert_path)
+    server = make_server(
+        host, port, app, threaded=True, ssl_context=ssl_context, request_handler=_QuietHandler
+    )
+    thread = threading.Thread(target=server.serve_forever, name="nbmock", daemon=True)
+    thread.start()
+    scheme = "https" if tls else "http"
+    shown_host = f"[{host}]" if ":" in host else host
+    emulator = RunningEmulator(app, f"{scheme}://{shown_host}:{server.server_port}", ca_file)
+    try:
+        yield emulator
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+        emulator.session.close()
+        app.extensions["nbmock"].store.close()
+        if cert_dir:
+            shutil.rmtree(cert_dir, ignore_errors=True)
+
+
+# --- no socket: requests handed to the app -------------------------------------
+
+
+class _Body(io.BytesIO):
+    """A response body ``requests`` and the ArcGIS client can read and release."""
+
+    def release_conn(self) -> None:
+        pass
+
+
+class WSGIAdapter(BaseAdapter):
+    """A ``requests`` transport that answers from a Flask app, in this thread.
+
+    A ``drop`` fault surfaces as ``requests.ConnectionError``, as over a socket.
+    """
+
+    def __init__(self, app: Flask) -> None:
+        super().__init__()
+        self.client = app.test_client()
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        parts = urlsplit(request.url)
+        body = request.body
+        if body is not None and not isinstance(body, bytes | str):
+            body = b"".join(chunk if isinstance(chunk, bytes) else chunk.encode() for chunk in body)
+        answer = self.client.open(
+            parts.path or "/",
+            method=request.method,
+            query_string=parts.query,
+            headers=[(k, v) for k, v in request.headers.items() if k.lower() != "content-length"],
+            data=body,
+            base_url=f"{parts.scheme}://{parts.netloc}",
+        )
+        if answer.headers.get(DROPPED_HEADER):
+            raise requests.ConnectionError(
+                "Connection dropped (nbmock drop fault)", request=request
+            )
+        response = requests.Response()
+        response.status_code = answer.status_code
+        response.reason = answer.status.partition(" ")[2]
+        response.headers = CaseInsensitiveDict(answer.headers.items())
+        response.encoding = get_encoding_from_headers(response.headers)
+        data = answer.get_data()
+        response.raw = _Body(data)
+        response._content = data
+        response.url = request.url
+        response.request = request
+        response.connection = self
+        return response
+
+    def close(self) -> None:
+        pass
+
+
+class InProcessEmulator(Emulator):
+    """``Emulator`` without a socket; ``adapter`` can be mounted into other sessions."""
+
+    def __init__(self, app: Flask) -> None:
+        self.adapter = WSGIAdapter(app)
+        session = requests.Session()
+        session.mount(IN_PROCESS_ORIGIN + "/", self.adapter)
+        super().__init__(app, IN_PROCESS_ORIGIN, session)
+
+
+def in_process(**options: Any) -> InProcessEmulator:
+    """An emulator app reached without a socket (``create_app(**options)``)."""
+    return InProcessEmulator(create_app(**options))

@@ -1,0 +1,323 @@
+"""The /__mock__/ control plane, in process through the ``arcgis_mock`` fixture (the plugin)."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from mockserver import create_app
+from mockserver.testing import InProcessEmulator
+from tests.conftest import SEED_COPY, STANDARD_ID
+
+
+def copy(mock: InProcessEmulator, token: str, **changes: str) -> requests.Response:
+    return mock.session.post(
+        f"{mock.admin_url}/notebooks/runtimes/{STANDARD_ID}/copy",
+        data={**SEED_COPY, **changes, "f": "json", "token": token},
+        timeout=30,
+    )
+
+
+def runtime_ids(mock: InProcessEmulator, token: str) -> list[str]:
+    answer = mock.session.get(
+        f"{mock.admin_url}/notebooks/runtimes", params={"f": "json", "token": token}, timeout=30
+    ).json()
+    return [runtime["id"] for runtime in answer["runtimes"]]
+
+
+def test_health_names_release_and_context(arcgis_mock):
+    assert arcgis_mock.control("GET", "health") | {"pid": 0} == {
+        "status": "ok",
+        "release": "12.1",
+        "context": "arcgis",
+        "pid": 0,
+    }
+
+
+def test_reset_removes_copies_and_restores_seeded_runtimes(arcgis_mock):
+    token = arcgis_mock.token()
+    seeded = runtime_ids(arcgis_mock, token)
+    assert copy(arcgis_mock, token).json()["status"] == "success"
+    assert len(runtime_ids(arcgis_mock, token)) == len(seeded) + 1
+    arcgis_mock.reset()
+    assert runtime_ids(arcgis_mock, token) == seeded
+    assert arcgis_mock.journal("copy") == []
+
+
+def test_fixture_gives_each_test_a_fresh_deployment_part_one(arcgis_mock):
+    token = arcgis_mock.token()
+    copy(arcgis_mock, token, name="left behind")
+    arcgis_mock.fault("runtimes", status=503)
+    arcgis_mock.advance_clock(3600)
+
+
+def test_fixture_gives_each_test_a_fresh_deployment_part_two(arcgis_mock):
+    token = arcgis_mock.token()
+    names = arcgis_mock.session.get(
+        f"{arcgis_mock.admin_url}/notebooks/runtimes", params={"f": "json", "token": token}
+    ).json()
+    assert "left behind" not in str(names)
+    assert arcgis_mock.control("GET", "faults") == {"faults": []}
+    assert abs(arcgis_mock.control("GET", "clock")["offsetSeconds"]) < 1
+
+
+def test_same_seed_after_reset_gives_same_ids(arcgis_mock):
+    token = arcgis_mock.token()
+    runs = []
+    for _ in range(2):
+        arcgis_mock.reset(seed=42)
+        runs.append(
+            [copy(arcgis_mock, token, name=f"c{i}").json()["notebookRuntime"] for i in range(2)]
+        )
+    first, second = runs
+    assert [(r["id"], r["deploymentDefaultPropertyId"]) for r in first] == [
+        (r["id"], r["deploymentDefaultPropertyId"]) for r in second
+    ]
+    arcgis_mock.reset(seed=43)
+    other = copy(arcgis_mock, token, name="c0").json()["notebookRuntime"]
+    assert other["id"] != first[0]["id"]
+
+
+def test_seed_endpoint_sets_the_seed_for_later_copies(arcgis_mock):
+    token = arcgis_mock.token()
+    assert arcgis_mock.control("POST", "seed", {"seed": 5}) == {"status": "success", "seed": 5}
+    seeded = copy(arcgis_mock, token).json()["notebookRuntime"]["id"]
+    arcgis_mock.reset()
+    arcgis_mock.control("POST", "seed", {"seed": 5})
+    assert copy(arcgis_mock, token).json()["notebookRuntime"]["id"] == seeded
+
+
+def test_state_export_then_import_restores_runtimes(arcgis_mock):
+    token = arcgis_mock.token()
+    copy(arcgis_mock, token, name="kept")
+    snapshot = arcgis_mock.control("GET", "state")
+    assert "token_secret" not in str(snapshot)
+    before = runtime_ids(arcgis_mock, token)
+    arcgis_mock.reset()
+    assert arcgis_mock.control("POST", "state", snapshot) == {"status": "success", "runtimes": 3}
+    assert runtime_ids(arcgis_mock, token) == before
+    # A copy after the import still gets a newer revision than any imported one.
+    newest = max(item["runtime"]["revision"] for item in snapshot["runtimes"])
+    assert copy(arcgis_mock, token).json()["notebookRuntime"]["revision"] > newest
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda s: s.update(release="9.9"),
+        lambda s: s.update(format="other"),
+        lambda s: s["runtimes"].append(s["runtimes"][0]),
+        lambda s: s["runtimes"][0]["runtime"].update(maxCpu="lots"),
+        lambda s: s["runtimes"][0]["runtime"].pop("name"),
+        lambda s: s["runtimes"][0]["runtime"].update(revision=2**70),
+        lambda s: s.update(runtimes="none"),
+    ],
+    ids=["release", "format", "duplicate", "type", "missing", "huge-revision", "not-a-list"],
+)
+def test_refused_state_import_changes_nothing(arcgis_mock, damage):
+    token = arcgis_mock.token()
+    copy(arcgis_mock, token, name="survivor")
+    snapshot = arcgis_mock.control("GET", "state")
+    before = runtime_ids(arcgis_mock, token)
+    damage(snapshot)
+    response = arcgis_mock.session.post(f"{arcgis_mock.control_url}/state", json=snapshot)
+    assert response.status_code == 400
+    assert response.json()["status"] == "error" and response.json()["messages"][0]
+    assert runtime_ids(arcgis_mock, token) == before
+
+
+def test_journal_records_what_the_client_sent_with_secrets_masked(arcgis_mock):
+    token = arcgis_mock.token()
+    copy(arcgis_mock, token, maxCpu="6.0")
+    arcgis_mock.session.get(
+        f"{arcgis_mock.admin_url}/notebooks/runtimes", params={"f": "json", "token": token}
+    )
+    arcgis_mock.session.get(
+        f"{arcgis_mock.admin_url}/notebooks/runtimes",
+        params={"f": "json"},
+        headers={"X-Esri-Authorization": f"Bearer {token}"},
+    )
+    journal = arcgis_mock.journal()
+    assert [entry["operation"] for entry in journal] == [
+        "generateToken",
+        "copy",
+        "runtimes",
+        "runtimes",
+    ]
+    (copied,) = arcgis_mock.journal("copy")
+    assert copied["method"] == "POST"
+    assert copied["params"]["maxCpu"] == "6.0"
+    assert copied["params"]["token"] == "***"
+    assert copied["status"] == 200 and copied["code"] is None
+    assert copied["response"]["notebookRuntime"]["maxCpu"] == 6
+    assert journal[0]["params"]["password"] == "***"
+    assert journal[0]["response"]["token"] == "***"
+    text = str(arcgis_mock.control("GET", "journal"))
+    assert token not in text and "admin1234" not in text
+
+
+def test_journal_keeps_error_envelope_and_code(arcgis_mock):
+    token = arcgis_mock.token()
+    copy(arcgis_mock, token, minCpu="9")
+    (entry,) = arcgis_mock.journal("copy")
+    assert entry["code"] == 400
+    assert entry["response"]["status"] == "error"
+
+
+def test_error_fault_answers_in_arcgis_envelope_and_copies_nothing(arcgis_mock):
+    token = arcgis_mock.token()
+    before = runtime_ids(arcgis_mock, token)
+    rule = {"operation": "copy", "error": {"code": 500, "message": "Injected"}, "times": 1}
+    arcgis_mock.control("POST", "faults", rule)
+    first = copy(arcgis_mock, token)
+    assert first.status_code == 200
+    assert first.json() == {"status": "error", "messages": ["Injected"], "code": 500}
+    assert runtime_ids(arcgis_mock, token) == before
+    assert copy(arcgis_mock, token).json()["status"] == "success"
+    (described,) = arcgis_mock.control("GET", "faults")["faults"]
+    assert described["remaining"] == 0 and described["matched"] == 1
+
+
+def test_error_fault_on_portal_uses_portal_envelope(arcgis_mock):
+    arcgis_mock.fault("generateToken", error={"code": 400, "message": "Nope", "details": ["d"]})
+    answer = arcgis_mock.session.post(
+        f"{arcgis_mock.portal_url}/generateToken",
+        data={"username": "admin", "password": "admin1234", "f": "json"},
+    ).json()
+    assert answer == {"error": {"code": 400, "message": "Nope", "details": ["d"]}}
+
+
+def test_status_fault_answers_that_http_status(arcgis_mock):
+    arcgis_mock.fault("runtimes", status=503, times=2)
+    url = f"{arcgis_mock.admin_url}/notebooks/runtimes?f=json"
+    codes = [arcgis_mock.session.get(url).status_code for _ in range(3)]
+    assert codes[:2] == [503, 503] and codes[2] == 200
+    assert [entry["fault"] for entry in arcgis_mock.journal("runtimes")] == [
+        "status",
+        "status",
+        None,
+    ]
+
+
+def test_drop_fault_is_a_connection_error_in_process(arcgis_mock):
+    arcgis_mock.fault("info", drop=True, times=1)
+    with pytest.raises(requests.ConnectionError):
+        arcgis_mock.session.get(f"{arcgis_mock.portal_url}/info?f=json")
+    assert arcgis_mock.session.get(f"{arcgis_mock.portal_url}/info?f=json").ok
+    dropped, answered = arcgis_mock.journal("info")
+    assert dropped["fault"] == "drop" and dropped["status"] is None
+    assert answered["status"] == 200
+
+
+def test_delay_fault_still_answers_normally(arcgis_mock):
+    arcgis_mock.fault("info", delay_seconds=0.05, times=1)
+    assert arcgis_mock.session.get(f"{arcgis_mock.portal_url}/info?f=json").json()["authInfo"]
+    assert arcgis_mock.journal("info")[0]["fault"] == "delay"
+
+
+def test_probability_fault_hits_the_same_requests_for_the_same_seed(arcgis_mock):
+    patterns = []
+    for _ in range(2):
+        arcgis_mock.reset()
+        arcgis_mock.fault("info", status=502, probability=0.5, seed=11)
+        url = f"{arcgis_mock.portal_url}/info?f=json"
+        patterns.append([arcgis_mock.session.get(url).status_code for _ in range(30)])
+    assert patterns[0] == patterns[1]
+    assert set(patterns[0]) == {200, 502}
+
+
+def test_delete_faults_clears_them(arcgis_mock):
+    rule = arcgis_mock.fault("*", status=500)
+    assert rule["operation"] == "*"
+    arcgis_mock.clear_faults()
+    assert arcgis_mock.session.get(f"{arcgis_mock.portal_url}/info?f=json").ok
+
+
+def test_one_fault_can_be_deleted_by_id(arcgis_mock):
+    rule = arcgis_mock.fault("info", status=500)
+    assert arcgis_mock.control("DELETE", f"faults/{rule['id']}") == {"status": "success"}
+    missing = arcgis_mock.session.delete(f"{arcgis_mock.control_url}/faults/{rule['id']}")
+    assert missing.status_code == 404
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        {"operation": "nope", "status": 500},
+        {"operation": "copy"},
+        {"operation": "copy", "drop": True, "status": 500},
+        {"operation": "copy", "delay_seconds": 3600},
+        {"operation": "copy", "status": 500, "times": 0},
+        {"operation": "copy", "status": 500, "probability": 0},
+        {"operation": "copy", "error": "boom"},
+        {"operation": "copy", "status": 500, "surprise": 1},
+        [1, 2],
+    ],
+)
+def test_bad_fault_rule_is_refused_and_adds_nothing(arcgis_mock, rule):
+    response = arcgis_mock.session.post(f"{arcgis_mock.control_url}/faults", json=rule)
+    assert response.status_code == 400
+    assert response.json()["messages"][0]
+    assert arcgis_mock.control("GET", "faults") == {"faults": []}
+
+
+def test_non_json_control_body_is_refused(arcgis_mock):
+    response = arcgis_mock.session.post(f"{arcgis_mock.control_url}/clock", data="{nope")
+    assert response.status_code == 400
+    assert "JSON" in response.json()["messages"][0]
+
+
+def test_advancing_the_clock_expires_tokens_without_sleeping(arcgis_mock):
+    token = arcgis_mock.token()
+    url = f"{arcgis_mock.admin_url}/notebooks/runtimes"
+    assert "runtimes" in arcgis_mock.session.get(url, params={"f": "json", "token": token}).json()
+    moved = arcgis_mock.control("POST", "clock", {"advance_seconds": 7200})
+    assert moved["offsetSeconds"] == pytest.approx(7200)
+    answer = arcgis_mock.session.get(url, params={"f": "json", "token": token}).json()
+    assert answer["code"] == 498
+
+
+def test_clock_can_be_set_and_returned_to_real_time(arcgis_mock):
+    target = 2_000_000_000
+    assert arcgis_mock.control("POST", "clock", {"epoch_seconds": target})[
+        "epochMs"
+    ] // 1000 == pytest.approx(target, abs=2)
+    assert abs(arcgis_mock.control("POST", "clock", {"real": True})["offsetSeconds"]) < 1
+
+
+@pytest.mark.parametrize(
+    "body", [{}, {"advance_seconds": "soon"}, {"advance_seconds": 1e12}, {"real": False}]
+)
+def test_bad_clock_move_is_refused(arcgis_mock, body):
+    response = arcgis_mock.session.post(f"{arcgis_mock.control_url}/clock", json=body)
+    assert response.status_code == 400
+    assert abs(arcgis_mock.control("GET", "clock")["offsetSeconds"]) < 1
+
+
+def test_control_token_is_required_when_set():
+    app = create_app(control_token="s3cret")
+    client = app.test_client()
+    assert client.get("/__mock__/health").status_code == 200
+    assert client.get("/__mock__/journal").status_code == 401
+    assert (
+        client.get("/__mock__/journal", headers={"X-Nbmock-Control-Token": "wrong"}).status_code
+        == 401
+    )
+    ok = client.get("/__mock__/journal", headers={"X-Nbmock-Control-Token": "s3cret"})
+    assert ok.status_code == 200
+    bearer = client.post("/__mock__/reset", headers={"Authorization": "Bearer s3cret"})
+    assert bearer.status_code == 200
+
+
+def test_control_plane_off_leaves_only_health():
+    client = create_app(control_enabled=False).test_client()
+    assert client.get("/__mock__/health").status_code == 200
+    refused = client.post("/__mock__/reset")
+    assert refused.status_code == 403
+    assert "--control-token" in refused.get_json()["messages"][0]
+
+
+@pytest.mark.arcgis_mock(release_name="11.5", seed=3)
+def test_marker_gives_a_test_its_own_options(arcgis_mock):
+    assert arcgis_mock.control("GET", "health")["release"] == "11.5"
+    assert arcgis_mock.control("GET", "state")["seed"] == 3
