@@ -24,8 +24,9 @@ class NbmockProcess:
         *args: str,
         ready_path: str = "/arcgis/sharing/rest/info?f=json",
         verify: str | bool = True,
+        port: int | None = None,
     ) -> None:
-        self.port = free_port()
+        self.port = port or free_port()
         self.lines: list[str] = []
         self.process = subprocess.Popen(
             [sys.executable, "-m", "mockserver", "serve", "--port", str(self.port), *args],
