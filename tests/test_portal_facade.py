@@ -243,3 +243,14 @@ def test_servers_refused_to_non_administrators_and_for_other_portals(users_file,
         f"{SHARING}/portals/NOTTHISPORTAL/servers", query_string={"f": "json", "token": token}
     ).get_json()
     assert missing["error"]["code"] == 404
+
+
+def test_sign_in_leaves_no_password_or_token_in_the_journal(client):
+    info = _authorize(client)
+    location = _sign_in(client, info["oauth_state"]).headers["Location"]
+    _sign_in(client, _authorize(client)["oauth_state"], password="wrong-secret-pw")
+    token = _fragment(location)["access_token"]
+    journal = client.get("/__mock__/journal").get_data(as_text=True)
+    assert "/arcgis/sharing/oauth2/signin" in journal
+    for secret in (token, "admin1234", "wrong-secret-pw"):
+        assert secret not in journal
