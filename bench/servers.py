@@ -209,5 +209,21 @@ def token(origin: str, username: str = "admin", password: str = "admin1234") -> 
     return answer["token"]
 
 
+def journal(origin: str) -> str:
+    """The control plane's request journal, whole, as text ("" where there is none)."""
+    pages, after = [], 0
+    while True:
+        response = requests.get(
+            f"{origin}/__mock__/journal", params={"after": after, "limit": 10_000}, timeout=60
+        )
+        if response.status_code != 200:
+            return "".join(pages)
+        entries = response.json().get("entries", [])
+        if not entries:
+            return "".join(pages)
+        pages.append(response.text)
+        after = entries[-1]["seq"]
+
+
 def scratch_dir(prefix: str) -> Path:
     return Path(tempfile.mkdtemp(prefix=prefix))

@@ -1,0 +1,240 @@
+"""``make reliability``: every check at full size, a table of figures, a JSON report.
+
+Exit status 1 if any check found a problem. Servers run with a users file of
+random passwords, so the secrets scan at the end has something to look for.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import time
+from collections import Counter
+from dataclasses import fields
+from pathlib import Path
+
+from bench import servers
+from bench.reliability import auth_matrix, crash, forms, integrity, openapi_fuzz, secrets_scan
+
+#: The shape of an issued token (itsdangerous: base64 JSON list "WyJ..." + signature),
+#: to find tokens this run never saw, such as those Schemathesis's hooks asked for.
+TOKEN_SHAPE = re.compile(r"WyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,}")
+
+
+def as_record(report) -> dict:
+    """A report's shown fields as JSON-ready values (tokens and journals are not shown)."""
+    record = {}
+    for item in fields(report):
+        if item.repr:
+            value = getattr(report, item.name)
+            record[item.name] = dict(value) if isinstance(value, Counter) else value
+    return record
+
+
+def row(check: str, load: str, result: str, problems: list[str]) -> list[str]:
+    return [check, load, result, "ok" if not problems else f"{len(problems)} PROBLEMS"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--copies", type=int, default=100, help="copies per client thread")
+    parser.add_argument("--client-threads", type=int, default=16)
+    parser.add_argument("--crash-cycles", type=int, default=10)
+    parser.add_argument("--form-examples", type=int, default=10_000)
+    parser.add_argument("--schemathesis-examples", type=int, default=40)
+    parser.add_argument("--out", default="reports/reliability")
+    args = parser.parse_args(argv)
+
+    work = servers.scratch_dir("nbmock-reliability-")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    users, passwords = auth_matrix.users_file(work)
+    boss = ("boss", passwords["boss"])
+    tokens: list[str] = []
+    journals: dict[str, str] = {}
+    rows: list[list[str]] = []
+    results: dict[str, dict] = {}
+    problems: dict[str, list[str]] = {}
+    started = time.monotonic()
+    print(f"nbmock reliability: {os.cpu_count()} CPUs, work files in {work}", flush=True)
+
+    # 1. Concurrency integrity: sync workers, then threaded workers.
+    for label, server in (
+        (
+            "4 sync workers",
+            servers.emulator(
+                work / "integrity-sync.log", state=work / "i1.sqlite3", workers=4, users=users
+            ),
+        ),
+        (
+            "2 workers × 4 threads",
+            integrity.threaded_emulator(
+                work / "integrity-threads.log",
+                state=work / "i2.sqlite3",
+                workers=2,
+                threads=4,
+                users=users,
+            ),
+        ),
+    ):
+        with server:
+            report = integrity.run_integrity(
+                server,
+                client_threads=args.client_threads,
+                copies_per_thread=args.copies,
+                updates_per_copy=2,
+                credentials=boss,
+            )
+            tokens.append(servers.token(server.origin, *boss))
+            journals[f"journal of integrity ({label})"] = servers.journal(server.origin)
+        name = f"concurrency integrity ({label})"
+        results[name] = as_record(report)
+        problems[name] = report.problems
+        rows.append(
+            row(
+                name,
+                f"{args.client_threads} client threads, {report.seconds:.0f} s",
+                f"{report.copies_acknowledged} copies + {report.updates_acknowledged} updates + "
+                f"{report.reads} reads acknowledged; {report.listed} listed, none lost or doubled",
+                report.problems,
+            )
+        )
+        print(f"  {name}: {'ok' if not report.problems else report.problems}", flush=True)
+
+    # 2. Crash consistency.
+    report = crash.run_crash(work, cycles=args.crash_cycles, users=users, credentials=boss)
+    tokens += report.tokens
+    for i, text in enumerate(report.journals):
+        journals[f"journal after crash restart {i}"] = text
+    results["crash consistency"] = as_record(report)
+    problems["crash consistency"] = report.problems
+    rows.append(
+        row(
+            "kill -9 mid-load, restart on the same --state",
+            f"{report.cycles} cycles, 4 client threads",
+            f"{report.copies_acknowledged} acknowledged copies all kept; {report.rows_checked} rows "
+            f"checked whole; {report.requests_cut_by_kill} requests cut by the kill; "
+            f"restart ≤ {report.restart_seconds_max:.1f} s",
+            report.problems,
+        )
+    )
+    print(f"  crash: {'ok' if not report.problems else report.problems}", flush=True)
+
+    # 3. Auth matrix.
+    report = auth_matrix.run_auth_matrix(work, users, passwords)
+    tokens += report.issued_tokens
+    results["auth matrix"] = {
+        k: v for k, v in as_record(report).items() if k not in ("issued_tokens", "passwords")
+    }
+    problems["auth matrix"] = report.problems
+    rows.append(
+        row(
+            "auth matrix",
+            f"{len(auth_matrix.OPERATIONS)} operations × 6 conditions × channels × 3 formats",
+            f"{report.refused}/{report.cells} refused ({dict(report.by_code)}), state unchanged",
+            report.problems,
+        )
+    )
+    print(f"  auth matrix: {'ok' if not report.problems else report.problems[:5]}", flush=True)
+
+    # 4. Form and multipart fuzzer.
+    report = forms.run_form_fuzz(args.form_examples, seed=None)
+    results["form fuzzer"] = as_record(report)
+    results["form fuzzer"]["reproducers"] = [repr(r) for r in report.reproducers]
+    problems["form fuzzer"] = report.problems
+    rows.append(
+        row(
+            "form/multipart fuzzer (Hypothesis)",
+            f"{report.requests} raw bodies to 6 POST operations",
+            ", ".join(f"{k}: {v}" for k, v in report.by_outcome.most_common()),
+            report.problems,
+        )
+    )
+    print(f"  form fuzzer: {'ok' if not report.problems else report.problems[:5]}", flush=True)
+
+    # 5. Schemathesis from the contract.
+    if servers.SPEC.exists():
+        report = openapi_fuzz.run_openapi_fuzz(
+            work,
+            max_examples=args.schemathesis_examples,
+            users=users,
+            username=boss[0],
+            password=boss[1],
+        )
+        if report.requests < 10_000:
+            report.problems.append(f"only {report.requests} requests, fewer than 10,000")
+        results["schemathesis"] = as_record(report)
+        problems["schemathesis"] = report.problems
+        rows.append(
+            row(
+                "Schemathesis (openapi/notebook-runtimes.yaml)",
+                f"{report.requests} requests ({report.test_cases}), {report.seconds:.0f} s",
+                f"HTTP statuses {dict(report.statuses)}; refusals that changed state: "
+                f"{report.state_changed_by_refusal}; contract check failures: {report.contract_failures or 'none'}",
+                report.problems,
+            )
+        )
+        print(f"  schemathesis: {'ok' if not report.problems else report.problems}", flush=True)
+    else:
+        problems["schemathesis"] = ["openapi/notebook-runtimes.yaml is missing"]
+
+    # 6. Secrets: every log, journal and report of this run, this run's own report included.
+    report_path = out / "reliability.json"
+    summary = {
+        "when": time.strftime("%Y-%m-%d %H:%M:%S %z"),
+        "command": "python -m bench.reliability " + " ".join(argv or []),
+        "cpus": os.cpu_count(),
+        "seconds": round(time.monotonic() - started),
+        "results": results,
+    }
+    report_path.write_text(json.dumps(summary, indent=2, default=str))
+    secrets = tokens + list(passwords.values())
+    # Logs, outputs and reports; not the inputs (users.toml) nor the state files.
+    artefacts = [
+        p
+        for p in sorted(work.rglob("*"))
+        if p.is_file() and p.name != users.name and ".sqlite3" not in p.name
+    ] + [report_path]
+    scanned = secrets_scan.scan(artefacts, secrets, extra=journals)
+    texts = [*journals.items(), *((str(p), p.read_text(errors="replace")) for p in artefacts)]
+    shaped = [
+        f"a token-shaped string in {name}" for name, text in texts if TOKEN_SHAPE.search(text)
+    ]
+    scanned.findings += sorted(set(shaped))
+    problems["secrets"] = scanned.findings
+    rows.append(
+        row(
+            "secrets in logs, journals, reports",
+            f"{scanned.secrets} secrets ({len(tokens)} tokens, {len(passwords)} passwords)",
+            f"{scanned.files} files/journals, {scanned.bytes_scanned / 2**20:.1f} MiB scanned; "
+            f"{len(scanned.findings)} findings",
+            scanned.findings,
+        )
+    )
+    summary["secrets"] = {
+        "secrets": scanned.secrets,
+        "files": scanned.files,
+        "findings": scanned.findings,
+    }
+    summary["problems"] = problems
+    report_path.write_text(json.dumps(summary, indent=2, default=str))
+
+    widths = [
+        max(len(r[i]) for r in [["check", "load", "result", "verdict"], *rows]) for i in range(4)
+    ]
+    print()
+    for r in [["check", "load", "result", "verdict"], ["-" * w for w in widths], *rows]:
+        print("| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |")
+    found = {k: v for k, v in problems.items() if v}
+    for name, items in found.items():
+        print(f"\n{name}:")
+        for item in items[:20]:
+            print(f"  - {item}")
+    print(f"\nreport: {report_path}; server logs and outputs: {work}")
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,239 @@
+"""The auth matrix: every admin operation × every way of asking without the right.
+
+Each cell must be refused with an authentication or authorisation code
+(499, 498 or 403), never a 500, and leave the deployment exactly as it was.
+The same operations with a valid administrator token succeed, so a cell
+refused for another reason (a bad parameter, a wrong path) is caught.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from flask import Flask
+
+from bench.servers import SEED_COPY, STANDARD_ID
+from mockserver import create_app
+from mockserver.auth.tokens import Token, TokenService
+from mockserver.clock import Clock
+
+AUTH_CODES = {403, 498, 499}
+ADMIN = "/arcgis/admin"
+RUNTIMES = f"{ADMIN}/notebooks/runtimes"
+
+
+@dataclass(frozen=True)
+class Operation:
+    name: str
+    method: str
+    path: str  # "{copy}" stands for a copied runtime's id
+    form: dict[str, str] = field(default_factory=dict)
+    admin_root: bool = False  # needs any admin privilege, not the notebook ones
+
+
+OPERATIONS = (
+    Operation("admin root", "GET", ADMIN, admin_root=True),
+    Operation("notebooks", "GET", f"{ADMIN}/notebooks"),
+    Operation("list runtimes", "GET", RUNTIMES),
+    Operation("get runtime", "GET", f"{RUNTIMES}/{STANDARD_ID}"),
+    Operation("manifest (GET)", "GET", f"{RUNTIMES}/{STANDARD_ID}/manifest"),
+    Operation("manifest (POST)", "POST", f"{RUNTIMES}/{STANDARD_ID}/manifest"),
+    Operation("copy", "POST", f"{RUNTIMES}/{STANDARD_ID}/copy", SEED_COPY),
+    Operation(
+        "update",
+        "POST",
+        RUNTIMES + "/{copy}/update",
+        {"maxCpu": "2", "maxMemory": "6", "maxMemoryUnit": "g"},
+    ),
+    Operation("unregister", "POST", RUNTIMES + "/{copy}/unregister"),
+    Operation("upgrade", "POST", RUNTIMES + "/{copy}/upgrade"),
+)
+
+
+@dataclass
+class AuthReport:
+    cells: int = 0
+    refused: int = 0
+    by_condition: Counter = field(default_factory=Counter)
+    by_code: Counter = field(default_factory=Counter)
+    problems: list[str] = field(default_factory=list)
+    issued_tokens: list[str] = field(default_factory=list, repr=False)
+    passwords: list[str] = field(default_factory=list, repr=False)
+
+
+@dataclass(frozen=True)
+class Attempt:
+    condition: str
+    token: str | None
+    channel: str  # "param" (query for GET, form for POST), "header", "post-query"
+    referer: str | None = None
+
+
+def users_file(directory: Path) -> tuple[Path, dict[str, str]]:
+    """A users TOML with random passwords: an administrator and three who lack a privilege."""
+    passwords = {name: secrets.token_urlsafe(12) for name in ("boss", "pub", "ops", "viewer")}
+    text = f"""
+[users.boss]
+password = "{passwords["boss"]}"
+role = "Administrator"
+
+[users.pub]
+password = "{passwords["pub"]}"
+role = "Publisher"
+
+[users.ops]
+password = "{passwords["ops"]}"
+privileges = ["portal:admin:manageServers"]
+
+[users.viewer]
+password = "{passwords["viewer"]}"
+role = "Viewer"
+"""
+    path = directory / "users.toml"
+    path.write_text(text)
+    path.chmod(0o600)
+    return path, passwords
+
+
+class Deployment:
+    """An in-process emulator with a movable clock, and ways to sign in to it."""
+
+    def __init__(self, users: Path, passwords: dict[str, str]) -> None:
+        self.clock = Clock()
+        self.app: Flask = create_app(users=users, clock=self.clock)
+        self.client = self.app.test_client()
+        self.passwords = passwords
+        self.issued: list[str] = []
+        # Issued before the clock moves two minutes on, for one minute: expired.
+        self.expired = self.token("boss", expiration="1")
+        self.clock.advance(120)
+        self.referer_token = self.token("boss", client="referer", referer="https://app.example")
+        self.user_tokens = {user: self.token(user) for user in ("pub", "ops", "viewer")}
+
+    def token(self, username: str, **extra: str) -> str:
+        answer = self.client.post(
+            "/arcgis/sharing/rest/generateToken",
+            data={"username": username, "password": self.passwords[username], "f": "json", **extra},
+        ).get_json()
+        self.issued.append(answer["token"])
+        return answer["token"]
+
+    def snapshot(self) -> str:
+        dep = self.app.extensions["nbmock"]
+        meta = {key: dep.store.get_meta(key) for key in ("id_sequence", "last_revision")}
+        return json.dumps([dep.store.list_runtimes(), meta], sort_keys=True)
+
+    def call(self, op: Operation, attempt: Attempt, fmt: str, copy_id: str):
+        path = op.path.replace("{copy}", copy_id)
+        query = {"f": fmt}
+        form = {**op.form}
+        headers = {}
+        if attempt.referer:
+            headers["Referer"] = attempt.referer
+        if attempt.token is not None:
+            if attempt.channel == "header":
+                headers["X-Esri-Authorization"] = f"Bearer {attempt.token}"
+            elif attempt.channel == "post-query" or op.method == "GET":
+                query["token"] = attempt.token
+            else:
+                form["token"] = attempt.token
+        if op.method == "GET":
+            return self.client.get(path, query_string={**form, **query}, headers=headers)
+        return self.client.post(path, query_string=query, data=form, headers=headers)
+
+
+def attempts_for(dep: Deployment, op: Operation) -> list[Attempt]:
+    other = TokenService(secrets.token_hex(32)).issue(Token("boss", dep.clock.now_ms() + 3_600_000))
+    valid = dep.token("boss")
+    attempts = [
+        Attempt("no token", None, "param"),
+        Attempt("no token", "", "param"),
+        Attempt("malformed", "not-a-token", "param"),
+        Attempt("malformed", "not-a-token", "header"),
+        Attempt("malformed", valid[:-6], "param"),
+        Attempt("malformed", valid[::-1], "param"),
+        Attempt("malformed", other, "param"),  # signed by another deployment
+        Attempt("malformed", other, "header"),
+    ]
+    # Expired: issued for one minute, then the clock moves on by two.
+    attempts += [Attempt("expired", dep.expired, channel) for channel in ("param", "header")]
+    bound = dep.referer_token
+    attempts += [
+        Attempt("wrong referer", bound, "param", referer="https://elsewhere.example"),
+        Attempt("wrong referer", bound, "header", referer="https://elsewhere.example"),
+        Attempt("wrong referer", bound, "param", referer=None),
+    ]
+    lacking = ("pub", "viewer") if op.admin_root else ("pub", "viewer", "ops")
+    for user in lacking:
+        attempts += [
+            Attempt("valid without privilege", dep.user_tokens[user], channel)
+            for channel in ("param", "header")
+        ]
+    if op.method == "POST":
+        attempts.append(Attempt("token only in POST query string", valid, "post-query"))
+    return attempts
+
+
+def run_auth_matrix(
+    workdir: Path, users: Path | None = None, passwords: dict[str, str] | None = None
+) -> AuthReport:
+    """Every cell of the matrix, in process; ``users``/``passwords`` as ``users_file`` makes them."""
+    if users is None or passwords is None:
+        users, passwords = users_file(workdir)
+    dep = Deployment(users, passwords)
+    report = AuthReport(passwords=list(passwords.values()))
+    admin_token = dep.token("boss")
+
+    def fresh_copy() -> str:
+        answer = dep.client.post(
+            f"{RUNTIMES}/{STANDARD_ID}/copy", data={**SEED_COPY, "f": "json", "token": admin_token}
+        ).get_json()
+        return answer["notebookRuntime"]["id"]
+
+    for op in OPERATIONS:
+        copy_id = fresh_copy()
+        for attempt in attempts_for(dep, op):
+            for fmt in ("json", "pjson", "html"):
+                before = dep.snapshot()
+                response = dep.call(op, attempt, fmt, copy_id)
+                report.cells += 1
+                report.by_condition[attempt.condition] += 1
+                verdict = refusal(response, fmt)
+                label = f"{op.name} × {attempt.condition} ({attempt.channel}, f={fmt})"
+                if verdict is None:
+                    report.problems.append(f"{label}: not refused (HTTP {response.status_code})")
+                else:
+                    report.refused += 1
+                    report.by_code[verdict] += 1
+                if dep.snapshot() != before:
+                    report.problems.append(f"{label}: the deployment changed")
+        # The positive control: the same operation with the right token goes through.
+        answer = dep.call(op, Attempt("valid", admin_token, "param"), "json", copy_id)
+        if refusal(answer, "json") is not None or answer.status_code != 200:
+            report.problems.append(f"{op.name}: refused even with an administrator token")
+    report.issued_tokens = list(dep.issued)
+    return report
+
+
+def refusal(response, fmt: str) -> int | None:
+    """The ArcGIS code of an auth refusal, or None if the answer was anything else."""
+    if response.status_code >= 500:
+        return None
+    if fmt == "html":
+        text = response.get_data(as_text=True)
+        for code in AUTH_CODES:
+            if f"Error: {code}" in text:
+                return code
+        return None
+    try:
+        body = response.get_json(force=True)
+    except Exception:
+        return None
+    code = body.get("code") if body.get("status") == "error" else None
+    if code is None and isinstance(body.get("error"), dict):
+        code = body["error"].get("code")
+    return code if code in AUTH_CODES else None

@@ -1,0 +1,199 @@
+"""Short versions of ``make reliability``: nothing acknowledged is lost, nothing refused is done.
+
+Each check is the same function the full run uses (bench/reliability), with a
+small load; each also has a test showing it notices the fault it looks for.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from io import BytesIO
+
+import pytest
+from werkzeug.formparser import parse_form_data
+
+from bench import servers
+from bench.reliability import auth_matrix, crash, forms, integrity, secrets_scan
+from bench.reliability.__main__ import TOKEN_SHAPE
+from bench.reliability.client import Admin
+from mockserver import create_app
+
+
+def test_processes_times_threads_lose_and_double_nothing(tmp_path):
+    server = integrity.threaded_emulator(
+        tmp_path / "server.log", state=tmp_path / "state.sqlite3", workers=2, threads=2
+    )
+    with server:
+        report = integrity.run_integrity(
+            server, client_threads=4, copies_per_thread=15, updates_per_copy=1
+        )
+    assert report.problems == []
+    assert report.copies_acknowledged == 60
+    assert report.updates_acknowledged == 60
+    assert report.listed == 62  # the two system runtimes and every copy, once
+
+
+def _written(name: str, runtime_id: str, revision: int, later: list[int] | None = None):
+    return integrity._Written(runtime_id, name, revision, [revision, *(later or [])])
+
+
+def _listed(runtime_id: str, revision: int, max_memory: float = 14) -> dict:
+    return {"id": runtime_id, "copied": True, "revision": revision, "maxMemory": max_memory}
+
+
+def test_integrity_check_notices_lost_doubled_and_stale_runtimes():
+    written = [_written("a", "id-a", 10), _written("b", "id-b", 11), _written("c", "id-c", 12)]
+    written[2].max_memory = 6
+    listed = [_listed("id-a", 10), _listed("id-a", 10), _listed("id-c", 12)]
+    problems = " | ".join(integrity.check_integrity(written, listed, failed=0))
+    assert "listed more than once" in problems
+    assert "1 acknowledged copies missing" in problems
+    assert "share a revision" in problems
+    assert "the last acknowledged update set 6" in problems
+
+
+def test_integrity_check_notices_revisions_out_of_commit_order():
+    written = [_written("a", "id-a", 20), _written("b", "id-b", 10)]
+    listed = [_listed("id-a", 20), _listed("id-b", 10)]
+    assert integrity.check_integrity(written, listed, failed=0) == [
+        "copy revisions do not strictly increase in commit order"
+    ]
+
+
+def test_kill_9_mid_load_keeps_every_acknowledged_copy(tmp_path):
+    report = crash.run_crash(tmp_path, cycles=2, min_seconds=0.5, max_seconds=1.0)
+    assert report.problems == []
+    assert report.cycles == 2
+    assert report.copies_acknowledged > 0
+
+
+def test_state_check_notices_a_half_written_row(tmp_path):
+    state = tmp_path / "state.sqlite3"
+    create_app(state=state).extensions["nbmock"].store.close()
+    db = sqlite3.connect(state)
+    body = db.execute("SELECT id, body FROM runtimes LIMIT 1").fetchone()
+    db.execute("UPDATE runtimes SET body = ? WHERE id = ?", (body[1][: len(body[1]) // 2], body[0]))
+    db.commit()
+    db.close()
+    problems = crash.check_state_file(state, crash.CrashReport())
+    assert problems == [f"half-written row {body[0]}: JSONDecodeError"]
+
+
+def test_every_operation_refuses_every_way_of_asking_without_the_right(tmp_path):
+    report = auth_matrix.run_auth_matrix(tmp_path)
+    assert report.problems == []
+    assert report.refused == report.cells
+    assert set(report.by_condition) == {
+        "no token",
+        "malformed",
+        "expired",
+        "wrong referer",
+        "valid without privilege",
+        "token only in POST query string",
+    }
+
+
+def _nameless_part(content_type: str | None, body: bytes) -> bool:
+    """Whether werkzeug reads a multipart part of ``body`` without a field name (finding F2)."""
+    if not content_type or not content_type.startswith("multipart/"):
+        return False
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "CONTENT_TYPE": content_type,
+        "CONTENT_LENGTH": str(len(body)),
+        "wsgi.input": BytesIO(body),
+    }
+    try:
+        _, form, files = parse_form_data(environ, silent=True)
+    except Exception:
+        return False
+    return None in form or None in files
+
+
+def test_form_and_multipart_fuzzing_finds_no_500_and_refusals_change_nothing():
+    report = forms.run_form_fuzz(600, oversized=False)
+    assert report.requests == 600
+    new = [r for r in report.reproducers if not _nameless_part(r[1], r[2])]
+    assert new == [], report.problems
+
+
+#: A finding reported to the lead; strict, so the day it is fixed this fails
+#: and the workaround in the fuzzing test above can go.
+KNOWN = "finding reported to the lead (docs/RELIABILITY.md, Findings)"
+
+
+def test_a_body_over_the_limit_gets_the_413_envelope(api, token):
+    """F1, found by the fuzzer and fixed with the control plane: it was an HTTP 500."""
+    big = b"name=" + b"a" * (api.app.config["MAX_CONTENT_LENGTH"] + 1)
+    response = api.client.post(
+        f"/arcgis/admin/notebooks/runtimes/{servers.STANDARD_ID}/copy?f=json",
+        data=big,
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Esri-Authorization": f"Bearer {token}",
+        },
+    )
+    assert response.status_code == 413
+    assert response.get_json()["code"] == 413
+
+
+@pytest.mark.xfail(strict=True, reason=f"F2 {KNOWN}: a nameless part fails the answer, not the op")
+def test_a_multipart_part_without_a_name_does_not_fail_a_done_unregister(api, token):
+    copied = api.post(f"notebooks/runtimes/{servers.STANDARD_ID}/copy", token, **servers.SEED_COPY)
+    runtime_id = copied["notebookRuntime"]["id"]
+    response = api.client.post(
+        f"/arcgis/admin/notebooks/runtimes/{runtime_id}/unregister?f=json",
+        data=b"--x\r\nContent-Disposition: form-data\r\n\r\nv\r\n--x--\r\n",
+        headers={
+            "Content-Type": "multipart/form-data; boundary=x",
+            "X-Esri-Authorization": f"Bearer {token}",
+        },
+    )
+    gone = runtime_id not in [r["id"] for r in api.runtimes(token)]
+    assert response.get_json() == {"status": "success"} and gone
+
+
+def test_no_token_or_password_reaches_the_server_log_or_journal(tmp_path):
+    users, passwords = auth_matrix.users_file(tmp_path)
+    tokens = []
+    log = tmp_path / "server.log"
+    with servers.emulator(log, state=tmp_path / "state.sqlite3", users=users) as server:
+        for user, password in passwords.items():
+            tokens.append(servers.token(server.origin, user, password))
+        admin = Admin(server.origin, tokens[0])
+        copied = admin.copy("secrets check")
+        runtime_id = copied.body["notebookRuntime"]["id"]
+        admin.update(runtime_id, 6)
+        admin.get(runtime_id)
+        admin.list()
+        admin.session.get(
+            f"{admin.base}/{runtime_id}",
+            params={"f": "json"},
+            headers={"X-Esri-Authorization": f"Bearer {tokens[0]}"},
+        )
+        wrong = admin.session.post(
+            f"{server.origin}/arcgis/sharing/rest/generateToken",
+            data={"username": "boss", "password": passwords["pub"], "f": "json"},
+        ).json()
+        assert "error" in wrong
+        journal = servers.journal(server.origin)
+    secrets = tokens + list(passwords.values())
+    report = secrets_scan.scan([log], secrets, extra={"journal": journal})
+    assert report.findings == []
+    assert not TOKEN_SHAPE.search(log.read_text() + journal)
+    assert report.bytes_scanned > 1000  # the log and journal were really read
+
+
+def test_secrets_scan_finds_a_token_in_each_form_it_is_written(tmp_path):
+    token = "WyJib3NzIiwxNzAwMDAwMDAwMDAwXQ.a+b/c=d"
+    (tmp_path / "query.log").write_text("GET /x?token=WyJib3NzIiwxNzAwMDAwMDAwMDAwXQ.a%2Bb%2Fc%3Dd")
+    (tmp_path / "form.log").write_text("token=WyJib3NzIiwxNzAwMDAwMDAwMDAwXQ.a%2Bb%2Fc%3Dd&f=json")
+    (tmp_path / "report.json").write_text(json.dumps({"t": token}))
+    (tmp_path / "clean.log").write_text("nothing to see")
+    report = secrets_scan.scan([tmp_path], [token])
+    assert sorted(f.rsplit("/", 1)[-1] for f in report.findings) == [
+        "form.log",
+        "query.log",
+        "report.json",
+    ]
