@@ -12,6 +12,8 @@ import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from mockserver import create_app
 from mockserver.auth.oauth import STATE_LIFETIME_MS
@@ -254,3 +256,34 @@ def test_sign_in_leaves_no_password_or_token_in_the_journal(client):
     assert "/arcgis/sharing/oauth2/signin" in journal
     for secret in (token, "admin1234", "wrong-secret-pw"):
         assert secret not in journal
+
+
+form_text = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=40)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    params=st.dictionaries(
+        st.sampled_from(["response_type", "client_id", "redirect_uri", "state", "expiration"]),
+        form_text,
+    )
+)
+def test_any_authorize_request_gets_a_page_never_an_error(client, params):
+    response = client.get(f"{SHARING}/oauth2/authorize", query_string=params, base_url=HOST)
+    assert response.status_code == 200
+    info = _oauth_info(response.get_data(as_text=True))
+    assert ("oauth_state" in info) != ("messages" in info)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(password=form_text.filter(lambda text: text != "admin1234"), expiration=form_text)
+def test_sign_in_without_the_password_never_gives_a_token(client, password, expiration):
+    info = _authorize(client)
+    response = _sign_in(client, info["oauth_state"], password=password, expiration=expiration)
+    assert response.status_code == 200
+    assert "Location" not in response.headers
+    assert "access_token" not in response.get_data(as_text=True)
