@@ -49,3 +49,12 @@ lint: $(VENV)/.installed-test
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info
+
+# make contract-deep: Schemathesis against the emulator (openapi/notebook-runtimes.yaml,
+# schemathesis.toml) with thousands of examples; make test runs the same with a few.
+CONTRACT_EXAMPLES ?= 2000
+contract-deep: $(VENV)/.installed-test
+	$(BIN)/ruff check openapi
+	$(BIN)/ruff format --check openapi
+	CONTRACT_EXAMPLES=$(CONTRACT_EXAMPLES) CONTRACT_STATEFUL_STEPS=50 \
+	  $(BIN)/python -m pytest tests/test_contract.py -k schemathesis_finds_no -s
