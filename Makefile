@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8080
 ARGS   ?=
 
-.PHONY: serve test lint clean
+.PHONY: serve test lint clean bench reliability bench-tools
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,13 +39,37 @@ serve: $(VENV)/.installed
 	$(BIN)/nbmock serve --port $(PORT) $(ARGS)
 
 test: $(VENV)/.installed-test $(VENV)/.installed-arcgis
-	$(BIN)/ruff check mockserver contracts tests
-	$(BIN)/ruff format --check mockserver contracts tests
+	$(BIN)/ruff check mockserver contracts tests bench
+	$(BIN)/ruff format --check mockserver contracts tests bench
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check --fix mockserver contracts tests
-	$(BIN)/ruff format mockserver contracts tests
+	$(BIN)/ruff check --fix mockserver contracts tests bench
+	$(BIN)/ruff format mockserver contracts tests bench
+
+# make bench: the emulator against bare Flask and Prism (docs/BENCHMARKS.md); not part of make test.
+# make reliability: integrity, kill -9, fuzzing, auth matrix, secrets at full size (docs/RELIABILITY.md).
+# wrk comes from Debian (the Python load generator stands in where it cannot be installed);
+# Prism from npm into bench/.prism, never globally.
+PRISM_VERSION  ?= 5.16.0
+BENCH_ARGS     ?=
+RELIABILITY_ARGS ?=
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo -n)
+
+bench-tools:
+	@command -v wrk >/dev/null 2>&1 \
+	  || ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wrk >/dev/null) \
+	  || echo "make: wrk could not be installed; the Python load generator will be used"
+	@test -x bench/.prism/node_modules/.bin/prism \
+	  || (command -v npm >/dev/null 2>&1 && mkdir -p bench/.prism \
+	      && npm install --prefix bench/.prism --no-audit --no-fund --silent @stoplight/prism-cli@$(PRISM_VERSION)) \
+	  || echo "make: Prism could not be installed; it is left out of the table"
+
+bench: $(VENV)/.installed-test bench-tools
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+reliability: $(VENV)/.installed-test
+	$(BIN)/python -m bench.reliability $(RELIABILITY_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info

@@ -28,6 +28,7 @@ class Request:
     method: str
     url: str
     form: dict[str, str] | None = None
+    headers: tuple[tuple[str, str], ...] = ()
 
     @property
     def body(self) -> str:
@@ -62,6 +63,7 @@ def drive(request: Request, *, seconds: float, connections: int, threads: int = 
 _LUA = """
 wrk.method = "{method}"
 {body}
+{headers}
 local threads = {{}}
 function setup(thread) table.insert(threads, thread) end
 function init(args) failed = 0 end
@@ -90,10 +92,14 @@ def _wrk(request: Request, *, seconds: float, connections: int, threads: int) ->
             f"wrk.body = {_lua_string(request.body)}\n"
             'wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"'
         )
+    headers = "\n".join(
+        f"wrk.headers[{_lua_string(name)}] = {_lua_string(value)}"
+        for name, value in request.headers
+    )
     # The script holds a token: private file, removed at once.
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         os.chmod(script.name, 0o600)
-        script.write(_LUA.format(method=request.method, body=body))
+        script.write(_LUA.format(method=request.method, body=body, headers=headers))
     try:
         completed = subprocess.run(
             [
@@ -131,7 +137,9 @@ def _worker(request: Request, seconds: float, connections: int, queue) -> None:
     parts = urlsplit(request.url)
     target = parts.path + (f"?{parts.query}" if parts.query else "")
     body = request.body.encode() if request.form is not None else None
-    headers = {"Content-Type": "application/x-www-form-urlencoded"} if body else {}
+    headers = dict(request.headers)
+    if body:
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
     latencies: list[float] = []
     errors = [0]
     lock = threading.Lock()

@@ -33,45 +33,37 @@ class Cell:
     results: list[Result]
 
 
-def emulator_requests(origin: str, token: str) -> dict[str, Request]:
-    admin = f"{origin}/arcgis/admin/notebooks/runtimes"
-    query = f"f=json&token={token}"
+def operation_requests(origin: str, paths: dict[str, str], token: str) -> dict[str, Request]:
+    """copy, GET and list as the ArcGIS API for Python sends them: the token in
+    ``X-Esri-Authorization`` (so no URL carries it), the copy's seed parameters as a form."""
+    auth = (("X-Esri-Authorization", f"Bearer {token}"),)
     return {
-        "copy": Request(
-            "POST",
-            f"{admin}/{servers.STANDARD_ID}/copy",
-            {**servers.SEED_COPY, "f": "json", "token": token},
-        ),
-        "get": Request("GET", f"{admin}/{servers.STANDARD_ID}?{query}"),
-        "list": Request("GET", f"{admin}?{query}"),
+        "copy": Request("POST", origin + paths["copy"], {**servers.SEED_COPY, "f": "json"}, auth),
+        "get": Request("GET", origin + paths["get"] + "?f=json", None, auth),
+        "list": Request("GET", origin + paths["list"] + "?f=json", None, auth),
     }
 
 
-def prism_requests(origin: str) -> dict[str, Request]:
-    """The same three operations at the paths the contract declares."""
+def emulator_paths() -> dict[str, str]:
+    runtimes = "/arcgis/admin/notebooks/runtimes"
+    return {
+        "copy": f"{runtimes}/{servers.STANDARD_ID}/copy",
+        "get": f"{runtimes}/{servers.STANDARD_ID}",
+        "list": runtimes,
+    }
+
+
+def contract_paths() -> dict[str, str]:
+    """The same operations at the paths the contract declares (Prism serves them as declared)."""
     spec = yaml.safe_load(servers.SPEC.read_text())
-    paths = list(spec.get("paths", {}))
-    copy = next(p for p in paths if p.endswith("/copy"))
+    copy = next(p for p in spec.get("paths", {}) if p.endswith("/copy"))
     runtime = copy.removesuffix("/copy")
-    listing = runtime.rsplit("/", 1)[0]
     variable = runtime.rsplit("/", 1)[1]
-    prefix = _server_prefix(spec)
-
-    def url(path: str) -> str:
-        return origin + prefix + path.replace(variable, servers.STANDARD_ID)
-
-    # Prism checks only that a token is present; any value will do.
-    token = "bench-not-a-token"
     return {
-        "copy": Request("POST", url(copy), {**servers.SEED_COPY, "f": "json", "token": token}),
-        "get": Request("GET", url(runtime) + f"?f=json&token={token}"),
-        "list": Request("GET", url(listing) + f"?f=json&token={token}"),
+        "copy": copy.replace(variable, servers.STANDARD_ID),
+        "get": runtime.replace(variable, servers.STANDARD_ID),
+        "list": runtime.rsplit("/", 1)[0],
     }
-
-
-def _server_prefix(spec: dict) -> str:
-    """Prism serves paths as declared, without the servers' base path."""
-    return ""
 
 
 def rotate(items: list, by: int) -> list:
@@ -216,13 +208,43 @@ def main(argv: list[str] | None = None) -> int:
         started.append(reader)
         flask = servers.ceiling(work / "ceiling.log").start()
         started.append(flask)
+        quiet_writer = quiet_reader = None
+        if servers.serve_supports("--no-journal"):
+            # The request journal writes a row per request; measured apart to show its cost.
+            extra = ("--no-journal",)
+            quiet_writer = servers.emulator(
+                work / "emulator-nj-copy.log", state=work / "nj-copy.sqlite3", extra=extra
+            ).start()
+            started.append(quiet_writer)
+            nj_read = work / "nj-read.sqlite3"
+            scale.prefill(nj_read, 10)
+            quiet_reader = servers.emulator(
+                work / "emulator-nj-read.log", state=nj_read, extra=extra
+            ).start()
+            started.append(quiet_reader)
 
-        copy_requests = emulator_requests(writer.origin, servers.token(writer.origin))
-        read_requests = emulator_requests(reader.origin, servers.token(reader.origin))
+        copy_requests = operation_requests(
+            writer.origin, emulator_paths(), servers.token(writer.origin)
+        )
+        read_requests = operation_requests(
+            reader.origin, emulator_paths(), servers.token(reader.origin)
+        )
         cells.append(Cell("emulator", "copy", copy_requests["copy"], []))
         cells.append(Cell("emulator", "get", read_requests["get"], []))
         cells.append(Cell("emulator", "list", read_requests["list"], []))
-        for op, request in emulator_requests(flask.origin, "unused").items():
+        if quiet_writer and quiet_reader:
+            name = "emulator --no-journal"
+            paths = emulator_paths()
+            nj_copy = operation_requests(
+                quiet_writer.origin, paths, servers.token(quiet_writer.origin)
+            )
+            nj_read = operation_requests(
+                quiet_reader.origin, paths, servers.token(quiet_reader.origin)
+            )
+            cells.append(Cell(name, "copy", nj_copy["copy"], []))
+            cells.append(Cell(name, "get", nj_read["get"], []))
+            cells.append(Cell(name, "list", nj_read["list"], []))
+        for op, request in operation_requests(flask.origin, emulator_paths(), "-").items():
             cells.append(Cell("bare Flask", op, request, []))
 
         if servers.prism_available():
@@ -232,7 +254,9 @@ def main(argv: list[str] | None = None) -> int:
                         work / "prism.log", multiprocess=multiprocess, quiet=quiet
                     ).start()
                     started.append(prism)
-                    for op, request in prism_requests(prism.origin).items():
+                    # Prism checks only that a credential is present.
+                    prism_ops = operation_requests(prism.origin, contract_paths(), "not-checked")
+                    for op, request in prism_ops.items():
                         cells.append(Cell(prism.name, op, request, []))
         else:
             print("Prism left out: bench/.prism or openapi/notebook-runtimes.yaml is missing")

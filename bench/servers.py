@@ -174,6 +174,18 @@ def emulator(
     )
 
 
+def serve_supports(option: str) -> bool:
+    """Whether this ``nbmock serve`` has ``option`` (the benchmark runs on older trees too)."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "mockserver", "serve", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+    )
+    return option in completed.stdout
+
+
 def ceiling(log: Path, *, workers: int = 2) -> Server:
     """The bare Flask app under the emulator's gunicorn settings (bench/ceiling.py)."""
     port = free_port()
