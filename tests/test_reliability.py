@@ -10,7 +10,6 @@ import json
 import sqlite3
 from io import BytesIO
 
-import pytest
 from werkzeug.formparser import parse_form_data
 
 from bench import servers
@@ -138,7 +137,6 @@ def test_a_body_over_the_limit_gets_the_413_envelope(api, token):
     assert response.get_json()["code"] == 413
 
 
-@pytest.mark.xfail(strict=True, reason=f"F2 {KNOWN}: a nameless part fails the answer, not the op")
 def test_a_multipart_part_without_a_name_does_not_fail_a_done_unregister(api, token):
     copied = api.post(f"notebooks/runtimes/{servers.STANDARD_ID}/copy", token, **servers.SEED_COPY)
     runtime_id = copied["notebookRuntime"]["id"]

@@ -184,7 +184,8 @@ def _params() -> dict[str, str]:
             params.update(request.form.items())
         except Exception:  # oversized or malformed: the answer already said so
             params["(body)"] = "unreadable"
-    return params
+    # A multipart part without a name comes as key None: journal it, don't trip on it.
+    return {key if isinstance(key, str) else "(unnamed)": value for key, value in params.items()}
 
 
 def _drop_connection() -> Response:
