@@ -80,6 +80,7 @@ def create_app(
     the_release = release(release_name)
 
     app = Flask(__name__)
+    app.request_class = wire.ArcGISRequest
     app.config["MAX_CONTENT_LENGTH"] = max_body
     app.json.sort_keys = False
     app.extensions["nbmock"] = Deployment(

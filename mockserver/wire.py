@@ -12,12 +12,12 @@
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
-from flask import Response, render_template, request
+from flask import Request, Response, render_template, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.formparser import FormDataParser
 
@@ -71,33 +71,67 @@ def response_format() -> str:
 def _format_for_errors() -> str:
     try:
         value = request.values.get("f")
-    except HTTPException:
-        # The body is too large or unreadable: only the query string can say,
+    except (HTTPException, ValueError):
+        # The body is too large, malformed or not UTF-8: only the query string can say,
         # and a client that sent such a body is a program, so JSON by default.
         value = request.args.get("f") or "json"
     value = (value or "html").strip().lower() or "html"
     return value if value in FORMATS else "json"
 
 
-def check_body() -> None:
-    """Refuse a multipart body that cannot be parsed, before anything reads it.
+class ArcGISRequest(Request):
+    """A request whose form parser reports a malformed body instead of hiding it.
 
-    werkzeug parses forms silently: a broken multipart body would reach the
-    handlers as missing parameters and get a misleading answer. [inferred]
-    ArcGIS refuses it; the emulator says why, with code 400. (Invalid UTF-8 is
-    read with replacement characters, as a servlet container does.)
+    werkzeug parses forms silently by default: a broken multipart body would
+    reach the handlers as missing parameters and get a misleading answer.
     """
-    if request.method != "POST" or request.mimetype != "multipart/form-data":
-        return
-    data = request.get_data(cache=True)
-    if not request.mimetype_params.get("boundary"):
-        raise InvalidParameters("Malformed multipart/form-data body: no boundary.")
-    try:
-        FormDataParser(silent=False).parse(
-            io.BytesIO(data), request.mimetype, len(data), request.mimetype_params
+
+    def make_form_data_parser(self) -> FormDataParser:
+        return self.form_data_parser_class(
+            stream_factory=self._get_file_stream,
+            max_form_memory_size=self.max_form_memory_size,
+            max_content_length=self.max_content_length,
+            max_form_parts=self.max_form_parts,
+            cls=self.parameter_storage_class,
+            silent=False,
         )
+
+
+def check_body() -> None:
+    """Refuse, with code 400, what cannot be read as ArcGIS parameters [inferred].
+
+    Runs before any handler: a malformed multipart body, and parameters that
+    are not UTF-8 (werkzeug would otherwise hand over replacement characters
+    or re-quoted bytes, and store them).
+    """
+    if not _is_utf8(unquote_to_bytes(request.query_string.replace(b"+", b" "))):
+        raise InvalidParameters(NOT_UTF8)
+    if request.method != "POST":
+        return
+    if request.mimetype == "multipart/form-data":
+        if not request.mimetype_params.get("boundary"):
+            raise InvalidParameters("Malformed multipart/form-data body: no boundary.")
+        if not _is_utf8(request.get_data(cache=True)):
+            raise InvalidParameters(NOT_UTF8)
+    elif request.mimetype == "application/x-www-form-urlencoded":
+        raw = request.get_data(cache=True).replace(b"+", b" ")
+        if not _is_utf8(unquote_to_bytes(raw)):
+            raise InvalidParameters(NOT_UTF8)
+    try:
+        _ = request.form  # parsed once here, cached for the handlers
     except ValueError:
         raise InvalidParameters("Malformed multipart/form-data body.") from None
+
+
+NOT_UTF8 = "Request parameters must be UTF-8 encoded."
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def integral(value: Any) -> Any:

@@ -169,13 +169,32 @@ def test_malformed_bodies_get_an_arcgis_error_not_a_crash(api, token, body, cont
     assert api.runtimes(token) == before
 
 
-def test_invalid_utf8_in_a_name_does_not_crash(api, token):
+def test_parameters_that_are_not_utf8_are_refused_and_change_nothing(api, token):
+    before = api.runtimes(token)
     body = "&".join(f"{k}={v}" for k, v in {**SEED_COPY, "f": "json"}.items() if k != "name")
-    response = api.client.post(
-        f"/arcgis/admin/{COPY}",
-        data=b"name=caf%E9&" + body.encode(),
-        content_type="application/x-www-form-urlencoded",
-        headers={"X-Esri-Authorization": f"Bearer {token}"},
-    )
-    assert response.status_code == 200
-    assert response.get_json()["status"] == "success"
+    for raw, content_type in [
+        (b"name=caf%E9&" + body.encode(), "application/x-www-form-urlencoded"),
+        (
+            b'--b\r\nContent-Disposition: form-data; name="name"\r\n\r\ncaf\xe9\r\n--b--\r\n',
+            "multipart/form-data; boundary=b",
+        ),
+    ]:
+        response = api.client.post(
+            f"/arcgis/admin/{COPY}?f=json",
+            data=raw,
+            content_type=content_type,
+            headers={"X-Esri-Authorization": f"Bearer {token}"},
+        )
+        assert response.get_json() == {
+            "status": "error",
+            "messages": ["Request parameters must be UTF-8 encoded."],
+            "code": 400,
+        }
+    assert api.runtimes(token) == before
+
+
+def test_utf8_names_are_kept_exactly(api, token):
+    name = "Café 数据 🚀"
+    runtime = api.post(COPY, token, **{**SEED_COPY, "name": name})["notebookRuntime"]
+    assert runtime["name"] == name
+    assert api.get(f"notebooks/runtimes/{runtime['id']}", token)["name"] == name
