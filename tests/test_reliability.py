@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from io import BytesIO
-
-from werkzeug.formparser import parse_form_data
 
 from bench import servers
 from bench.reliability import auth_matrix, crash, forms, integrity, secrets_scan
@@ -93,33 +90,10 @@ def test_every_operation_refuses_every_way_of_asking_without_the_right(tmp_path)
     }
 
 
-def _nameless_part(content_type: str | None, body: bytes) -> bool:
-    """Whether werkzeug reads a multipart part of ``body`` without a field name (finding F2)."""
-    if not content_type or not content_type.startswith("multipart/"):
-        return False
-    environ = {
-        "REQUEST_METHOD": "POST",
-        "CONTENT_TYPE": content_type,
-        "CONTENT_LENGTH": str(len(body)),
-        "wsgi.input": BytesIO(body),
-    }
-    try:
-        _, form, files = parse_form_data(environ, silent=True)
-    except Exception:
-        return False
-    return None in form or None in files
-
-
 def test_form_and_multipart_fuzzing_finds_no_500_and_refusals_change_nothing():
     report = forms.run_form_fuzz(600, oversized=False)
     assert report.requests == 600
-    new = [r for r in report.reproducers if not _nameless_part(r[1], r[2])]
-    assert new == [], report.problems
-
-
-#: A finding reported to the lead; strict, so the day it is fixed this fails
-#: and the workaround in the fuzzing test above can go.
-KNOWN = "finding reported to the lead (docs/RELIABILITY.md, Findings)"
+    assert report.problems == []
 
 
 def test_a_body_over_the_limit_gets_the_413_envelope(api, token):
@@ -138,6 +112,8 @@ def test_a_body_over_the_limit_gets_the_413_envelope(api, token):
 
 
 def test_a_multipart_part_without_a_name_does_not_fail_a_done_unregister(api, token):
+    """F2, found by the fuzzer and fixed in the journal hook: the unregister ran, yet the
+    answer was an error envelope with code 500."""
     copied = api.post(f"notebooks/runtimes/{servers.STANDARD_ID}/copy", token, **servers.SEED_COPY)
     runtime_id = copied["notebookRuntime"]["id"]
     response = api.client.post(
