@@ -93,3 +93,32 @@ def test_list_order_is_creation_order(writable: Target, source_runtime: dict) ->
     assert copied_flags == sorted(copied_flags), "a system runtime is listed after a copy"
     for runtime_id in made:
         calls.unregister(writable, runtime_id)
+
+
+def test_oversized_body_is_refused(target: Target) -> None:
+    """S4: a body over the limit (1 MiB in the emulator) gets HTTP 413 in the admin envelope."""
+    runtime_id = target.made_up_id()
+    reply = target.admin(
+        "POST",
+        f"{calls.RUNTIMES}/{runtime_id}/unregister",
+        data={"padding": "x" * (1024 * 1024 + 1)},
+        token_in="header",
+        refusal_expected=True,
+    )
+    assert reply.status == 413, reply
+    calls.assert_refused(reply, 413)
+
+
+def test_malformed_multipart_is_400(target: Target) -> None:
+    """S5: a multipart body that does not parse is refused with code 400."""
+    runtime_id = target.made_up_id()
+    reply = target.admin(
+        "POST",
+        f"{calls.RUNTIMES}/{runtime_id}/unregister",
+        headers={"Content-Type": "multipart/form-data; boundary=kit"},
+        raw_body=b'--kit\r\nContent-Disposition: form-data; name="f"\r\n\r\njson\r\n--kit',
+        token_in="header",
+        refusal_expected=True,
+    )
+    calls.assert_refused(reply, 400)
+    assert reply.messages == ["Malformed multipart/form-data body."], reply

@@ -1,0 +1,260 @@
+"""``nbmock verify`` and ``nbmock sweep``: the contract kit from the command line.
+
+``verify`` runs the kit's pytest suite against a target (progress as pytest
+prints it, ``junit.xml`` and ``report.md`` with ``--report``); with
+``--compare`` it instead sends the same requests to two targets and lists
+every difference; with ``--record`` it saves the normalised answers as
+snapshots. ``sweep`` lists, then unregisters, leftovers of earlier runs.
+Exit status: 0 only when every property held (or no difference, or nothing
+left behind).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from contracts.target import (
+    DEFAULT_REMOTE_BUDGET,
+    DEFAULT_REMOTE_PAUSE,
+    KIT_NAMESPACE,
+    Target,
+    redact,
+)
+
+
+def add_commands(commands: Any) -> None:
+    """Register ``verify`` and ``sweep`` on the ``nbmock`` sub-command parser."""
+    verify = commands.add_parser(
+        "verify",
+        help="run the contract kit against a deployment",
+        description="Run the contract kit against an ArcGIS Enterprise (or an emulator). "
+        "Credentials: --username, or ARCGIS_USERNAME/ARCGIS_PASSWORD, or ARCGIS_TOKEN.",
+    )
+    _target_options(verify)
+    verify.add_argument(
+        "--allow-writes",
+        action="store_true",
+        help="create (and then unregister) runtimes named with the run prefix",
+    )
+    verify.add_argument(
+        "--max-examples", type=int, metavar="N", help="examples per property (default: 10)"
+    )
+    verify.add_argument(
+        "--report", metavar="DIR", help="write junit.xml and report.md (and compare.md) to DIR"
+    )
+    verify.add_argument(
+        "--compare",
+        metavar="URL",
+        help="send the same requests to this second target and report every difference",
+    )
+    verify.add_argument(
+        "--record", metavar="DIR", help="save the target's normalised answers as snapshots in DIR"
+    )
+    verify.add_argument(
+        "--prefix", help=f"run prefix for created runtimes (must start with {KIT_NAMESPACE})"
+    )
+    verify.add_argument(
+        "--limited-username",
+        metavar="NAME",
+        help="a user without notebook privileges (password: ARCGIS_LIMITED_PASSWORD)",
+    )
+    verify.add_argument(
+        "--wait-for-expiry",
+        action="store_true",
+        help="wait 61 s to check that an expired token is refused",
+    )
+    verify.add_argument(
+        "-k",
+        dest="select",
+        metavar="EXPR",
+        help="only the properties matching this pytest -k expression",
+    )
+
+    sweep = commands.add_parser(
+        "sweep",
+        help="remove runtimes an earlier kit run left behind",
+        description="List the copied runtimes whose name starts with PREFIX, then unregister them.",
+    )
+    _target_options(sweep)
+    sweep.add_argument(
+        "--prefix",
+        required=True,
+        help=f"name prefix of the leftovers (starts with {KIT_NAMESPACE})",
+    )
+    sweep.add_argument("--dry-run", action="store_true", help="only list them")
+
+
+def _target_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--target",
+        metavar="URL",
+        default=os.environ.get("ARCGIS_URL"),
+        help="https://host/<context> (default: $ARCGIS_URL)",
+    )
+    parser.add_argument(
+        "--username",
+        help="sign-in user (default: $ARCGIS_USERNAME; password from $ARCGIS_PASSWORD)",
+    )
+    parser.add_argument(
+        "--ca-bundle", metavar="PATH", help="CA bundle for the target's TLS certificate"
+    )
+    parser.add_argument("--insecure", action="store_true", help="do not verify TLS certificates")
+    parser.add_argument(
+        "--budget",
+        type=int,
+        default=DEFAULT_REMOTE_BUDGET,
+        help=f"most requests to send (default: {DEFAULT_REMOTE_BUDGET})",
+    )
+    parser.add_argument(
+        "--pause",
+        type=float,
+        default=DEFAULT_REMOTE_PAUSE,
+        help=f"seconds to wait before each request (default: {DEFAULT_REMOTE_PAUSE})",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    if not args.target:
+        print("nbmock: give --target URL or set ARCGIS_URL", file=sys.stderr)
+        return 2
+    _interrupt_on_sigterm()
+    try:
+        if args.command == "sweep":
+            return _sweep(args)
+        if args.compare or args.record:
+            return _compare_or_record(args)
+        return _verify(args)
+    except (ValueError, ConnectionError, RuntimeError) as error:
+        print(f"nbmock {args.command}: {redact(str(error))}", file=sys.stderr)
+        return 2
+
+
+def _interrupt_on_sigterm() -> None:
+    """SIGTERM cleans up like Ctrl-C: both end the run through KeyboardInterrupt."""
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
+def _target(args: argparse.Namespace, url: str | None = None, **options: Any) -> Target:
+    verify: bool | str = args.ca_bundle or not args.insecure
+    return Target.from_env(
+        url or args.target,
+        username=args.username,
+        verify=verify,
+        budget=args.budget,
+        pause=args.pause,
+        **options,
+    )
+
+
+def _verify(args: argparse.Namespace) -> int:
+    try:
+        import pytest
+    except ImportError:
+        print(
+            "nbmock verify needs the test extra: pip install 'arcgis-notebook-mock[test]'",
+            file=sys.stderr,
+        )
+        return 2
+    if args.username:
+        os.environ["ARCGIS_USERNAME"] = args.username
+    pytest_args = [
+        "--pyargs",
+        "contracts",
+        "-p",
+        "no:cacheprovider",
+        "-v",
+        "-o",
+        "addopts=",
+        "-W",
+        "ignore::pytest.PytestAssertRewriteWarning",
+        "--target-url",
+        args.target,
+        "--request-budget",
+        str(args.budget),
+        "--request-pause",
+        str(args.pause),
+        "--contract-max-examples",
+        str(args.max_examples or 10),
+    ]
+    if args.allow_writes:
+        pytest_args.append("--allow-writes")
+    if args.ca_bundle:
+        pytest_args += ["--ca-bundle", args.ca_bundle]
+    if args.insecure:
+        pytest_args.append("--insecure")
+    if args.prefix:
+        pytest_args += ["--run-prefix", args.prefix]
+    if args.limited_username:
+        pytest_args += ["--limited-username", args.limited_username]
+    if args.wait_for_expiry:
+        pytest_args.append("--wait-for-expiry")
+    if args.select:
+        pytest_args += ["-k", args.select]
+    if args.report:
+        report = Path(args.report)
+        report.mkdir(parents=True, exist_ok=True)
+        pytest_args += ["--junitxml", str(report / "junit.xml"), "--contract-report", str(report)]
+    code = pytest.main(pytest_args)
+    return 0 if code == 0 else 1
+
+
+def _compare_or_record(args: argparse.Namespace) -> int:
+    from contracts import exchanges
+
+    first = _target(args, allow_writes=args.allow_writes, prefix=args.prefix)
+    requests_to_send = exchanges.standard_exchanges(
+        allow_writes=args.allow_writes, generated_copies=min(args.max_examples or 5, 20)
+    )
+    try:
+        played = exchanges.play(first, requests_to_send)
+        if args.record:
+            path = Path(args.record) / "recorded.json"
+            exchanges.write_snapshot(path, f"recorded from {first.label}", played)
+            print(f"nbmock verify: {len(played)} exchanges recorded in {path}")
+            if not args.compare:
+                return 0
+        second = _target(args, args.compare, allow_writes=args.allow_writes, prefix=first.prefix)
+        try:
+            other = exchanges.play(second, requests_to_send)
+        finally:
+            second.cleanup()
+    finally:
+        first.cleanup()
+    found = []
+    for index, (left, right) in enumerate(zip(played, other, strict=True), start=1):
+        request = left["request"]
+        for difference in exchanges.compare_exchange(left, right):
+            found.append(f"#{index} {request['method']} {request['path']}: {difference}")
+    summary = f"{len(played)} exchanges compared, {len(found)} difference(s) between {args.target} and {args.compare}"
+    for line in found:
+        print(f"  {line}")
+    print(f"nbmock verify --compare: {summary}")
+    if args.report:
+        report = Path(args.report)
+        report.mkdir(parents=True, exist_ok=True)
+        lines = ["# Compare", "", summary, ""] + [f"- {line}" for line in found]
+        (report / "compare.md").write_text(redact("\n".join(lines)) + "\n", encoding="utf-8")
+    return 1 if found else 0
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    target = _target(args, allow_writes=False)
+    leftovers = target.leftovers(args.prefix)
+    print(f"nbmock sweep: {len(leftovers)} runtime(s) named {args.prefix}* on {args.target}")
+    for runtime in leftovers:
+        print(f"  {runtime['id']}  {runtime['name']}")
+    if args.dry_run or not leftovers:
+        return 0
+    target.adopt(leftovers)
+    left = target.cleanup()
+    print(f"nbmock sweep: {len(leftovers) - len(left)} unregistered, {len(left)} could not be")
+    return 1 if left else 0

@@ -1,0 +1,307 @@
+"""Recorded exchanges: the same requests sent to targets, answers normalised and compared.
+
+LocalStack-style: what differs on every run (runtime ids, revisions,
+property ids, tokens, expiry times, the run prefix) is replaced by stable
+placeholders before two answers are compared, so that what is left is what
+a client would notice: status, envelope, keys and their order, types and
+values. Used by ``nbmock verify --compare`` (two targets), ``--record``
+(snapshots) and the snapshot replay test.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from contracts.target import Reply, Target
+
+SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"
+_PLACEHOLDER = re.compile(r"\{(source|made-up|id:\d+)\}")
+GENERATED_KEYS = {
+    "revision": "<revision>",
+    "deploymentDefaultPropertyId": "<property-id>",
+    "expires": "<epoch-ms>",
+    "token": "<token>",
+}
+
+SIMPLE_COPY = {
+    "minCpu": "0.5",
+    "maxCpu": "2",
+    "minMemory": "1",
+    "minMemoryUnit": "g",
+    "maxMemory": "4",
+    "maxMemoryUnit": "g",
+}
+
+
+@dataclass
+class Bindings:
+    """Placeholders <-> a target's real values, for one play of a list of exchanges."""
+
+    target: Target
+    source_id: str
+    ids: dict[str, str] = field(default_factory=dict)  # "{id:1}" -> real id
+    made_up: str = ""
+
+    def resolve(self, text: str) -> str:
+        def real(match: re.Match) -> str:
+            name = match.group(1)
+            if name == "source":
+                return self.source_id
+            if name == "made-up":
+                if not self.made_up:
+                    self.made_up = self.target.made_up_id()
+                return self.made_up
+            return self.ids.get("{" + name + "}", "00000000-0000-4000-8000-000000000000")
+
+        return _PLACEHOLDER.sub(real, text.replace("<prefix>", self.target.prefix))
+
+    def label(self, real_id: str) -> str:
+        for placeholder, value in self.ids.items():
+            if value == real_id:
+                return placeholder
+        placeholder = f"{{id:{len(self.ids) + 1}}}"
+        self.ids[placeholder] = real_id
+        return placeholder
+
+    def normalise(self, value: Any, key: str | None = None) -> Any:
+        if key in GENERATED_KEYS and value is not None:
+            return GENERATED_KEYS[key]
+        if isinstance(value, Mapping):
+            if "id" in value and "copied" in value and value.get("copied"):
+                self.label(str(value["id"]))
+            return {k: self.normalise(v, k) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.normalise(item) for item in value]
+        if isinstance(value, str):
+            origin = "/".join(self.target.base_url.split("/")[:3])
+            text = value.replace(self.target.prefix, "<prefix>").replace(origin, "<origin>")
+            for placeholder, real in self.ids.items():
+                text = text.replace(real, placeholder)
+            if self.made_up:
+                text = text.replace(self.made_up, "{made-up}")
+            return text.replace(self.source_id, "{source}")
+        return value
+
+
+def source_of(target: Target) -> str:
+    systems = target.system_runtimes()
+    plain = [runtime for runtime in systems if not runtime.get("requiresAdvancedPrivileges")]
+    return (plain or systems)[0]["id"]
+
+
+def play(target: Target, exchanges: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Send each exchange's request to ``target``; the exchanges with normalised answers."""
+    bindings = Bindings(target, source_of(target))
+    played = []
+    for exchange in exchanges:
+        request = exchange["request"]
+        token = {"own": target.token, "none": None, "invalid": "not-a-token-" + "z" * 20}[
+            request.get("token", "own")
+        ]
+        form = {k: bindings.resolve(v) for k, v in (request.get("form") or {}).items()}
+        reply = target.request(
+            request["method"],
+            bindings.resolve(request["path"]),
+            params={k: bindings.resolve(v) for k, v in (request.get("params") or {}).items()},
+            data=form or None,
+            multipart=request.get("encoding") == "multipart",
+            token=token,
+            refusal_expected=bool(request.get("refusal_expected")),
+        )
+        played.append({"request": dict(request), "response": _normalised(reply, bindings)})
+    for runtime_id in list(target.created):
+        target.unregister_created(runtime_id)
+    return played
+
+
+def _normalised(reply: Reply, bindings: Bindings) -> dict[str, Any]:
+    body = reply.json
+    if isinstance(body, dict) and isinstance(body.get("runtimes"), list):
+        # A shared server lists other people's copies: keep the system runtimes and ours.
+        ours = set(bindings.ids.values())
+        body = {
+            **body,
+            "runtimes": [r for r in body["runtimes"] if not r.get("copied") or r.get("id") in ours],
+        }
+    return {
+        "status": reply.status,
+        "content_type": reply.headers.get("Content-Type", "").split(";")[0],
+        "body": bindings.normalise(body) if body is not None else "<not json>",
+    }
+
+
+def differences(expected: Any, actual: Any, where: str = "body") -> list[str]:
+    """Each way ``actual`` departs from ``expected``: keys (and order), types, values."""
+    if isinstance(expected, Mapping) and isinstance(actual, Mapping):
+        found = []
+        if list(expected) != list(actual):
+            missing = [k for k in expected if k not in actual]
+            extra = [k for k in actual if k not in expected]
+            if missing or extra:
+                found.append(f"{where}: keys differ, missing {missing}, extra {extra}")
+            else:
+                found.append(f"{where}: key order {list(actual)} instead of {list(expected)}")
+        for key in expected:
+            if key in actual:
+                found += differences(expected[key], actual[key], f"{where}.{key}")
+        return found
+    if isinstance(expected, list) and isinstance(actual, list):
+        if len(expected) != len(actual):
+            return [f"{where}: {len(actual)} items instead of {len(expected)}"]
+        found = []
+        for index, (left, right) in enumerate(zip(expected, actual, strict=True)):
+            found += differences(left, right, f"{where}[{index}]")
+        return found
+    if type(expected) is not type(actual):
+        return [
+            f"{where}: {type(actual).__name__} {actual!r} instead of {type(expected).__name__} {expected!r}"
+        ]
+    if expected != actual:
+        return [f"{where}: {actual!r} instead of {expected!r}"]
+    return []
+
+
+def compare_exchange(expected: Mapping[str, Any], actual: Mapping[str, Any]) -> list[str]:
+    """Differences in status, content type, envelope and body between two played exchanges."""
+    found = []
+    left, right = expected["response"], actual["response"]
+    if left["status"] != right["status"]:
+        found.append(f"HTTP status {right['status']} instead of {left['status']}")
+    if left.get("content_type") != right.get("content_type"):
+        found.append(
+            f"content type {right.get('content_type')!r} instead of {left.get('content_type')!r}"
+        )
+    if _envelope(left["body"]) != _envelope(right["body"]):
+        found.append(f"envelope {_envelope(right['body'])} instead of {_envelope(left['body'])}")
+    return found + differences(left["body"], right["body"])
+
+
+def _envelope(body: Any) -> str:
+    if not isinstance(body, Mapping):
+        return "not-json"
+    if body.get("status") == "error":
+        return "admin-error"
+    if isinstance(body.get("error"), Mapping):
+        return "portal-error"
+    return "success" if body.get("status") == "success" else "resource"
+
+
+# --- the requests sent by --compare and --record ---------------------------------
+
+
+def _request(method: str, path: str, **extra: Any) -> dict[str, Any]:
+    return {"request": {"method": method, "path": path, **extra}}
+
+
+def standard_exchanges(*, allow_writes: bool, generated_copies: int = 5) -> list[dict[str, Any]]:
+    """Reads, refusals and (with writes) copy lifecycles: the same list for every target."""
+    runtimes = "admin/notebooks/runtimes"
+    exchanges = [
+        _request("GET", "admin"),
+        _request("GET", runtimes),
+        _request("GET", f"{runtimes}/{{source}}"),
+        _request("GET", f"{runtimes}/{{source}}/manifest"),
+        _request("GET", f"{runtimes}/{{made-up}}"),
+        _request("GET", runtimes, token="none"),
+        _request("GET", runtimes, token="invalid"),
+        _request("GET", runtimes, params={"f": "xml"}),
+        _request("GET", f"{runtimes}/{{source}}/copy"),
+        _request("GET", "sharing/rest"),
+        _request("GET", "sharing/rest/info"),
+        _request(
+            "POST",
+            f"{runtimes}/{{source}}/copy",
+            form={**SIMPLE_COPY, "name": "<prefix>refused", "minCpu": "0"},
+            refusal_expected=True,
+        ),
+        _request(
+            "POST",
+            f"{runtimes}/{{source}}/copy",
+            form={**SIMPLE_COPY, "name": "<prefix>refused", "maxMemoryUnit": "G"},
+            refusal_expected=True,
+        ),
+        _request("POST", f"{runtimes}/{{made-up}}/unregister", refusal_expected=True),
+    ]
+    if allow_writes:
+        for index, form in enumerate(_generated_copy_forms(generated_copies), start=1):
+            exchanges += [
+                _request(
+                    "POST",
+                    f"{runtimes}/{{source}}/copy",
+                    form=form,
+                    encoding="multipart" if index % 2 else "urlencoded",
+                ),
+                _request("GET", f"{runtimes}/{{id:{index}}}"),
+                _request(
+                    "POST",
+                    f"{runtimes}/{{id:{index}}}/update",
+                    form={"maxCpu": "3", "maxMemory": "6", "maxMemoryUnit": "g"},
+                ),
+                _request("GET", f"{runtimes}/{{id:{index}}}"),
+            ]
+        exchanges.append(_request("GET", runtimes))
+        for index in range(1, generated_copies + 1):
+            exchanges += [
+                _request("POST", f"{runtimes}/{{id:{index}}}/unregister"),
+                _request("GET", f"{runtimes}/{{id:{index}}}"),
+            ]
+    return exchanges
+
+
+def _generated_copy_forms(count: int) -> list[dict[str, str]]:
+    """``count`` valid copy forms from the kit's strategy, the same on every run."""
+    from hypothesis import HealthCheck, Phase, given, settings
+
+    from contracts.strategies import copy_requests
+
+    forms: list[dict[str, str]] = []
+
+    @settings(
+        max_examples=count * 3,
+        derandomize=True,
+        database=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(copy_requests())
+    def collect(form: dict[str, str]) -> None:
+        if len(forms) < count:
+            forms.append({**form, "name": "<prefix>" + form["name"]})
+
+    collect()
+    return forms
+
+
+# --- snapshots --------------------------------------------------------------------
+
+
+def write_snapshot(path: Path, description: str, played: list[dict[str, Any]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        json.dumps({"description": description, "exchanges": played}, indent=2, ensure_ascii=False)
+        + "\n",
+        encoding="utf-8",
+    )
+
+
+def snapshot_files(directory: Path = SNAPSHOTS) -> list[Path]:
+    return sorted(directory.glob("*.json"))
+
+
+def replay(target: Target, snapshot: Path) -> list[str]:
+    """Send a snapshot's requests to ``target``; every difference from its recorded answers."""
+    recorded = json.loads(snapshot.read_text(encoding="utf-8"))["exchanges"]
+    played = play(target, recorded)
+    found = []
+    for index, (expected, actual) in enumerate(zip(recorded, played, strict=True), start=1):
+        request = expected["request"]
+        for difference in compare_exchange(expected, actual):
+            found.append(
+                f"{snapshot.name} #{index} {request['method']} {request['path']}: {difference}"
+            )
+    return found

@@ -1,0 +1,207 @@
+"""The contract kit itself: safety rules, ledger sync, reports, snapshots; and that its checks can fail."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from contracts import exchanges
+from contracts.report import DEFAULT_LEDGER, inferred_rows, ledger_verdict, write_markdown_report
+from contracts.target import NeedsWrites, Target, UnsafeRequest, redact
+from mockserver import create_app
+from mockserver.clock import Clock
+from tests.conftest import SEED_COPY, STANDARD_ID
+
+CONTRACTS = Path(__file__).resolve().parent.parent / "contracts"
+
+
+def contract_test_names() -> set[str]:
+    names = set()
+    for module in CONTRACTS.glob("test_*.py"):
+        names |= set(re.findall(r"^def (test_\w+)\(", module.read_text(), re.MULTILINE))
+    return names
+
+
+def test_every_ledger_check_has_a_contract_test():
+    names = contract_test_names()
+    missing = sorted(
+        check
+        for row in inferred_rows(DEFAULT_LEDGER)
+        for check in row.checks
+        if f"test_{check}" not in names
+    )
+    assert missing == []
+
+
+def test_report_marks_rows_confirmed_refuted_or_not_run(tmp_path):
+    rows = {row.row_id: row for row in inferred_rows(DEFAULT_LEDGER)}
+    results = {
+        "revisions_strictly_increase": {"outcome": "passed", "doc": "C6", "details": []},
+        "copy_of_copy_refused": {
+            "outcome": "failed",
+            "doc": "C20",
+            "details": ["Falsifying example: x=1"],
+        },
+        "expired_token_is_498": {
+            "outcome": "skipped",
+            "doc": "T10",
+            "details": ["needs a 61 s wait"],
+        },
+    }
+    assert ledger_verdict(rows["C6"], results) == ("confirmed", "")
+    assert ledger_verdict(rows["C20"], results)[0] == "refuted"
+    assert ledger_verdict(rows["T10"], results) == (
+        "not run",
+        "expired_token_is_498: needs a 61 s wait",
+    )
+    assert ledger_verdict(rows["C21"], results)[0] == "not run"
+    report = write_markdown_report(tmp_path, results).read_text()
+    assert "| C6 | **confirmed** |" in report
+    assert "| C20 | **refuted** |" in report
+    assert "Falsifying example: x=1" in report
+
+
+@pytest.fixture
+def read_only():
+    return Target.in_process(create_app(clock=Clock()), allow_writes=False)
+
+
+def test_read_only_target_refuses_to_send_a_write(read_only):
+    before = read_only.runtimes()
+    form = {**SEED_COPY, "name": read_only.name("x")}
+    with pytest.raises(UnsafeRequest):
+        read_only.admin("POST", f"notebooks/runtimes/{STANDARD_ID}/copy", data=form)
+    with pytest.raises(NeedsWrites):
+        read_only.require_writes()
+    assert read_only.runtimes() == before
+
+
+def test_read_only_run_removes_a_write_the_server_wrongly_accepted(read_only):
+    form = {**SEED_COPY, "name": read_only.name("accepted")}
+    reply = read_only.admin(
+        "POST", f"notebooks/runtimes/{STANDARD_ID}/copy", data=form, refusal_expected=True
+    )
+    assert "notebookRuntime" in reply.json
+    assert read_only.created == {}
+    assert [r for r in read_only.runtimes() if r["copied"]] == []
+
+
+def test_a_remote_target_only_writes_to_runtimes_it_created():
+    app = create_app(clock=Clock())
+    owner = Target.in_process(app)
+    theirs = owner.admin(
+        "POST",
+        f"notebooks/runtimes/{STANDARD_ID}/copy",
+        data={**SEED_COPY, "name": owner.name("theirs")},
+    ).json["notebookRuntime"]
+    kit = Target.in_process(app)
+    kit.app = None  # seen as a server the kit does not own
+    for operation in ("update", "unregister", "upgrade"):
+        for runtime_id in (theirs["id"], STANDARD_ID):
+            with pytest.raises(UnsafeRequest):
+                kit.admin(
+                    "POST", f"notebooks/runtimes/{runtime_id}/{operation}", data={"maxCpu": "1"}
+                )
+    with pytest.raises(UnsafeRequest):
+        kit.admin(
+            "POST",
+            f"notebooks/runtimes/{STANDARD_ID}/copy",
+            data={**SEED_COPY, "name": "no prefix"},
+        )
+    with pytest.raises(UnsafeRequest):
+        kit.unregister_created(theirs["id"])
+    assert theirs["id"] in {r["id"] for r in owner.runtimes()}
+
+
+def test_cleanup_unregisters_everything_the_target_created():
+    kit = Target.in_process(create_app(clock=Clock()))
+    for n in range(3):
+        kit.admin(
+            "POST",
+            f"notebooks/runtimes/{STANDARD_ID}/copy",
+            data={**SEED_COPY, "name": kit.name(str(n))},
+        )
+    assert len(kit.created) == 3
+    assert kit.cleanup() == []
+    assert [r for r in kit.runtimes() if r["copied"]] == []
+
+
+def test_budget_ends_the_run_with_a_skip_and_cleanup_still_works():
+    kit = Target.in_process(create_app(clock=Clock()), budget=3)
+    kit.admin(
+        "POST", f"notebooks/runtimes/{STANDARD_ID}/copy", data={**SEED_COPY, "name": kit.name("b")}
+    )
+    kit.runtimes()
+    with pytest.raises(Exception, match="budget") as raised:
+        kit.runtimes()
+    assert isinstance(raised.value, __import__("unittest").SkipTest)
+    assert kit.cleanup() == []
+
+
+def test_sweep_prefix_must_be_the_kits(read_only):
+    with pytest.raises(ValueError):
+        read_only.leftovers("ArcGIS")
+    with pytest.raises(UnsafeRequest):
+        read_only.adopt([{"id": STANDARD_ID, "name": "ArcGIS Notebook Python 3 Standard"}])
+
+
+def test_tokens_and_passwords_never_show_in_replies():
+    kit = Target.in_process(create_app(clock=Clock()), password="admin1234")
+    token = kit.token
+    reply = kit.portal("POST", "generateToken", data={"username": "admin", "password": "admin1234"})
+    assert token not in repr(reply) and reply.json["token"] not in repr(reply)
+    assert "admin1234" not in redact("password admin1234")
+
+
+def test_a_check_fails_when_the_server_breaks_its_rule(monkeypatch):
+    """The echo property catches an emulator that writes 4.0 instead of 4 (W2)."""
+    from contracts.test_copy_properties import test_valid_copy_echoes_its_inputs_normalised
+    from mockserver import wire
+
+    monkeypatch.setattr(wire, "integral", lambda value: value)
+    kit = Target.in_process(create_app(clock=Clock()))
+    source = next(r for r in kit.runtimes() if r["id"] == STANDARD_ID)
+    check = test_valid_copy_echoes_its_inputs_normalised.hypothesis.inner_test
+    form = {k: v for k, v in SEED_COPY.items() if k != "version"}
+    with pytest.raises(AssertionError, match="integral"):
+        check(writable=kit, source_runtime=source, form=form, encoding="multipart")
+    kit.cleanup()
+
+
+def test_every_snapshot_replays_against_the_emulator():
+    files = exchanges.snapshot_files()
+    assert files[0].name == "0001-seed-copy.json"
+    for snapshot in files:
+        kit = Target.in_process(create_app(clock=Clock()))
+        assert exchanges.replay(kit, snapshot) == [], snapshot.name
+        assert kit.created == {}
+
+
+def test_first_snapshot_is_the_seed_example():
+    from tests.test_seed_replay import seed_example
+
+    _, parts, _, response_text = seed_example()
+    recorded = json.loads(exchanges.snapshot_files()[0].read_text())["exchanges"][0]
+    sent = {name: value for name, value in parts if name != "token"}
+    assert recorded["request"]["form"] == {**sent, "name": "<prefix>" + sent["name"]}
+    seed_runtime = json.loads(response_text)["notebookRuntime"]
+    snapshot_runtime = recorded["response"]["body"]["notebookRuntime"]
+    assert list(snapshot_runtime) == list(seed_runtime)
+    generated = {"id", "name", "deploymentDefaultPropertyId", "revision"}
+    assert {k: v for k, v in snapshot_runtime.items() if k not in generated} == {
+        k: v for k, v in seed_runtime.items() if k not in generated
+    }
+
+
+def test_replay_reports_a_difference(tmp_path):
+    snapshot = json.loads(exchanges.snapshot_files()[0].read_text())
+    snapshot["exchanges"][0]["response"]["body"]["notebookRuntime"]["maxCpu"] = 8
+    altered = tmp_path / "altered.json"
+    altered.write_text(json.dumps(snapshot))
+    found = exchanges.replay(Target.in_process(create_app(clock=Clock())), altered)
+    assert found == [
+        "altered.json #1 POST admin/notebooks/runtimes/{source}/copy: body.notebookRuntime.maxCpu: 4 instead of 8"
+    ]

@@ -1,0 +1,245 @@
+"""``nbmock verify`` and ``nbmock sweep`` against ``nbmock serve`` processes, as a CI job runs them.
+
+The served emulators stand in for a remote ArcGIS Enterprise: the kit
+reaches them only over HTTP, with credentials from the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+import requests
+
+from tests.conftest import SEED_COPY, STANDARD_ID, Served
+
+USERS = """
+[users.admin]
+password = "admin1234"
+role = "Administrator"
+
+[users.viewer]
+password = "viewer1234"
+role = "Viewer"
+"""
+ENV = {
+    "ARCGIS_USERNAME": "admin",
+    "ARCGIS_PASSWORD": "admin1234",
+    "ARCGIS_LIMITED_PASSWORD": "viewer1234",
+    "PYTHONUNBUFFERED": "1",
+}
+
+
+class DrainedServed(Served):
+    """A served emulator whose log is read as it comes.
+
+    ``Served`` leaves the log in its pipe; a kit run's few thousand access-log
+    lines fill the pipe and gunicorn's workers then block on writing them.
+    """
+
+    def __init__(self, *args: str) -> None:
+        super().__init__(*args)
+        self.output: list[str] = []
+        self._drain = threading.Thread(
+            target=self.output.extend, args=(self.process.stdout,), daemon=True
+        )
+        self._drain.start()
+
+    def stop(self) -> str:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self._drain.join(timeout=5)
+        return "".join(self.output)
+
+
+@pytest.fixture(scope="module")
+def users_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("kit") / "users.toml"
+    path.write_text(USERS)
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def remote(users_file):
+    server = DrainedServed("--users", users_file)
+    yield server
+    server.stop()
+
+
+def nbmock(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "mockserver", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **ENV},
+    )
+
+
+def start_nbmock(*args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "mockserver", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, **ENV},
+    )
+
+
+def copies(server: Served, prefix: str = "") -> list[dict]:
+    listed = requests.get(
+        f"{server.base}/admin/notebooks/runtimes",
+        params={"f": "json", "token": server.token()},
+        timeout=30,
+    ).json()["runtimes"]
+    return [r for r in listed if r["copied"] and r["name"].startswith(prefix)]
+
+
+def wait_for_copies(server: Served, prefix: str, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        if copies(server, prefix):
+            return
+        time.sleep(0.05)
+    pytest.fail("the kit never created a runtime")
+
+
+def test_verify_with_writes_holds_and_leaves_nothing(remote, tmp_path):
+    report = tmp_path / "report"
+    token = remote.token()
+    result = nbmock(
+        "verify", "--target", remote.base, "--allow-writes", "--pause", "0",
+        "--max-examples", "3", "--limited-username", "viewer", "--report", str(report),
+    )  # fmt: skip
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-4000:]
+    assert "passed" in output and " failed" not in output
+    assert copies(remote, "nbmock-kit-") == []
+    markdown = (report / "report.md").read_text()
+    assert "| C6 | **confirmed** |" in markdown
+    assert (
+        "| D2 | **not run** |" in markdown
+    )  # never unregisters a system runtime it did not create
+    assert "refuted" not in markdown
+    assert (report / "junit.xml").read_text().count("<testcase") > 50
+    for secret in ("admin1234", "viewer1234", token.split(".")[0]):
+        assert secret not in output and secret not in markdown
+
+
+def test_verify_read_only_sends_no_write_that_could_succeed(remote, tmp_path):
+    result = nbmock(
+        "verify", "--target", remote.base, "--pause", "0", "--max-examples", "2",
+        "--limited-username", "viewer", "-k", "copy_properties or token_checks",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "run with --allow-writes" in result.stdout or "SKIPPED" in result.stdout
+    assert copies(remote, "nbmock-kit-") == []
+
+
+def test_interrupted_run_still_unregisters_what_it_created(remote):
+    prefix = "nbmock-kit-interrupted-"
+    run = start_nbmock(
+        "verify", "--target", remote.base, "--allow-writes", "--pause", "0",
+        "--max-examples", "50", "--prefix", prefix, "-k", "lifecycle or copy_is_readable",
+    )  # fmt: skip
+    wait_for_copies(remote, prefix, run)
+    run.send_signal(signal.SIGINT)
+    output, _ = run.communicate(timeout=120)
+    assert run.returncode != 0
+    assert copies(remote, prefix) == [], output[-3000:]
+
+
+def test_sweep_removes_leftovers_of_a_killed_run_and_nothing_else(remote):
+    prefix = "nbmock-kit-killed-"
+    run = start_nbmock(
+        "verify", "--target", remote.base, "--allow-writes", "--pause", "0",
+        "--max-examples", "50", "--prefix", prefix, "-k", "lifecycle",
+    )  # fmt: skip
+    wait_for_copies(remote, prefix, run)
+    run.kill()
+    run.communicate(timeout=30)
+    token = remote.token()
+    for name in (prefix + "left", "someone else's runtime"):
+        requests.post(
+            f"{remote.base}/admin/notebooks/runtimes/{STANDARD_ID}/copy",
+            data={**SEED_COPY, "name": name, "f": "json", "token": token},
+            timeout=30,
+        ).raise_for_status()
+    leftovers = copies(remote, prefix)
+
+    listed = nbmock(
+        "sweep", "--target", remote.base, "--prefix", prefix, "--pause", "0", "--dry-run"
+    )
+    assert listed.returncode == 0
+    assert all(runtime["id"] in listed.stdout for runtime in leftovers)
+    assert len(copies(remote, prefix)) == len(leftovers)
+
+    swept = nbmock("sweep", "--target", remote.base, "--prefix", prefix, "--pause", "0")
+    assert swept.returncode == 0, swept.stdout + swept.stderr
+    assert f"{len(leftovers)} unregistered" in swept.stdout
+    assert copies(remote, prefix) == []
+    assert [r["name"] for r in copies(remote)] == ["someone else's runtime"]
+    refused = nbmock("sweep", "--target", remote.base, "--prefix", "someone", "--pause", "0")
+    assert refused.returncode != 0
+    assert [r["name"] for r in copies(remote)] == ["someone else's runtime"]
+
+
+@pytest.fixture(scope="module")
+def twin(users_file):
+    server = DrainedServed("--users", users_file)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def older_release(users_file):
+    server = DrainedServed("--users", users_file, "--release", "12.0")
+    yield server
+    server.stop()
+
+
+def test_compare_between_equal_emulators_finds_no_difference(remote, twin, tmp_path):
+    result = nbmock(
+        "verify", "--target", remote.base, "--compare", twin.base, "--allow-writes",
+        "--pause", "0", "--max-examples", "3", "--report", str(tmp_path),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "0 difference(s)" in result.stdout
+    assert copies(remote, "nbmock-kit-") == copies(twin, "nbmock-kit-") == []
+
+
+def test_compare_reports_each_difference_of_another_release(remote, older_release, tmp_path):
+    result = nbmock(
+        "verify", "--target", remote.base, "--compare", older_release.base, "--allow-writes",
+        "--pause", "0", "--max-examples", "2", "--report", str(tmp_path),
+    )  # fmt: skip
+    assert result.returncode == 1, result.stdout[-3000:]
+    assert "body.currentRuntimeVersion: '13.0' instead of '14.0'" in result.stdout
+    assert "body.notebookRuntime.version: '13.0' instead of '14.0'" in result.stdout
+    assert "body.currentVersion: '12.0' instead of '12.1'" in result.stdout
+    assert "difference(s)" in (tmp_path / "compare.md").read_text()
+    assert copies(remote, "nbmock-kit-") == copies(older_release, "nbmock-kit-") == []
+
+
+def test_record_writes_snapshots_that_replay(remote, tmp_path):
+    from contracts import exchanges
+    from contracts.target import Target
+    from mockserver import create_app
+    from mockserver.clock import Clock
+
+    result = nbmock(
+        "verify", "--target", remote.base, "--record", str(tmp_path), "--allow-writes",
+        "--pause", "0", "--max-examples", "2",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    recorded = tmp_path / "recorded.json"
+    assert exchanges.replay(Target.in_process(create_app(clock=Clock())), recorded) == []
