@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -102,9 +103,12 @@ class Served:
     def __init__(self, *args: str) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}/arcgis"
+        # Output goes to a file, not a pipe: an unread pipe fills up after ~64 KB
+        # of access log and then blocks the workers.
+        self.log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - lives as long as the server
         self.process = subprocess.Popen(
             [sys.executable, "-m", "mockserver", "serve", "--port", str(self.port), *args],
-            stdout=subprocess.PIPE,
+            stdout=self.log,
             stderr=subprocess.STDOUT,
             text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
@@ -112,7 +116,7 @@ class Served:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"nbmock serve exited: {self.process.stdout.read()}")
+                raise RuntimeError(f"nbmock serve exited: {self.output()}")
             try:
                 requests.get(f"{self.base}/sharing/rest/info?f=json", timeout=1)
                 return
@@ -129,13 +133,20 @@ class Served:
         ).json()
         return answer["token"]
 
+    def output(self) -> str:
+        self.log.seek(0)
+        return self.log.read()
+
     def stop(self) -> str:
+        """Stop the server (SIGTERM, as a user's Ctrl-C would) and return what it printed."""
         self.process.terminate()
         try:
-            output, _ = self.process.communicate(timeout=15)
+            self.process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             self.process.kill()
-            output, _ = self.process.communicate()
+            self.process.wait()
+        output = self.output()
+        self.log.close()
         return output
 
 

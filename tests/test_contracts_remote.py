@@ -10,7 +10,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 
 import pytest
@@ -35,32 +34,6 @@ ENV = {
 }
 
 
-class DrainedServed(Served):
-    """A served emulator whose log is read as it comes.
-
-    ``Served`` leaves the log in its pipe; a kit run's few thousand access-log
-    lines fill the pipe and gunicorn's workers then block on writing them.
-    """
-
-    def __init__(self, *args: str) -> None:
-        super().__init__(*args)
-        self.output: list[str] = []
-        self._drain = threading.Thread(
-            target=self.output.extend, args=(self.process.stdout,), daemon=True
-        )
-        self._drain.start()
-
-    def stop(self) -> str:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self._drain.join(timeout=5)
-        return "".join(self.output)
-
-
 @pytest.fixture(scope="module")
 def users_file(tmp_path_factory):
     path = tmp_path_factory.mktemp("kit") / "users.toml"
@@ -70,7 +43,7 @@ def users_file(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def remote(users_file):
-    server = DrainedServed("--users", users_file)
+    server = Served("--users", users_file)
     yield server
     server.stop()
 
@@ -195,14 +168,14 @@ def test_sweep_removes_leftovers_of_a_killed_run_and_nothing_else(remote):
 
 @pytest.fixture(scope="module")
 def twin(users_file):
-    server = DrainedServed("--users", users_file)
+    server = Served("--users", users_file)
     yield server
     server.stop()
 
 
 @pytest.fixture(scope="module")
 def older_release(users_file):
-    server = DrainedServed("--users", users_file, "--release", "12.0")
+    server = Served("--users", users_file, "--release", "12.0")
     yield server
     server.stop()
 

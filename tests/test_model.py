@@ -292,3 +292,8 @@ def test_a_unit_sent_without_its_value_does_not_rescale_the_kept_value(standard)
     assert (runtime.sharedMemorySize, runtime.sharedMemorySizeUnit) == (1.0, "g")
     copied = copy(standard, **{**SEED_COPY, "sharedMemorySize": "", "sharedMemorySizeUnit": "m"})
     assert (copied.sharedMemorySize, copied.sharedMemorySizeUnit) == (1.0, "g")
+
+
+def test_name_is_kept_exactly_as_sent_and_blank_is_missing(standard):
+    assert copy(standard, **{**SEED_COPY, "name": "  padded  "}).name == "  padded  "
+    assert refusal(standard, **{**SEED_COPY, "name": "   "}) == ["'name' is required."]

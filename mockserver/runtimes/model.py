@@ -211,8 +211,9 @@ def copy_of(
             f"Runtime '{source.id}' is a user-created runtime; only system runtimes can be copied."
         )
     problems = _Problems()
-    name, raw_name = _given(params, "name")
-    if raw_name is None:
+    # The name is kept exactly as sent; only a blank one counts as missing [inferred].
+    raw_name = params.get("name")
+    if raw_name is None or not raw_name.strip():
         problems.add("'name' is required.")
     min_cpu = _required_number(params, problems, "minCpu", positive=True)
     max_cpu = _required_number(params, problems, *MAX_CPU, positive=True)
