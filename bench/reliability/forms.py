@@ -189,7 +189,7 @@ def run_form_fuzz(examples: int, *, seed: int | None = 8, oversized: bool = True
         if content_type is not None:
             headers["Content-Type"] = content_type
         before = snapshot()
-        label = f"{target} {content_type!r} body={body[:400]!r}"
+        label = f"{target} {content_type!r} body={body[:120]!r}"
         report.requests += 1
         report.by_target[target] += 1
         try:
