@@ -386,3 +386,15 @@ def test_cpu_numbers_in_every_spelling_are_equal(writable: Target, source_runtim
         form = {**SIMPLE_COPY, "name": "spelling", "maxCpu": spelling}
         runtime = _copy_and_check(writable, source_runtime, form)
         assert runtime["maxCpu"] == 4 and isinstance(runtime["maxCpu"], int)
+
+
+def test_name_kept_as_sent(writable: Target, source_runtime: dict) -> None:
+    """C22: the name comes back exactly as sent, surrounding spaces included."""
+    name = writable.name("spaced name  ")
+    form = {**SIMPLE_COPY, "name": name}
+    runtime = calls.copied_runtime(calls.copy(writable, source_runtime["id"], form))
+    try:
+        assert runtime["name"] == name
+        assert calls.read(writable, runtime["id"]).json["name"] == name
+    finally:
+        calls.unregister(writable, runtime["id"])

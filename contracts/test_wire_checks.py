@@ -122,3 +122,26 @@ def test_malformed_multipart_is_400(target: Target) -> None:
     )
     calls.assert_refused(reply, 400)
     assert reply.messages == ["Malformed multipart/form-data body."], reply
+
+
+def test_parameters_not_utf8_refused(target: Target, source_runtime: dict) -> None:
+    """W12: a parameter that is not UTF-8 is refused with code 400, and nothing is made.
+
+    The name carries the run's prefix, so a server that accepts it anyway
+    leaves a copy the run's cleanup finds and removes.
+    """
+    before = target.runtimes()
+    name = target.name("caf").encode() + b"%E9"
+    reply = target.admin(
+        "POST",
+        f"{calls.RUNTIMES}/{source_runtime['id']}/copy",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        raw_body=b"name="
+        + name
+        + b"&minCpu=1&maxCpu=2&minMemory=1&minMemoryUnit=g&maxMemory=2&maxMemoryUnit=g&f=json",
+        token_in="header",
+        refusal_expected=True,
+    )
+    calls.assert_refused(reply, 400)
+    assert reply.messages == ["Request parameters must be UTF-8 encoded."], reply
+    assert target.runtimes() == before
