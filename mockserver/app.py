@@ -141,7 +141,10 @@ def _register_error_handlers(app: Flask, context: str) -> None:
             )
         else:
             problem = ArcGISError(error.description or error.name, code=error.code or 400)
-        return wire.render_error(problem, portal=is_portal())
+        # A 5xx here is an exception outside a view (Flask wraps it): a bug,
+        # so it keeps its HTTP status for tests and clients to see.
+        status = 500 if (error.code or 0) >= 500 else 200
+        return wire.render_error(problem, portal=is_portal(), status=status)
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):

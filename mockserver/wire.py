@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
@@ -155,18 +155,22 @@ def render(
     payload: Mapping[str, Any],
     *,
     title: str,
-    links: Mapping[str, str] | None = None,
-    operations: Mapping[str, str] | None = None,
+    links: Mapping[str, str] | Callable[[], Mapping[str, str]] | None = None,
+    operations: Mapping[str, Any] | Callable[[], Mapping[str, Any]] | None = None,
     fmt: str | None = None,
     session_token: str | None = None,
 ) -> Response:
     """The resource as JSON, pretty JSON or the HTML directory page.
 
-    ``session_token`` is the token the HTML page's links and forms carry;
-    by default the one the request came with.
+    ``links`` and ``operations`` only decorate the HTML page; given as
+    callables they are built only when a page is asked for, so JSON answers
+    do not pay for URL building. ``session_token`` is the token the page's
+    links and forms carry; by default the one the request came with.
     """
     fmt = fmt or response_format()
     if fmt == "html":
+        links = links() if callable(links) else links
+        operations = operations() if callable(operations) else operations
         html = render_template(
             "resource.html",
             title=title,

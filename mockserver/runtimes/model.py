@@ -12,7 +12,7 @@ import json
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from mockserver.errors import InvalidParameters, Refused
@@ -61,7 +61,9 @@ class Runtime:
     revision: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # Shallow on purpose: dataclasses.asdict deep-copies the two JSON
+        # objects on every call, and this runs on every answer.
+        return {name: getattr(self, name) for name in _RUNTIME_FIELDS}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Runtime:
@@ -70,6 +72,9 @@ class Runtime:
     @property
     def is_system(self) -> bool:
         return not self.copied
+
+
+_RUNTIME_FIELDS = tuple(f.name for f in fields(Runtime))
 
 
 # --- parsing form values -----------------------------------------------------

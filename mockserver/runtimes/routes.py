@@ -66,36 +66,45 @@ def list_runtimes():
         "currentRuntimeVersion": backend.current_runtime_version,
         "runtimes": [runtime.to_dict() for runtime in runtimes],
     }
-    links = {
-        runtime.name: url_for("admin.get_runtime", runtime_id=runtime.id) for runtime in runtimes
-    }
-    return wire.render(payload, title="Notebook Runtimes", links=links, fmt=fmt)
+    return wire.render(
+        payload,
+        title="Notebook Runtimes",
+        links=lambda: {
+            runtime.name: url_for("admin.get_runtime", runtime_id=runtime.id)
+            for runtime in runtimes
+        },
+        fmt=fmt,
+    )
 
 
 @admin.get("/notebooks/runtimes/<runtime_id>", strict_slashes=False)
 def get_runtime(runtime_id: str):
     fmt = wire.response_format()
     require_notebook_administrator()
-    dep = _deployment()
-    runtime = dep.runtimes.get(runtime_id)
-    links = {"manifest": url_for("admin.manifest", runtime_id=runtime_id)}
-    operations = {}
-    ops = dep.release.operations
-    if "copy" in ops and runtime.is_system:
-        operations["copy"] = _form("admin.copy", runtime_id, COPY_FIELDS, runtime.to_dict())
-    if "update" in ops:
-        operations["update"] = _form("admin.update", runtime_id, UPDATE_FIELDS, runtime.to_dict())
-    if "unregister" in ops and runtime.copied:
-        operations["unregister"] = _form("admin.unregister", runtime_id, (), {})
-    if "upgrade" in ops and runtime.copied:
-        operations["upgrade"] = _form("admin.upgrade", runtime_id, (), {})
+    runtime = _deployment().runtimes.get(runtime_id)
     return wire.render(
         runtime.to_dict(),
         title=f"Notebook Runtime: {runtime.name}",
-        links=links,
-        operations=operations,
+        links=lambda: {"manifest": url_for("admin.manifest", runtime_id=runtime_id)},
+        operations=lambda: _operation_forms(runtime),
         fmt=fmt,
     )
+
+
+def _operation_forms(runtime) -> dict:
+    """The HTML directory's forms for the operations this release offers on ``runtime``."""
+    ops = _deployment().release.operations
+    values = runtime.to_dict()
+    forms = {}
+    if "copy" in ops and runtime.is_system:
+        forms["copy"] = _form("admin.copy", runtime.id, COPY_FIELDS, values)
+    if "update" in ops:
+        forms["update"] = _form("admin.update", runtime.id, UPDATE_FIELDS, values)
+    if "unregister" in ops and runtime.copied:
+        forms["unregister"] = _form("admin.unregister", runtime.id, (), {})
+    if "upgrade" in ops and runtime.copied:
+        forms["upgrade"] = _form("admin.upgrade", runtime.id, (), {})
+    return forms
 
 
 def _form(endpoint: str, runtime_id: str, fields, values: dict) -> dict:
@@ -119,7 +128,7 @@ def copy(runtime_id: str):
     return wire.render(
         payload,
         title="Copy Notebook Runtime",
-        links={"new runtime": url_for("admin.get_runtime", runtime_id=runtime.id)},
+        links=lambda: {"new runtime": url_for("admin.get_runtime", runtime_id=runtime.id)},
         fmt=fmt,
     )
 
@@ -142,7 +151,7 @@ def unregister(runtime_id: str):
     return wire.render(
         {"status": "success"},
         title="Unregister Notebook Runtime",
-        links={"runtimes": url_for("admin.list_runtimes")},
+        links=lambda: {"runtimes": url_for("admin.list_runtimes")},
         fmt=fmt,
     )
 
@@ -171,6 +180,6 @@ def _success(title: str, runtime_id: str, fmt: str):
     return wire.render(
         {"status": "success"},
         title=title,
-        links={"runtime": url_for("admin.get_runtime", runtime_id=runtime_id)},
+        links=lambda: {"runtime": url_for("admin.get_runtime", runtime_id=runtime_id)},
         fmt=fmt,
     )
