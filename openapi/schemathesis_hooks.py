@@ -232,9 +232,8 @@ def _without_credentials(case, *, token: str | None = None):
 
 
 def _answers_json(case) -> bool:
-    """Whether the operation's 200 can be JSON: HTML-only pages (OAuth sign-in) show errors as pages."""
-    ok = case.operation.definition.raw.get("responses", {}).get("200", {})
-    return "$ref" in ok or "application/json" in ok.get("content", {})
+    """Whether refusals come as data: the OAuth sign-in pages (``x-errors-as-page``) show them as pages."""
+    return not case.operation.definition.raw.get("x-errors-as-page", False)
 
 
 def _unreadable_optional_body(case) -> bool:
@@ -245,6 +244,27 @@ def _unreadable_optional_body(case) -> bool:
     """
     definition = case.operation.definition.raw.get("requestBody", {})
     return not definition.get("required", False) and not isinstance(case.body, dict)
+
+
+def _valid_once_empty_fields_are_dropped(case) -> bool:
+    """A form body whose only invalid fields are empty objects or lists, which send nothing.
+
+    A form encoder writes no part for ``{}`` or ``[]``, so the server sees
+    those fields left out; if the rest is valid, so is what was sent.
+    """
+    if not isinstance(case.body, dict) or case.media_type is None:
+        return False
+    sent = {name: value for name, value in case.body.items() if value not in ({}, [], None)}
+    if len(sent) == len(case.body):
+        return False
+    body = case.operation.get_body_for_media_type(case.media_type)
+    if body is None:
+        return False
+    validator_cls = case.operation.schema.adapter.jsonschema_validator_cls
+    try:
+        return validator_cls(body.optimized_schema).is_valid(sent)
+    except Exception:  # a schema the validator cannot read: judge the request as generated
+        return False
 
 
 def _changes_state(case) -> bool:
@@ -277,7 +297,12 @@ def invalid_input_gets_arcgis_error(ctx, response, case) -> bool | None:
     differs: ArcGIS refuses in the body, not with a 4xx status.
     """
     before = _state_before.pop(case.id, None)
-    if not _is_negative(case) or not _answers_json(case) or _unreadable_optional_body(case):
+    if (
+        not _is_negative(case)
+        or not _answers_json(case)
+        or _unreadable_optional_body(case)
+        or _valid_once_empty_fields_are_dropped(case)
+    ):
         return None
     try:
         _openapi_negative_data_rejection(ctx, response, case)
