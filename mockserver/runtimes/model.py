@@ -198,9 +198,9 @@ def _check_min_max(problems, min_name, low, max_name, high) -> None:
 
 #: Spellings accepted for the maximum CPU: the seed writes maxCpu, the doc tables maxCPU.
 MAX_CPU = ("maxCpu", "maxCPU")
-#: Update's request names for shared memory [doc 11.4]; copy's names as well [inferred].
-SHARED_MEMORY = ("sharedMemory", "sharedMemorySize")
-SHARED_MEMORY_UNIT = ("sharedMemoryUnit", "sharedMemorySizeUnit")
+#: Shared memory: copy's names [seed] and update's [doc 11.4], each accepted by both [inferred].
+SHARED_MEMORY = ("sharedMemorySize", "sharedMemory")
+SHARED_MEMORY_UNIT = ("sharedMemorySizeUnit", "sharedMemoryUnit")
 
 
 def copy_of(
@@ -217,59 +217,19 @@ def copy_of(
         )
     problems = _Problems()
     # The name is kept exactly as sent; only a blank one counts as missing [inferred].
-    raw_name = params.get("name")
-    if raw_name is None or not raw_name.strip():
+    name = params.get("name")
+    if name is None or not name.strip():
         problems.add("'name' is required.")
-    min_cpu = _required_number(params, problems, "minCpu", positive=True)
-    max_cpu = _required_number(params, problems, *MAX_CPU, positive=True)
-    min_memory = _required_number(params, problems, "minMemory")
-    min_memory_unit = _required_unit(params, problems, "minMemoryUnit")
-    max_memory = _required_number(params, problems, "maxMemory")
-    max_memory_unit = _required_unit(params, problems, "maxMemoryUnit")
-    swap = _optional_number(params, problems, "maxSwapMemory")
-    swap_unit = _optional_unit(params, problems, "maxSwapMemoryUnit")
-    shared = _optional_number(params, problems, "sharedMemorySize", "sharedMemory")
-    shared_unit = _optional_unit(params, problems, "sharedMemorySizeUnit", "sharedMemoryUnit")
-    placement = _optional_object(params, problems, "podPlacementPolicy")
-    resources = _optional_object(params, problems, "customResources")
-    _check_min_max(problems, "minCpu", min_cpu, "maxCpu", max_cpu)
-    if None not in (min_memory, min_memory_unit, max_memory, max_memory_unit):
-        _check_min_max(
-            problems,
-            "minMemory",
-            Quantity(min_memory, min_memory_unit).bytes,
-            "maxMemory",
-            Quantity(max_memory, max_memory_unit).bytes,
-        )
-    problems.raise_if_any()
-
-    # A unit sent without its value does not re-scale the value kept [client: the
-    # official client sends default units beside "" values].
-    if swap is None:
-        # [seed] "If left unspecified, the value is double that of the maxMemory".
-        swap, swap_unit = 2 * max_memory, max_memory_unit
-    if shared is None:
-        shared, shared_unit = source.sharedMemorySize, source.sharedMemorySizeUnit
+    limits = _limits(params, source, problems, min_required=True)
     return replace(
         source,
         id=new_id,
-        name=raw_name,
+        name=name,
         copied=True,
         esriProvidedRuntime=False,
         deploymentDefaultPropertyId=property_id,
-        minCpu=min_cpu,
-        maxCpu=max_cpu,
-        minMemory=min_memory,
-        minMemoryUnit=min_memory_unit,
-        maxMemory=max_memory,
-        maxMemoryUnit=max_memory_unit,
-        maxSwapMemory=swap,
-        maxSwapMemoryUnit=swap_unit or max_memory_unit,
-        sharedMemorySize=shared,
-        sharedMemorySizeUnit=shared_unit or source.sharedMemorySizeUnit,
-        podPlacementPolicy=source.podPlacementPolicy if placement is None else placement,
-        customResources=source.customResources if resources is None else resources,
         revision=0,
+        **limits,
     )
 
 
@@ -277,16 +237,32 @@ def updated(current: Runtime, params: Mapping[str, str]) -> Runtime:
     """``current`` with the limits ``update`` sets; what is left out is kept.
 
     ``maxCpu`` (or ``maxCPU``), ``maxMemory`` and ``maxMemoryUnit`` are required
-    [doc]. Fields the official client fills in from the GET (``name``,
-    ``imageId``, ``dockerRuntime``, ...) are accepted and not applied [inferred].
+    [doc]; the minimums are optional here so that the official client, which
+    never sends them, works [client]. Fields the client fills in from the GET
+    (``name``, ``imageId``, ``dockerRuntime``, ...) are accepted and not
+    applied [inferred].
     """
-    problems = _Problems()
+    return replace(current, **_limits(params, current, _Problems(), min_required=False))
+
+
+def _limits(
+    params: Mapping[str, str], base: Runtime, problems: _Problems, *, min_required: bool
+) -> dict[str, Any]:
+    """The limit fields ``params`` sets, validated; ``base`` fills in what is left out.
+
+    Every malformed parameter is reported before the min <= max rules, which
+    compare memory after converting units. A unit sent without its value
+    never re-scales the kept value [client: the official client sends default
+    units beside "" values].
+    """
+    number = _required_number if min_required else _optional_number
+    unit = _required_unit if min_required else _optional_unit
+    min_cpu = number(params, problems, "minCpu", positive=True)
     max_cpu = _required_number(params, problems, *MAX_CPU, positive=True)
+    min_memory = number(params, problems, "minMemory")
+    min_memory_unit = unit(params, problems, "minMemoryUnit")
     max_memory = _required_number(params, problems, "maxMemory")
     max_memory_unit = _required_unit(params, problems, "maxMemoryUnit")
-    min_cpu = _optional_number(params, problems, "minCpu", positive=True)
-    min_memory = _optional_number(params, problems, "minMemory")
-    min_memory_unit = _optional_unit(params, problems, "minMemoryUnit")
     swap = _optional_number(params, problems, "maxSwapMemory")
     swap_unit = _optional_unit(params, problems, "maxSwapMemoryUnit")
     shared = _optional_number(params, problems, *SHARED_MEMORY)
@@ -295,39 +271,39 @@ def updated(current: Runtime, params: Mapping[str, str]) -> Runtime:
     resources = _optional_object(params, problems, "customResources")
     problems.raise_if_any()
 
-    min_cpu = current.minCpu if min_cpu is None else min_cpu
+    if min_cpu is None:
+        min_cpu = base.minCpu
     if min_memory is None:
-        min_memory, min_memory_unit = current.minMemory, current.minMemoryUnit
-    min_memory_unit = min_memory_unit or current.minMemoryUnit
+        min_memory, min_memory_unit = base.minMemory, base.minMemoryUnit
     _check_min_max(problems, "minCpu", min_cpu, "maxCpu", max_cpu)
     _check_min_max(
         problems,
         "minMemory",
-        Quantity(min_memory, min_memory_unit).bytes,
+        Quantity(min_memory, min_memory_unit or base.minMemoryUnit).bytes,
         "maxMemory",
         Quantity(max_memory, max_memory_unit).bytes,
     )
     problems.raise_if_any()
 
     if swap is None:
+        # [seed] "If left unspecified, the value is double that of the maxMemory".
         swap, swap_unit = 2 * max_memory, max_memory_unit
     if shared is None:
-        shared, shared_unit = current.sharedMemorySize, current.sharedMemorySizeUnit
-    return replace(
-        current,
-        minCpu=min_cpu,
-        maxCpu=max_cpu,
-        minMemory=min_memory,
-        minMemoryUnit=min_memory_unit,
-        maxMemory=max_memory,
-        maxMemoryUnit=max_memory_unit,
-        maxSwapMemory=swap,
-        maxSwapMemoryUnit=swap_unit or max_memory_unit,
-        sharedMemorySize=shared,
-        sharedMemorySizeUnit=shared_unit or current.sharedMemorySizeUnit,
-        podPlacementPolicy=current.podPlacementPolicy if placement is None else placement,
-        customResources=current.customResources if resources is None else resources,
-    )
+        shared, shared_unit = base.sharedMemorySize, base.sharedMemorySizeUnit
+    return {
+        "minCpu": min_cpu,
+        "maxCpu": max_cpu,
+        "minMemory": min_memory,
+        "minMemoryUnit": min_memory_unit or base.minMemoryUnit,
+        "maxMemory": max_memory,
+        "maxMemoryUnit": max_memory_unit,
+        "maxSwapMemory": swap,
+        "maxSwapMemoryUnit": swap_unit or max_memory_unit,
+        "sharedMemorySize": shared,
+        "sharedMemorySizeUnit": shared_unit or base.sharedMemorySizeUnit,
+        "podPlacementPolicy": base.podPlacementPolicy if placement is None else placement,
+        "customResources": base.customResources if resources is None else resources,
+    }
 
 
 def check_unregister(runtime: Runtime) -> None:
