@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
 
 from mockserver import create_app
 from mockserver.clock import Clock
+from tests.nbmock_process import NbmockProcess, free_port  # noqa: F401 - free_port for tests
 
 STANDARD_ID = "d47350a5-e4f0-4b63-ae55-c0a5773a96bb"
 REPO = Path(__file__).resolve().parent.parent
@@ -91,67 +85,9 @@ def token(api) -> str:
     return api.token()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Served:
-    """An ``nbmock serve`` process on 127.0.0.1, as a user starts it."""
-
-    def __init__(self, *args: str) -> None:
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}/arcgis"
-        # Output goes to a file, not a pipe: an unread pipe fills up after ~64 KB
-        # of access log and then blocks the workers.
-        self.log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - lives as long as the server
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "mockserver", "serve", "--port", str(self.port), *args],
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"nbmock serve exited: {self.output()}")
-            try:
-                requests.get(f"{self.base}/sharing/rest/info?f=json", timeout=1)
-                return
-            except requests.ConnectionError:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError("nbmock serve did not answer within 30 s")
-
-    def token(self, username: str = "admin", password: str = "admin1234") -> str:
-        answer = requests.post(
-            f"{self.base}/sharing/rest/generateToken",
-            data={"username": username, "password": password, "f": "json"},
-            timeout=10,
-        ).json()
-        return answer["token"]
-
-    def output(self) -> str:
-        self.log.seek(0)
-        return self.log.read()
-
-    def stop(self) -> str:
-        """Stop the server (SIGTERM, as a user's Ctrl-C would) and return what it printed."""
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        output = self.output()
-        self.log.close()
-        return output
-
-
 @pytest.fixture(scope="session")
-def served() -> Iterator[Served]:
-    server = Served()
+def served() -> Iterator[NbmockProcess]:
+    """One ``nbmock serve`` on a free port for the session, as a user starts it."""
+    server = NbmockProcess()
     yield server
     server.stop()

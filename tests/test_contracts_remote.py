@@ -15,7 +15,8 @@ import time
 import pytest
 import requests
 
-from tests.conftest import SEED_COPY, STANDARD_ID, Served
+from tests.conftest import SEED_COPY, STANDARD_ID
+from tests.nbmock_process import NbmockProcess
 
 USERS = """
 [users.admin]
@@ -43,7 +44,7 @@ def users_file(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def remote(users_file):
-    server = Served("--users", users_file)
+    server = NbmockProcess("--users", users_file)
     yield server
     server.stop()
 
@@ -68,7 +69,7 @@ def start_nbmock(*args: str) -> subprocess.Popen:
     )
 
 
-def copies(server: Served, prefix: str = "") -> list[dict]:
+def copies(server: NbmockProcess, prefix: str = "") -> list[dict]:
     listed = requests.get(
         f"{server.base}/admin/notebooks/runtimes",
         params={"f": "json", "token": server.token()},
@@ -77,7 +78,7 @@ def copies(server: Served, prefix: str = "") -> list[dict]:
     return [r for r in listed if r["copied"] and r["name"].startswith(prefix)]
 
 
-def wait_for_copies(server: Served, prefix: str, process: subprocess.Popen) -> None:
+def wait_for_copies(server: NbmockProcess, prefix: str, process: subprocess.Popen) -> None:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and process.poll() is None:
         if copies(server, prefix):
@@ -168,14 +169,14 @@ def test_sweep_removes_leftovers_of_a_killed_run_and_nothing_else(remote):
 
 @pytest.fixture(scope="module")
 def twin(users_file):
-    server = Served("--users", users_file)
+    server = NbmockProcess("--users", users_file)
     yield server
     server.stop()
 
 
 @pytest.fixture(scope="module")
 def older_release(users_file):
-    server = Served("--users", users_file, "--release", "12.0")
+    server = NbmockProcess("--users", users_file, "--release", "12.0")
     yield server
     server.stop()
 
