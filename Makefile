@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8080
 ARGS   ?=
 
-.PHONY: serve test lint clean bench reliability bench-tools
+.PHONY: serve test lint clean bench reliability bench-tools contract-deep
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,13 +39,13 @@ serve: $(VENV)/.installed
 	$(BIN)/nbmock serve --port $(PORT) $(ARGS)
 
 test: $(VENV)/.installed-test $(VENV)/.installed-arcgis
-	$(BIN)/ruff check mockserver contracts tests bench
-	$(BIN)/ruff format --check mockserver contracts tests bench
+	$(BIN)/ruff check mockserver contracts tests bench openapi
+	$(BIN)/ruff format --check mockserver contracts tests bench openapi
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check --fix mockserver contracts tests bench
-	$(BIN)/ruff format mockserver contracts tests bench
+	$(BIN)/ruff check --fix mockserver contracts tests bench openapi
+	$(BIN)/ruff format mockserver contracts tests bench openapi
 
 # make bench: the emulator against bare Flask and Prism (docs/BENCHMARKS.md); not part of make test.
 # make reliability: integrity, kill -9, fuzzing, auth matrix, secrets at full size (docs/RELIABILITY.md).

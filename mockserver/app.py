@@ -11,7 +11,7 @@ from pathlib import Path
 from flask import Flask, current_app, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from mockserver import wire
+from mockserver import messages, wire
 from mockserver.auth.tokens import TokenService
 from mockserver.auth.users import UserDirectory, default_users, load_users
 from mockserver.clock import Clock
@@ -122,7 +122,7 @@ def _register_error_handlers(app: Flask, context: str) -> None:
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(error: RequestEntityTooLarge):
         limit = app.config["MAX_CONTENT_LENGTH"]
-        problem = ArcGISError(f"Request body exceeds the limit of {limit} bytes.", code=413)
+        problem = ArcGISError(messages.BODY_TOO_LARGE.format(limit=limit), code=413)
         return wire.render_error(problem, portal=is_portal(), status=413)
 
     @app.errorhandler(HTTPException)
@@ -131,14 +131,11 @@ def _register_error_handlers(app: Flask, context: str) -> None:
             return error
         if error.code == 405:
             problem = ArcGISError(
-                f"Method {request.method} is not supported by this resource.", code=405
+                messages.METHOD_NOT_SUPPORTED.format(method=request.method), code=405
             )
         elif error.code == 404:
             operation = request.path.rstrip("/").rsplit("/", 1)[-1]
-            problem = ArcGISError(
-                f"Could not find resource or operation '{operation[:80]}' on the system.",
-                code=404,
-            )
+            problem = ArcGISError(messages.NO_SUCH_RESOURCE.format(name=operation[:80]), code=404)
         else:
             problem = ArcGISError(error.description or error.name, code=error.code or 400)
         # A 5xx here is an exception outside a view (Flask wraps it): a bug,
@@ -157,5 +154,5 @@ def _register_error_handlers(app: Flask, context: str) -> None:
             request.path,
             "".join(traceback.format_tb(error.__traceback__)),
         )
-        problem = ArcGISError("Internal error in the emulator.", code=500)
+        problem = ArcGISError(messages.INTERNAL_ERROR, code=500)
         return wire.render_error(problem, portal=is_portal(), status=500)

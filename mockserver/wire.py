@@ -21,6 +21,7 @@ from flask import Request, Response, render_template, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.formparser import FormDataParser
 
+from mockserver import messages
 from mockserver.errors import ArcGISError, InvalidParameters
 
 FORMATS = ("html", "json", "pjson")
@@ -64,7 +65,7 @@ def response_format() -> str:
     """``f`` as asked; an unknown value is refused (and that refusal written as JSON)."""
     value = (request.values.get("f") or "html").strip().lower() or "html"
     if value not in FORMATS:
-        raise InvalidParameters("Invalid value for 'f'. Valid values are html, json, pjson.")
+        raise InvalidParameters(messages.BAD_FORMAT)
     return value
 
 
@@ -105,25 +106,22 @@ def check_body() -> None:
     or re-quoted bytes, and store them).
     """
     if not _is_utf8(unquote_to_bytes(request.query_string.replace(b"+", b" "))):
-        raise InvalidParameters(NOT_UTF8)
+        raise InvalidParameters(messages.NOT_UTF8)
     if request.method != "POST":
         return
     if request.mimetype == "multipart/form-data":
         if not request.mimetype_params.get("boundary"):
-            raise InvalidParameters("Malformed multipart/form-data body: no boundary.")
+            raise InvalidParameters(messages.MULTIPART_WITHOUT_BOUNDARY)
         if not _is_utf8(request.get_data(cache=True)):
-            raise InvalidParameters(NOT_UTF8)
+            raise InvalidParameters(messages.NOT_UTF8)
     elif request.mimetype == "application/x-www-form-urlencoded":
         raw = request.get_data(cache=True).replace(b"+", b" ")
         if not _is_utf8(unquote_to_bytes(raw)):
-            raise InvalidParameters(NOT_UTF8)
+            raise InvalidParameters(messages.NOT_UTF8)
     try:
         _ = request.form  # parsed once here, cached for the handlers
     except ValueError:
-        raise InvalidParameters("Malformed multipart/form-data body.") from None
-
-
-NOT_UTF8 = "Request parameters must be UTF-8 encoded."
+        raise InvalidParameters(messages.MALFORMED_MULTIPART) from None
 
 
 def _is_utf8(data: bytes) -> bool:

@@ -4,18 +4,10 @@ from __future__ import annotations
 
 from flask import request
 
-from mockserver import wire
+from mockserver import messages, wire
 from mockserver.auth.privileges import is_administrator, may_administer_notebooks
 from mockserver.auth.users import User
 from mockserver.errors import Forbidden, InvalidToken, TokenRequired
-
-#: [doc] the Administrator API's message for a request without a token.
-TOKEN_REQUIRED = (
-    "Unauthorized access. Token not found. "
-    "You can generate a token using the 'generateToken' operation."
-)
-#: [inferred] wording of the 403 answer.
-NOT_PERMITTED = "You do not have permissions to access this resource or perform this operation."
 
 
 def signed_in_user() -> User:
@@ -24,7 +16,7 @@ def signed_in_user() -> User:
 
     raw = wire.token()
     if raw is None:
-        raise TokenRequired(TOKEN_REQUIRED)
+        raise TokenRequired(messages.TOKEN_REQUIRED)
     dep = deployment()
     claims = dep.tokens.verify(
         raw,
@@ -34,14 +26,14 @@ def signed_in_user() -> User:
     )
     user = dep.users.get(claims.username)
     if user is None:
-        raise InvalidToken("Invalid token.")
+        raise InvalidToken(messages.INVALID_TOKEN)
     return user
 
 
 def require_administrator() -> User:
     user = signed_in_user()
     if not is_administrator(user.privileges):
-        raise Forbidden(NOT_PERMITTED)
+        raise Forbidden(messages.NOT_PERMITTED)
     return user
 
 
@@ -49,5 +41,5 @@ def require_notebook_administrator() -> User:
     """A listed admin privilege plus Create and edit notebooks [seed]."""
     user = signed_in_user()
     if not may_administer_notebooks(user.privileges):
-        raise Forbidden(NOT_PERMITTED)
+        raise Forbidden(messages.NOT_PERMITTED)
     return user

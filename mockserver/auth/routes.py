@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 
-from mockserver import wire
+from mockserver import messages, wire
 from mockserver.auth import oauth
 from mockserver.auth import portal as portal_facts
 from mockserver.auth.guard import require_administrator, signed_in_user
@@ -41,7 +41,7 @@ def info():
 def generate_token_form():
     """The directory's sign-in form; as JSON, GET is refused: tokens are POST only [doc]."""
     if wire.response_format() != "html":
-        raise ArcGISError("generateToken requires a POST request.", code=405)
+        raise ArcGISError(messages.TOKEN_NEEDS_POST, code=405)
     operations = {
         "generateToken": {
             "url": url_for("portal.generate_token"),
@@ -69,22 +69,21 @@ def generate_token():
         # [inferred] like ArcGIS: a referer binds to it, else an ip, else the caller's address.
         client = "referer" if referer else "ip" if ip else "requestip"
     if client not in CLIENTS:
-        raise InvalidParameters(
-            "Unable to generate token.", "'client' must be one of referer, ip, requestip."
-        )
+        raise InvalidParameters(messages.UNABLE_TO_GENERATE_TOKEN, messages.BAD_CLIENT)
     if client == "referer" and not referer:
-        raise InvalidParameters("Unable to generate token.", "'referer' is required.")
-    if client == "ip" and not ip:
-        raise InvalidParameters("Unable to generate token.", "'ip' is required.")
-    if not username or not password:
         raise InvalidParameters(
-            "Unable to generate token.", "'username' and 'password' are required."
+            messages.UNABLE_TO_GENERATE_TOKEN, messages.REQUIRED.format(name="referer")
         )
+    if client == "ip" and not ip:
+        raise InvalidParameters(
+            messages.UNABLE_TO_GENERATE_TOKEN, messages.REQUIRED.format(name="ip")
+        )
+    if not username or not password:
+        raise InvalidParameters(messages.UNABLE_TO_GENERATE_TOKEN, messages.CREDENTIALS_REQUIRED)
     dep = deployment()
     user = dep.users.authenticate(username, password)
     if user is None:
-        # [doc/community captures] ArcGIS's words for a failed sign-in.
-        raise ArcGISError("Unable to generate token.", "Invalid username or password.", code=400)
+        raise ArcGISError(messages.UNABLE_TO_GENERATE_TOKEN, messages.INVALID_CREDENTIALS, code=400)
     expires_ms = dep.clock.now_ms() + expiration * 60_000
     token = dep.tokens.issue(
         Token(
@@ -113,10 +112,10 @@ def _expiration_minutes(raw: str) -> int:
         minutes = int(float(raw))
     except (ValueError, OverflowError):
         raise InvalidParameters(
-            "Unable to generate token.", "'expiration' must be a number of minutes."
+            messages.UNABLE_TO_GENERATE_TOKEN, messages.BAD_EXPIRATION
         ) from None
     if minutes <= 0:
-        raise InvalidParameters("Unable to generate token.", "'expiration' must be positive.")
+        raise InvalidParameters(messages.UNABLE_TO_GENERATE_TOKEN, messages.EXPIRATION_NOT_POSITIVE)
     return min(minutes, MAX_EXPIRATION_MINUTES)
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from mockserver import messages
 from mockserver.errors import InvalidToken
 
 #: [doc] tokens default to 60 minutes; longer requests get the server maximum,
@@ -56,11 +57,11 @@ class TokenService:
         try:
             username, expires_ms, bound_referer, bound_ip, _nonce = self._serializer.loads(raw)
         except (BadSignature, ValueError, TypeError):
-            raise InvalidToken("Invalid token.") from None
+            raise InvalidToken(messages.INVALID_TOKEN) from None
         if now_ms >= expires_ms:
-            raise InvalidToken("Invalid token.", "Token has expired.")
+            raise InvalidToken(messages.INVALID_TOKEN, messages.TOKEN_EXPIRED)
         if bound_referer is not None and referer != bound_referer:
-            raise InvalidToken("Invalid token.", "Token is not valid for this referer.")
+            raise InvalidToken(messages.INVALID_TOKEN, messages.TOKEN_WRONG_REFERER)
         if bound_ip is not None and ip != bound_ip:
-            raise InvalidToken("Invalid token.", "Token is not valid for this IP address.")
+            raise InvalidToken(messages.INVALID_TOKEN, messages.TOKEN_WRONG_IP)
         return Token(username, expires_ms, bound_referer, bound_ip)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from mockserver import messages
 from mockserver.clock import Clock
 from mockserver.errors import NotFound
 from mockserver.ids import IdGenerator
@@ -119,4 +120,4 @@ def _get(tx: Transaction, runtime_id: str) -> Runtime:
 
 
 def _not_found(runtime_id: str) -> NotFound:
-    return NotFound(f"Notebook runtime '{runtime_id}' does not exist.")
+    return NotFound(messages.RUNTIME_NOT_FOUND.format(id=runtime_id))

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from mockserver import messages
 from mockserver.errors import InvalidParameters, Refused
 
 #: Bytes per memory unit. [doc] the units are g|m|k|b; powers of 1024 [inferred].
@@ -109,24 +110,26 @@ def _given(params: Mapping[str, str], *names: str) -> tuple[str, str | None]:
 
 def _number(name: str, raw: str, problems: _Problems, *, positive: bool = False) -> float | None:
     if not _NUMBER.fullmatch(raw):
-        problems.add(f"Invalid value for '{name}': '{_shorten(raw)}' is not a number.")
+        problems.add(messages.NOT_A_NUMBER.format(name=name, value=_shorten(raw)))
         return None
     value = float(raw)
     if not math.isfinite(value) or value > 1e15:
-        problems.add(f"Invalid value for '{name}': '{_shorten(raw)}' is out of range.")
+        problems.add(messages.OUT_OF_RANGE.format(name=name, value=_shorten(raw)))
         return None
     if positive and value <= 0:
-        problems.add(f"Invalid value for '{name}': it must be greater than 0.")
+        problems.add(messages.NOT_POSITIVE.format(name=name))
         return None
     if value < 0:
-        problems.add(f"Invalid value for '{name}': it must not be negative.")
+        problems.add(messages.NEGATIVE.format(name=name))
         return None
     return value
 
 
 def _unit(name: str, raw: str, problems: _Problems) -> str | None:
     if raw not in MEMORY_UNITS:
-        problems.add(f"Invalid value for '{name}': '{_shorten(raw)}'. Valid values are g, m, k, b.")
+        problems.add(
+            messages.BAD_UNIT.format(name=name, value=_shorten(raw), units=", ".join(MEMORY_UNITS))
+        )
         return None
     return raw
 
@@ -146,10 +149,10 @@ def _json_object(name: str, raw: str, problems: _Problems) -> dict[str, Any] | N
     try:
         value = json.loads(raw, parse_float=_finite, parse_constant=_no_constant)
     except (ValueError, RecursionError):
-        problems.add(f"Invalid value for '{name}': it must be a JSON object.")
+        problems.add(messages.NOT_AN_OBJECT.format(name=name))
         return None
     if not isinstance(value, dict):
-        problems.add(f"Invalid value for '{name}': it must be a JSON object.")
+        problems.add(messages.NOT_AN_OBJECT.format(name=name))
         return None
     return value
 
@@ -161,7 +164,7 @@ def _shorten(text: str, limit: int = 40) -> str:
 def _required_number(params, problems, *names, positive=False) -> float | None:
     name, raw = _given(params, *names)
     if raw is None:
-        problems.add(f"'{name}' is required.")
+        problems.add(messages.REQUIRED.format(name=name))
         return None
     return _number(name, raw, problems, positive=positive)
 
@@ -179,7 +182,7 @@ def _optional_unit(params, problems, *names) -> str | None:
 def _required_unit(params, problems, *names) -> str | None:
     name, raw = _given(params, *names)
     if raw is None:
-        problems.add(f"'{name}' is required.")
+        problems.add(messages.REQUIRED.format(name=name))
         return None
     return _unit(name, raw, problems)
 
@@ -191,7 +194,7 @@ def _optional_object(params, problems, name) -> dict[str, Any] | None:
 
 def _check_min_max(problems, min_name, low, max_name, high) -> None:
     if low is not None and high is not None and low > high:
-        problems.add(f"'{min_name}' must not be greater than '{max_name}'.")
+        problems.add(messages.MIN_ABOVE_MAX.format(low=min_name, high=max_name))
 
 
 # --- the operations' rules ---------------------------------------------------
@@ -212,14 +215,12 @@ def copy_of(
     the source is itself a copy. The revision is left for the store to stamp.
     """
     if source.copied:
-        raise Refused(
-            f"Runtime '{source.id}' is a user-created runtime; only system runtimes can be copied."
-        )
+        raise Refused(messages.COPY_OF_COPY.format(id=source.id))
     problems = _Problems()
     # The name is kept exactly as sent; only a blank one counts as missing [inferred].
     name = params.get("name")
     if name is None or not name.strip():
-        problems.add("'name' is required.")
+        problems.add(messages.REQUIRED.format(name="name"))
     limits = _limits(params, source, problems, min_required=True)
     return replace(
         source,
@@ -309,19 +310,13 @@ def _limits(
 def check_unregister(runtime: Runtime) -> None:
     """Only runtimes made by ``copy`` can be unregistered [doc]; system ones are refused [inferred]."""
     if runtime.is_system:
-        raise Refused(
-            f"Runtime '{runtime.id}' is a system runtime provided by Esri and cannot be unregistered."
-        )
+        raise Refused(messages.SYSTEM_NOT_UNREGISTERABLE.format(id=runtime.id))
 
 
 def upgraded(runtime: Runtime, current_version: str) -> Runtime:
     """``runtime`` moved to ``current_version`` with its settings kept [doc 12.1]."""
     if runtime.is_system:
-        raise Refused(
-            f"Runtime '{runtime.id}' is a system runtime; only copied runtimes can be upgraded."
-        )
+        raise Refused(messages.SYSTEM_NOT_UPGRADABLE.format(id=runtime.id))
     if runtime.version == current_version:
-        raise Refused(
-            f"Runtime '{runtime.id}' is already at the current runtime version {current_version}."
-        )
+        raise Refused(messages.ALREADY_CURRENT.format(id=runtime.id, version=current_version))
     return replace(runtime, version=current_version)

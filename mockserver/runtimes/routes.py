@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, url_for
 
-from mockserver import wire
+from mockserver import messages, wire
 from mockserver.auth.guard import require_administrator, require_notebook_administrator
 from mockserver.errors import NotFound
 
@@ -31,7 +31,7 @@ def _deployment():
 def _operation(name: str) -> None:
     """Refuse an operation the emulated release does not have, as that release would."""
     if name not in _deployment().release.operations:
-        raise NotFound(f"Could not find resource or operation '{name}' on the system.")
+        raise NotFound(messages.NO_SUCH_RESOURCE.format(name=name))
 
 
 @admin.get("", strict_slashes=False)

@@ -1,0 +1,72 @@
+"""Every message the emulated API answers with, and where its wording comes from.
+
+- [doc] quoted from Esri's documentation;
+- [capture] seen in captures of real ArcGIS servers (community posts);
+- [inferred] our wording: the code beside it is what a client should rely on,
+  and docs/FIDELITY.md lists the kit check that compares it with a real server.
+
+Templates take their values with ``str.format``.
+"""
+
+from __future__ import annotations
+
+# --- tokens and privileges ------------------------------------------------------
+
+TOKEN_REQUIRED = (  # [doc] code 499
+    "Unauthorized access. Token not found. "
+    "You can generate a token using the 'generateToken' operation."
+)
+INVALID_TOKEN = "Invalid token."  # [capture] code 498
+TOKEN_EXPIRED = "Token has expired."  # [inferred] second message beside INVALID_TOKEN
+TOKEN_WRONG_REFERER = "Token is not valid for this referer."  # [inferred]
+TOKEN_WRONG_IP = "Token is not valid for this IP address."  # [inferred]
+NOT_PERMITTED = (  # [inferred] code 403
+    "You do not have permissions to access this resource or perform this operation."
+)
+
+# --- generateToken ----------------------------------------------------------------
+
+UNABLE_TO_GENERATE_TOKEN = "Unable to generate token."  # [capture]
+INVALID_CREDENTIALS = "Invalid username or password."  # [capture]
+BAD_CLIENT = "'client' must be one of referer, ip, requestip."  # [inferred]
+BAD_EXPIRATION = "'expiration' must be a number of minutes."  # [inferred]
+EXPIRATION_NOT_POSITIVE = "'expiration' must be positive."  # [inferred]
+CREDENTIALS_REQUIRED = "'username' and 'password' are required."  # [inferred]
+TOKEN_NEEDS_POST = "generateToken requires a POST request."  # [inferred] code 405
+
+# --- request parameters [inferred], code 400 -----------------------------------------
+
+REQUIRED = "'{name}' is required."
+NOT_A_NUMBER = "Invalid value for '{name}': '{value}' is not a number."
+OUT_OF_RANGE = "Invalid value for '{name}': '{value}' is out of range."
+NOT_POSITIVE = "Invalid value for '{name}': it must be greater than 0."
+NEGATIVE = "Invalid value for '{name}': it must not be negative."
+BAD_UNIT = "Invalid value for '{name}': '{value}'. Valid values are {units}."
+NOT_AN_OBJECT = "Invalid value for '{name}': it must be a JSON object."
+MIN_ABOVE_MAX = "'{low}' must not be greater than '{high}'."
+BAD_FORMAT = "Invalid value for 'f'. Valid values are html, json, pjson."
+NOT_UTF8 = "Request parameters must be UTF-8 encoded."
+MULTIPART_WITHOUT_BOUNDARY = "Malformed multipart/form-data body: no boundary."
+MALFORMED_MULTIPART = "Malformed multipart/form-data body."
+BODY_TOO_LARGE = "Request body exceeds the limit of {limit} bytes."  # code 413
+
+# --- resources and operations -----------------------------------------------------
+
+NO_SUCH_RESOURCE = (  # [inferred] ArcGIS Server's wording, code 404
+    "Could not find resource or operation '{name}' on the system."
+)
+METHOD_NOT_SUPPORTED = "Method {method} is not supported by this resource."  # [inferred] 405
+RUNTIME_NOT_FOUND = "Notebook runtime '{id}' does not exist."  # [inferred] code 404
+COPY_OF_COPY = (  # [inferred] code 400
+    "Runtime '{id}' is a user-created runtime; only system runtimes can be copied."
+)
+SYSTEM_NOT_UNREGISTERABLE = (  # [inferred] code 400
+    "Runtime '{id}' is a system runtime provided by Esri and cannot be unregistered."
+)
+SYSTEM_NOT_UPGRADABLE = (  # [inferred] code 400
+    "Runtime '{id}' is a system runtime; only copied runtimes can be upgraded."
+)
+ALREADY_CURRENT = (  # [inferred] code 400
+    "Runtime '{id}' is already at the current runtime version {version}."
+)
+INTERNAL_ERROR = "Internal error in the emulator."  # a bug of ours, HTTP 500
