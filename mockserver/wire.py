@@ -31,16 +31,23 @@ JSON_MIMETYPE = "application/json"
 TOKEN_HEADERS = ("X-Esri-Authorization", "Authorization")
 
 
+def current_request() -> Request:
+    """The request itself rather than Flask's proxy to it: each attribute read through
+    the proxy costs a context lookup, and the per-request code reads dozens."""
+    return request._get_current_object()  # type: ignore[attr-defined]
+
+
 def params() -> dict[str, str]:
     """The request's parameters as strings; a POST's body wins over its query string.
 
     ``token`` is left out: it is read by ``token()``, which applies the rule
     that a POST must not carry it in the query string.
     """
+    req = current_request()
     merged: dict[str, str] = {}
-    merged.update(request.args.items())
-    if request.method == "POST":
-        merged.update(request.form.items())
+    merged.update(req.args.items())
+    if req.method == "POST":
+        merged.update(req.form.items())
     merged.pop("token", None)
     return merged
 
@@ -51,12 +58,13 @@ def token() -> str | None:
     [seed] POST requests must carry the token in the body; one only in a POST's
     query string is treated as missing [inferred].
     """
+    req = current_request()
     for header in TOKEN_HEADERS:
-        value = request.headers.get(header, "")
+        value = req.headers.get(header, "")
         scheme, _, credential = value.partition(" ")
         if scheme.lower() == "bearer" and credential.strip():
             return credential.strip()
-    source = request.form if request.method == "POST" else request.args
+    source = req.form if req.method == "POST" else req.args
     value = source.get("token", "").strip()
     return value or None
 
@@ -105,21 +113,23 @@ def check_body() -> None:
     are not UTF-8 (werkzeug would otherwise hand over replacement characters
     or re-quoted bytes, and store them).
     """
-    if not _is_utf8(unquote_to_bytes(request.query_string.replace(b"+", b" "))):
+    req = current_request()
+    if not _is_utf8(unquote_to_bytes(req.query_string.replace(b"+", b" "))):
         raise InvalidParameters(messages.NOT_UTF8)
-    if request.method != "POST":
+    if req.method != "POST":
         return
-    if request.mimetype == "multipart/form-data":
-        if not request.mimetype_params.get("boundary"):
+    mimetype = req.mimetype
+    if mimetype == "multipart/form-data":
+        if not req.mimetype_params.get("boundary"):
             raise InvalidParameters(messages.MULTIPART_WITHOUT_BOUNDARY)
-        if not _is_utf8(request.get_data(cache=True)):
+        if not _is_utf8(req.get_data(cache=True)):
             raise InvalidParameters(messages.NOT_UTF8)
-    elif request.mimetype == "application/x-www-form-urlencoded":
-        raw = request.get_data(cache=True).replace(b"+", b" ")
+    elif mimetype == "application/x-www-form-urlencoded":
+        raw = req.get_data(cache=True).replace(b"+", b" ")
         if not _is_utf8(unquote_to_bytes(raw)):
             raise InvalidParameters(messages.NOT_UTF8)
     try:
-        _ = request.form  # parsed once here, cached for the handlers
+        _ = req.form  # parsed once here, cached for the handlers
     except ValueError:
         raise InvalidParameters(messages.MALFORMED_MULTIPART) from None
 
@@ -134,6 +144,13 @@ def _is_utf8(data: bytes) -> bool:
 
 def integral(value: Any) -> Any:
     """``value`` with every integral float written as an int, recursively [seed]."""
+    # Exact types first: every answer goes through here, and they are what it holds;
+    # isinstance against the Mapping ABC costs more than the rest of the walk.
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is dict:
+        return {key: integral(item) for key, item in value.items()}
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, Mapping):
@@ -143,10 +160,15 @@ def integral(value: Any) -> Any:
     return value
 
 
+#: ``json.dumps`` builds an encoder per call when given options; these are built once.
+_ENCODERS = {
+    pretty: json.JSONEncoder(ensure_ascii=False, indent=2 if pretty else None, allow_nan=False)
+    for pretty in (False, True)
+}
+
+
 def dumps(payload: Any, *, pretty: bool = False) -> str:
-    return json.dumps(
-        integral(payload), ensure_ascii=False, indent=2 if pretty else None, allow_nan=False
-    )
+    return _ENCODERS[pretty].encode(integral(payload))
 
 
 def render(

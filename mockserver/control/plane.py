@@ -11,7 +11,7 @@ import struct
 import time
 from http import HTTPStatus
 
-from flask import Flask, Response, g, request
+from flask import Flask, Request, Response, g, request
 
 from mockserver import wire
 from mockserver.control import journal
@@ -81,10 +81,11 @@ class ControlPlane:
     # --- hooks on the emulated API ----------------------------------------------
 
     def before_request(self) -> Response | None:
-        if not request.path.startswith(self.api_prefix):
+        req = wire.current_request()
+        if not req.path.startswith(self.api_prefix):
             return None
         self.settings.refresh()
-        g.nbmock_operation = operation = operation_of(request.endpoint)
+        g.nbmock_operation = operation = operation_of(req.endpoint)
         g.nbmock_fault = None
         for rule in self.settings.faults:
             if rule.matches(operation) and self.deployment.store.match_fault(
@@ -114,19 +115,20 @@ class ControlPlane:
         return None
 
     def after_request(self, response: Response) -> Response:
-        if not (self.journal_enabled and request.path.startswith(self.api_prefix)):
+        req = wire.current_request()
+        if not (self.journal_enabled and req.path.startswith(self.api_prefix)):
             return response
-        dropped = request.environ.get(DROPPED, False)
+        dropped = req.environ.get(DROPPED, False)
         response_text, envelope = None, None
         if not (dropped or response.is_streamed or response.direct_passthrough):
             data = response.get_data()
             response_text, envelope = journal.response_json(response.mimetype, data)
         entry = {
             "time": self.deployment.clock.now_ms(),
-            "method": request.method,
-            "path": request.path,
+            "method": req.method,
+            "path": req.path,
             "operation": g.get("nbmock_operation"),
-            "params": journal.masked_params(_params()),
+            "params": journal.masked_params(_params(req)),
             "status": None if dropped else response.status_code,
             "code": journal.arcgis_code(envelope),
             "fault": g.get("nbmock_fault"),
@@ -176,12 +178,12 @@ def operation_of(endpoint: str | None) -> str | None:
     return first + "".join(word.capitalize() for word in rest)
 
 
-def _params() -> dict[str, str]:
+def _params(req: Request) -> dict[str, str]:
     """Query and form parameters; a body that cannot be parsed is noted, not fatal."""
-    params: dict[str, str] = dict(request.args.items())
-    if request.method == "POST":
+    params: dict[str, str] = dict(req.args.items())
+    if req.method == "POST":
         try:
-            params.update(request.form.items())
+            params.update(req.form.items())
         except Exception:  # oversized or malformed: the answer already said so
             params["(body)"] = "unreadable"
     # A multipart part without a name comes as key None: journal it, don't trip on it.
