@@ -176,3 +176,18 @@ def test_passwords_are_not_kept_in_clear(users_api):
     user = users_api.app.extensions["nbmock"].users.get("viewer")
     assert "viewer1234" not in repr(user)
     assert b"viewer1234" not in user.password_hash
+
+
+def test_a_token_used_before_still_expires_and_keeps_its_binding(api):
+    token = api.token(client="referer", referer="https://app.example.com")
+    url = "/arcgis/admin/notebooks/runtimes"
+    ok = {"Referer": "https://app.example.com"}
+    for _ in range(3):  # used again and again, as a client does
+        answer = api.client.get(url, query_string={"f": "json", "token": token}, headers=ok)
+        assert "runtimes" in answer.get_json()
+    other = {"Referer": "https://evil.example.com"}
+    refused = api.client.get(url, query_string={"f": "json", "token": token}, headers=other)
+    assert refused.get_json()["code"] == 498
+    api.clock.advance(61 * 60)
+    expired = api.client.get(url, query_string={"f": "json", "token": token}, headers=ok)
+    assert expired.get_json()["messages"] == ["Invalid token.", "Token has expired."]

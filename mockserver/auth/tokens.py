@@ -7,6 +7,7 @@ state, so every worker accepts the tokens any worker issued.
 
 from __future__ import annotations
 
+import functools
 import secrets
 from dataclasses import dataclass
 
@@ -19,6 +20,8 @@ from mockserver.errors import InvalidToken
 #: two weeks by default.
 DEFAULT_EXPIRATION_MINUTES = 60
 MAX_EXPIRATION_MINUTES = 14 * 24 * 60
+#: Tokens this emulator issues are ~100 characters; longer strings are never remembered.
+MAX_CACHED_TOKEN = 512
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,9 @@ class TokenService:
     def __init__(self, secret: str) -> None:
         self._secret = secret
         self._serializer = URLSafeSerializer(secret, salt="nbmock-portal-token")
+        # A client sends the same token on every call: remember what its signature
+        # check said (the secret never changes), but check expiry and binding each time.
+        self._decoded = functools.lru_cache(maxsize=4096)(self._decode)
 
     def seal(self, payload: list, *, purpose: str) -> str:
         """``payload`` signed for one ``purpose`` (e.g. an OAuth sign-in in progress),
@@ -54,10 +60,10 @@ class TokenService:
 
     def verify(self, raw: str, *, now_ms: int, referer: str | None, ip: str | None) -> Token:
         """The token's claims, or ``InvalidToken`` if forged, expired or used out of its binding."""
-        try:
-            username, expires_ms, bound_referer, bound_ip, _nonce = self._serializer.loads(raw)
-        except (BadSignature, ValueError, TypeError):
-            raise InvalidToken(messages.INVALID_TOKEN) from None
+        claims = self._decoded(raw) if len(raw) <= MAX_CACHED_TOKEN else self._decode(raw)
+        if claims is None:
+            raise InvalidToken(messages.INVALID_TOKEN)
+        username, expires_ms, bound_referer, bound_ip = claims
         if now_ms >= expires_ms:
             raise InvalidToken(messages.INVALID_TOKEN, messages.TOKEN_EXPIRED)
         if bound_referer is not None and referer != bound_referer:
@@ -65,3 +71,11 @@ class TokenService:
         if bound_ip is not None and ip != bound_ip:
             raise InvalidToken(messages.INVALID_TOKEN, messages.TOKEN_WRONG_IP)
         return Token(username, expires_ms, bound_referer, bound_ip)
+
+    def _decode(self, raw: str) -> tuple[str, int, str | None, str | None] | None:
+        """The signed claims of ``raw``, or None if it is not a token this service signed."""
+        try:
+            username, expires_ms, referer, ip, _nonce = self._serializer.loads(raw)
+        except (BadSignature, ValueError, TypeError):
+            return None
+        return username, expires_ms, referer, ip
