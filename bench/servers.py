@@ -15,29 +15,16 @@ from pathlib import Path
 
 import requests
 
+from contracts.exchanges import seed_copy_form
+
 REPO = Path(__file__).resolve().parent.parent
 SPEC = REPO / "openapi" / "notebook-runtimes.yaml"
 PRISM_DIR = Path(__file__).resolve().parent / ".prism"
 PRISM_BIN = PRISM_DIR / "node_modules" / ".bin" / "prism"
 
 STANDARD_ID = "d47350a5-e4f0-4b63-ae55-c0a5773a96bb"
-#: The seed page's copy parameters (tests/conftest.py SEED_COPY), as a form.
-SEED_COPY = {
-    "name": "ArcGIS Notebook Python 3 Standard with Increased Limit",
-    "version": "14.0",
-    "minCpu": "1.0",
-    "maxCpu": "4.0",
-    "minMemory": "3.0",
-    "minMemoryUnit": "g",
-    "maxMemory": "14.0",
-    "maxMemoryUnit": "g",
-    "maxSwapMemory": "0.0",
-    "maxSwapMemoryUnit": "g",
-    "sharedMemorySize": "1.0",
-    "sharedMemorySizeUnit": "g",
-    "customResources": "{}",
-    "podPlacementPolicy": "{}",
-}
+#: The seed page's copy parameters, as a form.
+SEED_COPY = seed_copy_form()
 
 
 def free_port() -> int:

@@ -28,6 +28,18 @@ GENERATED_KEYS = {
     "token": "<token>",
 }
 
+SEED_SNAPSHOT = SNAPSHOTS / "0001-seed-copy.json"
+
+
+def seed_copy_form() -> dict[str, str]:
+    """The seed page's copy parameters (its example request, without ``f`` and the
+    run prefix), read from the first snapshot: the one place the project keeps them."""
+    request = json.loads(SEED_SNAPSHOT.read_text())["exchanges"][0]["request"]
+    form = {key: value for key, value in request["form"].items() if key != "f"}
+    form["name"] = form["name"].removeprefix("<prefix>")
+    return form
+
+
 SIMPLE_COPY = {
     "minCpu": "0.5",
     "maxCpu": "2",

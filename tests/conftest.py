@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from contracts.exchanges import seed_copy_form
 from mockserver import create_app
 from mockserver.clock import Clock
 from tests.nbmock_process import NbmockProcess, free_port  # noqa: F401 - free_port for tests
@@ -52,22 +53,8 @@ class Api:
         return self.get("notebooks/runtimes", token)["runtimes"]
 
 
-SEED_COPY = {
-    "name": "ArcGIS Notebook Python 3 Standard with Increased Limit",
-    "version": "14.0",
-    "minCpu": "1.0",
-    "maxCpu": "4.0",
-    "minMemory": "3.0",
-    "minMemoryUnit": "g",
-    "maxMemory": "14.0",
-    "maxMemoryUnit": "g",
-    "maxSwapMemory": "0.0",
-    "maxSwapMemoryUnit": "g",
-    "sharedMemorySize": "1.0",
-    "sharedMemorySizeUnit": "g",
-    "customResources": "{}",
-    "podPlacementPolicy": "{}",
-}
+#: The seed page's example copy parameters.
+SEED_COPY = seed_copy_form()
 
 
 @pytest.fixture

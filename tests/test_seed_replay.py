@@ -145,3 +145,11 @@ def test_seed_copy_is_then_listed_by_the_served_emulator(served, where):
     ).json()
     assert copied in listed["runtimes"]
     assert listed["currentRuntimeVersion"] == "14.0"
+
+
+def test_the_projects_seed_form_is_the_pages_example():
+    """tests/, bench/ and the kit read the seed form from contracts/snapshots: it must be the page's."""
+    from tests.conftest import SEED_COPY
+
+    _, parts, _, _ = seed_example()
+    assert list(SEED_COPY.items()) == [(k, v) for k, v in parts if k not in ("f", "token")]
