@@ -9,6 +9,16 @@ from contracts.target import Reply, Target
 
 RUNTIMES = "notebooks/runtimes"
 
+#: The smallest valid copy form (without a name), for checks about something else.
+SIMPLE_COPY = {
+    "minCpu": "0.5",
+    "maxCpu": "2",
+    "minMemory": "1",
+    "minMemoryUnit": "g",
+    "maxMemory": "4",
+    "maxMemoryUnit": "g",
+}
+
 
 def copy(
     target: Target,
@@ -18,13 +28,7 @@ def copy(
     encoding: str = "urlencoded",
     refusal_expected: bool = False,
 ) -> Reply:
-    return target.admin(
-        "POST",
-        f"{RUNTIMES}/{source_id}/copy",
-        data=form,
-        multipart=encoding == "multipart",
-        refusal_expected=refusal_expected,
-    )
+    return _post_form(target, source_id, "copy", form, encoding, refusal_expected)
 
 
 def copied_runtime(reply: Reply) -> dict[str, Any]:
@@ -45,9 +49,20 @@ def update(
     encoding: str = "urlencoded",
     refusal_expected: bool = False,
 ) -> Reply:
+    return _post_form(target, runtime_id, "update", form, encoding, refusal_expected)
+
+
+def _post_form(
+    target: Target,
+    runtime_id: str,
+    operation: str,
+    form: Mapping[str, str],
+    encoding: str,
+    refusal_expected: bool,
+) -> Reply:
     return target.admin(
         "POST",
-        f"{RUNTIMES}/{runtime_id}/update",
+        f"{RUNTIMES}/{runtime_id}/{operation}",
         data=form,
         multipart=encoding == "multipart",
         refusal_expected=refusal_expected,

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from contracts.calls import SIMPLE_COPY
 from contracts.target import Reply, Target
 
 SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"
@@ -38,16 +39,6 @@ def seed_copy_form() -> dict[str, str]:
     form = {key: value for key, value in request["form"].items() if key != "f"}
     form["name"] = form["name"].removeprefix("<prefix>")
     return form
-
-
-SIMPLE_COPY = {
-    "minCpu": "0.5",
-    "maxCpu": "2",
-    "minMemory": "1",
-    "minMemoryUnit": "g",
-    "maxMemory": "4",
-    "maxMemoryUnit": "g",
-}
 
 
 @dataclass

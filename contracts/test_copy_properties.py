@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
 
 from contracts import calls
+from contracts.calls import SIMPLE_COPY
 from contracts.expectations import RUNTIME_KEYS, differences, expected_copy, expected_update
 from contracts.plugin import contract_settings
 from contracts.strategies import (
@@ -30,15 +31,6 @@ from contracts.strategies import (
     update_requests,
 )
 from contracts.target import Target
-
-SIMPLE_COPY = {
-    "minCpu": "0.5",
-    "maxCpu": "2",
-    "minMemory": "1",
-    "minMemoryUnit": "g",
-    "maxMemory": "4",
-    "maxMemoryUnit": "g",
-}
 
 
 def _copy_and_check(target: Target, source: dict, form: dict, encoding: str = "urlencoded") -> dict:
