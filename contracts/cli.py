@@ -18,13 +18,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from contracts.target import (
-    DEFAULT_REMOTE_BUDGET,
-    DEFAULT_REMOTE_PAUSE,
-    KIT_NAMESPACE,
-    Target,
-    redact,
-)
+from contracts.redaction import redact
+from contracts.safety import KIT_NAMESPACE
+from contracts.target import DEFAULT_REMOTE_BUDGET, DEFAULT_REMOTE_PAUSE, Target
 
 
 def add_commands(commands: Any) -> None:

@@ -6,13 +6,14 @@ import pytest
 
 from contracts import calls
 from contracts.expectations import TOKEN_REQUIRED
-from contracts.target import Reply, Target
+from contracts.reply import Reply
+from contracts.target import Target
 
 
-def test_token_without_client_is_usable_from_caller(target: Target) -> None:
+def test_token_without_client_is_usable_from_caller(target: Target, credentials) -> None:
     """T4: a token asked for without ``client``, ``referer`` or ``ip`` works for its caller."""
     token = target.generate_token(
-        target.credentials.username, target.credentials.password, client=None, referer=None
+        credentials.username, credentials.password, client=None, referer=None
     )
     reply = target.admin("GET", calls.RUNTIMES, token=token)
     assert reply.envelope == "resource", reply

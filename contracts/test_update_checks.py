@@ -132,15 +132,13 @@ def test_update_ignores_image_fields(writable: Target, own_runtime: dict) -> Non
         assert updated[field] == own_runtime[field], field
 
 
-def _owned_deployment(target: Target) -> Target:
-    if not target.owns_deployment:
-        pytest.skip("would change a system runtime; the kit never touches what it did not create")
-    return target
-
-
+@pytest.mark.emulator_only
 def test_system_runtime_update_allowed(target: Target, source_runtime: dict) -> None:
-    """U9: a system runtime takes an update (its own limits sent back)."""
-    owned = _owned_deployment(target)
+    """U9: a system runtime takes an update (its own limits sent back).
+
+    Only on an emulator, whose runtimes are put back afterwards: the kit
+    never changes what it did not create on a real deployment.
+    """
     form = {
         "maxCpu": str(source_runtime["maxCpu"]),
         "maxMemory": str(source_runtime["maxMemory"]),
@@ -148,17 +146,20 @@ def test_system_runtime_update_allowed(target: Target, source_runtime: dict) -> 
         "maxSwapMemory": str(source_runtime["maxSwapMemory"]),
         "maxSwapMemoryUnit": source_runtime["maxSwapMemoryUnit"],
     }
-    updated = _update_and_read(owned, source_runtime["id"], form)
+    with target.restored_afterwards() as owned:
+        updated = _update_and_read(owned, source_runtime["id"], form)
     assert updated["revision"] > source_runtime["revision"]
     assert differences(updated, {k: v for k, v in source_runtime.items() if k != "revision"}) == []
 
 
+@pytest.mark.emulator_only
 def test_system_runtime_unregister_refused(target: Target, source_runtime: dict) -> None:
     """D2: unregistering a system runtime is refused with code 400, and it stays listed."""
-    owned = _owned_deployment(target)
-    reply = owned.admin("POST", f"{calls.RUNTIMES}/{source_runtime['id']}/unregister")
+    with target.restored_afterwards() as owned:
+        reply = owned.admin("POST", f"{calls.RUNTIMES}/{source_runtime['id']}/unregister")
+        listed = {runtime["id"] for runtime in owned.runtimes()}
     calls.assert_refused(reply, 400)
-    assert source_runtime["id"] in {runtime["id"] for runtime in owned.runtimes()}
+    assert source_runtime["id"] in listed
 
 
 LIBRARY_KEYS = {
@@ -220,7 +221,7 @@ def test_missing_operation_is_404(target: Target) -> None:
     """P2: an operation the release lacks answers 404 naming it (after the token check)."""
     probe = target
     if "upgrade" in _operations_of(_release(target)):
-        if not target.owns_deployment:
+        if not target.can_make_siblings:
             pytest.skip("the target's release has every runtime operation")
         probe = target.sibling("11.5")
     runtime_id = probe.made_up_id()
@@ -248,9 +249,10 @@ def test_upgrade_of_current_copy_refused(writable: Target, own_runtime: dict) ->
     assert calls.read(writable, own_runtime["id"]).json == own_runtime
 
 
+@pytest.mark.emulator_only
 def test_upgrade_answers_success(target: Target, tmp_path_factory: pytest.TempPathFactory) -> None:
     """G1: a copy made under an earlier release upgrades to the current version, settings kept."""
-    if not target.owns_deployment:
+    if not target.can_make_siblings:
         pytest.skip(
             "needs a copy made under an earlier release, which only the in-process emulator can make"
         )

@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 
 from contracts import exchanges
+from contracts.redaction import redact
 from contracts.report import DEFAULT_LEDGER, inferred_rows, ledger_verdict, write_markdown_report
-from contracts.target import NeedsWrites, Target, UnsafeRequest, redact
+from contracts.safety import NeedsWrites, UnsafeRequest
+from contracts.target import Target
 from mockserver import create_app
 from mockserver.clock import Clock
 from tests.conftest import SEED_COPY, STANDARD_ID
@@ -98,7 +100,7 @@ def test_a_remote_target_only_writes_to_runtimes_it_created():
         data={**SEED_COPY, "name": owner.name("theirs")},
     ).json["notebookRuntime"]
     kit = Target.in_process(app)
-    kit.app = None  # seen as a server the kit does not own
+    kit.owns_deployment = False  # seen as a server the kit does not own
     for operation in ("update", "unregister", "upgrade"):
         for runtime_id in (theirs["id"], STANDARD_ID):
             with pytest.raises(UnsafeRequest):
