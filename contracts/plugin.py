@@ -125,7 +125,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--ledger",
         metavar="PATH",
-        help="fidelity ledger to mark (default: docs/FIDELITY.md beside the package)",
+        help="fidelity ledger to mark (default: the one the package carries, docs/FIDELITY.md)",
     )
 
 

@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from dataclasses import astuple
+from importlib.metadata import entry_points
 from pathlib import Path
 
 from mockserver.app import DEFAULT_CONTEXT, DEFAULT_MAX_BODY
@@ -145,16 +146,27 @@ def main(argv: list[str] | None = None) -> int:
     )
     commands = parser.add_subparsers(dest="command", required=True)
     _serve_parser(commands)
-    from contracts import cli as kit  # the contract kit's verify and sweep
-
-    kit.add_commands(commands)
+    added = _added_commands(commands)
     args = parser.parse_args(argv)
     if args.command == "serve":
         return _run_serve(args)
-    if args.command in ("verify", "sweep"):
-        return kit.run(args)
+    if args.command in added:
+        return added[args.command](args)
     parser.error(f"unknown command {args.command}")
     return 2
+
+
+def _added_commands(commands) -> dict:
+    """Commands other packages register (the contract kit's verify and sweep).
+
+    Each ``nbmock.commands`` entry point is ``register(subparsers)``, which
+    adds its parsers and returns ``{name: run(args) -> exit status}``; the
+    emulator never imports the kit itself.
+    """
+    added = {}
+    for entry_point in entry_points(group="nbmock.commands"):
+        added.update(entry_point.load()(commands))
+    return added
 
 
 if __name__ == "__main__":
