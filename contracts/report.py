@@ -4,6 +4,10 @@ A ledger row names its check in the ``check`` column of docs/FIDELITY.md;
 the check is the contract test ``test_<check>``. A row is *confirmed* when
 every run of its check passed, *refuted* when one failed, and *not run*
 (with the reason) otherwise.
+
+The package carries the ledger as ``contracts/FIDELITY.md``: in the
+repository a link to docs/FIDELITY.md (the one copy), in a wheel the file
+itself, so an installed kit marks the rows from any working directory.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-DEFAULT_LEDGER = Path(__file__).resolve().parent.parent / "docs" / "FIDELITY.md"
+DEFAULT_LEDGER = Path(__file__).resolve().parent / "FIDELITY.md"
 _ROW = re.compile(r"^\|\s*([A-Z]+\d+)\s*\|(.*)\|\s*$")
 _CHECK = re.compile(r"`([a-z0-9_]+)`")
 

@@ -20,7 +20,8 @@ from contracts import calls
 from contracts.plugin import contract_settings
 from contracts.target import Target
 
-CONTRACT = Path(__file__).resolve().parent.parent / "openapi" / "notebook-runtimes.yaml"
+#: openapi/notebook-runtimes.yaml, which the package carries (in the repository, a link to it).
+CONTRACT = Path(__file__).resolve().parent / "notebook-runtimes.yaml"
 READS = [
     ("GET", "/admin"),
     ("GET", "/admin/notebooks"),
