@@ -133,7 +133,7 @@ def test_update_ignores_image_fields(writable: Target, own_runtime: dict) -> Non
 
 
 @pytest.mark.emulator_only
-def test_system_runtime_update_allowed(target: Target, source_runtime: dict) -> None:
+def test_system_runtime_update_allowed(writable: Target, source_runtime: dict) -> None:
     """U9: a system runtime takes an update (its own limits sent back).
 
     Only on an emulator, whose runtimes are put back afterwards: the kit
@@ -146,7 +146,7 @@ def test_system_runtime_update_allowed(target: Target, source_runtime: dict) -> 
         "maxSwapMemory": str(source_runtime["maxSwapMemory"]),
         "maxSwapMemoryUnit": source_runtime["maxSwapMemoryUnit"],
     }
-    with target.restored_afterwards() as owned:
+    with writable.restored_afterwards() as owned:
         updated = _update_and_read(owned, source_runtime["id"], form)
     assert updated["revision"] > source_runtime["revision"]
     assert differences(updated, {k: v for k, v in source_runtime.items() if k != "revision"}) == []
@@ -156,7 +156,11 @@ def test_system_runtime_update_allowed(target: Target, source_runtime: dict) -> 
 def test_system_runtime_unregister_refused(target: Target, source_runtime: dict) -> None:
     """D2: unregistering a system runtime is refused with code 400, and it stays listed."""
     with target.restored_afterwards() as owned:
-        reply = owned.admin("POST", f"{calls.RUNTIMES}/{source_runtime['id']}/unregister")
+        reply = owned.admin(
+            "POST",
+            f"{calls.RUNTIMES}/{source_runtime['id']}/unregister",
+            refusal_expected=True,
+        )
         listed = {runtime["id"] for runtime in owned.runtimes()}
     calls.assert_refused(reply, 400)
     assert source_runtime["id"] in listed
