@@ -10,7 +10,7 @@ import pytest
 
 from contracts import exchanges
 from contracts.redaction import redact
-from contracts.report import DEFAULT_LEDGER, inferred_rows, ledger_verdict, write_markdown_report
+from contracts.report import DEFAULT_LEDGER, checked_rows, ledger_verdict, write_markdown_report
 from contracts.safety import NeedsWrites, UnsafeRequest
 from contracts.target import Target
 from mockserver import create_app
@@ -31,7 +31,7 @@ def test_every_ledger_check_has_a_contract_test():
     names = contract_test_names()
     missing = sorted(
         check
-        for row in inferred_rows(DEFAULT_LEDGER)
+        for row in checked_rows(DEFAULT_LEDGER)
         for check in row.checks
         if f"test_{check}" not in names
     )
@@ -39,7 +39,7 @@ def test_every_ledger_check_has_a_contract_test():
 
 
 def test_report_marks_rows_confirmed_refuted_or_not_run(tmp_path):
-    rows = {row.row_id: row for row in inferred_rows(DEFAULT_LEDGER)}
+    rows = {row.row_id: row for row in checked_rows(DEFAULT_LEDGER)}
     results = {
         "revisions_strictly_increase": {"outcome": "passed", "doc": "C6", "details": []},
         "copy_of_copy_refused": {
