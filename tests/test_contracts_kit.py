@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -207,3 +209,20 @@ def test_replay_reports_a_difference(tmp_path):
     assert found == [
         "altered.json #1 POST admin/notebooks/runtimes/{source}/copy: body.notebookRuntime.maxCpu: 4 instead of 8"
     ]
+
+
+def test_kit_imports_neither_the_emulator_nor_its_test_tools_until_it_runs():
+    """Against a remote target the kit needs no emulator, and nbmock's command line loads
+    the kit (entry point) without pytest's, Hypothesis's or Schemathesis's import cost."""
+    probe = (
+        "import sys, contracts, contracts.cli, contracts.plugin, contracts.report, "
+        "contracts.reply, contracts.safety, contracts.redaction, contracts.target\n"
+        "loaded = sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'mockserver', 'hypothesis', 'schemathesis', 'flask'})\n"
+        "print(','.join(loaded))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ""
