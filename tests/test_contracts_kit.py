@@ -226,3 +226,32 @@ def test_kit_imports_neither_the_emulator_nor_its_test_tools_until_it_runs():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == ""
+
+
+def test_system_runtime_changed_inside_restored_afterwards_is_put_back():
+    kit = Target.in_process(create_app())
+    kit.owns_deployment = False  # as a served emulator is: only the block may touch it
+    before = kit.admin("GET", f"notebooks/runtimes/{STANDARD_ID}").json
+    with kit.restored_afterwards() as owned:
+        changed = owned.admin(
+            "POST",
+            f"notebooks/runtimes/{STANDARD_ID}/update",
+            data={"maxCpu": "3", "maxMemory": "5", "maxMemoryUnit": "g"},
+        )
+        assert changed.json == {"status": "success"}, changed
+        assert kit.admin("GET", f"notebooks/runtimes/{STANDARD_ID}").json["maxCpu"] == 3
+    assert kit.admin("GET", f"notebooks/runtimes/{STANDARD_ID}").json == before
+    with pytest.raises(UnsafeRequest):
+        kit.admin("POST", f"notebooks/runtimes/{STANDARD_ID}/update", data={"maxCpu": "3"})
+
+
+def test_the_clock_moves_through_the_control_plane_and_only_there():
+    kit = Target.in_process(create_app())
+    short = kit.generate_token("admin", "admin1234", expiration=1)
+    kit.advance_clock(61)
+    refused = kit.admin("GET", "notebooks/runtimes", token=short)
+    assert refused.code == 498, refused
+    closed = Target.in_process(create_app(control_enabled=False))
+    assert not closed.is_emulator
+    with pytest.raises(RuntimeError, match="control plane"):
+        closed.advance_clock(61)
