@@ -147,21 +147,33 @@ def test_verify_with_a_token_alone_passes_and_reports_sign_in_checks_not_run(rem
     assert token not in output and token not in markdown
 
 
-def test_emulator_only_checks_are_not_run_without_the_control_plane(users_file, tmp_path):
-    """A control plane the kit cannot open (as on a real Enterprise): not run, not failed."""
-    guarded = NbmockProcess("--users", users_file, "--control-token", "kit-has-not-got-it")
+def test_emulator_only_checks_need_the_control_plane_and_its_token(users_file, tmp_path):
+    """A control plane the kit cannot open (as on a real Enterprise): not run, not failed;
+    given NBMOCK_CONTROL_TOKEN, the same checks run."""
+    control_token = "kit-control-" + "c" * 16
+    guarded = NbmockProcess("--users", users_file, "--control-token", control_token)
+    credentials = {"ARCGIS_USERNAME": "admin", "ARCGIS_PASSWORD": "admin1234"}
+    reports = {}
     try:
-        result = nbmock(
-            "verify", "--target", guarded.base, "--pause", "0", "--report", str(tmp_path),
-            "-k", "system_runtime",
-            env=environment_without_credentials(ARCGIS_USERNAME="admin", ARCGIS_PASSWORD="admin1234"),
-        )  # fmt: skip
+        for given in ("without", "with"):
+            extra = {"NBMOCK_CONTROL_TOKEN": control_token} if given == "with" else {}
+            result = nbmock(
+                "verify", "--target", guarded.base, "--pause", "0", "--report",
+                str(tmp_path / given), "-k", "system_runtime",
+                env=environment_without_credentials(**credentials, **extra),
+            )  # fmt: skip
+            assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+            assert control_token not in result.stdout + result.stderr
+            reports[given] = (tmp_path / given / "report.md").read_text()
     finally:
         guarded.stop()
-    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
-    markdown = (tmp_path / "report.md").read_text()
-    d2 = next(line for line in markdown.splitlines() if line.startswith("| D2 |"))
-    assert "**not run**" in d2 and "emulator only" in d2
+    d2 = {given: _row(markdown, "D2") for given, markdown in reports.items()}
+    assert "**not run**" in d2["without"] and "emulator only" in d2["without"]
+    assert "**confirmed**" in d2["with"]
+
+
+def _row(markdown: str, row_id: str) -> str:
+    return next(line for line in markdown.splitlines() if line.startswith(f"| {row_id} |"))
 
 
 def test_interrupted_run_still_unregisters_what_it_created(remote):
