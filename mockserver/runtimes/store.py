@@ -5,11 +5,19 @@ interleave a transaction. Several processes (gunicorn workers) share a state
 file in WAL mode; every write runs in ``BEGIN IMMEDIATE``, which serialises the
 writers of the whole deployment, so the revision counter kept in ``meta`` is
 strictly increasing across all of them and no acknowledged write is lost.
+
+Writers of a state file queue on a kernel lock (``flock`` on ``<state>.lock``)
+before they ask SQLite for its write lock. SQLite's own busy handler sleeps
+and polls (1, 2, 5 ... 100 ms) when the lock is taken, so a worker often slept
+while the lock stood free; the kernel wakes the next writer the moment the
+lock is released.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -58,6 +66,9 @@ class Store:
         self.path = path or ":memory:"
         self._lock = threading.RLock()
         self._open: Transaction | None = None
+        self._queue: int | None = None
+        if path:
+            self._queue = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         self._db = sqlite3.connect(
             self.path, timeout=30, isolation_level=None, check_same_thread=False
         )
@@ -74,6 +85,22 @@ class Store:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+            if self._queue is not None:
+                os.close(self._queue)
+                self._queue = None
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """This thread's turn to write: in-process lock, then the deployment-wide queue."""
+        with self._lock:
+            if self._queue is None or self._open is not None:
+                yield
+                return
+            fcntl.flock(self._queue, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(self._queue, fcntl.LOCK_UN)
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
@@ -87,6 +114,7 @@ class Store:
             if self._open is not None:
                 yield self._open
                 return
+        with self.writing():
             self._db.execute("BEGIN IMMEDIATE")
             self._open = Transaction(self._db)
             try:
@@ -128,7 +156,7 @@ class Store:
 
     def append_journal(self, operation: str | None, entry: str, keep: int) -> None:
         """One journal entry (JSON text); the oldest beyond ``keep`` go now and then."""
-        with self._lock:
+        with self.writing():
             seq = self._db.execute(
                 "INSERT INTO journal (operation, entry) VALUES (?, ?)", (operation, entry)
             ).lastrowid
