@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import requests
 
 from mockserver import create_app
+from mockserver.control import context as control_context
 from mockserver.testing import InProcessEmulator
 from tests.conftest import SEED_COPY, STANDARD_ID
 
@@ -262,9 +265,87 @@ def test_bad_fault_rule_is_refused_and_adds_nothing(arcgis_mock, rule):
 
 
 def test_non_json_control_body_is_refused(arcgis_mock):
-    response = arcgis_mock.session.post(f"{arcgis_mock.control_url}/clock", data="{nope")
+    response = arcgis_mock.session.post(
+        f"{arcgis_mock.control_url}/clock",
+        data="{nope",
+        headers={"Content-Type": "application/json"},
+    )
     assert response.status_code == 400
     assert "JSON" in response.json()["messages"][0]
+
+
+def test_control_body_without_json_content_type_is_refused_and_changes_nothing(arcgis_mock):
+    """A browser's text/plain POST needs no preflight: it must not move the clock."""
+    response = arcgis_mock.session.post(
+        f"{arcgis_mock.control_url}/clock",
+        data='{"advance_seconds": 7200}',
+        headers={"Content-Type": "text/plain"},
+    )
+    assert response.status_code == 415
+    assert "Content-Type: application/json" in response.json()["messages"][0]
+    assert abs(arcgis_mock.control("GET", "clock")["offsetSeconds"]) < 1
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Origin": "https://evil.example"},
+        {"Origin": "null"},
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"},
+    ],
+)
+def test_cross_site_control_requests_are_refused_and_change_nothing(arcgis_mock, headers):
+    token = arcgis_mock.token()
+    assert copy(arcgis_mock, token).json()["status"] == "success"
+    before = runtime_ids(arcgis_mock, token)
+    for path, body in (("state", {"runtimes": []}), ("faults", {"operation": "*", "status": 503})):
+        response = arcgis_mock.session.post(
+            f"{arcgis_mock.control_url}/{path}", json=body, headers=headers
+        )
+        assert response.status_code == 403
+        assert "Cross-site" in response.json()["messages"][0]
+    assert runtime_ids(arcgis_mock, token) == before
+    assert arcgis_mock.control("GET", "faults") == {"faults": []}
+
+
+def test_same_origin_and_originless_control_requests_pass(arcgis_mock):
+    own = {"Origin": arcgis_mock.origin, "Sec-Fetch-Site": "same-origin"}
+    response = arcgis_mock.session.post(
+        f"{arcgis_mock.control_url}/clock", json={"advance_seconds": 60}, headers=own
+    )
+    assert response.status_code == 200
+    assert arcgis_mock.control("POST", "reset")["status"] == "success"
+
+
+def test_journal_entry_is_cut_to_its_bound_with_a_marker(arcgis_mock):
+    junk = "x" * 1_000_000
+    arcgis_mock.session.post(
+        f"{arcgis_mock.portal_url}/generateToken", data={"username": junk, "f": "json"}
+    )
+    (entry,) = arcgis_mock.journal("generateToken")
+    kept = entry["params"]["username"]
+    assert kept.startswith("xxx") and kept.endswith("characters]")
+    assert "cut 995904 characters" in kept
+    assert len(json.dumps(entry)) < 10_000
+
+
+def test_journal_total_is_bounded_in_bytes():
+    app = create_app()
+    plane = control_context.of(app)
+    plane.store.max_bytes = 200_000
+    client = app.test_client()
+    for _ in range(200):
+        client.post(
+            "/arcgis/sharing/rest/generateToken",
+            data={f"p{i}": "y" * 4096 for i in range(10)} | {"f": "json"},
+        )
+    plane.store.prune_journal()
+    entries, size = plane.store.journal_size()
+    assert size <= 200_000
+    assert 0 < entries < 200
+    answer = client.get("/__mock__/journal", query_string={"limit": 10_000})
+    assert len(answer.get_data()) < 300_000
 
 
 def test_advancing_the_clock_expires_tokens_without_sleeping(arcgis_mock):
