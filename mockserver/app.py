@@ -11,7 +11,8 @@ from pathlib import Path
 from flask import Flask, current_app, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from mockserver import messages, wire
+from mockserver import browser, messages, wire
+from mockserver.auth import signin
 from mockserver.auth.tokens import TokenService
 from mockserver.auth.users import UserDirectory, default_users, load_users
 from mockserver.clock import Clock
@@ -97,6 +98,8 @@ def create_app(
     from mockserver.runtimes.routes import admin
 
     app.before_request(wire.check_body)
+    browser.init_app(app)
+    signin.init_app(app)
     app.register_blueprint(portal, url_prefix=f"/{context}/sharing/rest")
     app.register_blueprint(oauth_signin, url_prefix=f"/{context}/sharing/oauth2")
     app.register_blueprint(admin, url_prefix=f"/{context}/admin")

@@ -32,6 +32,9 @@ BAD_CLIENT = "'client' must be one of referer, ip, requestip."  # [inferred]
 BAD_EXPIRATION = "'expiration' must be a number of minutes."  # [inferred]
 EXPIRATION_NOT_POSITIVE = "'expiration' must be positive."  # [inferred]
 CREDENTIALS_REQUIRED = "'username' and 'password' are required."  # [inferred]
+ACCOUNT_LOCKED = (  # [inferred] wording; the lockout itself: mockserver/auth/attempts.py
+    "Too many invalid sign-in attempts. The account is locked; try again later."
+)
 TOKEN_NEEDS_POST = "generateToken requires a POST request."  # [inferred] code 405
 
 # --- request parameters [inferred], code 400 -----------------------------------------
