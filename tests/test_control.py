@@ -402,3 +402,57 @@ def test_control_plane_off_leaves_only_health():
 def test_marker_gives_a_test_its_own_options(arcgis_mock):
     assert arcgis_mock.control("GET", "health")["release"] == "11.5"
     assert arcgis_mock.control("GET", "state")["seed"] == 3
+
+
+def test_control_plane_is_an_extension_that_keeps_no_app():
+    """Flask's extension guide: one extension object serves any number of apps."""
+    from mockserver.control import ControlPlane
+
+    plane = ControlPlane()
+    assert not hasattr(plane, "app")
+    apps = [create_app(), create_app()]
+    assert control_context.of(apps[0]) is not control_context.of(apps[1])
+    for app in apps:
+        assert app.test_client().get("/__mock__/health").status_code == 200
+
+
+def test_control_plane_has_no_lazy_import_dodging_a_cycle():
+    """Every import of the control plane is at its module's top: a lazy one hid the
+    plane.py <-> routes.py cycle."""
+    import ast
+    from pathlib import Path
+
+    import mockserver.control
+
+    for path in Path(mockserver.control.__file__).parent.glob("*.py"):
+        tree = ast.parse(path.read_text())
+        top = set(map(id, tree.body))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                assert id(node) in top, f"{path.name}:{node.lineno} imports inside a function"
+
+
+def test_reset_asks_every_state_owner():
+    from mockserver import owners
+
+    app = create_app()
+    calls = []
+
+    class Recorder:
+        def reset(self, tx):
+            calls.append("reset")
+
+        def export(self, tx):
+            calls.append("export")
+            return {"recorded": True}
+
+        def load(self, tx, snapshot):
+            calls.append(("load", snapshot.get("recorded")))
+
+    owners.register(app, Recorder())
+    client = app.test_client()
+    assert client.post("/__mock__/reset").status_code == 200
+    snapshot = client.get("/__mock__/state").get_json()
+    assert snapshot["recorded"] is True
+    assert client.post("/__mock__/state", json=snapshot).status_code == 200
+    assert calls == ["reset", "export", ("load", True)]
