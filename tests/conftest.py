@@ -14,7 +14,8 @@ from tests.nbmock_process import NbmockProcess, free_port  # noqa: F401 - free_p
 
 STANDARD_ID = "d47350a5-e4f0-4b63-ae55-c0a5773a96bb"
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
+#: What the tests read that the project does not generate (tests/data/README.md says whence).
+DATA = REPO / "tests" / "data"
 
 
 class Api:

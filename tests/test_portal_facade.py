@@ -1,7 +1,7 @@
 """The Portal sharing API facade the official client signs in through, over HTTP.
 
 These tests need no ArcGIS client: they pin the wire facts the client relies
-on (see ../shared/reference/arcgis-python-client.md), so that a regression
+on (docs/FIDELITY.md, "Portal facade"), so that a regression
 shows here even where the client is not installed.
 """
 
