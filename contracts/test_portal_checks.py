@@ -171,3 +171,18 @@ def test_oauth_token_works_on_admin(target: Target) -> None:
     assert fragment["state"] == ["kit-42"] and int(fragment["expires_in"][0]) > 0
     token = fragment["access_token"][0]
     assert target.admin("GET", calls.RUNTIMES, token=token).envelope == "resource"
+
+
+def test_portal_refusals_carry_message_code(target: Target) -> None:
+    """F16: the sharing API refuses a missing token in its own words, with ``messageCode``."""
+    reply = target.portal("GET", "community/self")
+    assert reply.json == {
+        "error": {
+            "code": 499,
+            "message": "Token Required",
+            "messageCode": "GWM_0003",
+            "details": ["Token Required"],
+        }
+    }, reply
+    bad = target.portal("GET", "community/self", token="not-a-token-" + "w" * 20, token_in="query")
+    assert bad.json == {"error": {"code": 498, "message": "Invalid token.", "details": []}}, bad

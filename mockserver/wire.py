@@ -211,6 +211,14 @@ def admin_envelope(error: ArcGISError) -> dict[str, Any]:
 
 
 def portal_envelope(error: ArcGISError) -> dict[str, Any]:
+    """The Portal's envelope; refusals the Portal words its own way take its form [capture]."""
+    if error.portal_form is not None:
+        message, message_code, details = error.portal_form
+        body: dict[str, Any] = {"code": error.code, "message": message}
+        if message_code:
+            body["messageCode"] = message_code  # after message, as Esri's fixture has it
+        body["details"] = list(details)
+        return {"error": body}
     return {
         "error": {
             "code": error.code,

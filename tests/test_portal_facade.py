@@ -186,7 +186,49 @@ def test_portal_self_anonymous_has_no_user_and_bad_token_is_refused(client):
     refused = _json(
         client.get(f"{SHARING}/portals/self", query_string={"f": "json", "token": "garbage"})
     )
-    assert refused["error"]["code"] == 498
+    assert refused == PORTAL_INVALID_TOKEN
+
+
+#: The Portal's own refusals [capture: Esri's JavaScript client fixtures, ArcGIS Online].
+PORTAL_TOKEN_REQUIRED = {
+    "error": {
+        "code": 499,
+        "message": "Token Required",
+        "messageCode": "GWM_0003",
+        "details": ["Token Required"],
+    }
+}
+PORTAL_INVALID_TOKEN = {"error": {"code": 498, "message": "Invalid token.", "details": []}}
+
+
+@pytest.mark.parametrize("resource", ["community/self", "community/users/admin"])
+def test_portal_resources_without_a_token_answer_the_portal_form(client, resource):
+    answer = _json(client.get(f"{SHARING}/{resource}", query_string={"f": "json"}))
+    assert answer == PORTAL_TOKEN_REQUIRED
+
+
+@pytest.mark.parametrize("resource", ["community/self", "portals/self/servers"])
+def test_portal_resources_with_a_bad_or_expired_token_answer_invalid_token(api, token, resource):
+    bad = _json(
+        api.client.get(f"{SHARING}/{resource}", query_string={"f": "json", "token": "forged"})
+    )
+    api.clock.advance(61 * 60)
+    expired = _json(
+        api.client.get(f"{SHARING}/{resource}", query_string={"f": "json", "token": token})
+    )
+    assert bad == expired == PORTAL_INVALID_TOKEN
+
+
+def test_generate_token_by_get_is_the_portals_method_not_supported(client):
+    answer = _json(client.get(f"{SHARING}/generateToken", query_string={"f": "json"}))
+    assert answer == {
+        "error": {
+            "code": 405,
+            "message": "Method not supported.",
+            "messageCode": "GWM_0005",
+            "details": [],
+        }
+    }
 
 
 def test_community_shows_the_users_file_privileges(users_file):
@@ -240,7 +282,14 @@ def test_servers_refused_to_non_administrators_and_for_other_portals(users_file,
     refused = client.get(
         f"{SHARING}/portals/self/servers", query_string={"f": "json", "token": alice}
     ).get_json()
-    assert refused["error"]["code"] == 403
+    assert refused == {
+        "error": {
+            "code": 403,
+            "message": "You do not have permissions to access this resource or perform this operation.",
+            "messageCode": "GWM_0003",
+            "details": [],
+        }
+    }
     missing = api.client.get(
         f"{SHARING}/portals/NOTTHISPORTAL/servers", query_string={"f": "json", "token": token}
     ).get_json()

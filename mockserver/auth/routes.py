@@ -13,7 +13,7 @@ from mockserver.auth.guard import require_administrator, signed_in_user
 from mockserver.auth.oauth import SignIn
 from mockserver.auth.tokens import DEFAULT_EXPIRATION_MINUTES, MAX_EXPIRATION_MINUTES, Token
 from mockserver.auth.users import User
-from mockserver.errors import ArcGISError, InvalidParameters, NotFound
+from mockserver.errors import ArcGISError, InvalidParameters, MethodNotSupported, NotFound
 
 portal = Blueprint("portal", __name__)
 
@@ -41,7 +41,7 @@ def info():
 def generate_token_form():
     """The directory's sign-in form; as JSON, GET is refused: tokens are POST only [doc]."""
     if wire.response_format() != "html":
-        raise ArcGISError(messages.TOKEN_NEEDS_POST, code=405)
+        raise MethodNotSupported(messages.METHOD_NOT_SUPPORTED.format(method="GET"))
     operations = {
         "generateToken": {
             "url": url_for("portal.generate_token"),
