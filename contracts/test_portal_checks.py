@@ -186,3 +186,21 @@ def test_portal_refusals_carry_message_code(target: Target) -> None:
     }, reply
     bad = target.portal("GET", "community/self", token="not-a-token-" + "w" * 20, token_in="query")
     assert bad.json == {"error": {"code": 498, "message": "Invalid token.", "details": []}}, bad
+
+
+def test_sharing_root_names_enterprise_build(target: Target) -> None:
+    """F1: the sharing root names ``enterpriseBuild``, a string of digits (11.5: ``56755``)."""
+    body = target.portal("GET", "").json
+    assert isinstance(body.get("enterpriseBuild"), str) and body["enterpriseBuild"].isdigit(), body
+    if body.get("enterpriseVersion") == "11.5.0":
+        assert body["enterpriseBuild"] == "56755", body
+
+
+def test_portal_urls_carry_web_context(target: Target) -> None:
+    """F17: ``info``'s ``owningSystemUrl`` is the portal's URL with its web context, and
+    ``portals/self``'s ``portalHostname`` is ``host/<context>``."""
+    parts = urlsplit(target.base_url)
+    info = target.portal("GET", "info").json
+    assert info["owningSystemUrl"].rstrip("/") == target.base_url.rstrip("/"), info
+    portal = target.portal("GET", "portals/self").json
+    assert portal["portalHostname"] == f"{parts.netloc}{parts.path}".rstrip("/"), portal

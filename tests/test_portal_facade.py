@@ -165,6 +165,32 @@ def test_sharing_root_names_its_version(client):
     assert root["enterpriseVersion"] == "12.1.0"
 
 
+@pytest.mark.parametrize(
+    "release, version, build",
+    [("11.4", "11.4.0", None), ("11.5", "11.5.0", "56755"), ("12.0", "12.0.0", None)],
+)
+def test_sharing_root_names_the_enterprise_build(release, version, build):
+    """[doc] 11.3 answers ``"enterpriseBuild": "51526"``; an 11.5 capture ``"56755"``."""
+    root = _json(
+        create_app(release_name=release).test_client().get(SHARING, query_string={"f": "json"})
+    )
+    assert list(root) == ["currentVersion", "enterpriseVersion", "enterpriseBuild"]
+    assert root["enterpriseVersion"] == version
+    assert root["enterpriseBuild"].isdigit()
+    if build:
+        assert root["enterpriseBuild"] == build
+
+
+def test_info_and_portal_self_name_the_portal_with_its_web_context():
+    client = create_app(context="gis").test_client()
+    info = _json(client.get("/gis/sharing/rest/info", query_string={"f": "json"}, base_url=HOST))
+    assert info["owningSystemUrl"] == "https://nbmock.test/gis"
+    portal = _json(
+        client.get("/gis/sharing/rest/portals/self", query_string={"f": "json"}, base_url=HOST)
+    )
+    assert portal["portalHostname"] == "nbmock.test/gis"
+
+
 @pytest.mark.parametrize("method", ["GET", "POST"])
 def test_portal_self_is_kubernetes_and_names_the_signed_in_user(api, token, method):
     response = api.client.open(

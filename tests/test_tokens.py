@@ -179,6 +179,42 @@ def test_privileges_decide_who_may_use_the_notebook_admin_api(
     assert users_api.runtimes(admin_token) == before
 
 
+#: Who may list runtimes, per release [doc]: 11.4's pages accept any one of "Create and
+#: edit notebooks", "Servers", "Security and infrastructure"; later ones an admin privilege
+#: plus "Create and edit notebooks".
+ACCESS_BY_RELEASE = [
+    # release, publisher (notebooks only), servers only, nbadmin (servers + notebooks), viewer
+    ("11.4", True, True, True, False),
+    ("11.5", False, False, True, False),
+    ("12.0", False, False, True, False),
+    ("12.1", False, False, True, False),
+]
+
+
+@pytest.mark.parametrize("release, publisher, servers, nbadmin, viewer", ACCESS_BY_RELEASE)
+def test_notebook_access_follows_the_release_profile(
+    tmp_path, release, publisher, servers, nbadmin, viewer
+):
+    users = (REPO / "examples" / "users.toml").read_text() + (
+        '\n[users.servers]\npassword = "servers1234"\nrole = "Servers only"\n'
+        'privileges = ["portal:admin:manageServers"]\n'
+    )
+    (tmp_path / "users.toml").write_text(users)
+    api = Api(create_app(users=tmp_path / "users.toml", release_name=release))
+    allowed = {}
+    for username in ("publisher", "servers", "nbadmin", "viewer"):
+        answer = api.get("notebooks/runtimes", api.token(username, f"{username}1234"))
+        allowed[username] = "runtimes" in answer
+        if not allowed[username]:
+            assert answer["code"] == 403, answer
+    assert allowed == {
+        "publisher": publisher,
+        "servers": servers,
+        "nbadmin": nbadmin,
+        "viewer": viewer,
+    }
+
+
 def test_passwords_are_not_kept_in_clear(users_api):
     user = users_api.app.extensions["nbmock"].users.get("viewer")
     assert "viewer1234" not in repr(user)

@@ -26,7 +26,8 @@ def info():
     fmt = wire.response_format()
     return wire.render(
         {
-            "owningSystemUrl": request.host_url.rstrip("/"),
+            # The portal's URL with its web context [capture: `https://portalhostqa/gis`].
+            "owningSystemUrl": _base_url(),
             "authInfo": {
                 "isTokenBasedSecurity": True,
                 "tokenServicesUrl": url_for("portal.generate_token", _external=True),
@@ -153,8 +154,9 @@ def portal_self():
     """The organisation and, when signed in, who the caller is [doc][client: GET and POST]."""
     fmt = wire.response_format()
     user = _optional_user()
+    dep = _deployment()
     payload = portal_facts.portal_self(
-        _deployment().release, user, portal_host=request.host, use_ssl=request.is_secure
+        dep.release, user, portal_host=f"{request.host}/{dep.context}", use_ssl=request.is_secure
     )
     return wire.render(payload, title="Portal Self", fmt=fmt)
 
