@@ -282,3 +282,38 @@ def test_update_accepts_both_cpu_spellings(
         writable, own_runtime["id"], {spelling: "3", "maxMemory": "4", "maxMemoryUnit": "g"}
     )
     assert updated["maxCpu"] == 3
+
+
+def _update_uploading_manifest(target: Target, runtime_id: str, manifest: bytes):
+    """An update whose ``manifestFile`` is a multipart file part, as the official client sends it."""
+    boundary = "nbmock-kit-manifest"
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        for name, value in (("maxCpu", "2"), ("maxMemory", "4"), ("maxMemoryUnit", "g"))
+    ]
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="manifestFile"; '
+        'filename="manifest.json"\r\nContent-Type: application/json\r\n\r\n'.encode()
+        + manifest
+        + b"\r\n"
+    )
+    return target.admin(
+        "POST",
+        f"{calls.RUNTIMES}/{runtime_id}/update",
+        raw_body=b"".join(parts) + f"--{boundary}--\r\n".encode(),
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+        token_in="header",
+    )
+
+
+def test_update_with_manifest_file_replaces_manifest(writable: Target, own_runtime: dict) -> None:
+    """M4: an uploaded ``manifestFile`` becomes the manifest; one that does not parse is refused."""
+    manifest = b'[{"name": "rich", "version": "13.9.4", "channel": "conda-forge"}]'
+    reply = _update_uploading_manifest(writable, own_runtime["id"], manifest)
+    assert reply.json == {"status": "success"}, reply
+    path = f"{calls.RUNTIMES}/{own_runtime['id']}/manifest"
+    libraries = writable.admin("GET", path).json["libraries"]
+    assert [(row["name"], row["version"]) for row in libraries] == [("rich", "13.9.4")], libraries
+    refused = _update_uploading_manifest(writable, own_runtime["id"], b"not json")
+    calls.assert_refused(refused, 400)
+    assert writable.admin("GET", path).json["libraries"] == libraries

@@ -84,4 +84,15 @@ SYSTEM_NOT_UPGRADABLE = (  # [inferred] code 400
 ALREADY_CURRENT = (  # [inferred] code 400
     "Runtime '{id}' is already at the current runtime version {version}."
 )
+MANIFEST_NOT_JSON = (  # [inferred] code 400
+    "Invalid value for '{name}': the file is not JSON in UTF-8."
+)
+MANIFEST_NOT_A_LIST = (  # [inferred] code 400
+    "Invalid value for '{name}': expected a manifest {{\"libraries\": [...]}}"
+    " or the output of 'conda list --json', with at least one library."
+)
+MANIFEST_TOO_LONG = "Invalid value for '{name}': more than {limit} libraries."  # [inferred] 400
+MANIFEST_BAD_LIBRARY = (  # [inferred] code 400
+    "Invalid value for '{name}': library {index} needs a 'name' and a 'version'."
+)
 INTERNAL_ERROR = "Internal error in the emulator."  # a bug of ours, HTTP 500

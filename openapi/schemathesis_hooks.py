@@ -79,6 +79,12 @@ def html_page(ctx, response) -> str:
     return response.text
 
 
+@schemathesis.deserializer("text/plain")
+def arcgis_json(ctx, response) -> Any:
+    """ArcGIS labels its JSON ``text/plain;charset=UTF-8`` (W11): the body is JSON."""
+    return json.loads(response.content.decode("utf-8"))
+
+
 # --- signing in --------------------------------------------------------------
 
 
@@ -145,8 +151,9 @@ def _send(case):
 
 
 def _is_json(response) -> bool:
+    """An ArcGIS JSON answer: labelled ``text/plain`` (W11), or ``application/json``."""
     content_type = response.headers.get("content-type", [""])[0]
-    return content_type.split(";")[0].strip() == "application/json"
+    return content_type.split(";")[0].strip().lower() in ("text/plain", "application/json")
 
 
 def _envelope_code(response, path: str) -> int | None:

@@ -30,7 +30,7 @@ class Api:
         answer = self.client.post(
             "/arcgis/sharing/rest/generateToken",
             data={"username": username, "password": password, "f": "json", **extra},
-        ).get_json()
+        ).get_json(force=True)
         assert "token" in answer, answer
         return answer["token"]
 
@@ -40,7 +40,7 @@ class Api:
             params["token"] = token
         response = self.client.get(f"/arcgis/admin/{path}", query_string=params)
         assert response.status_code == 200, response.status_code
-        return response.get_json()
+        return response.get_json(force=True)
 
     def post(self, path: str, token: str | None = None, **form):
         form.setdefault("f", "json")
@@ -48,7 +48,7 @@ class Api:
             form["token"] = token
         response = self.client.post(f"/arcgis/admin/{path}", data=form)
         assert response.status_code == 200, response.status_code
-        return response.get_json()
+        return response.get_json(force=True)
 
     def runtimes(self, token: str) -> list[dict]:
         return self.get("notebooks/runtimes", token)["runtimes"]

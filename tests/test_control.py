@@ -314,7 +314,7 @@ def test_control_plane_off_leaves_only_health():
     assert client.get("/__mock__/health").status_code == 200
     refused = client.post("/__mock__/reset")
     assert refused.status_code == 403
-    assert "--control-token" in refused.get_json()["messages"][0]
+    assert "--control-token" in refused.get_json(force=True)["messages"][0]
 
 
 @pytest.mark.arcgis_mock(release_name="11.5", seed=3)

@@ -40,7 +40,7 @@ def users_file(tmp_path):
 
 def _json(response):
     assert response.status_code == 200, response.status_code
-    return response.get_json()
+    return response.get_json(force=True)
 
 
 def _oauth_info(html: str) -> dict:
@@ -94,7 +94,7 @@ def test_sign_in_redirects_with_a_working_token(client):
         "/arcgis/admin/notebooks/runtimes",
         query_string={"f": "json"},
         headers={"X-Esri-Authorization": f"Bearer {fragment['access_token']}"},
-    ).get_json()
+    ).get_json(force=True)
     assert len(runtimes["runtimes"]) == 2
 
 
@@ -106,7 +106,7 @@ def test_sign_in_token_expires_like_any_other(app, client):
         "/arcgis/admin/notebooks/runtimes",
         query_string={"f": "json"},
         headers={"X-Esri-Authorization": f"Bearer {token}"},
-    ).get_json()
+    ).get_json(force=True)
     assert answer["code"] == 498
 
 
@@ -263,7 +263,7 @@ def test_community_shows_the_users_file_privileges(users_file):
     token = client.post(
         f"{SHARING}/generateToken",
         data={"username": "alice", "password": "alice-pw-1", "f": "json"},
-    ).get_json()["token"]
+    ).get_json(force=True)["token"]
     me = _json(client.get(f"{SHARING}/community/self", query_string={"f": "json", "token": token}))
     assert me["username"] == "alice"
     assert me["role"] == "org_publisher"
@@ -304,10 +304,10 @@ def test_servers_refused_to_non_administrators_and_for_other_portals(users_file,
     alice = client.post(
         f"{SHARING}/generateToken",
         data={"username": "alice", "password": "alice-pw-1", "f": "json"},
-    ).get_json()["token"]
+    ).get_json(force=True)["token"]
     refused = client.get(
         f"{SHARING}/portals/self/servers", query_string={"f": "json", "token": alice}
-    ).get_json()
+    ).get_json(force=True)
     assert refused == {
         "error": {
             "code": 403,
@@ -318,7 +318,7 @@ def test_servers_refused_to_non_administrators_and_for_other_portals(users_file,
     }
     missing = api.client.get(
         f"{SHARING}/portals/NOTTHISPORTAL/servers", query_string={"f": "json", "token": token}
-    ).get_json()
+    ).get_json(force=True)
     assert missing["error"]["code"] == 404
 
 

@@ -1,7 +1,8 @@
 """Export and import of the emulated deployment's state (LocalStack-style snapshots).
 
-A snapshot holds the runtimes (with the system runtime each copy came from),
-the id sequence, the last revision and the seed: enough to bring a fresh
+A snapshot holds the runtimes (with the system runtime each copy came from,
+and the manifest ``update`` uploaded for it, if any), the id sequence, the last
+revision and the seed: enough to bring a fresh
 emulator to the same observable state. It never holds the token secret.
 """
 
@@ -13,6 +14,8 @@ from typing import Any
 
 from mockserver.control.errors import ControlError
 from mockserver.control.shared import SharedSettings
+from mockserver.errors import InvalidParameters
+from mockserver.runtimes import manifests
 from mockserver.runtimes.model import Runtime
 
 FORMAT = "nbmock-state"
@@ -30,8 +33,11 @@ _FIELD_TYPES: dict[str, tuple[type, ...]] = {
 
 def export_state(deployment: Any, settings: SharedSettings) -> dict[str, Any]:
     with deployment.store.transaction() as tx:
+        manifests = tx.uploaded_manifests()
         runtimes = [
-            {"runtime": body, "sourceId": source_id} for body, source_id in tx.list_runtimes()
+            {"runtime": body, "sourceId": source_id}
+            | ({"manifest": manifests[body["id"]]} if body["id"] in manifests else {})
+            for body, source_id in tx.list_runtimes()
         ]
         id_sequence = int(tx.get_meta("id_sequence", "0"))
         last_revision = int(tx.get_meta("last_revision", "0"))
@@ -51,10 +57,11 @@ def import_state(deployment: Any, settings: SharedSettings, snapshot: Any) -> in
     runtimes, id_sequence, last_revision, seed = _checked(snapshot, deployment.release.name)
     with settings.change() as tx:
         tx.delete_all_runtimes()
-        for body, source_id in runtimes:
+        for body, source_id, manifest in runtimes:
             tx.insert_runtime(body, source_id=source_id)
+            tx.set_uploaded_manifest(body["id"], manifest)
         tx.set_meta("id_sequence", str(id_sequence))
-        newest = max([last_revision, *(body["revision"] for body, _ in runtimes)])
+        newest = max([last_revision, *(body["revision"] for body, _, _ in runtimes)])
         current = int(tx.get_meta("last_revision", "0"))
         # Revisions never go back, even to an older snapshot's.
         tx.set_meta("last_revision", str(max(current, newest)))
@@ -64,7 +71,7 @@ def import_state(deployment: Any, settings: SharedSettings, snapshot: Any) -> in
 
 def _checked(
     snapshot: Any, release_name: str
-) -> tuple[list[tuple[dict[str, Any], str | None]], int, int, int | None]:
+) -> tuple[list[tuple[dict[str, Any], str | None, dict[str, Any] | None]], int, int, int | None]:
     if not isinstance(snapshot, dict):
         raise ControlError("A state snapshot is a JSON object (as GET /__mock__/state gives).")
     if snapshot.get("format") != FORMAT or snapshot.get("version") != VERSION:
@@ -79,7 +86,7 @@ def _checked(
     raw_runtimes = snapshot.get("runtimes")
     if not isinstance(raw_runtimes, list):
         raise ControlError("'runtimes' must be a list.")
-    runtimes: list[tuple[dict[str, Any], str | None]] = []
+    runtimes: list[tuple[dict[str, Any], str | None, dict[str, Any] | None]] = []
     ids: set[str] = set()
     revisions: set[int] = set()
     for index, item in enumerate(raw_runtimes):
@@ -97,7 +104,7 @@ def _checked(
             raise ControlError(f"runtimes[{index}]: revision {body['revision']} appears twice.")
         ids.add(body["id"])
         revisions.add(body["revision"])
-        runtimes.append((body, source_id))
+        runtimes.append((body, source_id, _manifest(item.get("manifest"), index)))
     id_sequence = _non_negative_int(snapshot.get("idSequence", 0), "idSequence")
     last_revision = _non_negative_int(snapshot.get("lastRevision", 0), "lastRevision")
     seed = snapshot.get("seed")
@@ -128,6 +135,15 @@ def _runtime(raw: dict[str, Any], index: int) -> dict[str, Any]:
         raise ControlError(f"runtimes[{index}].id must not be empty.")
     _non_negative_int(raw["revision"], f"runtimes[{index}].revision")
     return Runtime.from_dict(raw).to_dict()
+
+
+def _manifest(raw: Any, index: int) -> dict[str, Any] | None:
+    if raw is None:
+        return None
+    try:
+        return manifests.checked(raw)
+    except InvalidParameters as problem:
+        raise ControlError(f"runtimes[{index}].manifest: {problem.messages[0]}") from None
 
 
 def _non_negative_int(value: Any, name: str) -> int:

@@ -14,7 +14,7 @@ from mockserver.clock import Clock
 from mockserver.errors import NotFound
 from mockserver.ids import IdGenerator
 from mockserver.runtimes import model
-from mockserver.runtimes.manifests import manifest_for
+from mockserver.runtimes.manifests import manifest_for, uploaded
 from mockserver.runtimes.model import Runtime
 from mockserver.runtimes.releases import Release, system_runtimes
 from mockserver.runtimes.store import Store, Transaction
@@ -44,7 +44,11 @@ class RuntimesBackend:
         return Runtime.from_dict(body)
 
     def manifest(self, runtime_id: str) -> dict:
+        """The manifest last uploaded for the runtime, else its system runtime's."""
         runtime = self.get(runtime_id)
+        uploaded = self.store.uploaded_manifest(runtime_id)
+        if uploaded is not None:
+            return uploaded
         source_id = self.store.source_of(runtime_id) or runtime.id
         return manifest_for(source_id)
 
@@ -59,13 +63,25 @@ class RuntimesBackend:
             tx.set_meta("id_sequence", str(sequence))
             runtime.revision = tx.next_revision(self.clock.now_ms())
             tx.insert_runtime(runtime.to_dict(), source_id=source.id)
+            # A copy starts with the libraries its source has now [inferred, M3].
+            tx.set_uploaded_manifest(runtime.id, tx.uploaded_manifest(source.id))
         return runtime
 
-    def update(self, runtime_id: str, params: Mapping[str, str]) -> Runtime:
+    def update(
+        self, runtime_id: str, params: Mapping[str, str], manifest_file: bytes | None = None
+    ) -> Runtime:
+        """Apply ``params``, and the uploaded ``manifestFile`` when one came [client].
+
+        An empty upload counts as none (C18); one that does not parse refuses the
+        whole update, so nothing changes.
+        """
+        manifest = uploaded(manifest_file) if manifest_file else None
         with self.store.transaction() as tx:
             runtime = model.updated(_get(tx, runtime_id), params)
             runtime.revision = tx.next_revision(self.clock.now_ms())
             tx.replace_runtime(runtime.to_dict())
+            if manifest is not None:
+                tx.set_uploaded_manifest(runtime_id, manifest)
         return runtime
 
     def unregister(self, runtime_id: str) -> None:

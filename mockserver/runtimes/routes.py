@@ -7,6 +7,7 @@ from flask import Blueprint, url_for
 from mockserver import messages, wire
 from mockserver.auth.guard import require_administrator, require_notebook_administrator
 from mockserver.errors import NotFound
+from mockserver.runtimes.manifests import UPLOAD_NAME as UPLOADED_MANIFEST
 
 admin = Blueprint("admin", __name__)
 
@@ -138,7 +139,9 @@ def update(runtime_id: str):
     fmt = wire.response_format()
     require_notebook_administrator()
     _operation("update")
-    _deployment().runtimes.update(runtime_id, wire.params())
+    _deployment().runtimes.update(
+        runtime_id, wire.params(), manifest_file=wire.uploaded_file(UPLOADED_MANIFEST)
+    )
     return _success("Update Notebook Runtime", runtime_id, fmt)
 
 
