@@ -44,6 +44,12 @@ class Release:
     enterprise_build: str
     notebook_access: NotebookAccess = ADMIN_PLUS_NOTEBOOKS
 
+    @property
+    def admin_current_version(self) -> float:
+        """The admin root's ``currentVersion``: a number, as Esri's example and ArcGIS
+        Server captures write it [doc: enterprise-admin-root]; 12.0 is written 12 (W2)."""
+        return float(self.name)
+
 
 RELEASES: dict[str, Release] = {
     release.name: release

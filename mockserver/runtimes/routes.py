@@ -40,10 +40,12 @@ def root():
     fmt = wire.response_format()
     require_administrator()
     dep = _deployment()
+    # Keys in the order of Esri's example [doc: enterprise-admin-root]; its "status"
+    # (the site's installation stages) is not emulated (ledger A1).
     payload = {
-        "resources": ["notebooks"],
-        "currentVersion": dep.release.name,
         "fullVersion": dep.release.full_version,
+        "resources": ["notebooks"],
+        "currentVersion": dep.release.admin_current_version,
     }
     links = {"notebooks": url_for("admin.notebooks")}
     return wire.render(payload, title="ArcGIS Enterprise Administrator API", links=links, fmt=fmt)
