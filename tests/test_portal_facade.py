@@ -245,8 +245,11 @@ def test_portal_resources_with_a_bad_or_expired_token_answer_invalid_token(api, 
     assert bad == expired == PORTAL_INVALID_TOKEN
 
 
-def test_generate_token_by_get_is_the_portals_method_not_supported(client):
-    answer = _json(client.get(f"{SHARING}/generateToken", query_string={"f": "json"}))
+@pytest.mark.parametrize(
+    "method, resource", [("GET", "generateToken"), ("DELETE", "community/self")]
+)
+def test_a_method_the_portal_lacks_is_its_method_not_supported(client, method, resource):
+    answer = _json(client.open(f"{SHARING}/{resource}", method=method, query_string={"f": "json"}))
     assert answer == {
         "error": {
             "code": 405,
