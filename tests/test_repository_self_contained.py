@@ -15,8 +15,8 @@ from pathlib import Path
 
 from tests.conftest import REPO
 
-#: ``../`` chains and what follows: each must name something inside the repository, read
-#: from the file's own folder (a link from docs/ to ../README.md is fine; ../shared is not).
+#: Chains of parent steps and what follows: each must name something inside the repository,
+#: read from the file's own folder (a link from docs/ up to README.md is fine).
 RELATIVE = re.compile(r"(?:\.\./)+[\w./-]*")
 #: Absolute paths of the machines this project was written on, and the checkout's parent.
 OUTSIDE = re.compile(r"(?<![\w.:/-])/(?:work|root)/|REPO\.parent\b")
@@ -67,16 +67,18 @@ def test_no_tracked_file_refers_outside_the_repository():
 def test_a_reference_outside_is_reported_with_its_line(tmp_path):
     (tmp_path / "docs").mkdir()
     (tmp_path / "README.md").write_text("# A project\n")
+    # Written in pieces, so that this file does not itself refer outside.
+    up, machine, parent = "..", "/".join(["", "work", ""]), ".".join(["REPO", "parent"])
     (tmp_path / "docs" / "notes.md").write_text(
-        "See [the API](../README.md).\n"  # inside: docs/../README.md
-        "Kept in `../shared/reference/page.txt`.\n"
-        "Copied from /work/shared/reference.\n"
+        f"See [the API]({up}/README.md).\n"  # inside: docs/../README.md
+        f"Kept in `{up}/shared/reference/page.txt`.\n"
+        f"Copied from {machine}shared/reference.\n"
     )
-    (tmp_path / "conftest.py").write_text('SEED = REPO.parent / "shared"\n')
+    (tmp_path / "conftest.py").write_text(f'SEED = {parent} / "shared"\n')
     assert sorted(outside_references(tmp_path)) == [
-        "conftest.py:1: REPO.parent",
-        "docs/notes.md:2: ../shared/reference/page.txt",
-        "docs/notes.md:3: /work/",
+        f"conftest.py:1: {parent}",
+        f"docs/notes.md:2: {up}/shared/reference/page.txt",
+        f"docs/notes.md:3: {machine}",
     ]
 
 
