@@ -118,7 +118,7 @@ def test_every_operation_refuses_missing_invalid_expired_and_unprivileged_tokens
 
 
 def test_undecryptable_token_is_498(target: Target) -> None:
-    """T15: a token the server never issued: code 498 "Could not decrypt token. Token may not be valid."."""
+    """T16: a token the server never issued: code 498 "Could not decrypt token. Token may not be valid."."""
     reply = target.admin("GET", calls.RUNTIMES, token="not-a-token-" + "z" * 20)
     calls.assert_refused(reply, 498)
     assert reply.messages == ["Could not decrypt token. Token may not be valid."], reply
