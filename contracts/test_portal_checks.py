@@ -31,7 +31,7 @@ def test_generate_token_by_get_refused(target: Target) -> None:
 
 def test_sharing_root_version_matches_release(target: Target) -> None:
     """F1, F2: the sharing root names the Enterprise version and the release's portal version."""
-    release = target.admin("GET", "").json["currentVersion"]
+    release = target.admin("GET", "").json["fullVersion"].rsplit(".", 1)[0]
     body = target.portal("GET", "", token=target.token, token_in="header").json
     if release not in PORTAL_VERSIONS:
         pytest.skip(f"release {release} has no portal version in the ledger")
@@ -195,3 +195,36 @@ def test_redirect_uri_with_line_break_refused(target: Target) -> None:
     info = _oauth_info(reply)
     assert "oauth_state" not in info, info
     assert any("redirect_uri" in message for message in info.get("messages", [])), info
+
+
+def test_portal_refusals_carry_message_code(target: Target) -> None:
+    """F18: the sharing API refuses a missing token in its own words, with ``messageCode``."""
+    reply = target.portal("GET", "community/self")
+    assert reply.json == {
+        "error": {
+            "code": 499,
+            "message": "Token Required",
+            "messageCode": "GWM_0003",
+            "details": ["Token Required"],
+        }
+    }, reply
+    bad = target.portal("GET", "community/self", token="not-a-token-" + "w" * 20, token_in="query")
+    assert bad.json == {"error": {"code": 498, "message": "Invalid token.", "details": []}}, bad
+
+
+def test_sharing_root_names_enterprise_build(target: Target) -> None:
+    """F1: the sharing root names ``enterpriseBuild``, a string of digits (11.5: ``56755``)."""
+    body = target.portal("GET", "").json
+    assert isinstance(body.get("enterpriseBuild"), str) and body["enterpriseBuild"].isdigit(), body
+    if body.get("enterpriseVersion") == "11.5.0":
+        assert body["enterpriseBuild"] == "56755", body
+
+
+def test_portal_urls_carry_web_context(target: Target) -> None:
+    """F19: ``info``'s ``owningSystemUrl`` is the portal's URL with its web context, and
+    ``portals/self``'s ``portalHostname`` is ``host/<context>``."""
+    parts = urlsplit(target.base_url)
+    info = target.portal("GET", "info").json
+    assert info["owningSystemUrl"].rstrip("/") == target.base_url.rstrip("/"), info
+    portal = target.portal("GET", "portals/self").json
+    assert portal["portalHostname"] == f"{parts.netloc}{parts.path}".rstrip("/"), portal

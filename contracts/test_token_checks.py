@@ -40,10 +40,10 @@ def test_query_token_on_post_is_missing(target: Target) -> None:
 
 
 def test_expired_token_is_498(target: Target, expired_token: str) -> None:
-    """T10: an expired token is refused with code 498 "Invalid token."."""
+    """T10: an expired token is refused with code 498 and the one message "Token Expired."."""
     reply = target.admin("GET", calls.RUNTIMES, token=expired_token)
     calls.assert_refused(reply, 498)
-    assert reply.messages[0] == "Invalid token.", reply
+    assert reply.messages == ["Token Expired."], reply
 
 
 def test_token_without_privilege_is_403(target: Target, limited_token: str) -> None:
@@ -116,3 +116,10 @@ def test_every_operation_refuses_missing_invalid_expired_and_unprivileged_tokens
     calls.assert_refused(reply, CREDENTIALS[credential])
     if credential == "missing":
         assert reply.messages == [TOKEN_REQUIRED], reply
+
+
+def test_undecryptable_token_is_498(target: Target) -> None:
+    """T16: a token the server never issued: code 498 "Could not decrypt token. Token may not be valid."."""
+    reply = target.admin("GET", calls.RUNTIMES, token="not-a-token-" + "z" * 20)
+    calls.assert_refused(reply, 498)
+    assert reply.messages == ["Could not decrypt token. Token may not be valid."], reply

@@ -198,15 +198,21 @@ def test_copy_manifest_is_source_manifest(
 
 
 def _release(target: Target) -> str:
-    return target.admin("GET", "").json["currentVersion"]
+    """``12.1`` for ``fullVersion`` ``12.1.0`` (``currentVersion`` is a number, A1)."""
+    return target.admin("GET", "").json["fullVersion"].rsplit(".", 1)[0]
 
 
 def test_admin_root_has_full_version(target: Target) -> None:
-    """A1, P4: the admin root lists ``notebooks`` and names the release, ``fullVersion`` as ``<release>.0``."""
+    """A1, P4: the admin root lists ``notebooks``; ``fullVersion`` is ``<release>.0`` and
+    ``currentVersion`` the release as a number."""
     body = target.admin("GET", "").json
-    assert list(body) == ["resources", "currentVersion", "fullVersion"], body
+    assert {"fullVersion", "resources", "currentVersion"} <= set(body), body
     assert "notebooks" in body["resources"]
-    assert body["fullVersion"] == f"{body['currentVersion']}.0"
+    release = body["fullVersion"].rsplit(".", 1)[0]
+    assert body["fullVersion"] == f"{release}.0", body
+    current = body["currentVersion"]
+    assert isinstance(current, int | float) and not isinstance(current, bool), body
+    assert current == float(release), body
 
 
 def test_current_runtime_version_matches_release(target: Target) -> None:
@@ -305,3 +311,38 @@ def test_unstorable_json_object_refused_by_update(
     calls.assert_refused(reply, 400)
     assert any("customResources" in message for message in reply.messages), reply
     assert calls.read(writable, own_runtime["id"]).json == own_runtime
+
+
+def _update_uploading_manifest(target: Target, runtime_id: str, manifest: bytes):
+    """An update whose ``manifestFile`` is a multipart file part, as the official client sends it."""
+    boundary = "nbmock-kit-manifest"
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        for name, value in (("maxCpu", "2"), ("maxMemory", "4"), ("maxMemoryUnit", "g"))
+    ]
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="manifestFile"; '
+        'filename="manifest.json"\r\nContent-Type: application/json\r\n\r\n'.encode()
+        + manifest
+        + b"\r\n"
+    )
+    return target.admin(
+        "POST",
+        f"{calls.RUNTIMES}/{runtime_id}/update",
+        raw_body=b"".join(parts) + f"--{boundary}--\r\n".encode(),
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+        token_in="header",
+    )
+
+
+def test_update_with_manifest_file_replaces_manifest(writable: Target, own_runtime: dict) -> None:
+    """M4: an uploaded ``manifestFile`` becomes the manifest; one that does not parse is refused."""
+    manifest = b'[{"name": "rich", "version": "13.9.4", "channel": "conda-forge"}]'
+    reply = _update_uploading_manifest(writable, own_runtime["id"], manifest)
+    assert reply.json == {"status": "success"}, reply
+    path = f"{calls.RUNTIMES}/{own_runtime['id']}/manifest"
+    libraries = writable.admin("GET", path).json["libraries"]
+    assert [(row["name"], row["version"]) for row in libraries] == [("rich", "13.9.4")], libraries
+    refused = _update_uploading_manifest(writable, own_runtime["id"], b"not json")
+    calls.assert_refused(refused, 400)
+    assert writable.admin("GET", path).json["libraries"] == libraries

@@ -88,6 +88,12 @@ def html_page(ctx, response) -> str:
     return response.text
 
 
+@schemathesis.deserializer("text/plain")
+def arcgis_json(ctx, response) -> Any:
+    """ArcGIS labels its JSON ``text/plain;charset=UTF-8`` (W11): the body is JSON."""
+    return json.loads(response.content.decode("utf-8"))
+
+
 # --- signing in --------------------------------------------------------------
 
 

@@ -115,7 +115,7 @@ def _token_answer(client, username="admin", password="admin1234") -> dict:
     return client.post(
         f"{SHARING}/generateToken",
         data={"username": username, "password": password, "f": "json"},
-    ).get_json()
+    ).get_json(force=True)
 
 
 def test_five_wrong_passwords_lock_the_account_for_fifteen_minutes(app, client):
@@ -218,7 +218,7 @@ def test_a_cross_site_form_post_with_a_known_token_changes_nothing(client, heade
     copied = client.post(
         f"/arcgis/admin/notebooks/runtimes/{STANDARD_ID}/copy",
         data={**SEED_COPY, "f": "json", "token": token},
-    ).get_json()["notebookRuntime"]
+    ).get_json(force=True)["notebookRuntime"]
     response = client.post(
         f"/arcgis/admin/notebooks/runtimes/{copied['id']}/unregister",
         data={"f": "html", "token": token},
@@ -229,7 +229,7 @@ def test_a_cross_site_form_post_with_a_known_token_changes_nothing(client, heade
     still = client.get(
         f"/arcgis/admin/notebooks/runtimes/{copied['id']}",
         query_string={"f": "json", "token": token},
-    ).get_json()
+    ).get_json(force=True)
     assert still["id"] == copied["id"]
     signin = client.post(SIGNIN, data={"username": "admin"}, headers=headers)
     assert signin.status_code == 403
@@ -242,5 +242,5 @@ def test_api_clients_without_origin_and_same_origin_pages_are_never_refused(clie
             f"/arcgis/admin/notebooks/runtimes/{STANDARD_ID}/copy",
             data={**SEED_COPY, "f": "json", "token": token},
             headers=headers,
-        ).get_json()
+        ).get_json(force=True)
         assert answer["status"] == "success"

@@ -19,7 +19,7 @@ UPDATE_FORM = {"maxCpu": "2", "maxMemory": "4", "maxMemoryUnit": "g"}
 
 
 def export(api: Api) -> dict:
-    return api.client.get("/__mock__/state").get_json()
+    return api.client.get("/__mock__/state").get_json(force=True)
 
 
 def import_(api: Api, snapshot) -> tuple[int, dict]:
@@ -27,7 +27,7 @@ def import_(api: Api, snapshot) -> tuple[int, dict]:
     response = api.client.post(
         "/__mock__/state", data=text, headers={"Content-Type": "application/json"}
     )
-    return response.status_code, response.get_json()
+    return response.status_code, response.get_json(force=True)
 
 
 def with_copy(api: Api, token: str) -> dict:
