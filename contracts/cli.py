@@ -81,6 +81,12 @@ def add_commands(commands: Any) -> None:
         help="a user without notebook privileges (password: ARCGIS_LIMITED_PASSWORD)",
     )
     verify.add_argument(
+        "--notebook-username",
+        metavar="NAME",
+        help="a user with Create and edit notebooks and no administrative privilege "
+        "(password: ARCGIS_NOTEBOOK_PASSWORD)",
+    )
+    verify.add_argument(
         "--wait-for-expiry",
         action="store_true",
         help="wait 61 s to check that an expired token is refused",
@@ -211,6 +217,8 @@ def _verify(args: argparse.Namespace) -> int:
         pytest_args += ["--run-prefix", args.prefix]
     if args.limited_username:
         pytest_args += ["--limited-username", args.limited_username]
+    if args.notebook_username:
+        pytest_args += ["--notebook-username", args.notebook_username]
     if args.wait_for_expiry:
         pytest_args.append("--wait-for-expiry")
     if args.select:

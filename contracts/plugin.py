@@ -19,6 +19,7 @@ Hypothesis only when a check asks for its settings.
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,9 @@ from contracts.safety import NeedsWrites
 from contracts.target import DEFAULT_REMOTE_BUDGET, DEFAULT_REMOTE_PAUSE, Credentials, Target
 
 LIMITED_USER = ("viewer", "viewer1234")  # the in-process emulator's user without privileges
+#: The in-process emulator's user with "Create and edit notebooks" and no admin privilege.
+NOTEBOOK_USER = ("notebooks", "notebooks1234")
+_NOTEBOOK_USER = pytest.StashKey[Credentials]()
 _ACTIVE: dict[str, Any] = {"max_examples": 20, "target": None, "results": {}}
 EMULATOR_ONLY = "not run (emulator only: needs the /__mock__/ control plane)"
 
@@ -79,6 +83,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--limited-username",
         metavar="NAME",
         help="a user without notebook privileges, for the 403 checks (password: $ARCGIS_LIMITED_PASSWORD)",
+    )
+    group.addoption(
+        "--notebook-username",
+        metavar="NAME",
+        help="a user with Create and edit notebooks and no administrative privilege, for the "
+        "release's access rule (password: $ARCGIS_NOTEBOOK_PASSWORD)",
     )
     group.addoption(
         "--allow-writes",
@@ -148,7 +158,14 @@ def build_target(config: pytest.Config) -> Target:
     if not url:
         from mockserver.auth.users import User, UserDirectory, default_users
 
-        users = UserDirectory([*default_users(), User.create(*LIMITED_USER, "Viewer")])
+        users = UserDirectory(
+            [
+                *default_users(),
+                User.create(*LIMITED_USER, "Viewer"),
+                User.create(*NOTEBOOK_USER, "Publisher"),
+            ]
+        )
+        config.stash[_NOTEBOOK_USER] = Credentials(*NOTEBOOK_USER)
         return Target.in_process(
             app_options={"users": users},
             limited=Credentials(*LIMITED_USER),
@@ -160,10 +177,12 @@ def build_target(config: pytest.Config) -> Target:
     pause = config.getoption("--request-pause")
     limited = None
     if config.getoption("--limited-username"):
-        import os
-
         limited = Credentials(
             config.getoption("--limited-username"), os.environ.get("ARCGIS_LIMITED_PASSWORD")
+        )
+    if config.getoption("--notebook-username"):
+        config.stash[_NOTEBOOK_USER] = Credentials(
+            config.getoption("--notebook-username"), os.environ.get("ARCGIS_NOTEBOOK_PASSWORD")
         )
     return Target.from_env(
         url,
@@ -204,6 +223,15 @@ def source_runtime(target: Target) -> dict:
         pytest.fail("the target lists no system runtime to copy from")
     plain = [runtime for runtime in systems if not runtime.get("requiresAdvancedPrivileges")]
     return (plain or systems)[0]
+
+
+@pytest.fixture(scope="session")
+def notebook_user(target: Target, request: pytest.FixtureRequest) -> Credentials:
+    """A user with "Create and edit notebooks" and no administrative privilege."""
+    user = request.config.stash.get(_NOTEBOOK_USER, None)
+    if user is None or not user.password:
+        pytest.skip("no notebook-only user: give --notebook-username and $ARCGIS_NOTEBOOK_PASSWORD")
+    return user
 
 
 @pytest.fixture(scope="session")

@@ -1,13 +1,13 @@
-"""Tokens and privileges (ledger T4, T5, T7, T9, T10, T12) on every runtime operation."""
+"""Tokens and privileges (ledger T4, T5, T7, T9-T12, T16) on every runtime operation."""
 
 from __future__ import annotations
 
 import pytest
 
 from contracts import calls
-from contracts.expectations import TOKEN_REQUIRED
+from contracts.expectations import NOTEBOOK_PRIVILEGE_ALONE_SUFFICES, TOKEN_REQUIRED
 from contracts.reply import Reply
-from contracts.target import Target
+from contracts.target import Credentials, Target
 
 
 def test_token_without_client_is_usable_from_caller(target: Target, credentials) -> None:
@@ -123,3 +123,23 @@ def test_undecryptable_token_is_498(target: Target) -> None:
     reply = target.admin("GET", calls.RUNTIMES, token="not-a-token-" + "z" * 20)
     calls.assert_refused(reply, 498)
     assert reply.messages == ["Could not decrypt token. Token may not be valid."], reply
+
+
+def test_notebook_access_follows_the_release(target: Target, notebook_user: Credentials) -> None:
+    """T11: "Create and edit notebooks" without an admin privilege lists runtimes on 11.4; later
+    releases refuse it with code 403. The in-process emulator also asks an 11.4 sibling."""
+    probes = [target]
+    if target.can_make_siblings and _release(target) not in NOTEBOOK_PRIVILEGE_ALONE_SUFFICES:
+        probes.append(target.sibling("11.4"))
+    for probe in probes:
+        token = probe.generate_token(notebook_user.username, notebook_user.password)
+        reply = probe.admin("GET", calls.RUNTIMES, token=token)
+        if _release(probe) in NOTEBOOK_PRIVILEGE_ALONE_SUFFICES:
+            assert reply.envelope == "resource", reply
+        else:
+            calls.assert_refused(reply, 403)
+
+
+def _release(target: Target) -> str:
+    """``12.1`` for ``fullVersion`` ``12.1.0`` (``currentVersion`` is a number, A1)."""
+    return target.admin("GET", "").json["fullVersion"].rsplit(".", 1)[0]
