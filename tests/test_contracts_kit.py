@@ -255,3 +255,39 @@ def test_the_clock_moves_through_the_control_plane_and_only_there():
     assert not closed.is_emulator
     with pytest.raises(RuntimeError, match="control plane"):
         closed.advance_clock(61)
+
+
+#: Issue 12's changed behaviours: each ledger row and the kit check that settles it.
+CHANGED_BEHAVIOURS = {
+    "W9": "reads_answer_post",
+    "W11": "json_answers_are_labelled_text_plain",
+    "T10": "expired_token_is_498",
+    "T11": "notebook_access_follows_the_release",
+    "T16": "undecryptable_token_is_498",
+    "F1": "sharing_root_names_enterprise_build",
+    "F18": "portal_refusals_carry_message_code",
+    "F19": "portal_urls_carry_web_context",
+    "M4": "update_with_manifest_file_replaces_manifest",
+    "A1": "admin_root_has_full_version",
+}
+
+
+def test_report_marks_each_changed_behaviour_from_its_own_check(tmp_path):
+    rows = {row.row_id: row.checks for row in checked_rows(DEFAULT_LEDGER)}
+    unnamed = {
+        row: check for row, check in CHANGED_BEHAVIOURS.items() if check not in rows.get(row, ())
+    }
+    assert unnamed == {}
+    checks = sorted({check for row in CHANGED_BEHAVIOURS for check in rows[row]})
+    run = subprocess.run(
+        [
+            sys.executable, "-m", "pytest", "--pyargs", "contracts", "-p", "no:cacheprovider",
+            "-o", "addopts=", "-q", "--contract-report", str(tmp_path), "-k", " or ".join(checks),
+        ],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout[-3000:]
+    report = (tmp_path / "report.md").read_text()
+    for row_id, check in CHANGED_BEHAVIOURS.items():
+        line = next(line for line in report.splitlines() if line.startswith(f"| {row_id} |"))
+        assert "**confirmed**" in line and f"`{check}`" in line, line
