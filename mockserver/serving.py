@@ -1,4 +1,5 @@
-"""Serving the emulator under gunicorn: several workers sharing one SQLite state."""
+"""Serving the emulator under gunicorn: several workers sharing one SQLite state, each
+reading requests in a poller before a thread serves them (mockserver.worker)."""
 
 from __future__ import annotations
 
@@ -12,12 +13,20 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
-from mockserver.app import create_app
+from mockserver.app import DEFAULT_MAX_BODY, create_app
 from mockserver.control.shared import start_of_run
 from mockserver.tls import CertificatePair, self_signed_certificate
+from mockserver.worker import HeadFirstWorker
 
 #: The request line without its query string: GET tokens never reach the log.
 ACCESS_LOG_FORMAT = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
+
+
+#: Threads per worker: they run the app on requests already read (mockserver.worker),
+#: and serialise on the store's lock, so a few suffice; HTTPS handshakes need one each.
+THREADS = 16
+#: How long an idle kept-alive connection stays open (it costs a buffer, not a thread).
+KEEPALIVE_SECONDS = 15
 
 
 class EmulatorServer(BaseApplication):
@@ -96,10 +105,13 @@ def serve(
     store = create_app(**app_options).extensions["nbmock"].store
     start_of_run(store, app_options.get("seed"))
     store.close()
+    HeadFirstWorker.max_body = app_options.get("max_body") or DEFAULT_MAX_BODY
     server_options: dict[str, Any] = {
         "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
         "workers": workers,
-        "worker_class": "sync",
+        "worker_class": HeadFirstWorker,
+        "threads": THREADS,
+        "keepalive": KEEPALIVE_SECONDS,
         "accesslog": "-",
         "errorlog": "-",
         "access_log_format": ACCESS_LOG_FORMAT,

@@ -1,0 +1,130 @@
+"""A gunicorn worker that ties a thread to a connection only once its request has arrived.
+
+gunicorn's sync worker blocks on each connection it accepts: two idle sockets
+stall two workers until the timeout. Its ``gthread`` worker waits for idle
+sockets in a poller, but a thread still blocks on a client that trickles its
+header lines. ``HeadFirstWorker`` reads in the poller, without blocking, until
+the request head is complete (and a ``Content-Length`` body up to the size
+limit), then hands the bytes to a thread with the request already in memory.
+Idle and trickling connections cost a buffer each, not a thread; one that does
+not finish its request within ``REQUEST_READ_SECONDS`` is closed, as nginx's
+``client_header_timeout`` does.
+
+HTTPS connections take gthread's own path: the TLS handshake needs a thread.
+"""
+
+from __future__ import annotations
+
+import errno
+import re
+import selectors
+import time
+from functools import partial
+
+from gunicorn.workers.gthread import TConn, ThreadWorker
+
+#: How long a client may take to send its request head (and a small body).
+REQUEST_READ_SECONDS = 60.0
+#: A head longer than this goes to the parser at once, which refuses it (400/431).
+MAX_HEAD_BYTES = 64 * 1024
+_HEAD_END = b"\r\n\r\n"
+_CONTENT_LENGTH = re.compile(rb"\r\ncontent-length[ \t]*:[ \t]*(\d{1,18})[ \t]*\r\n", re.I)
+#: A chunked body, or a client waiting for ``100 Continue``, is read by the thread.
+_READ_BY_THREAD = re.compile(rb"\r\n(transfer-encoding|expect)[ \t]*:", re.I)
+
+
+class BufferedConn(TConn):
+    """A connection with the bytes read ahead in the poller, given to the parser first."""
+
+    def __init__(self, *args) -> None:
+        super().__init__(*args)
+        self.ahead = b""
+
+    def init(self) -> None:
+        first = not self.initialized
+        super().init()
+        if first:
+            self.hand_over_ahead()
+
+    def hand_over_ahead(self) -> None:
+        if self.ahead and self.parser is not None:
+            self.parser.unreader.unread(self.ahead)
+            self.ahead = b""
+
+
+def request_is_read(data: bytes, max_body: int) -> bool:
+    """Whether ``data`` holds what a thread needs to answer at once: the head, and a
+    ``Content-Length`` body no larger than ``max_body`` (a larger one is refused unread)."""
+    end = data.find(_HEAD_END)
+    if end < 0:
+        return len(data) > MAX_HEAD_BYTES
+    head = data[: end + 2]
+    if _READ_BY_THREAD.search(head):
+        return True
+    match = _CONTENT_LENGTH.search(head)
+    if match is None:
+        return True
+    length = int(match.group(1))
+    return length > max_body or len(data) >= end + len(_HEAD_END) + length
+
+
+class HeadFirstWorker(ThreadWorker):
+    """gthread, reading each request in the poller before a thread serves it."""
+
+    #: Set by mockserver.serving before the workers fork: the app's body limit.
+    max_body = 1024 * 1024
+
+    def accept(self, listener) -> None:
+        try:
+            client_sock, client_addr = listener.accept()
+        except OSError as error:
+            if error.errno not in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
+                raise
+            return
+        self.nr_conns += 1
+        conn = BufferedConn(self.cfg, client_sock, client_addr, listener.getsockname())
+        if self.cfg.is_ssl:
+            client_sock.setblocking(True)
+            self.enqueue_req(conn)
+            return
+        self._read_in_poller(conn)
+
+    def on_client_socket_readable(self, conn, client) -> None:
+        """A kept-alive connection's next request: read it in the poller too."""
+        self.poller.unregister(client)
+        self.keepalived_conns.remove(conn)
+        if self.cfg.is_ssl or not isinstance(conn, BufferedConn):
+            self.enqueue_req(conn)
+            return
+        self._read_in_poller(conn)
+
+    def _read_in_poller(self, conn: BufferedConn) -> None:
+        conn.timeout = time.monotonic() + REQUEST_READ_SECONDS
+        self.pending_conns.append(conn)
+        self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._read_ahead, conn))
+
+    def _read_ahead(self, conn: BufferedConn, client) -> None:
+        try:
+            data = conn.sock.recv(65536)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        if conn not in self.pending_conns:
+            return
+        if not data:
+            self._stop_waiting(conn)
+            self.nr_conns -= 1
+            conn.close()
+            return
+        conn.ahead += data
+        if request_is_read(conn.ahead, self.max_body):
+            self._stop_waiting(conn)
+            conn.data_ready = True
+            if conn.initialized:
+                conn.hand_over_ahead()
+            self.enqueue_req(conn)
+
+    def _stop_waiting(self, conn: BufferedConn) -> None:
+        self.poller.unregister(conn.sock)
+        self.pending_conns.remove(conn)
