@@ -122,7 +122,12 @@ def _register_error_handlers(app: Flask, context: str) -> None:
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(error: RequestEntityTooLarge):
         limit = app.config["MAX_CONTENT_LENGTH"]
-        problem = ArcGISError(messages.BODY_TOO_LARGE.format(limit=limit), code=413)
+        message = (
+            error.description
+            if isinstance(error, wire.BodyTooLarge)
+            else messages.BODY_TOO_LARGE.format(limit=limit)
+        )
+        problem = ArcGISError(message, code=413)
         return wire.render_error(problem, portal=is_portal(), status=413)
 
     @app.errorhandler(HTTPException)

@@ -50,6 +50,14 @@ MULTIPART_WITHOUT_BOUNDARY = "Malformed multipart/form-data body: no boundary."
 MALFORMED_MULTIPART = "Malformed multipart/form-data body."
 BODY_TOO_LARGE = "Request body exceeds the limit of {limit} bytes."  # code 413
 
+# --- request framing [inferred]: bodies the server decodes (chunked) or splits ----------
+
+TOO_MANY_PARTS = (  # HTTP 413, code 413
+    "Request body has more than {parts} parameters or multipart parts."
+)
+MALFORMED_CHUNKED = "Malformed chunked request body."  # code 400
+BODY_INCOMPLETE = "The request body stopped arriving before its end."  # code 408
+
 # --- resources and operations -----------------------------------------------------
 
 NO_SUCH_RESOURCE = (  # [inferred] ArcGIS Server's wording, code 404

@@ -12,14 +12,17 @@
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import IO, Any
 from urllib.parse import unquote_to_bytes
 
 from flask import Request, Response, render_template, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge, RequestTimeout
 from werkzeug.formparser import FormDataParser
+from werkzeug.utils import cached_property
+from werkzeug.wsgi import get_input_stream
 
 from mockserver import messages
 from mockserver.errors import ArcGISError, InvalidParameters
@@ -88,12 +91,67 @@ def _format_for_errors() -> str:
     return value if value in FORMATS else "json"
 
 
+class BodyTooLarge(RequestEntityTooLarge):
+    """HTTP 413 that says which limit the body passed (its description is the message)."""
+
+
+class MalformedBody(BadRequest):
+    """A body the server could not decode (a bad chunk size): the client's error."""
+
+
+#: How much of a chunked body is read at a time while counting it against the limit.
+_READ_SIZE = 64 * 1024
+
+
 class ArcGISRequest(Request):
-    """A request whose form parser reports a malformed body instead of hiding it.
+    """A request whose body is read whole or refused, never cut or hidden.
 
     werkzeug parses forms silently by default: a broken multipart body would
-    reach the handlers as missing parameters and get a misleading answer.
+    reach the handlers as missing parameters and get a misleading answer. And
+    for a body without ``Content-Length`` (``Transfer-Encoding: chunked``),
+    which the server decodes, werkzeug stops reading at the size limit and
+    hands over what it read as if it were the whole body.
     """
+
+    @cached_property
+    def stream(self) -> IO[bytes]:
+        if "wsgi.input_terminated" in self.environ and self.content_length is None:
+            return io.BytesIO(self._decoded_body())
+        return get_input_stream(self.environ, max_content_length=self.max_content_length)
+
+    def _decoded_body(self) -> bytes:
+        """The server-decoded body whole, counted against the limit as it comes.
+
+        A refusal is kept and raised again on each reading: the error handler
+        reads the body too (for ``f``), and must not see its tail as a body.
+        """
+        if isinstance(self._body_or_refusal, HTTPException):
+            raise self._body_or_refusal
+        return self._body_or_refusal
+
+    @cached_property
+    def _body_or_refusal(self) -> bytes | HTTPException:
+        limit = self.max_content_length
+        raw = self.environ["wsgi.input"]
+        pieces, size = [], 0
+        try:
+            while piece := raw.read(
+                _READ_SIZE if limit is None else min(_READ_SIZE, limit + 1 - size)
+            ):
+                pieces.append(piece)
+                size += len(piece)
+                if limit is not None and size > limit:
+                    return BodyTooLarge(messages.BODY_TOO_LARGE.format(limit=limit))
+        except TimeoutError:
+            return RequestTimeout(messages.BODY_INCOMPLETE)
+        except Exception:  # the server's decoder refused the framing (its own error class)
+            return MalformedBody(messages.MALFORMED_CHUNKED)
+        return b"".join(pieces)
+
+    @property
+    def max_form_memory_size(self) -> int | None:
+        """One form field may take the whole body: the body limit is the only size limit."""
+        return self.max_content_length
 
     def make_form_data_parser(self) -> FormDataParser:
         return self.form_data_parser_class(
@@ -130,6 +188,11 @@ def check_body() -> None:
             raise InvalidParameters(messages.NOT_UTF8)
     try:
         _ = req.form  # parsed once here, cached for the handlers
+    except BodyTooLarge:
+        raise
+    except RequestEntityTooLarge:
+        # The body is within the size limit (it was read above): werkzeug's part count.
+        raise BodyTooLarge(messages.TOO_MANY_PARTS.format(parts=req.max_form_parts)) from None
     except ValueError:
         raise InvalidParameters(messages.MALFORMED_MULTIPART) from None
 

@@ -8,7 +8,8 @@ the request head is complete (and a ``Content-Length`` body up to the size
 limit), then hands the bytes to a thread with the request already in memory.
 Idle and trickling connections cost a buffer each, not a thread; one that does
 not finish its request within ``REQUEST_READ_SECONDS`` is closed, as nginx's
-``client_header_timeout`` does.
+``client_header_timeout`` does. What a thread still reads from the socket (a
+chunked body, an HTTPS request) waits at most ``THREAD_IO_SECONDS`` per read.
 
 HTTPS connections take gthread's own path: the TLS handshake needs a thread.
 """
@@ -25,6 +26,9 @@ from gunicorn.workers.gthread import TConn, ThreadWorker
 
 #: How long a client may take to send its request head (and a small body).
 REQUEST_READ_SECONDS = 60.0
+#: How long a thread waits on a socket read or write (a chunked body, an HTTPS head, a
+#: slow reader of the answer) before it gives the connection up.
+THREAD_IO_SECONDS = 15.0
 #: A head longer than this goes to the parser at once, which refuses it (400/431).
 MAX_HEAD_BYTES = 64 * 1024
 _HEAD_END = b"\r\n\r\n"
@@ -41,10 +45,12 @@ class BufferedConn(TConn):
         self.ahead = b""
 
     def init(self) -> None:
+        """Called by the thread for each request, once the socket is blocking again."""
         first = not self.initialized
         super().init()
         if first:
             self.hand_over_ahead()
+        self.sock.settimeout(THREAD_IO_SECONDS)
 
     def hand_over_ahead(self) -> None:
         if self.ahead and self.parser is not None:

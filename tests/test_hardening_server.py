@@ -1,0 +1,177 @@
+"""Issue 11, the serving side: slow clients, request bodies, framing, secrets, hosts, state.
+
+Through a real ``nbmock serve`` wherever the finding was a served behaviour.
+"""
+
+from __future__ import annotations
+
+import socket
+from urllib.parse import urlencode
+
+import pytest
+import requests
+
+from bench.reliability.slow_clients import run_slow_clients
+from tests.conftest import SEED_COPY, STANDARD_ID
+from tests.nbmock_process import NbmockProcess
+
+COPY_PATH = f"/arcgis/admin/notebooks/runtimes/{STANDARD_ID}/copy"
+MAX_BODY = 64 * 1024
+
+
+@pytest.fixture(scope="module")
+def server():
+    process = NbmockProcess(
+        "--workers", "2", "--max-body", str(MAX_BODY), ready_path="/__mock__/health"
+    )
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="module")
+def served_token(server) -> str:
+    return server.token()
+
+
+def raw_exchange(port: int, data: bytes, *, timeout: float = 10) -> bytes:
+    """Send ``data`` as is and return everything the server answers until it closes."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(data)
+        answer = b""
+        while True:
+            try:
+                piece = sock.recv(65536)
+            except (TimeoutError, ConnectionResetError):
+                break
+            if not piece:
+                break
+            answer += piece
+    return answer
+
+
+def status_of(answer: bytes) -> int:
+    return int(answer.split(b" ", 2)[1]) if answer.startswith(b"HTTP/") else 0
+
+
+def body_of(answer: bytes) -> bytes:
+    return answer.partition(b"\r\n\r\n")[2]
+
+
+def chunked(body: bytes, size: int = 8192) -> bytes:
+    pieces = [body[i : i + size] for i in range(0, len(body), size)]
+    return b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in pieces) + b"0\r\n\r\n"
+
+
+def post_chunked(port: int, path: str, form: bytes, token: str) -> bytes:
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        "Content-Type: application/x-www-form-urlencoded\r\n"
+        f"X-Esri-Authorization: Bearer {token}\r\n"
+        "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    ).encode()
+    return raw_exchange(port, head + form)
+
+
+def runtime_names(server, token: str) -> list[str]:
+    listed = requests.get(
+        f"{server.base}/admin/notebooks/runtimes",
+        params={"f": "json", "token": token},
+        timeout=30,
+    ).json()["runtimes"]
+    return [runtime["name"] for runtime in listed]
+
+
+# --- availability: slow clients -----------------------------------------------------
+
+
+def test_64_idle_or_trickling_connections_do_not_stall_a_get(server):
+    report = run_slow_clients(server.origin, connections=64, probes=3, probe_timeout=10)
+    assert report.problems == []
+
+
+def test_answers_keep_the_connection_alive(server):
+    response = requests.get(f"{server.base}/sharing/rest/info?f=json", timeout=10)
+    assert response.headers.get("Connection", "").lower() != "close"
+
+
+# --- bodies ---------------------------------------------------------------------------
+
+
+def test_a_chunked_body_over_the_limit_gets_the_413_envelope_and_stores_nothing(
+    server, served_token
+):
+    name = "x" * (MAX_BODY + 1000)
+    form = urlencode({**SEED_COPY, "name": name, "f": "json"}).encode()
+    before = runtime_names(server, served_token)
+    answer = post_chunked(server.port, COPY_PATH, chunked(form), served_token)
+    assert status_of(answer) == 413, answer[:300]
+    assert b'"code": 413' in body_of(answer)
+    assert str(MAX_BODY).encode() in body_of(answer)
+    assert runtime_names(server, served_token) == before
+
+
+def test_a_chunked_body_within_the_limit_is_read_whole(server, served_token):
+    name = "chunked-" + "y" * (MAX_BODY // 2)
+    form = urlencode({**SEED_COPY, "name": name, "f": "json"}).encode()
+    answer = post_chunked(server.port, COPY_PATH, chunked(form, size=1000), served_token)
+    assert status_of(answer) == 200, answer[:300]
+    assert name in runtime_names(server, served_token)
+
+
+@pytest.mark.parametrize("size_line", [b"zz", b"-1", b"0x10", b"4;\x00", b"\xff"])
+def test_an_invalid_chunk_size_is_a_client_error(server, served_token, size_line):
+    before = runtime_names(server, served_token)
+    answer = post_chunked(
+        server.port, COPY_PATH, size_line + b"\r\nname=a\r\n0\r\n\r\n", served_token
+    )
+    status = status_of(answer)
+    assert 200 <= status < 500, answer[:300]
+    if status == 200:
+        assert b'"code": 400' in body_of(answer)
+    assert runtime_names(server, served_token) == before
+
+
+def test_a_chunk_longer_than_what_follows_is_refused_not_awaited_forever(server, served_token):
+    size_line = b"1" * 40  # a valid hex size, far beyond the body that follows
+    head = (
+        f"POST {COPY_PATH} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+        "Content-Type: application/x-www-form-urlencoded\r\n"
+        f"X-Esri-Authorization: Bearer {served_token}\r\n"
+        "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    ).encode()
+    answer = raw_exchange(server.port, head + size_line + b"\r\nname=a\r\n", timeout=40)
+    assert status_of(answer) == 200, answer[:300]
+    assert b'"code": 408' in body_of(answer)
+
+
+def test_too_many_multipart_parts_says_the_part_limit_not_the_size(server, served_token):
+    parts = b"".join(
+        b'--b\r\nContent-Disposition: form-data; name="p%d"\r\n\r\nv\r\n' % i for i in range(1100)
+    )
+    body = parts + b"--b--\r\n"
+    assert len(body) < MAX_BODY
+    response = requests.post(
+        f"{server.origin}{COPY_PATH}?f=json",
+        data=body,
+        headers={
+            "Content-Type": "multipart/form-data; boundary=b",
+            "X-Esri-Authorization": f"Bearer {served_token}",
+        },
+        timeout=30,
+    )
+    assert response.status_code == 413
+    message = response.json()["messages"][0]
+    assert "1000" in message and "parts" in message
+    assert str(MAX_BODY) not in message
+
+
+def test_a_large_field_within_the_body_limit_is_not_refused_as_too_large(api, token):
+    """werkzeug's own 500 kB field limit answered "exceeds the limit of 1048576 bytes"."""
+    response = api.client.post(
+        f"{COPY_PATH}?f=json",
+        data={**SEED_COPY, "name": "big-field", "note": "n" * 600_000},
+        content_type="multipart/form-data",
+        headers={"X-Esri-Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 200
+    assert response.get_json().get("status") == "success", response.get_json()
