@@ -17,6 +17,7 @@ from mockserver.auth.users import UserDirectory, default_users, load_users
 from mockserver.clock import Clock
 from mockserver.errors import ArcGISError
 from mockserver.ids import IdGenerator
+from mockserver.redact import redact
 from mockserver.runtimes.backend import RuntimesBackend
 from mockserver.runtimes.releases import DEFAULT_RELEASE, Release, release
 from mockserver.runtimes.store import Store
@@ -140,7 +141,8 @@ def _register_error_handlers(app: Flask, context: str) -> None:
             )
         elif error.code == 404:
             operation = request.path.rstrip("/").rsplit("/", 1)[-1]
-            problem = ArcGISError(messages.NO_SUCH_RESOURCE.format(name=operation[:80]), code=404)
+            name = redact(operation)[:80]  # "runtimes&token=..." names a token
+            problem = ArcGISError(messages.NO_SUCH_RESOURCE.format(name=name), code=404)
         else:
             problem = ArcGISError(error.description or error.name, code=error.code or 400)
         # A 5xx here is an exception outside a view (Flask wraps it): a bug,

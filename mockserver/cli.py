@@ -57,7 +57,8 @@ def _serve_parser(commands) -> None:
         metavar="TOKEN",
         default=os.environ.get("NBMOCK_CONTROL_TOKEN") or None,
         help="token the /__mock__/ control plane requires (default: $NBMOCK_CONTROL_TOKEN); "
-        "without one, the control plane is open on loopback and off on any other address",
+        "without one, the control plane is open on loopback and off on any other address. "
+        "Prefer the environment variable NBMOCK_CONTROL_TOKEN: a command line shows in ps",
     )
     serve.add_argument(
         "--max-body",
@@ -104,7 +105,9 @@ def _run_serve(args: argparse.Namespace) -> int:
     if args.users:
         print(f"  Users:   from {args.users}")
     else:
-        print(f"  Sign in: {DEFAULT_USERNAME} / {DEFAULT_PASSWORD} (built-in Administrator)")
+        print(
+            f"  Sign in: {DEFAULT_USERNAME} / {DEFAULT_PASSWORD} (the built-in default Administrator; --users replaces it)"
+        )
     sys.stdout.flush()
     serve(
         host=args.host,

@@ -15,6 +15,7 @@ from gunicorn.app.base import BaseApplication
 
 from mockserver.app import DEFAULT_MAX_BODY, create_app
 from mockserver.control.shared import start_of_run
+from mockserver.redact import redact_loggers
 from mockserver.tls import CertificatePair, self_signed_certificate
 from mockserver.worker import HeadFirstWorker
 
@@ -105,6 +106,9 @@ def serve(
     store = create_app(**app_options).extensions["nbmock"].store
     start_of_run(store, app_options.get("seed"))
     store.close()
+    # Access and error lines can carry a token a client put in the path, or a
+    # request line gunicorn refused and quotes whole.
+    redact_loggers("gunicorn.error", "gunicorn.access", "nbmock")
     HeadFirstWorker.max_body = app_options.get("max_body") or DEFAULT_MAX_BODY
     server_options: dict[str, Any] = {
         "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",

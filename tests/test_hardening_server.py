@@ -6,6 +6,7 @@ Through a real ``nbmock serve`` wherever the finding was a served behaviour.
 from __future__ import annotations
 
 import socket
+import time
 from urllib.parse import urlencode
 
 import pytest
@@ -175,3 +176,67 @@ def test_a_large_field_within_the_body_limit_is_not_refused_as_too_large(api, to
     )
     assert response.status_code == 200
     assert response.get_json().get("status") == "success", response.get_json()
+
+
+# --- secrets --------------------------------------------------------------------------
+
+
+def _journal_text(server) -> str:
+    return requests.get(f"{server.origin}/__mock__/journal", timeout=30).text
+
+
+def test_a_token_typed_after_an_ampersand_reaches_neither_log_nor_journal(server, served_token):
+    response = requests.get(
+        f"{server.base}/admin/notebooks/runtimes&token={served_token}&f=json", timeout=30
+    )
+    assert served_token not in response.text
+    time.sleep(0.5)  # the access line is written after the answer
+    assert served_token not in server.output
+    assert served_token not in _journal_text(server)
+    assert "runtimes&token=***" in _journal_text(server)
+
+
+@pytest.mark.parametrize("odd", [b"\t", b"\xc3\xa9", b"\x01"])
+def test_a_malformed_request_line_is_not_logged_with_its_token(server, served_token, odd):
+    line = b"GET /arcgis/admin/notebooks/runtimes?f=json&token=%s%sx HTTP/1.1\r\n" % (
+        served_token.encode(),
+        odd,
+    )
+    answer = raw_exchange(server.port, line + b"Host: 127.0.0.1\r\nConnection: close\r\n\r\n")
+    assert status_of(answer) != 500
+    time.sleep(0.5)
+    assert served_token not in server.output
+
+
+@pytest.mark.parametrize("name", ["pwd", "passwd", "newPwd", "apiKey", "client_secret"])
+def test_credential_parameters_are_masked_in_the_journal(api, name):
+    api.client.post(
+        "/arcgis/sharing/rest/generateToken",
+        data={"username": "admin", name: "hunter2-secret", "f": "json"},
+    )
+    journal = api.client.get("/__mock__/journal")
+    assert "hunter2-secret" not in journal.get_data(as_text=True)
+    assert journal.get_json()["entries"][-1]["params"][name] == "***"
+
+
+def test_the_banner_prints_no_password_for_a_users_file():
+    process = NbmockProcess("--users", "examples/users.toml", ready_path="/__mock__/health")
+    try:
+        banner = process.output
+    finally:
+        process.stop()
+    assert "Users:   from examples/users.toml" in banner
+    assert "1234" not in banner
+
+
+def test_the_banner_names_the_default_password_as_the_default(server):
+    assert "admin / admin1234 (the built-in default" in server.output
+
+
+def test_control_token_help_prefers_the_environment_variable(capsys):
+    from mockserver.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["serve", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "NBMOCK_CONTROL_TOKEN" in text and "ps" in text

@@ -18,6 +18,7 @@ from mockserver.control import journal
 from mockserver.control.faults import FaultRule
 from mockserver.control.shared import SharedSettings
 from mockserver.errors import ArcGISError
+from mockserver.redact import redact
 
 DEFAULT_JOURNAL_LIMIT = 10_000
 
@@ -126,7 +127,7 @@ class ControlPlane:
         entry = {
             "time": self.deployment.clock.now_ms(),
             "method": req.method,
-            "path": req.path,
+            "path": redact(req.path),
             "operation": g.get("nbmock_operation"),
             "params": journal.masked_params(_params(req)),
             "status": None if dropped else response.status_code,
