@@ -11,7 +11,7 @@ from pathlib import Path
 from flask import Flask, current_app, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from mockserver import messages, wire
+from mockserver import hosts, messages, wire
 from mockserver.auth.tokens import TokenService
 from mockserver.auth.users import UserDirectory, default_users, load_users
 from mockserver.clock import Clock
@@ -57,6 +57,8 @@ def create_app(
     control_token: str | None = None,
     control_enabled: bool = True,
     journal: bool = True,
+    allowed_hosts: frozenset[str] | None = None,
+    trusted_proxies: frozenset[str] = frozenset(),
 ) -> Flask:
     """An emulator app.
 
@@ -67,7 +69,9 @@ def create_app(
     Administrator ``admin``. ``clock`` lets tests move time without sleeping.
     ``control_token``/``control_enabled`` guard the ``/__mock__/`` control
     plane (mockserver/control): open by default, as on loopback; ``journal``
-    turns its request journal off for throughput runs.
+    turns its request journal off for throughput runs. ``allowed_hosts``: the
+    Host names answered (mockserver.hosts; ``None``, any); ``trusted_proxies``:
+    peers whose X-Forwarded-* headers count.
     """
     context = context.strip("/")
     if not context or "/" in context:
@@ -97,6 +101,7 @@ def create_app(
     from mockserver.auth.routes import oauth_signin, portal
     from mockserver.runtimes.routes import admin
 
+    hosts.init_app(app, allowed_hosts, trusted_proxies=trusted_proxies)
     app.before_request(wire.check_body)
     app.register_blueprint(portal, url_prefix=f"/{context}/sharing/rest")
     app.register_blueprint(oauth_signin, url_prefix=f"/{context}/sharing/oauth2")

@@ -57,6 +57,10 @@ TOO_MANY_PARTS = (  # HTTP 413, code 413
 )
 MALFORMED_CHUNKED = "Malformed chunked request body."  # code 400
 BODY_INCOMPLETE = "The request body stopped arriving before its end."  # code 408
+HOST_NOT_ALLOWED = (  # HTTP 400: nbmock's guard against DNS rebinding, not ArcGIS
+    "Host '{host}' is not a name this emulator serves. "
+    "Start nbmock serve with --public-url to add it."
+)
 
 # --- resources and operations -----------------------------------------------------
 

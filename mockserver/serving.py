@@ -119,6 +119,8 @@ def serve(
         "accesslog": "-",
         "errorlog": "-",
         "access_log_format": ACCESS_LOG_FORMAT,
+        # X-Forwarded-* count only from a --trusted-proxy, and mockserver.hosts decides.
+        "forwarded_allow_ips": "",
         "graceful_timeout": 10,
         "timeout": 60,
         "proc_name": "nbmock",

@@ -240,3 +240,71 @@ def test_control_token_help_prefers_the_environment_variable(capsys):
         main(["serve", "--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert "NBMOCK_CONTROL_TOKEN" in text and "ps" in text
+
+
+# --- Host names and proxies -------------------------------------------------------------
+
+
+def _info(server, **headers) -> requests.Response:
+    return requests.get(f"{server.base}/sharing/rest/info?f=json", headers=headers, timeout=10)
+
+
+def test_a_rebound_host_name_is_refused_and_changes_nothing(server, served_token):
+    before = runtime_names(server, served_token)
+    refused = requests.post(
+        f"{server.origin}/__mock__/state",
+        data='{"runtimes": []}',
+        headers={"Host": f"evil.example:{server.port}", "Content-Type": "text/plain"},
+        timeout=10,
+    )
+    assert refused.status_code == 400
+    assert "evil.example" in refused.json()["messages"][0]
+    assert "--public-url" in refused.json()["messages"][0]
+    assert _info(server, Host="evil.example").status_code == 400
+    assert runtime_names(server, served_token) == before
+
+
+@pytest.mark.parametrize(
+    "host", ["127.0.0.1", "localhost", "LOCALHOST.", "app.localhost", "[::1]", "10.1.2.3"]
+)
+def test_loopback_names_and_ip_addresses_are_answered(server, host):
+    assert _info(server, Host=f"{host}:{server.port}").status_code == 200
+
+
+def test_a_public_url_adds_its_host_name():
+    process = NbmockProcess("--public-url", "http://emulator.test:9999/arcgis")
+    try:
+        assert _info(process, Host="emulator.test:9999").status_code == 200
+        assert _info(process, Host="other.test").status_code == 400
+    finally:
+        process.stop()
+
+
+def test_a_bad_trusted_proxy_is_refused_at_start():
+    with pytest.raises(RuntimeError, match="not an IP address"):
+        NbmockProcess("--trusted-proxy", "proxy.example")
+
+
+def test_forwarded_headers_from_an_untrusted_client_are_ignored(server):
+    answer = _info(server, **{"X-Forwarded-Proto": "https", "X-Forwarded-Host": "evil.example"})
+    assert answer.json()["owningSystemUrl"] == f"http://127.0.0.1:{server.port}"
+
+
+def test_forwarded_headers_from_a_trusted_proxy_count():
+    process = NbmockProcess(
+        "--trusted-proxy", "127.0.0.1", "--public-url", "https://portal.example"
+    )
+    try:
+        answer = _info(
+            process, **{"X-Forwarded-Proto": "https", "X-Forwarded-Host": "portal.example"}
+        )
+        assert answer.json()["owningSystemUrl"] == "https://portal.example"
+    finally:
+        process.stop()
+
+
+def test_in_process_apps_answer_any_host(api):
+    response = api.client.get(
+        "/arcgis/sharing/rest/info?f=json", headers={"Host": "in-process.nbmock.invalid"}
+    )
+    assert response.status_code == 200
