@@ -57,6 +57,21 @@ TOO_MANY_PARTS = (  # HTTP 413, code 413
 )
 MALFORMED_CHUNKED = "Malformed chunked request body."  # code 400
 BODY_INCOMPLETE = "The request body stopped arriving before its end."  # code 408
+# --- the state file (nbmock's own, not ArcGIS): log lines, health and HTTP 503 ------------
+
+STATE_FILE_GONE = (
+    "state file {path} no longer exists (deleted since nbmock serve started); "
+    "refusing to start a worker on a fresh database beside the running ones: restart nbmock serve"
+)
+STATE_FILE_REPLACED = (
+    "state file {path} is not the database nbmock serve started on (replaced since); "
+    "refusing to serve a second state beside the running workers: restart nbmock serve"
+)
+STATE_FILE_UNREADABLE = "state file {path} is not a readable SQLite database ({error})"
+STATE_FILE_NOT_WRITABLE = "state file {path} cannot be written ({error}); changes are refused"
+STATE_UNAVAILABLE = (  # code 503
+    "The emulator cannot write its state file; see the server log. Nothing was changed."
+)
 HOST_NOT_ALLOWED = (  # HTTP 400: nbmock's guard against DNS rebinding, not ArcGIS
     "Host '{host}' is not a name this emulator serves. "
     "Start nbmock serve with --public-url to add it."

@@ -6,16 +6,22 @@ from __future__ import annotations
 import atexit
 import contextlib
 import ipaddress
+import logging
 import os
 import shutil
+import sqlite3
+import sys
 import tempfile
-from typing import Any
+from typing import Any, NoReturn
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.arbiter import Arbiter
 
+from mockserver import messages, statefile
 from mockserver.app import DEFAULT_MAX_BODY, create_app
 from mockserver.control.shared import start_of_run
 from mockserver.redact import redact_loggers
+from mockserver.statefile import StateIdentity
 from mockserver.tls import CertificatePair, self_signed_certificate
 from mockserver.worker import HeadFirstWorker
 
@@ -34,9 +40,15 @@ class EmulatorServer(BaseApplication):
     """gunicorn running ``create_app(**app_options)`` in each worker (no preload,
     so no SQLite connection crosses a fork)."""
 
-    def __init__(self, app_options: dict[str, Any], server_options: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        app_options: dict[str, Any],
+        server_options: dict[str, Any],
+        identity: StateIdentity | None = None,
+    ) -> None:
         self.app_options = app_options
         self.server_options = server_options
+        self.identity = identity
         super().__init__()
 
     def load_config(self) -> None:
@@ -44,7 +56,33 @@ class EmulatorServer(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self):
-        return create_app(**self.app_options)
+        """The worker's app, on the very database the run started on, or no worker at all:
+        gunicorn stops the server when a worker cannot boot, which beats two truths."""
+        _log_beside_gunicorn("nbmock")
+        if self.identity is None:
+            return create_app(**self.app_options)
+        try:
+            statefile.check_file(self.identity)
+            app = create_app(**self.app_options)
+            statefile.check_database(app.extensions["nbmock"].store, self.identity)
+        except sqlite3.DatabaseError as error:
+            _refuse(statefile.unreadable(self.identity.path, error))
+        except statefile.StateFileError as error:
+            _refuse(error)
+        statefile.init_app(app, self.identity)
+        return app
+
+
+def _log_beside_gunicorn(name: str) -> None:
+    """The emulator's own log lines in gunicorn's error log, in its format."""
+    logger = logging.getLogger(name)
+    logger.handlers = list(logging.getLogger("gunicorn.error").handlers)
+    logger.propagate = False
+
+
+def _refuse(error: Exception) -> NoReturn:
+    logging.getLogger("gunicorn.error").error("nbmock: worker %d: %s", os.getpid(), error)
+    sys.exit(Arbiter.WORKER_BOOT_ERROR)
 
 
 def _at_exit_of_this_process(action) -> None:
@@ -103,8 +141,19 @@ def serve(
         app_options = {**app_options, "state": shared_state_file()}
     # Create the schema and seed once, before workers race to do it, and
     # start the control plane's shared settings afresh for this run.
-    store = create_app(**app_options).extensions["nbmock"].store
-    start_of_run(store, app_options.get("seed"))
+    try:
+        store = create_app(**app_options).extensions["nbmock"].store
+        start_of_run(store, app_options.get("seed"))
+        identity = statefile.record_identity(store, app_options["state"])
+    except sqlite3.OperationalError as error:
+        raise SystemExit(
+            "nbmock serve: "
+            + messages.STATE_FILE_NOT_WRITABLE.format(path=app_options["state"], error=error)
+        ) from None
+    except sqlite3.DatabaseError as error:
+        raise SystemExit(
+            f"nbmock serve: {statefile.unreadable(app_options['state'], error)}"
+        ) from None
     store.close()
     # Access and error lines can carry a token a client put in the path, or a
     # request line gunicorn refused and quotes whole.
@@ -130,4 +179,4 @@ def serve(
     }
     if certfile:
         server_options.update(certfile=certfile, keyfile=keyfile)
-    EmulatorServer(app_options, server_options).run()
+    EmulatorServer(app_options, server_options, identity).run()

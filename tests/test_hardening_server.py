@@ -5,7 +5,12 @@ Through a real ``nbmock serve`` wherever the finding was a served behaviour.
 
 from __future__ import annotations
 
+import os
+import shutil
+import signal
 import socket
+import sqlite3
+import subprocess
 import time
 from urllib.parse import urlencode
 
@@ -308,3 +313,134 @@ def test_in_process_apps_answer_any_host(api):
         "/arcgis/sharing/rest/info?f=json", headers={"Host": "in-process.nbmock.invalid"}
     )
     assert response.status_code == 200
+
+
+# --- the state file -------------------------------------------------------------------
+
+
+def _health(process) -> requests.Response:
+    return requests.get(
+        f"{process.origin}/__mock__/health", headers={"Connection": "close"}, timeout=30
+    )
+
+
+def _restart_one_worker(process) -> None:
+    """Kill the worker that answered health: gunicorn starts another in its place."""
+    pid = _health(process).json()["pid"]
+    os.kill(pid, signal.SIGKILL)
+
+
+def _wait_for_exit(process, seconds: float = 30) -> int | None:
+    try:
+        return process.process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        return None
+
+
+@pytest.fixture
+def stateful(tmp_path):
+    state = tmp_path / "state.sqlite3"
+    process = NbmockProcess("--state", str(state), ready_path="/__mock__/health")
+    yield process, state
+    process.stop()
+
+
+def test_health_answers_ok_on_a_sound_state_file(stateful):
+    process, _ = stateful
+    assert _health(process).json()["status"] == "ok"
+
+
+def test_a_deleted_state_file_fails_health_and_no_worker_starts_a_fresh_one(stateful):
+    process, state = stateful
+    for suffix in ("", "-wal", "-shm"):
+        os.remove(f"{state}{suffix}")
+    unhealthy = _health(process)
+    assert unhealthy.status_code == 503
+    assert "no longer exists" in unhealthy.json()["messages"][0]
+    _restart_one_worker(process)
+    assert _wait_for_exit(process) is not None, "the server went on with a fresh database"
+    assert "refusing to start a worker on a fresh database" in process.output
+    assert not state.exists()
+
+
+def test_a_replaced_state_file_is_refused_by_a_new_worker(stateful, tmp_path):
+    process, state = stateful
+    other = tmp_path / "other.sqlite3"
+    sqlite3.connect(other).execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
+    os.replace(other, state)
+    assert _health(process).status_code == 503
+    _restart_one_worker(process)
+    assert _wait_for_exit(process) is not None
+    assert "is not the database nbmock serve started on" in process.output
+
+
+def test_a_corrupted_state_file_is_a_clear_error(stateful):
+    process, state = stateful
+    with open(state, "r+b") as file:
+        file.write(b"this is not a database" * 200)
+    _restart_one_worker(process)
+    assert _wait_for_exit(process) is not None
+    assert "is not a readable SQLite database" in process.output
+
+
+def test_a_corrupted_state_file_at_start_is_a_clear_error(tmp_path):
+    state = tmp_path / "state.sqlite3"
+    state.write_bytes(b"garbage" * 1000)
+    with pytest.raises(RuntimeError) as failure:
+        NbmockProcess("--state", str(state))
+    assert "is not a readable SQLite database" in str(failure.value)
+    assert "Traceback" not in str(failure.value)
+
+
+def _without_write_override() -> tuple[str, ...]:
+    """A command prefix under which chmod a-w stops this process's writes: root ignores
+    permission bits through CAP_DAC_OVERRIDE, so root drops it (setpriv)."""
+    if os.geteuid() != 0:
+        return ()
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("running as root without setpriv: a read-only file cannot be made so")
+    return (setpriv, "--bounding-set=-dac_override", "--")
+
+
+def test_a_read_only_state_file_fails_health_and_refuses_writes_clearly(tmp_path):
+    state = tmp_path / "state.sqlite3"
+    process = NbmockProcess(
+        "--state",
+        str(state),
+        ready_path="/__mock__/health",
+        command_prefix=_without_write_override(),
+    )
+    try:
+        token = process.token()
+        for suffix in ("", "-wal", "-shm"):
+            os.chmod(f"{state}{suffix}", 0o444)
+        _restart_one_worker(process)  # the new worker opens the file read-only
+        time.sleep(2)
+        healths = [_health(process) for _ in range(30)]
+        statuses = {answer.status_code for answer in healths}
+        assert 503 in statuses, statuses
+        refusal = next(a for a in healths if a.status_code == 503).json()["messages"][0]
+        assert "cannot be written" in refusal
+        copies = [
+            requests.post(
+                f"{process.origin}{COPY_PATH}",
+                data={**SEED_COPY, "name": f"ro-{i}", "f": "json", "token": token},
+                headers={"Connection": "close"},
+                timeout=30,
+            )
+            for i in range(20)
+        ]
+        assert 500 not in {answer.status_code for answer in copies}
+        refused = [answer for answer in copies if answer.status_code == 503]
+        assert refused and refused[0].json()["code"] == 503
+        listed = requests.get(
+            f"{process.base}/admin/notebooks/runtimes",
+            params={"f": "json", "token": token},
+            headers={"Connection": "close"},
+            timeout=30,
+        )
+        assert listed.status_code == 200
+        assert "cannot be written" in process.output
+    finally:
+        process.stop()

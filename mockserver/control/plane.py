@@ -6,7 +6,10 @@ requests are neither journaled nor faulted.
 
 from __future__ import annotations
 
+import logging
+import os
 import socket
+import sqlite3
 import struct
 import time
 from http import HTTPStatus
@@ -19,6 +22,8 @@ from mockserver.control.faults import FaultRule
 from mockserver.control.shared import SharedSettings
 from mockserver.errors import ArcGISError
 from mockserver.redact import redact
+
+log = logging.getLogger("nbmock")
 
 DEFAULT_JOURNAL_LIMIT = 10_000
 
@@ -134,9 +139,14 @@ class ControlPlane:
             "code": journal.arcgis_code(envelope),
             "fault": g.get("nbmock_fault"),
         }
-        self.deployment.store.append_journal(
-            entry["operation"], journal.entry_text(entry, response_text), self.journal_limit
-        )
+        try:
+            self.deployment.store.append_journal(
+                entry["operation"], journal.entry_text(entry, response_text), self.journal_limit
+            )
+        except sqlite3.OperationalError as error:
+            # A state file this worker cannot write (health says so): the answer
+            # stands, the journal entry is lost, and the log says it once per request.
+            log.error("nbmock: worker %d: journal entry not kept: %s", os.getpid(), error)
         return response
 
 
