@@ -56,6 +56,9 @@ TOO_MANY_PARTS = (  # HTTP 413, code 413
     "Request body has more than {parts} parameters or multipart parts."
 )
 MALFORMED_CHUNKED = "Malformed chunked request body."  # code 400
+UNSUPPORTED_TRANSFER_CODING = (  # code 400
+    "Transfer-Encoding '{coding}' is not supported: send the body chunked or with Content-Length."
+)
 BODY_INCOMPLETE = "The request body stopped arriving before its end."  # code 408
 # --- the state file (nbmock's own, not ArcGIS): log lines, health and HTTP 503 ------------
 

@@ -167,11 +167,16 @@ class ArcGISRequest(Request):
 def check_body() -> None:
     """Refuse, with code 400, what cannot be read as ArcGIS parameters [inferred].
 
-    Runs before any handler: a malformed multipart body, and parameters that
+    Runs before any handler: a transfer coding the server does not decode, a
+    malformed multipart body, and parameters that
     are not UTF-8 (werkzeug would otherwise hand over replacement characters
     or re-quoted bytes, and store them).
     """
     req = current_request()
+    coding = req.headers.get("Transfer-Encoding")
+    if coding is not None and coding.strip().lower() != "chunked":
+        # The server decodes chunked only: a gzip body would reach the form parser as is.
+        raise MalformedBody(messages.UNSUPPORTED_TRANSFER_CODING.format(coding=coding[:40]))
     if not _is_utf8(unquote_to_bytes(req.query_string.replace(b"+", b" "))):
         raise InvalidParameters(messages.NOT_UTF8)
     if req.method != "POST":

@@ -150,6 +150,21 @@ def test_a_chunk_longer_than_what_follows_is_refused_not_awaited_forever(server,
     assert b'"code": 408' in body_of(answer)
 
 
+def test_a_transfer_coding_the_server_does_not_decode_is_refused(server, served_token):
+    """Found by the framing fuzzer: "gzip, chunked" was dechunked and the rest taken as plain."""
+    form = urlencode({**SEED_COPY, "name": "gzip-claimed", "f": "json"}).encode()
+    head = (
+        f"POST {COPY_PATH} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+        "Content-Type: application/x-www-form-urlencoded\r\n"
+        f"X-Esri-Authorization: Bearer {served_token}\r\n"
+        "Transfer-Encoding: gzip, chunked\r\nConnection: close\r\n\r\n"
+    ).encode()
+    answer = raw_exchange(server.port, head + chunked(form))
+    assert b'"code": 400' in body_of(answer)
+    assert b"Transfer-Encoding" in body_of(answer)
+    assert "gzip-claimed" not in runtime_names(server, served_token)
+
+
 def test_too_many_multipart_parts_says_the_part_limit_not_the_size(server, served_token):
     parts = b"".join(
         b'--b\r\nContent-Disposition: form-data; name="p%d"\r\n\r\nv\r\n' % i for i in range(1100)

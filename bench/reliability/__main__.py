@@ -16,7 +16,16 @@ from dataclasses import fields
 from pathlib import Path
 
 from bench import servers
-from bench.reliability import auth_matrix, crash, forms, integrity, openapi_fuzz, secrets_scan
+from bench.reliability import (
+    auth_matrix,
+    crash,
+    forms,
+    framing,
+    integrity,
+    openapi_fuzz,
+    secrets_scan,
+    slow_clients,
+)
 
 #: The shape of an issued token (itsdangerous: base64 JSON list "WyJ..." + signature),
 #: to find tokens this run never saw, such as those Schemathesis's hooks asked for.
@@ -44,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--crash-cycles", type=int, default=10)
     parser.add_argument("--form-examples", type=int, default=10_000)
     parser.add_argument("--schemathesis-examples", type=int, default=40)
+    parser.add_argument("--framing-cases", type=int, default=1500)
+    parser.add_argument("--slow-connections", type=int, default=64)
     parser.add_argument("--out", default="reports/reliability")
     args = parser.parse_args(argv)
 
@@ -153,6 +164,43 @@ def main(argv: list[str] | None = None) -> int:
         )
     )
     print(f"  form fuzzer: {'ok' if not report.problems else report.problems[:5]}", flush=True)
+
+    # 4b. HTTP framing, raw sockets, and slow clients, against one served emulator.
+    with servers.emulator(work / "framing.log", state=work / "f.sqlite3", users=users) as server:
+        token = servers.token(server.origin, *boss)
+        tokens.append(token)
+        report = framing.run_framing_fuzz(server.origin, token, count=args.framing_cases)
+        journals["journal of the framing fuzzer"] = servers.journal(server.origin)
+        results["framing fuzzer"] = as_record(report)
+        problems["framing fuzzer"] = report.problems
+        rows.append(
+            row(
+                "HTTP framing fuzzer (raw sockets)",
+                f"{report.requests} requests: {report.well_framed} well framed, "
+                f"{report.malformed} malformed ({len(report.by_label)} kinds), {report.seconds:.0f} s",
+                ", ".join(f"{k}: {v}" for k, v in report.by_outcome.most_common())
+                + f"; HTTP 500s: {report.http_500}; refused that changed state: "
+                f"{report.state_changes_from_refused}",
+                report.problems,
+            )
+        )
+        print(f"  framing: {'ok' if not report.problems else report.problems[:5]}", flush=True)
+
+        report = slow_clients.run_slow_clients(server.origin, connections=args.slow_connections)
+        results["slow clients"] = as_record(report)
+        problems["slow clients"] = report.problems
+        rows.append(
+            row(
+                "slow clients",
+                f"{report.connections} idle, then {report.connections} trickling connections "
+                f"(a header line every 2 s); {report.probes} GETs each",
+                f"GET median {report.quiet_median_ms:.0f} ms alone, "
+                f"{report.idle_median_ms:.0f} ms beside idle (worst {report.idle_max_ms:.0f}), "
+                f"{report.trickle_median_ms:.0f} ms beside trickling (worst {report.trickle_max_ms:.0f})",
+                report.problems,
+            )
+        )
+        print(f"  slow clients: {'ok' if not report.problems else report.problems}", flush=True)
 
     # 5. Schemathesis from the contract.
     if servers.SPEC.exists():
