@@ -71,10 +71,10 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     print(f"nbmock reliability: {os.cpu_count()} CPUs, work files in {work}", flush=True)
 
-    # 1. Concurrency integrity: sync workers, then threaded workers.
+    # 1. Concurrency integrity: nbmock serve's workers, then plain gthread workers.
     for label, server in (
         (
-            "4 sync workers",
+            "nbmock serve, 4 workers",
             servers.emulator(
                 work / "integrity-sync.log", state=work / "i1.sqlite3", workers=4, users=users
             ),
