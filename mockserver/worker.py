@@ -63,7 +63,8 @@ def request_is_read(data: bytes, max_body: int) -> bool:
     ``Content-Length`` body no larger than ``max_body`` (a larger one is refused unread)."""
     end = data.find(_HEAD_END)
     if end < 0:
-        return len(data) > MAX_HEAD_BYTES
+        # A bare-LF head is refused by the parser: let it say so at once.
+        return len(data) > MAX_HEAD_BYTES or b"\n\n" in data
     head = data[: end + 2]
     if _READ_BY_THREAD.search(head):
         return True
@@ -118,18 +119,29 @@ class HeadFirstWorker(ThreadWorker):
             data = b""
         if conn not in self.pending_conns:
             return
-        if not data:
+        if not data and not conn.ahead:
             self._stop_waiting(conn)
             self.nr_conns -= 1
             conn.close()
             return
         conn.ahead += data
-        if request_is_read(conn.ahead, self.max_body):
+        # At the client's end of input, the parser answers what came, as gunicorn would.
+        if not data or request_is_read(conn.ahead, self.max_body):
             self._stop_waiting(conn)
             conn.data_ready = True
             if conn.initialized:
                 conn.hand_over_ahead()
             self.enqueue_req(conn)
+
+    def murder_pending(self) -> None:
+        """Close timed-out waiting connections; once stopping, those that sent nothing too,
+        or they would hold the worker for the whole graceful timeout."""
+        if not self.alive:
+            for conn in [c for c in self.pending_conns if not getattr(c, "ahead", b"")]:
+                self._stop_waiting(conn)
+                self.nr_conns -= 1
+                conn.close()
+        super().murder_pending()
 
     def _stop_waiting(self, conn: BufferedConn) -> None:
         self.poller.unregister(conn.sock)
