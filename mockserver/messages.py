@@ -59,6 +59,7 @@ MALFORMED_CHUNKED = "Malformed chunked request body."  # code 400
 UNSUPPORTED_TRANSFER_CODING = (  # code 400
     "Transfer-Encoding '{coding}' is not supported: send the body chunked or with Content-Length."
 )
+BODY_SHORT = "The request body ended after {size} of its {declared} bytes (Content-Length)."  # 400
 BODY_INCOMPLETE = "The request body stopped arriving before its end."  # code 408
 # --- the state file (nbmock's own, not ArcGIS): log lines, health and HTTP 503 ------------
 

@@ -22,7 +22,6 @@ from flask import Request, Response, render_template, request
 from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge, RequestTimeout
 from werkzeug.formparser import FormDataParser
 from werkzeug.utils import cached_property
-from werkzeug.wsgi import get_input_stream
 
 from mockserver import messages
 from mockserver.errors import ArcGISError, InvalidParameters
@@ -99,6 +98,11 @@ class MalformedBody(BadRequest):
     """A body the server could not decode (a bad chunk size): the client's error."""
 
 
+#: Set in the WSGI environ when a body was refused before it was read to its end:
+#: the server must then close the connection rather than guess where the next
+#: request starts (mockserver.worker reads it).
+BODY_REFUSED = "nbmock.body_refused"
+
 #: How much of a chunked body is read at a time while counting it against the limit.
 _READ_SIZE = 64 * 1024
 
@@ -108,44 +112,60 @@ class ArcGISRequest(Request):
 
     werkzeug parses forms silently by default: a broken multipart body would
     reach the handlers as missing parameters and get a misleading answer. And
-    for a body without ``Content-Length`` (``Transfer-Encoding: chunked``),
-    which the server decodes, werkzeug stops reading at the size limit and
-    hands over what it read as if it were the whole body.
+    behind a server that ends the stream itself (gunicorn), werkzeug would take
+    a chunked body cut at the size limit, or a body shorter than its
+    Content-Length, as whole (``_body_or_refusal``).
     """
 
     @cached_property
     def stream(self) -> IO[bytes]:
-        if "wsgi.input_terminated" in self.environ and self.content_length is None:
-            return io.BytesIO(self._decoded_body())
-        return get_input_stream(self.environ, max_content_length=self.max_content_length)
+        return io.BytesIO(self._whole_body())
 
-    def _decoded_body(self) -> bytes:
-        """The server-decoded body whole, counted against the limit as it comes.
+    def _whole_body(self) -> bytes:
+        """The body as sent, all of it, or a refusal.
 
         A refusal is kept and raised again on each reading: the error handler
         reads the body too (for ``f``), and must not see its tail as a body.
         """
         if isinstance(self._body_or_refusal, HTTPException):
+            self.environ[BODY_REFUSED] = True
             raise self._body_or_refusal
         return self._body_or_refusal
 
     @cached_property
     def _body_or_refusal(self) -> bytes | HTTPException:
+        """Read up to ``Content-Length``, or a chunked body up to the limit and one byte more.
+
+        werkzeug trusts a server that terminates the stream (gunicorn does) to
+        have checked both ends: it would take a body shorter than its
+        Content-Length, cut by the client, as whole, and stop a chunked one at
+        the limit without a word. Both are refused here.
+        """
         limit = self.max_content_length
+        declared = self.content_length
+        if declared is None and "wsgi.input_terminated" not in self.environ:
+            return b""  # no length and nobody to end the stream: werkzeug's safe fallback
+        if declared is not None and limit is not None and declared > limit:
+            return BodyTooLarge(messages.BODY_TOO_LARGE.format(limit=limit))
+        wanted = declared if declared is not None else None if limit is None else limit + 1
         raw = self.environ["wsgi.input"]
         pieces, size = [], 0
         try:
-            while piece := raw.read(
-                _READ_SIZE if limit is None else min(_READ_SIZE, limit + 1 - size)
-            ):
+            while wanted is None or size < wanted:
+                step = _READ_SIZE if wanted is None else min(_READ_SIZE, wanted - size)
+                piece = raw.read(step)
+                if not piece:
+                    break
                 pieces.append(piece)
                 size += len(piece)
-                if limit is not None and size > limit:
-                    return BodyTooLarge(messages.BODY_TOO_LARGE.format(limit=limit))
         except TimeoutError:
             return RequestTimeout(messages.BODY_INCOMPLETE)
         except Exception:  # the server's decoder refused the framing (its own error class)
             return MalformedBody(messages.MALFORMED_CHUNKED)
+        if declared is not None and size < declared:
+            return MalformedBody(messages.BODY_SHORT.format(size=size, declared=declared))
+        if declared is None and limit is not None and size > limit:
+            return BodyTooLarge(messages.BODY_TOO_LARGE.format(limit=limit))
         return b"".join(pieces)
 
     @property

@@ -22,7 +22,10 @@ import selectors
 import time
 from functools import partial
 
+from gunicorn.http.body import LengthReader
 from gunicorn.workers.gthread import TConn, ThreadWorker
+
+from mockserver.wire import BODY_REFUSED
 
 #: How long a client may take to send its request head (and a small body).
 REQUEST_READ_SECONDS = 60.0
@@ -75,11 +78,41 @@ def request_is_read(data: bytes, max_body: int) -> bool:
     return length > max_body or len(data) >= end + len(_HEAD_END) + length
 
 
+def body_left_unread(environ: dict) -> bool:
+    """Whether the app answered without reading the request body to its end."""
+    if environ.get(BODY_REFUSED):
+        return True
+    reader = getattr(environ.get("wsgi.input"), "reader", None)
+    return isinstance(reader, LengthReader) and reader.length > 0
+
+
+def closing_after_unread_bodies(app):
+    """The WSGI ``app``, answering ``Connection: close`` where it left a body unread.
+
+    gunicorn would announce keep-alive, then drain at most 64 KiB of the rest and
+    close: a client that already sent its next request on that connection sees
+    it dropped (a 413 answer followed by "Remote end closed connection").
+    """
+
+    def wsgi(environ, start_response):
+        result = app(environ, start_response)
+        response = getattr(start_response, "__self__", None)
+        if response is not None and body_left_unread(environ):
+            response.force_close()
+        return result
+
+    return wsgi
+
+
 class HeadFirstWorker(ThreadWorker):
     """gthread, reading each request in the poller before a thread serves it."""
 
     #: Set by mockserver.serving before the workers fork: the app's body limit.
     max_body = 1024 * 1024
+
+    def load_wsgi(self) -> None:
+        super().load_wsgi()
+        self.wsgi = closing_after_unread_bodies(self.wsgi)
 
     def accept(self, listener) -> None:
         try:

@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 import pytest
 import requests
 
+from bench.reliability.framing import run_framing_fuzz
 from bench.reliability.slow_clients import run_slow_clients
 from tests.conftest import SEED_COPY, STANDARD_ID
 from tests.nbmock_process import NbmockProcess
@@ -95,12 +96,41 @@ def test_64_idle_or_trickling_connections_do_not_stall_a_get(server):
     assert report.problems == []
 
 
+def test_framing_fuzzer_finds_no_500_and_stores_no_refused_request(server, served_token):
+    """The short run of make reliability's raw-socket framing fuzzer: every kind once or twice."""
+    report = run_framing_fuzz(server.origin, served_token, count=60)
+    assert report.problems == []
+    assert report.http_500 == 0 and report.state_changes_from_refused == 0
+    assert report.well_framed and report.malformed
+
+
 def test_answers_keep_the_connection_alive(server):
     response = requests.get(f"{server.base}/sharing/rest/info?f=json", timeout=10)
     assert response.headers.get("Connection", "").lower() != "close"
 
 
 # --- bodies ---------------------------------------------------------------------------
+
+
+def test_a_body_refused_unread_closes_the_connection_instead_of_a_later_drop(server, served_token):
+    """Found by the kit's 413 check then a malformed-multipart check on one session: the 413
+    said keep-alive, the server then closed after draining 64 KiB, and the next request on
+    that connection was dropped unanswered."""
+    session = requests.Session()
+    big = session.post(
+        f"{server.origin}{COPY_PATH}?f=json",
+        data=b"name=" + b"a" * (MAX_BODY * 3),
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Esri-Authorization": f"Bearer {served_token}",
+        },
+        timeout=30,
+    )
+    assert big.status_code == 413
+    assert big.headers.get("Connection", "").lower() == "close"
+    small = session.get(f"{server.base}/sharing/rest/info?f=json", timeout=30)
+    assert small.status_code == 200
+    assert small.headers.get("Connection", "").lower() != "close"
 
 
 def test_a_chunked_body_over_the_limit_gets_the_413_envelope_and_stores_nothing(
@@ -163,6 +193,26 @@ def test_a_transfer_coding_the_server_does_not_decode_is_refused(server, served_
     assert b'"code": 400' in body_of(answer)
     assert b"Transfer-Encoding" in body_of(answer)
     assert "gzip-claimed" not in runtime_names(server, served_token)
+
+
+def test_a_body_shorter_than_its_content_length_is_refused_not_taken_whole(server, served_token):
+    """Found by the framing fuzzer: a client that stopped 50 bytes short (and closed its
+    side) had its copy made, because werkzeug trusts a server-terminated stream."""
+    form = urlencode({**SEED_COPY, "name": "short-body", "f": "json"}).encode()
+    head = (
+        f"POST {COPY_PATH} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+        "Content-Type: application/x-www-form-urlencoded\r\n"
+        f"X-Esri-Authorization: Bearer {served_token}\r\n"
+        f"Content-Length: {len(form) + 50}\r\nConnection: close\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+        sock.sendall(head + form)
+        sock.shutdown(socket.SHUT_WR)
+        answer = b""
+        while piece := sock.recv(65536):
+            answer += piece
+    assert b'"code": 400' in body_of(answer), answer[:300]
+    assert "short-body" not in runtime_names(server, served_token)
 
 
 def test_too_many_multipart_parts_says_the_part_limit_not_the_size(server, served_token):
