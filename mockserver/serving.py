@@ -17,10 +17,11 @@ from typing import Any, NoReturn
 from gunicorn.app.base import BaseApplication
 from gunicorn.arbiter import Arbiter
 
-from mockserver import messages, statefile
-from mockserver.app import DEFAULT_MAX_BODY, create_app
+from mockserver import deployment, messages, statefile
+from mockserver.app import create_app
 from mockserver.control.shared import start_of_run
 from mockserver.redact import redact_loggers
+from mockserver.settings import Settings
 from mockserver.statefile import StateIdentity
 from mockserver.tls import CertificatePair, self_signed_certificate
 from mockserver.worker import HeadFirstWorker
@@ -37,16 +38,16 @@ KEEPALIVE_SECONDS = 15
 
 
 class EmulatorServer(BaseApplication):
-    """gunicorn running ``create_app(**app_options)`` in each worker (no preload,
+    """gunicorn running ``create_app(settings)`` in each worker (no preload,
     so no SQLite connection crosses a fork)."""
 
     def __init__(
         self,
-        app_options: dict[str, Any],
+        settings: Settings,
         server_options: dict[str, Any],
         identity: StateIdentity | None = None,
     ) -> None:
-        self.app_options = app_options
+        self.settings = settings
         self.server_options = server_options
         self.identity = identity
         super().__init__()
@@ -60,11 +61,11 @@ class EmulatorServer(BaseApplication):
         gunicorn stops the server when a worker cannot boot, which beats two truths."""
         _log_beside_gunicorn("nbmock")
         if self.identity is None:
-            return create_app(**self.app_options)
+            return create_app(self.settings)
         try:
             statefile.check_file(self.identity)
-            app = create_app(**self.app_options)
-            statefile.check_database(app.extensions["nbmock"].store, self.identity)
+            app = create_app(self.settings)
+            statefile.check_database(deployment.of(app).store, self.identity)
         except sqlite3.DatabaseError as error:
             _refuse(statefile.unreadable(self.identity.path, error))
         except statefile.StateFileError as error:
@@ -109,7 +110,7 @@ def shared_state_file() -> str:
     os.close(handle)
 
     def remove() -> None:
-        for suffix in ("", "-wal", "-shm"):
+        for suffix in ("", "-wal", "-shm", ".lock"):
             with contextlib.suppress(FileNotFoundError):
                 os.remove(path + suffix)
 
@@ -133,32 +134,32 @@ def serve(
     host: str,
     port: int,
     workers: int,
-    app_options: dict[str, Any],
+    settings: Settings,
     certfile: str | None = None,
     keyfile: str | None = None,
 ) -> None:
-    if not app_options.get("state"):
-        app_options = {**app_options, "state": shared_state_file()}
+    if not settings.state:
+        settings = Settings.of(settings, state=shared_state_file())
     # Create the schema and seed once, before workers race to do it, and
     # start the control plane's shared settings afresh for this run.
     try:
-        store = create_app(**app_options).extensions["nbmock"].store
-        start_of_run(store, app_options.get("seed"))
-        identity = statefile.record_identity(store, app_options["state"])
+        store = deployment.of(create_app(settings)).store
+        start_of_run(store, settings.seed)
+        identity = statefile.record_identity(store, str(settings.state))
     except sqlite3.OperationalError as error:
         raise SystemExit(
             "nbmock serve: "
-            + messages.STATE_FILE_NOT_WRITABLE.format(path=app_options["state"], error=error)
+            + messages.STATE_FILE_NOT_WRITABLE.format(path=settings.state, error=error)
         ) from None
     except sqlite3.DatabaseError as error:
         raise SystemExit(
-            f"nbmock serve: {statefile.unreadable(app_options['state'], error)}"
+            f"nbmock serve: {statefile.unreadable(str(settings.state), error)}"
         ) from None
     store.close()
     # Access and error lines can carry a token a client put in the path, or a
     # request line gunicorn refused and quotes whole.
     redact_loggers("gunicorn.error", "gunicorn.access", "nbmock")
-    HeadFirstWorker.max_body = app_options.get("max_body") or DEFAULT_MAX_BODY
+    HeadFirstWorker.max_body = settings.max_body
     server_options: dict[str, Any] = {
         "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
         "workers": workers,
@@ -179,4 +180,4 @@ def serve(
     }
     if certfile:
         server_options.update(certfile=certfile, keyfile=keyfile)
-    EmulatorServer(app_options, server_options, identity).run()
+    EmulatorServer(settings, server_options, identity).run()

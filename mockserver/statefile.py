@@ -19,9 +19,9 @@ import sqlite3
 import time
 from dataclasses import dataclass
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, request
 
-from mockserver import messages, wire
+from mockserver import deployment, messages, wire
 from mockserver.errors import ArcGISError
 from mockserver.runtimes.store import Store
 
@@ -77,7 +77,7 @@ def unreadable(path: str, error: sqlite3.Error) -> StateFileError:
 def health_problem(app: Flask) -> str | None:
     """Why the state cannot be trusted now, or None: same file, readable, writable."""
     identity: StateIdentity | None = app.extensions.get(EXTENSION)
-    store: Store = app.extensions["nbmock"].store
+    store = deployment.of(app).store
     path = identity.path if identity else "(in memory)"
     try:
         if identity is not None:
@@ -108,7 +108,7 @@ def init_app(app: Flask, identity: StateIdentity | None) -> None:
         log.error(
             "nbmock: worker %d: %s %s: %s", os.getpid(), request.method, request.path, message
         )
-        context = current_app.extensions["nbmock"].context
+        context = deployment.current().context
         portal = request.path.startswith(f"/{context}/sharing")
         problem = ArcGISError(messages.STATE_UNAVAILABLE, code=503)
         return wire.render_error(problem, portal=portal, status=503)
