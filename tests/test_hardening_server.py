@@ -311,7 +311,9 @@ def test_control_token_help_prefers_the_environment_variable(capsys):
     with pytest.raises(SystemExit):
         main(["serve", "--help"])
     text = " ".join(capsys.readouterr().out.split())
-    assert "NBMOCK_CONTROL_TOKEN" in text and "ps" in text
+    assert (
+        "Prefer the environment variable NBMOCK_CONTROL_TOKEN: a command line shows in ps" in text
+    )
 
 
 # --- Host names and proxies -------------------------------------------------------------
