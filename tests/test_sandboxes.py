@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
+import os
+import re
+import subprocess
+import sys
 
 import pytest
 import requests
@@ -223,3 +227,79 @@ def test_max_sandboxes_zero_turns_them_off(tmp_path):
         assert answer.status_code == 404
     finally:
         process.stop()
+
+
+# --- the embedding API and the pytest fixture on a shared server -------------------
+
+
+def test_running_with_a_url_makes_a_sandbox_and_removes_it(server):
+    from mockserver.testing import running
+
+    with running(url=server.base, release_name="12.0", seed=3) as emulator:
+        assert "/sb-" in emulator.url
+        token = emulator.token()
+        listing = _runtimes(emulator.url, token)
+        assert listing["currentRuntimeVersion"] == "13.0"  # 12.0's runtimes
+        emulator.advance_clock(60)
+        assert emulator.control("GET", "clock")["offsetSeconds"] == 60
+        assert emulator.journal()  # its own journal: the listing above
+        made = emulator.sandbox_id
+    listed = [item["id"] for item in _control(server, "GET", "sandboxes").json()["sandboxes"]]
+    assert made not in listed
+
+
+FIXTURE_USER = """
+import requests
+
+def test_one(arcgis_mock):
+    token = arcgis_mock.token()
+    answer = requests.get(arcgis_mock.admin_url + "/notebooks/runtimes",
+                          params={"f": "json", "token": token}, timeout=30).json()
+    assert "/sb-" in arcgis_mock.url and len(answer["runtimes"]) == 2
+    print("SANDBOX", arcgis_mock.sandbox_id)
+
+def test_two(arcgis_mock):
+    print("SANDBOX", arcgis_mock.sandbox_id)
+    assert arcgis_mock.token()
+"""
+
+
+@pytest.mark.parametrize("workers", [None, "2"])
+def test_the_fixture_gives_each_test_its_own_sandbox_on_a_shared_server(server, tmp_path, workers):
+    """NBMOCK_URL: no server started; each test (and so each xdist worker) has its own."""
+    (tmp_path / "test_user_suite.py").write_text(FIXTURE_USER)
+    argv = [sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider", str(tmp_path)]
+    if workers:
+        argv += ["-p", "xdist", "-n", workers]
+    result = subprocess.run(
+        argv,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+        env={**os.environ, "NBMOCK_URL": server.origin},
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "2 passed" in result.stdout
+    if not workers:
+        made = re.findall(r"SANDBOX (\w+)", result.stdout)
+        assert len(set(made)) == 2
+    assert _control(server, "GET", "sandboxes").json()["sandboxes"] == []
+
+
+def test_the_contract_kit_verifies_a_sandbox_like_any_target(server, tmp_path):
+    sandbox = _create(server, ttl_seconds=600)
+    result = subprocess.run(
+        [sys.executable, "-m", "mockserver", "verify", "--target", sandbox["url"], "--username",
+         "admin", "--allow-writes", "--pause", "0", "--max-examples", "2",
+         "--report", str(tmp_path / "report")],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "ARCGIS_PASSWORD": "admin1234", "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:]
+    token = _token(sandbox["url"])["token"]
+    assert [r for r in _runtimes(sandbox["url"], token)["runtimes"] if r["copied"]] == []
+    # The main deployment saw none of it.
+    assert len(_runtimes(server.base, server.token())["runtimes"]) == 2
