@@ -24,7 +24,8 @@ def free_port() -> int:
 class NbmockProcess:
     """``nbmock serve --port <free> *args`` on 127.0.0.1; its output is collected as it runs.
 
-    ``python`` is the interpreter to run it with (another virtual environment's, say).
+    ``python`` is the interpreter to run it with (another virtual environment's, say);
+    ``command_prefix`` runs it under another command (``setpriv ...``).
     """
 
     def __init__(
@@ -35,11 +36,12 @@ class NbmockProcess:
         port: int | None = None,
         python: str = sys.executable,
         cwd: str | None = None,
+        command_prefix: tuple[str, ...] = (),
     ) -> None:
         self.port = port or free_port()
         self.lines: list[str] = []
         self.process = subprocess.Popen(
-            [python, "-m", "mockserver", "serve", "--port", str(self.port), *args],
+            [*command_prefix, python, "-m", "mockserver", "serve", "--port", str(self.port), *args],
             cwd=cwd,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
