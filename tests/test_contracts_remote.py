@@ -199,7 +199,7 @@ def test_compare_reports_each_difference_of_another_release(remote, older_releas
     assert result.returncode == 1, result.stdout[-3000:]
     assert "body.currentRuntimeVersion: '13.0' instead of '14.0'" in result.stdout
     assert "body.notebookRuntime.version: '13.0' instead of '14.0'" in result.stdout
-    assert "body.currentVersion: 12 instead of 12.1" in result.stdout
+    assert "body.currentVersion: int 12 instead of float 12.1" in result.stdout
     assert "difference(s)" in (tmp_path / "compare.md").read_text()
     assert copies(remote, "nbmock-kit-") == copies(older_release, "nbmock-kit-") == []
 
