@@ -442,21 +442,16 @@ def test_non_ascii_digits_refused(
 
 
 @contract_settings(max_examples=8)
-@given(
-    breakage=st.sampled_from(
-        ["NUL", "line feed", "tab", "only invisible", "only ideographic space", "256 characters"]
-    )
-)
+@given(breakage=st.sampled_from(["NUL", "line feed", "tab", "256 characters"]))
 def test_name_limits_enforced(target: Target, source_runtime: dict, breakage: str) -> None:
-    """C25: a name with a control character, with no visible character, or longer than 255
-    characters is refused (code 400) and nothing is stored."""
+    """C25: a name with a control character, or longer than 255 characters, is refused
+    (code 400) and nothing is stored. (A name of only invisible characters cannot carry the
+    kit's run prefix, so the kit never sends one; tests/test_hardened_values.py does.)"""
     visible = target.prefix + "limits"
     name = {
         "NUL": f"{visible}\x00",
         "line feed": f"{visible}\nX",
         "tab": f"{visible}\tX",
-        "only invisible": "\u200b\u2060",
-        "only ideographic space": "\u3000\u200b",
         "256 characters": (visible + "n" * 256)[:256],
     }[breakage]
     form = {**SIMPLE_COPY, "name": name}
