@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--crash-cycles", type=int, default=10)
     parser.add_argument("--form-examples", type=int, default=10_000)
     parser.add_argument("--schemathesis-examples", type=int, default=40)
-    parser.add_argument("--hostile-examples", type=int, default=1000)
+    parser.add_argument("--hostile-examples", type=int, default=300)
     parser.add_argument("--out", default="reports/reliability")
     args = parser.parse_args(argv)
 

@@ -106,10 +106,21 @@ def _json() -> Any:
     if not raw.strip():
         return {}
     try:
-        return json.loads(raw)
+        value = json.loads(raw)
     except (ValueError, RecursionError):
         raise ControlError("The body must be JSON (Content-Type: application/json).") from None
-    # json.loads lets lone surrogate escapes through; no control setting needs one.
+    try:
+        # json.loads lets lone surrogate escapes through; stored in a fault rule's
+        # message, one would break every answer the rule makes.
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ControlError(
+            "The body holds text that is not valid Unicode (a lone surrogate escape such as "
+            "\\ud800)."
+        ) from None
+    except RecursionError:
+        raise ControlError("The body is nested too deeply.") from None
+    return value
 
 
 def _body() -> dict[str, Any]:
