@@ -13,7 +13,7 @@ from bench import servers
 from bench.reliability import auth_matrix, crash, forms, integrity, secrets_scan
 from bench.reliability.__main__ import TOKEN_SHAPE
 from bench.reliability.client import Admin
-from mockserver import create_app
+from mockserver import create_app, deployment
 
 
 def test_processes_times_threads_lose_and_double_nothing(tmp_path):
@@ -66,7 +66,7 @@ def test_kill_9_mid_load_keeps_every_acknowledged_copy(tmp_path):
 
 def test_state_check_notices_a_half_written_row(tmp_path):
     state = tmp_path / "state.sqlite3"
-    create_app(state=state).extensions["nbmock"].store.close()
+    deployment.of(create_app(state=state)).store.close()
     db = sqlite3.connect(state)
     body = db.execute("SELECT id, body FROM runtimes LIMIT 1").fetchone()
     db.execute("UPDATE runtimes SET body = ? WHERE id = ?", (body[1][: len(body[1]) // 2], body[0]))

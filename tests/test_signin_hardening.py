@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from mockserver import create_app
+from mockserver import create_app, deployment
 from mockserver.auth.signin import CONFIG_KEY, PUBLIC_URLS_KEY, LockoutPolicy
 from mockserver.clock import Clock
 from tests.conftest import SEED_COPY, STANDARD_ID
@@ -127,7 +127,7 @@ def test_five_wrong_passwords_lock_the_account_for_fifteen_minutes(app, client):
     assert "locked" in locked["error"]["details"][0]
     # Even the right password is refused while locked.
     assert "locked" in _token_answer(client)["error"]["details"][0]
-    app.extensions["nbmock"].clock.advance(15 * 60 + 1)
+    deployment.of(app).clock.advance(15 * 60 + 1)
     assert "token" in _token_answer(client)
 
 

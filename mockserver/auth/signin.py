@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from flask import Flask, current_app
 
-from mockserver import owners
+from mockserver import deployment, owners
 from mockserver.auth.oauth import STATE_LIFETIME_MS, SignIn, host_key
 from mockserver.auth.store import SignInRecords
 from mockserver.auth.users import User, UserDirectory
@@ -51,7 +51,7 @@ class AccountLocked(Exception):
 
 
 def init_app(app: Flask) -> None:
-    records = SignInRecords(app.extensions["nbmock"].store)
+    records = SignInRecords(deployment.of(app).store)
     app.extensions[_KEY] = records
     app.config.setdefault(CONFIG_KEY, PORTAL_LOCKOUT)
     owners.register(app, records)

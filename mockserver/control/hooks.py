@@ -13,23 +13,10 @@ from http import HTTPStatus
 
 from flask import Request, Response, g, request
 
-from mockserver import wire
+from mockserver import pipeline, wire
 from mockserver.control import context, journal
 from mockserver.control.faults import FaultRule
 from mockserver.errors import ArcGISError
-
-#: Operation names for faults and journal filters, where the view's own name
-#: would not be the one an ArcGIS user knows; other views go by their name in
-#: camelCase (``copy``, ``manifest``, ``portalSelf``).
-OPERATION_NAMES = {
-    "admin.root": "admin",
-    "admin.notebooks": "notebooks",
-    "admin.list_runtimes": "runtimes",
-    "admin.get_runtime": "runtime",
-    "portal.generate_token": "generateToken",
-    "portal.generate_token_form": "generateToken",
-    "portal.sharing_root": "sharing",
-}
 
 #: Set on a request whose connection a ``drop`` fault closed.
 DROPPED = "nbmock.dropped"
@@ -39,22 +26,13 @@ DROPPED = "nbmock.dropped"
 DROPPED_HEADER = "X-Nbmock-Dropped"
 
 
-def operation_of(endpoint: str | None) -> str | None:
-    if endpoint is None:
-        return None
-    if endpoint in OPERATION_NAMES:
-        return OPERATION_NAMES[endpoint]
-    first, *rest = endpoint.rsplit(".", 1)[-1].split("_")
-    return first + "".join(word.capitalize() for word in rest)
-
-
 def before_request() -> Response | None:
     req = wire.current_request()
     control = context.current()
     if not req.path.startswith(control.api_prefix):
         return None
     control.settings.refresh()
-    g.nbmock_operation = operation = operation_of(req.endpoint)
+    g.nbmock_operation = operation = pipeline.name_of(req.endpoint)
     g.nbmock_fault = None
     for rule in control.settings.faults:
         if rule.matches(operation) and control.store.match_fault(rule.id, rule.fires_on):
@@ -81,11 +59,27 @@ def _inflict(rule: FaultRule, portal_prefix: str) -> Response | None:
     return None
 
 
+def journal_in_transaction(_operation: pipeline.Operation, response: Response) -> None:
+    """A write's journal row, inside the write's own transaction: one commit for both."""
+    control = context.current()
+    if control.journal_enabled:
+        _journal(control, response)
+        g.nbmock_journaled = True
+
+
 def after_request(response: Response) -> Response:
+    """Reads and refusals are journaled here; writes were, inside their transaction."""
     req = wire.current_request()
     control = context.current()
     if not (control.journal_enabled and req.path.startswith(control.api_prefix)):
         return response
+    if not g.get("nbmock_journaled"):
+        _journal(control, response)
+    return response
+
+
+def _journal(control: context.Control, response: Response) -> None:
+    req = wire.current_request()
     dropped = req.environ.get(DROPPED, False)
     response_text, envelope, response_bytes = None, None, None
     if not (dropped or response.is_streamed or response.direct_passthrough):
@@ -107,7 +101,6 @@ def after_request(response: Response) -> Response:
         # The marker of a response too large to keep: how large it was.
         entry["responseBytes"] = response_bytes
     control.store.append_journal(entry["operation"], journal.entry_text(entry, response_text))
-    return response
 
 
 def _params(req: Request) -> dict[str, str]:

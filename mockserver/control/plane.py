@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from mockserver import deployment as deployments
 from mockserver import owners
 from mockserver.control import context, hooks, journal
 from mockserver.control.hooks import DROPPED_HEADER
@@ -41,7 +42,7 @@ class ControlPlane:
         """``token``: control requests must carry it (``X-Nbmock-Control-Token`` or
         ``Authorization: Bearer``). ``enabled=False`` leaves only ``health`` open,
         for a server bound beyond loopback without a token."""
-        deployment = app.extensions["nbmock"]
+        deployment = deployments.of(app)
         store = ControlStore(deployment.store, max_entries=journal_limit, max_bytes=journal_bytes)
         settings = SharedSettings(
             deployment.store, store, deployment.clock, deployment.runtimes.ids
@@ -62,6 +63,7 @@ class ControlPlane:
                 portal_prefix=f"/{deployment.context}/sharing",
             ),
         )
+        deployment.commit_hooks.append(hooks.journal_in_transaction)
         app.before_request(hooks.before_request)
         app.after_request(hooks.after_request)
         app.register_blueprint(control_routes, url_prefix="/__mock__")

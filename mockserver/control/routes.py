@@ -15,12 +15,11 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from mockserver import browser
+from mockserver import browser, pipeline
 from mockserver.control import context
 from mockserver.control.context import Control
 from mockserver.control.errors import ControlError
 from mockserver.control.faults import parse_rule
-from mockserver.control.hooks import operation_of
 from mockserver.control.state import export_state, import_state, reset_state
 from mockserver.control.store import ControlWrites
 
@@ -45,11 +44,7 @@ def _plane() -> Control:
 def _operations(plane: Control) -> frozenset[str]:
     """Every operation name of the emulated API, for validating fault rules."""
     if not plane.operations:
-        plane.operations = frozenset(
-            operation_of(rule.endpoint)
-            for rule in current_app.url_map.iter_rules()
-            if rule.rule.startswith(plane.api_prefix)
-        )
+        plane.operations = pipeline.operation_names(current_app)
     return plane.operations
 
 

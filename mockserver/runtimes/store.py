@@ -5,11 +5,19 @@ interleave a transaction. Several processes (gunicorn workers) share a state
 file in WAL mode; every write runs in ``BEGIN IMMEDIATE``, which serialises the
 writers of the whole deployment, so the revision counter kept in ``meta`` is
 strictly increasing across all of them and no acknowledged write is lost.
+
+Writers of a state file queue on a kernel lock (``flock`` on ``<state>.lock``)
+before they ask SQLite for its write lock. SQLite's own busy handler sleeps
+and polls (1, 2, 5 ... 100 ms) when the lock is taken, so a worker often slept
+while the lock stood free; the kernel wakes the next writer the moment the
+lock is released.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -37,6 +45,10 @@ class Store:
     def __init__(self, path: str | None = None) -> None:
         self.path = path or ":memory:"
         self._lock = threading.RLock()
+        self._open: Transaction | None = None
+        self._queue: int | None = None
+        if path:
+            self._queue = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         self._db = sqlite3.connect(
             self.path, timeout=30, isolation_level=None, check_same_thread=False
         )
@@ -57,34 +69,66 @@ class Store:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+            if self._queue is not None:
+                os.close(self._queue)
+                self._queue = None
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """This thread's turn to write: in-process lock, then the deployment-wide queue."""
+        with self._lock:
+            if self._queue is None or self._open is not None:
+                yield
+                return
+            fcntl.flock(self._queue, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(self._queue, fcntl.LOCK_UN)
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         """The connection inside a write transaction that holds the deployment-wide lock.
 
-        For the other rooms' stores (mockserver/control, mockserver/auth), which keep
-        their own tables in the same file; the runtimes' own writes use ``transaction``.
+        Nested in an open transaction of this thread (the request pipeline opens
+        one around a write, its rendering and its journal row), it joins that
+        one: everything commits, or nothing does, together. The other rooms'
+        stores (mockserver/control, mockserver/auth) keep their own tables in the
+        same file and write through here; the runtimes' writes use ``transaction``.
         """
         with self._lock:
+            if self._open is not None:
+                yield self._db
+                return
+        with self.writing():
             self._db.execute("BEGIN IMMEDIATE")
+            self._open = Transaction(self._db)
             try:
                 yield self._db
             except BaseException:
+                self._open = None
                 self._db.execute("ROLLBACK")
                 raise
+            self._open = None
             self._db.execute("COMMIT")
 
     @contextmanager
-    def autocommit(self) -> Iterator[sqlite3.Connection]:
-        """The connection for autocommitted statements, never interleaved with a transaction."""
+    def autocommit(self, *, writes: bool = False) -> Iterator[sqlite3.Connection]:
+        """The connection for autocommitted statements, never interleaved with a transaction;
+        ``writes`` queues behind the deployment's other writers first (or joins the open
+        transaction)."""
+        if writes:
+            with self.writing():
+                yield self._db
+            return
         with self._lock:
             yield self._db
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
-        """A write transaction that holds the deployment-wide write lock."""
+        """A write transaction that holds the deployment-wide write lock (see ``write``)."""
         with self.write() as db:
-            yield Transaction(db)
+            yield self._open or Transaction(db)
 
     # --- reads (autocommit; WAL readers never block the writer) ---------------
 
