@@ -443,16 +443,22 @@ def test_non_ascii_digits_refused(
 
 
 @contract_settings(max_examples=8)
-@given(breakage=st.sampled_from(["NUL", "line feed", "tab", "256 characters"]))
+@given(
+    breakage=st.sampled_from(
+        ["NUL", "line feed", "tab", "only invisible", "only ideographic space", "256 characters"]
+    )
+)
 def test_name_limits_enforced(target: Target, source_runtime: dict, breakage: str) -> None:
-    """C25: a name with a control character, or longer than 255 characters, is refused
-    (code 400) and nothing is stored. (A name of only invisible characters cannot carry the
-    kit's run prefix, so the kit never sends one; tests/test_hardened_values.py does.)"""
+    """C25: a name with a control character, with no visible character, or longer than 255
+    characters is refused (code 400) and nothing is stored. The invisible-only names cannot
+    carry the run's prefix, so they are sent only where the kit owns the deployment."""
     visible = target.prefix + "limits"
     name = {
         "NUL": f"{visible}\x00",
         "line feed": f"{visible}\nX",
         "tab": f"{visible}\tX",
+        "only invisible": "\u200b\u2060",
+        "only ideographic space": "\u3000\u200b",
         "256 characters": (visible + "n" * 256)[:256],
     }[breakage]
     if not name.startswith(target.prefix) and not target.owns_deployment:
