@@ -10,7 +10,7 @@ from typing import Any
 from flask import Flask, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from mockserver import browser, control, deployment, hosts, messages, wire
+from mockserver import browser, control, deployment, hosts, messages, sandboxes, wire
 from mockserver.auth import signin
 from mockserver.auth.routes import oauth_signin, portal
 from mockserver.auth.tokens import TokenService
@@ -77,6 +77,8 @@ def create_app(settings: Settings | None = None, /, **options: Any) -> Flask:
         enabled=settings.control_enabled,
         journal_enabled=settings.journal,
     )
+    if settings.max_sandboxes:
+        sandboxes.init_app(app, create_app)
     return app
 
 
