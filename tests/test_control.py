@@ -456,3 +456,14 @@ def test_reset_asks_every_state_owner():
     assert snapshot["recorded"] is True
     assert client.post("/__mock__/state", json=snapshot).status_code == 200
     assert calls == ["reset", "export", ("load", True)]
+
+
+def test_a_fault_rule_with_a_lone_surrogate_is_refused_and_answers_keep_working(arcgis_mock):
+    response = arcgis_mock.session.post(
+        f"{arcgis_mock.control_url}/faults",
+        data='{"operation": "runtimes", "error": {"code": 500, "message": "x\\ud800"}}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert "not valid Unicode" in response.json()["messages"][0]
+    assert arcgis_mock.control("GET", "faults") == {"faults": []}

@@ -66,7 +66,7 @@ def test_a_forged_host_header_cannot_make_sign_in_redirect_a_token_there(client)
 
 def test_configured_public_url_is_the_only_redirect_host(app, client):
     app.config[PUBLIC_URLS_KEY] = [PORTAL]
-    refused = _authorize(client, "http://localhost/cb", base_url="http://localhost")
+    refused = _authorize(client, "http://nbmock.test/cb", base_url="http://nbmock.test")
     assert refused["messages"] == ["Invalid redirect_uri"]
     refused = _authorize(client, "https://evil.example/cb", base_url="https://evil.example")
     assert "oauth_state" not in refused
@@ -244,3 +244,15 @@ def test_api_clients_without_origin_and_same_origin_pages_are_never_refused(clie
             headers=headers,
         ).get_json(force=True)
         assert answer["status"] == "success"
+
+
+def test_served_public_url_names_are_the_redirect_hosts_and_a_forged_host_is_not():
+    """``nbmock serve --public-url`` names (Settings.allowed_hosts) are the portal's own."""
+    app = create_app(allowed_hosts=frozenset({"localhost", "nbmock.example.org"}))
+    client = app.test_client()
+    ok = _authorize(client, "http://nbmock.example.org:8080/cb", base_url="http://127.0.0.1")
+    assert ok.get("oauth_state")
+    loopback = _authorize(client, "http://127.0.0.1:8080/cb", base_url="http://127.0.0.1")
+    assert loopback.get("oauth_state")
+    forged = _authorize(client, "http://1.2.3.4/steal", base_url="http://1.2.3.4")
+    assert forged["messages"] == ["Invalid redirect_uri"]

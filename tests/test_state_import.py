@@ -198,3 +198,17 @@ def test_a_hostile_snapshot_is_refused_without_change_or_imports_cleanly(data):
         assert export(api) == before
     _all_operations_work(api, token)
     assert import_(api, export(api))[0] == 200
+
+
+def test_an_export_larger_than_the_api_body_limit_imports_back(api, token):
+    """Found by make reliability's hostile values: 20 runtimes with 64 KiB objects make an
+    export over 1 MiB, which the API's body limit refused on import (HTTP 413)."""
+    big = '{"a": "' + "x" * (60 * 1024) + '"}'
+    for _ in range(20):
+        answer = api.post(COPY, token, **{**SEED_COPY, "customResources": big})
+        assert answer["status"] == "success"
+    snapshot = export(api)
+    assert len(json.dumps(snapshot)) > api.app.config["MAX_CONTENT_LENGTH"]
+    status, answer = import_(api, snapshot)
+    assert status == 200, answer
+    assert export(api)["runtimes"] == snapshot["runtimes"]
