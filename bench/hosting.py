@@ -5,12 +5,15 @@ Bare Flask (``bench/ceiling.py``) and the naive stateful handler
 server, worker model, worker count and access log as the emulator: then the
 difference in a round is the emulator's own work. The options come from
 ``mockserver.serving`` where it exposes them, so a change of serving model
-there moves the baselines with it.
+there moves the baselines with it; where it does not expose them, they are taken
+from what ``serving.serve`` hands gunicorn.
 """
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -20,25 +23,42 @@ from mockserver import serving
 
 
 def server_options(*, port: int, workers: int, proc_name: str) -> dict[str, Any]:
-    """gunicorn's settings for ``nbmock serve --workers N`` on 127.0.0.1:``port``."""
+    """The server settings ``nbmock serve --workers N`` uses on 127.0.0.1:``port``."""
     exposed = getattr(serving, "server_options", None)
     if exposed is not None:
         options = dict(exposed(host="127.0.0.1", port=port, workers=workers))
     else:
-        # The same dict mockserver.serving.serve builds for a plain-HTTP run.
-        options = {
-            "bind": f"127.0.0.1:{port}",
-            "workers": workers,
-            "worker_class": "sync",
-            "accesslog": "-",
-            "errorlog": "-",
-            "access_log_format": serving.ACCESS_LOG_FORMAT,
-            "graceful_timeout": 10,
-            "timeout": 60,
-            "control_socket_disable": True,
-        }
+        options = _as_serve_builds_them(port=port, workers=workers)
     options["proc_name"] = proc_name
     return options
+
+
+def _as_serve_builds_them(*, port: int, workers: int) -> dict[str, Any]:
+    """Run ``serving.serve`` up to the point where it hands gunicorn its settings, and
+    keep them: whatever serving model it chooses (and any class-level setting it makes
+    on its worker, such as the body limit), the baselines get the same."""
+    captured: dict[str, Any] = {}
+
+    class Capture:
+        def __init__(self, app_options: dict[str, Any], options: dict[str, Any]) -> None:
+            captured.update(options)
+
+        def run(self) -> None:
+            pass
+
+    original = serving.EmulatorServer
+    serving.EmulatorServer = Capture
+    try:
+        with tempfile.TemporaryDirectory(prefix="nbmock-hosting-") as scratch:
+            state = str(Path(scratch) / "options.sqlite3")
+            serving.serve(
+                host="127.0.0.1", port=port, workers=workers, app_options={"state": state}
+            )
+    finally:
+        serving.EmulatorServer = original
+    if not captured:
+        raise RuntimeError("mockserver.serving.serve no longer builds EmulatorServer: adapt bench")
+    return captured
 
 
 class _Hosted(BaseApplication):

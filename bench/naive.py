@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import sqlite3
+import threading
 from pathlib import Path
 
 from flask import Flask, Response, request
@@ -36,12 +37,14 @@ def connect(state: str | Path) -> sqlite3.Connection:
 def create_naive_app(state: str | Path) -> Flask:
     app = Flask(__name__)
     db = connect(state)
+    # One connection per worker, used by one thread at a time, as the emulator's store.
+    lock = threading.Lock()
     body = json.dumps({"notebookRuntime": RUNTIME, "status": "success"})
 
     def copy(runtime_id: str) -> Response:
-        db.execute(
-            "INSERT INTO copies (source, body) VALUES (?, ?)", (runtime_id, request.get_data())
-        )
+        row = (runtime_id, request.get_data())
+        with lock:
+            db.execute("INSERT INTO copies (source, body) VALUES (?, ?)", row)
         return Response(body, mimetype="application/json")
 
     app.add_url_rule("/ping", "ping", lambda: Response("{}", mimetype="application/json"))
