@@ -34,6 +34,18 @@ EXPIRATION_NOT_POSITIVE = "'expiration' must be positive."  # [inferred]
 CREDENTIALS_REQUIRED = "'username' and 'password' are required."  # [inferred]
 TOKEN_NEEDS_POST = "generateToken requires a POST request."  # [inferred] code 405
 
+# --- OAuth sign-in pages and Portal resources ---------------------------------------
+
+# A failed sign-in page says INVALID_CREDENTIALS, the words the official client looks for [client].
+SIGNIN_EXPIRED_STATE = "Your sign-in page has expired or is not valid. Sign in again."  # [inferred]
+OAUTH_INVALID_CLIENT = "Invalid client_id"  # [client] looks for these words
+OAUTH_INVALID_REDIRECT = "Invalid redirect_uri"  # [client]
+OAUTH_UNSUPPORTED_RESPONSE_TYPE = (  # [inferred]
+    "Unsupported response_type; this portal serves response_type=token."
+)
+USER_NOT_FOUND = "User not found."  # [inferred] code 400
+PORTAL_NOT_FOUND = "Portal '{id}' does not exist."  # [inferred] code 404
+
 # --- request parameters [inferred], code 400 -----------------------------------------
 
 REQUIRED = "'{name}' is required."

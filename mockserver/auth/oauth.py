@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
+from mockserver import messages
 from mockserver.auth.tokens import MAX_EXPIRATION_MINUTES, TokenService
 
 #: [client] the official Python client signs in as ``pythonapi`` and falls back to
@@ -25,9 +26,6 @@ BUILT_IN_CLIENTS = frozenset({"pythonapi", "arcgisonline", "arcgispro"})
 STATE_LIFETIME_MS = 15 * 60_000
 #: [inferred] an implicit-grant token's life when ``expiration`` is left out.
 DEFAULT_EXPIRATION_MINUTES = 120
-#: [inferred] Portal's words for a failed sign-in, as the client looks for them [client].
-INVALID_CREDENTIALS = "Invalid username or password."
-EXPIRED_STATE = "Your sign-in page has expired or is not valid. Sign in again."
 
 _PURPOSE = "oauth-state"
 
@@ -79,13 +77,13 @@ def authorize(params: Mapping[str, str], *, portal_host: str, now_ms: int) -> Si
     """
     client_id = params.get("client_id", "").strip()
     if client_id not in BUILT_IN_CLIENTS:
-        raise OAuthRefused("Invalid client_id")
+        raise OAuthRefused(messages.OAUTH_INVALID_CLIENT)
     response_type = params.get("response_type", "").strip()
     if response_type != "token":
-        raise OAuthRefused("Unsupported response_type; this portal serves response_type=token.")
+        raise OAuthRefused(messages.OAUTH_UNSUPPORTED_RESPONSE_TYPE)
     redirect_uri = params.get("redirect_uri", "").strip()
     if not redirect_allowed(redirect_uri, portal_host):
-        raise OAuthRefused("Invalid redirect_uri")
+        raise OAuthRefused(messages.OAUTH_INVALID_REDIRECT)
     return SignIn(
         client_id=client_id,
         redirect_uri=redirect_uri,

@@ -13,26 +13,13 @@ from http import HTTPStatus
 
 from flask import Flask, Request, Response, g, request
 
-from mockserver import wire
+from mockserver import deployment, pipeline, wire
 from mockserver.control import journal
 from mockserver.control.faults import FaultRule
 from mockserver.control.shared import SharedSettings
 from mockserver.errors import ArcGISError
 
 DEFAULT_JOURNAL_LIMIT = 10_000
-
-#: Operation names for faults and journal filters, where the view's own name
-#: would not be the one an ArcGIS user knows; other views go by their name in
-#: camelCase (``copy``, ``manifest``, ``portalSelf``).
-OPERATION_NAMES = {
-    "admin.root": "admin",
-    "admin.notebooks": "notebooks",
-    "admin.list_runtimes": "runtimes",
-    "admin.get_runtime": "runtime",
-    "portal.generate_token": "generateToken",
-    "portal.generate_token_form": "generateToken",
-    "portal.sharing_root": "sharing",
-}
 
 #: Set on a request whose connection a ``drop`` fault closed.
 DROPPED = "nbmock.dropped"
@@ -55,7 +42,7 @@ class ControlPlane:
         journal_limit: int,
     ) -> None:
         self.app = app
-        self.deployment = app.extensions["nbmock"]
+        self.deployment = deployment.of(app)
         self.settings = SharedSettings(
             self.deployment.store, self.deployment.clock, self.deployment.runtimes.ids
         )
@@ -71,11 +58,7 @@ class ControlPlane:
     def operations(self) -> frozenset[str]:
         """Every operation name of the emulated API, for validating fault rules."""
         if self._operations is None:
-            self._operations = frozenset(
-                operation_of(rule.endpoint)
-                for rule in self.app.url_map.iter_rules()
-                if rule.rule.startswith(self.api_prefix)
-            )
+            self._operations = pipeline.operation_names(self.app)
         return self._operations
 
     # --- hooks on the emulated API ----------------------------------------------
@@ -85,7 +68,7 @@ class ControlPlane:
         if not req.path.startswith(self.api_prefix):
             return None
         self.settings.refresh()
-        g.nbmock_operation = operation = operation_of(req.endpoint)
+        g.nbmock_operation = operation = pipeline.name_of(req.endpoint)
         g.nbmock_fault = None
         for rule in self.settings.faults:
             if rule.matches(operation) and self.deployment.store.match_fault(
@@ -114,10 +97,23 @@ class ControlPlane:
             return Response(f"{rule.status} {reason}\n", status=rule.status, mimetype="text/plain")
         return None
 
+    def journal_in_transaction(self, _operation: pipeline.Operation, response: Response) -> None:
+        """A write's journal row, inside the write's own transaction: one commit for both."""
+        if self.journal_enabled:
+            self._journal(response)
+            g.nbmock_journaled = True
+
     def after_request(self, response: Response) -> Response:
         req = wire.current_request()
         if not (self.journal_enabled and req.path.startswith(self.api_prefix)):
             return response
+        if g.get("nbmock_journaled"):
+            return response
+        self._journal(response)
+        return response
+
+    def _journal(self, response: Response) -> None:
+        req = wire.current_request()
         dropped = req.environ.get(DROPPED, False)
         response_text, envelope = None, None
         if not (dropped or response.is_streamed or response.direct_passthrough):
@@ -136,7 +132,6 @@ class ControlPlane:
         self.deployment.store.append_journal(
             entry["operation"], journal.entry_text(entry, response_text), self.journal_limit
         )
-        return response
 
 
 def install(
@@ -163,19 +158,11 @@ def install(
         journal_limit=journal_limit,
     )
     app.extensions["nbmock_control"] = plane
+    plane.deployment.commit_hooks.append(plane.journal_in_transaction)
     app.before_request(plane.before_request)
     app.after_request(plane.after_request)
     app.register_blueprint(control, url_prefix="/__mock__")
     return plane
-
-
-def operation_of(endpoint: str | None) -> str | None:
-    if endpoint is None:
-        return None
-    if endpoint in OPERATION_NAMES:
-        return OPERATION_NAMES[endpoint]
-    first, *rest = endpoint.rsplit(".", 1)[-1].split("_")
-    return first + "".join(word.capitalize() for word in rest)
 
 
 def _params(req: Request) -> dict[str, str]:

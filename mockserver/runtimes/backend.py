@@ -43,6 +43,11 @@ class RuntimesBackend:
             raise _not_found(runtime_id)
         return Runtime.from_dict(body)
 
+    def offered_operations(self, runtime: Runtime) -> frozenset[str]:
+        return model.offered_operations(
+            runtime, self.release.operations, self.current_runtime_version
+        )
+
     def manifest(self, runtime_id: str) -> dict:
         runtime = self.get(runtime_id)
         source_id = self.store.source_of(runtime_id) or runtime.id

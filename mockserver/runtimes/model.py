@@ -320,3 +320,30 @@ def upgraded(runtime: Runtime, current_version: str) -> Runtime:
     if runtime.version == current_version:
         raise Refused(messages.ALREADY_CURRENT.format(id=runtime.id, version=current_version))
     return replace(runtime, version=current_version)
+
+
+def offered_operations(
+    runtime: Runtime, release_operations: frozenset[str], current_version: str
+) -> frozenset[str]:
+    """The write operations that can succeed on ``runtime`` in a release offering
+    ``release_operations``: what the directory shows as forms.
+
+    Copy takes a system runtime [seed], unregister a copied one [doc], and
+    upgrade a copy made at an older runtime version [doc 12.1].
+    """
+    offered = {"update"}
+    if runtime.is_system:
+        offered.add("copy")
+    else:
+        offered.add("unregister")
+        if _version_key(runtime.version) < _version_key(current_version):
+            offered.add("upgrade")
+    return frozenset(offered) & release_operations
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    """``"14.0"`` -> ``(14, 0)``; a version that is not dotted numbers sorts first."""
+    try:
+        return tuple(int(part) for part in version.split("."))
+    except ValueError:
+        return ()

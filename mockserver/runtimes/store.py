@@ -57,6 +57,7 @@ class Store:
     def __init__(self, path: str | None = None) -> None:
         self.path = path or ":memory:"
         self._lock = threading.RLock()
+        self._open: Transaction | None = None
         self._db = sqlite3.connect(
             self.path, timeout=30, isolation_level=None, check_same_thread=False
         )
@@ -76,14 +77,25 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
-        """A write transaction that holds the deployment-wide write lock."""
+        """A write transaction that holds the deployment-wide write lock.
+
+        Nested in an open transaction of this thread (the request pipeline opens
+        one around a write, its rendering and its journal row), it joins that
+        one: everything commits, or nothing does, together.
+        """
         with self._lock:
+            if self._open is not None:
+                yield self._open
+                return
             self._db.execute("BEGIN IMMEDIATE")
+            self._open = Transaction(self._db)
             try:
-                yield Transaction(self._db)
+                yield self._open
             except BaseException:
+                self._open = None
                 self._db.execute("ROLLBACK")
                 raise
+            self._open = None
             self._db.execute("COMMIT")
 
     # --- reads (autocommit; WAL readers never block the writer) ---------------
