@@ -20,6 +20,7 @@ from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 from mockserver import serving
+from mockserver.settings import Settings
 
 
 def server_options(*, port: int, workers: int, proc_name: str) -> dict[str, Any]:
@@ -40,7 +41,7 @@ def _as_serve_builds_them(*, port: int, workers: int) -> dict[str, Any]:
     captured: dict[str, Any] = {}
 
     class Capture:
-        def __init__(self, app_options: dict[str, Any], options: dict[str, Any]) -> None:
+        def __init__(self, settings: Settings, options: dict[str, Any]) -> None:
             captured.update(options)
 
         def run(self) -> None:
@@ -52,7 +53,7 @@ def _as_serve_builds_them(*, port: int, workers: int) -> dict[str, Any]:
         with tempfile.TemporaryDirectory(prefix="nbmock-hosting-") as scratch:
             state = str(Path(scratch) / "options.sqlite3")
             serving.serve(
-                host="127.0.0.1", port=port, workers=workers, app_options={"state": state}
+                host="127.0.0.1", port=port, workers=workers, settings=Settings(state=state)
             )
     finally:
         serving.EmulatorServer = original

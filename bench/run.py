@@ -360,9 +360,8 @@ def main(argv: list[str] | None = None) -> int:
         if servers.prism_available():
             for multiprocess in (False, True):
                 for quiet in (False, True):
-                    prism = servers.prism(
-                        work / "prism.log", multiprocess=multiprocess, quiet=quiet
-                    )
+                    log = work / f"prism{'-m' * multiprocess}{'-quiet' * quiet}.log"
+                    prism = servers.prism(log, multiprocess=multiprocess, quiet=quiet)
                     if not start_optional(prism.name, None, lambda p=prism: p, started, left_out):
                         continue
                     labelled.append((prism.name, prism))

@@ -14,13 +14,14 @@ import pytest
 from bench import hosting, naive, run, servers
 from bench.load import Request, Result
 from mockserver import serving
+from mockserver.settings import Settings
 
 
 def test_baselines_are_served_with_nbmock_serves_own_server_options(tmp_path, monkeypatch):
     captured = {}
 
     class Capture:
-        def __init__(self, app_options, server_options):
+        def __init__(self, settings, server_options):
             captured.update(server_options)
 
         def run(self):
@@ -28,7 +29,7 @@ def test_baselines_are_served_with_nbmock_serves_own_server_options(tmp_path, mo
 
     monkeypatch.setattr(serving, "EmulatorServer", Capture)
     serving.serve(
-        host="127.0.0.1", port=8123, workers=3, app_options={"state": str(tmp_path / "s.db")}
+        host="127.0.0.1", port=8123, workers=3, settings=Settings(state=str(tmp_path / "s.db"))
     )
     ours = hosting.server_options(port=8123, workers=3, proc_name="nbmock")
     assert ours == {**captured, "proc_name": "nbmock"}
