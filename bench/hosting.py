@@ -41,7 +41,7 @@ def _as_serve_builds_them(*, port: int, workers: int) -> dict[str, Any]:
     captured: dict[str, Any] = {}
 
     class Capture:
-        def __init__(self, settings: Settings, options: dict[str, Any]) -> None:
+        def __init__(self, settings: Settings, options: dict[str, Any], *_: Any) -> None:
             captured.update(options)
 
         def run(self) -> None:

@@ -44,6 +44,10 @@ class Settings:
     control_token: str | None = field(default=None, repr=False)
     control_enabled: bool = True
     journal: bool = True
+    #: Host names answered (mockserver.hosts); None: any, as in process.
+    allowed_hosts: frozenset[str] | None = None
+    #: Peers whose X-Forwarded-* headers count (addresses or networks).
+    trusted_proxies: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         context = self.context.strip("/")

@@ -21,7 +21,7 @@ def test_baselines_are_served_with_nbmock_serves_own_server_options(tmp_path, mo
     captured = {}
 
     class Capture:
-        def __init__(self, settings, server_options):
+        def __init__(self, settings, server_options, *_):
             captured.update(server_options)
 
         def run(self):
