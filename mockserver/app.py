@@ -10,14 +10,14 @@ from typing import Any
 from flask import Flask, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from mockserver import browser, control, deployment, hosts, messages, wire
+from mockserver import browser, control, deployment, hosts, messages, sandboxes, wire
 from mockserver.auth import signin
 from mockserver.auth.routes import oauth_signin, portal
 from mockserver.auth.tokens import TokenService
 from mockserver.auth.users import UserDirectory, default_users, load_users
 from mockserver.clock import Clock
 from mockserver.deployment import Deployment
-from mockserver.errors import ArcGISError
+from mockserver.errors import ArcGISError, MethodNotSupported
 from mockserver.ids import IdGenerator
 from mockserver.redact import redact
 from mockserver.runtimes.backend import RuntimesBackend
@@ -77,6 +77,8 @@ def create_app(settings: Settings | None = None, /, **options: Any) -> Flask:
         enabled=settings.control_enabled,
         journal_enabled=settings.journal,
     )
+    if settings.max_sandboxes:
+        sandboxes.init_app(app, create_app)
     return app
 
 
@@ -107,8 +109,8 @@ def _register_error_handlers(app: Flask, context: str) -> None:
         if not (request.path.startswith(admin_prefix) or is_portal()):
             return error
         if error.code == 405:
-            problem = ArcGISError(
-                messages.METHOD_NOT_SUPPORTED.format(method=request.method), code=405
+            problem = MethodNotSupported(
+                messages.METHOD_NOT_SUPPORTED.format(method=request.method)
             )
         elif error.code == 404:
             operation = request.path.rstrip("/").rsplit("/", 1)[-1]

@@ -92,6 +92,14 @@ def _serve_parser(commands) -> None:
         help=f"largest request body accepted, larger ones get HTTP 413 (default: {DEFAULT_MAX_BODY})",
     )
     serve.add_argument(
+        "--max-sandboxes",
+        metavar="N",
+        type=int,
+        default=Settings.max_sandboxes,
+        help="most sandboxes (POST /__mock__/sandboxes) at once; 0 turns them off "
+        f"(default: {Settings.max_sandboxes})",
+    )
+    serve.add_argument(
         "--no-journal",
         dest="journal",
         action="store_false",
@@ -142,6 +150,7 @@ def _run_serve(args: argparse.Namespace) -> int:
         seed=args.seed,
         max_body=args.max_body,
         journal=args.journal,
+        max_sandboxes=args.max_sandboxes,
         control_token=args.control_token,
         control_enabled=bool(args.control_token) or is_loopback(args.host),
         allowed_hosts=allowed_hosts,

@@ -48,12 +48,16 @@ class Settings:
     allowed_hosts: frozenset[str] | None = None
     #: Peers whose X-Forwarded-* headers count (addresses or networks).
     trusted_proxies: frozenset[str] = frozenset()
+    #: How many sandboxes (``POST /__mock__/sandboxes``) may exist at once.
+    max_sandboxes: int = 100
 
     def __post_init__(self) -> None:
         context = self.context.strip("/")
         if not context or "/" in context:
             raise ValueError(f"context must be a single path segment, got {self.context!r}")
         object.__setattr__(self, "context", context)
+        if self.max_sandboxes < 0:
+            raise ValueError(f"max_sandboxes must not be negative, got {self.max_sandboxes}")
         if self.max_body <= 0:
             raise ValueError(f"max_body must be a positive number of bytes, got {self.max_body}")
 

@@ -26,6 +26,7 @@ from bench.reliability import (
     integrity,
     journal_bound,
     openapi_fuzz,
+    sandbox_isolation,
     secrets_scan,
     slow_clients,
 )
@@ -58,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--schemathesis-examples", type=int, default=40)
     parser.add_argument("--framing-cases", type=int, default=1500)
     parser.add_argument("--slow-connections", type=int, default=64)
-    parser.add_argument("--hostile-examples", type=int, default=1000)
+    parser.add_argument("--hostile-examples", type=int, default=300)
     parser.add_argument("--out", default="reports/reliability")
     args = parser.parse_args(argv)
 
@@ -268,6 +269,20 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  journal bound: {'ok' if not report.problems else report.problems}", flush=True)
 
     # 8. Cross-site requests to the control plane and the forms.
+    report = sandbox_isolation.run_isolation(work)
+    results["sandbox isolation"] = as_record(report)
+    problems["sandbox isolation"] = report.problems
+    rows.append(
+        row(
+            "sandbox isolation (issue 15)",
+            f"{report.sandboxes} sandboxes, one client thread each, 2 workers: copies, updates, "
+            "and each sandbox's listing tried with another sandbox's token",
+            f"{report.requests} requests; foreign tokens refused: {report.foreign_refused}; "
+            f"crossings: {report.crossings}; HTTP 500: {report.http_500}",
+            report.problems,
+        )
+    )
+
     report = cross_site.run_cross_site()
     results["cross-site refusals"] = as_record(report)
     problems["cross-site refusals"] = report.problems
