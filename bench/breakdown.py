@@ -77,7 +77,7 @@ def emulator_copy(workdir: Path) -> Callable[[], bytes]:
     token = client.post(
         "/arcgis/sharing/rest/generateToken",
         data={"username": "admin", "password": "admin1234", "f": "json"},
-    ).get_json()["token"]
+    ).get_json(force=True)["token"]  # labelled text/plain, as ArcGIS does
     body = urlencode({**servers.SEED_COPY, "f": "json"}).encode()
     call = wsgi_call(app, COPY_PATH, body, {"X-Esri-Authorization": f"Bearer {token}"})
 
