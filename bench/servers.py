@@ -13,8 +13,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import requests
+import yaml
 
 from contracts.exchanges import seed_copy_form
 
@@ -227,10 +229,40 @@ def prism_available() -> bool:
     return PRISM_BIN.exists() and SPEC.exists() and shutil.which("node") is not None
 
 
+def prism_spec(folder: Path) -> Path:
+    """The contract as Prism can mock it: JSON answers labelled ``application/json``.
+
+    The contract labels them ``text/plain;charset=UTF-8``, as ArcGIS does (ledger
+    W11); Prism 5.16 generates no example for a JSON schema under ``text/plain`` and
+    answers HTTP 500 instead. Only the label changes: the bodies and their schemas
+    are the contract's.
+    """
+    contract = yaml.safe_load(SPEC.read_text())
+
+    def relabel(node: Any) -> Any:
+        if isinstance(node, dict):
+            content = node.get("content")
+            if isinstance(content, dict) and "text/plain" in content:
+                media = content["text/plain"]
+                if media.get("schema", {}).get("type") != "string":
+                    content.setdefault("application/json", content.pop("text/plain"))
+            for value in node.values():
+                relabel(value)
+        elif isinstance(node, list):
+            for value in node:
+                relabel(value)
+        return node
+
+    path = folder / "contract-for-prism.yaml"
+    path.write_text(yaml.safe_dump(relabel(contract), sort_keys=False))
+    return path
+
+
 def prism(log: Path, *, multiprocess: bool, quiet: bool) -> Server:
     """Stoplight Prism mocking the contract, from the local install in bench/.prism."""
     port = free_port()
-    argv = [str(PRISM_BIN), "mock", "-h", "127.0.0.1", "-p", str(port), str(SPEC)]
+    spec = prism_spec(log.parent)
+    argv = [str(PRISM_BIN), "mock", "-h", "127.0.0.1", "-p", str(port), str(spec)]
     if multiprocess:
         argv.append("--multiprocess")
     if quiet:
