@@ -258,3 +258,13 @@ def _sweep(args: argparse.Namespace) -> int:
     left = target.cleanup()
     print(f"nbmock sweep: {len(leftovers) - len(left)} unregistered, {len(left)} could not be")
     return 1 if left else 0
+
+
+def register(commands: Any) -> dict[str, Any]:
+    """The ``nbmock.commands`` entry point: add ``verify`` and ``sweep`` to ``nbmock``.
+
+    ``nbmock`` (mockserver/cli.py) never imports the kit; it calls this with its
+    sub-command parsers and runs ``args`` through the callable named by the command.
+    """
+    add_commands(commands)
+    return {"verify": run, "sweep": run}

@@ -38,6 +38,16 @@ def test_get_on_post_operation_is_refused(target: Target, source_runtime: dict) 
     calls.assert_refused(reply, 405)
 
 
+def test_reads_answer_post(target: Target, source_runtime: dict) -> None:
+    """W9: a read answers POST, token in the body, as it answers GET (Esri's JS client posts)."""
+    for path in ("", "notebooks", calls.RUNTIMES, f"{calls.RUNTIMES}/{source_runtime['id']}"):
+        by_get = target.admin("GET", path)
+        by_post = target.admin("POST", path)
+        assert by_post.status == 200, by_post
+        assert by_post.envelope == by_get.envelope != "admin-error", by_post
+        assert by_post.json == by_get.json, by_post
+
+
 def test_list_has_current_version_and_runtimes(target: Target) -> None:
     """R1: the listing carries ``currentRuntimeVersion`` and ``runtimes``."""
     body = target.admin("GET", calls.RUNTIMES).json

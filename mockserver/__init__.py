@@ -1,6 +1,29 @@
-"""A faithful, stateful emulator of the ArcGIS Enterprise notebook-runtimes admin API."""
+"""A faithful, stateful emulator of the ArcGIS Enterprise notebook-runtimes admin API.
 
-from mockserver.app import create_app
+The package is lazy (PEP 562): ``import mockserver.runtimes.model`` loads no
+Flask, Werkzeug or sqlite3, so the domain rules can be read and tested alone.
+``from mockserver import create_app`` still works.
+"""
 
-__all__ = ["create_app"]
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mockserver.app import create_app
+    from mockserver.settings import Settings
+
+__all__ = ["Settings", "create_app"]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    if name == "create_app":
+        from mockserver.app import create_app
+
+        return create_app
+    if name == "Settings":
+        from mockserver.settings import Settings
+
+        return Settings
+    raise AttributeError(f"module 'mockserver' has no attribute {name!r}")

@@ -5,106 +5,76 @@ from __future__ import annotations
 import logging
 import secrets
 import traceback
-from dataclasses import dataclass
-from pathlib import Path
+from typing import Any
 
-from flask import Flask, current_app, request
+from flask import Flask, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from mockserver import messages, wire
+from mockserver import browser, control, deployment, messages, wire
+from mockserver.auth import signin
+from mockserver.auth.routes import oauth_signin, portal
 from mockserver.auth.tokens import TokenService
 from mockserver.auth.users import UserDirectory, default_users, load_users
 from mockserver.clock import Clock
+from mockserver.deployment import Deployment
 from mockserver.errors import ArcGISError
 from mockserver.ids import IdGenerator
 from mockserver.runtimes.backend import RuntimesBackend
-from mockserver.runtimes.releases import DEFAULT_RELEASE, Release, release
+from mockserver.runtimes.releases import release
+from mockserver.runtimes.routes import admin
 from mockserver.runtimes.store import Store
+from mockserver.settings import Settings
 
 log = logging.getLogger("nbmock")
 
-DEFAULT_CONTEXT = "arcgis"
-DEFAULT_MAX_BODY = 1024 * 1024
 
+def create_app(settings: Settings | None = None, /, **options: Any) -> Flask:
+    """An emulator app for ``settings`` (see ``Settings``), with ``options`` applied to it.
 
-@dataclass
-class Deployment:
-    """One emulated ArcGIS Enterprise: its release, users, tokens, clock and runtimes."""
-
-    context: str
-    release: Release
-    store: Store
-    clock: Clock
-    users: UserDirectory
-    tokens: TokenService
-    runtimes: RuntimesBackend
-
-
-def deployment() -> Deployment:
-    return current_app.extensions["nbmock"]
-
-
-def create_app(
-    *,
-    context: str = DEFAULT_CONTEXT,
-    state: str | Path | None = None,
-    release_name: str = DEFAULT_RELEASE,
-    users: UserDirectory | str | Path | None = None,
-    clock: Clock | None = None,
-    seed: int | None = None,
-    max_body: int = DEFAULT_MAX_BODY,
-    control_token: str | None = None,
-    control_enabled: bool = True,
-    journal: bool = True,
-) -> Flask:
-    """An emulator app.
-
-    ``state`` is a SQLite file that keeps runtimes (and the token secret)
-    across restarts and shares them between worker processes; without it the
-    state lives in memory for the life of this app. ``users`` is a
-    UserDirectory or the path of a users TOML file; the default is the single
-    Administrator ``admin``. ``clock`` lets tests move time without sleeping.
-    ``control_token``/``control_enabled`` guard the ``/__mock__/`` control
-    plane (mockserver/control): open by default, as on loopback; ``journal``
-    turns its request journal off for throughput runs.
+    ``create_app(release_name="11.5", seed=7)`` is ``create_app(Settings(release_name="11.5",
+    seed=7))``; an unknown option raises ``TypeError`` at once.
     """
-    context = context.strip("/")
-    if not context or "/" in context:
-        raise ValueError(f"context must be a single path segment, got {context!r}")
-    store = Store(str(state) if state else None)
-    clock = clock or Clock()
-    if isinstance(users, str | Path):
-        users = load_users(users)
+    settings = Settings.of(settings, **options)
+    the_release = release(settings.release_name)
+    store = Store(str(settings.state) if settings.state else None)
+    clock = settings.clock or Clock()
+    users = settings.users
+    if not isinstance(users, UserDirectory):
+        users = load_users(users) if users is not None else default_users()
     with store.transaction() as tx:
         secret = tx.setdefault_meta("token_secret", lambda: secrets.token_hex(32))
-    the_release = release(release_name)
 
     app = Flask(__name__)
     app.request_class = wire.ArcGISRequest
-    app.config["MAX_CONTENT_LENGTH"] = max_body
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body
     app.json.sort_keys = False
-    app.extensions["nbmock"] = Deployment(
-        context=context,
-        release=the_release,
-        store=store,
-        clock=clock,
-        users=users or default_users(),
-        tokens=TokenService(secret),
-        runtimes=RuntimesBackend(store, the_release, clock, IdGenerator(seed)),
+    deployment.install(
+        app,
+        Deployment(
+            settings=settings,
+            context=settings.context,
+            release=the_release,
+            store=store,
+            clock=clock,
+            users=users,
+            tokens=TokenService(secret),
+            runtimes=RuntimesBackend(store, the_release, clock, IdGenerator(settings.seed)),
+        ),
     )
-
-    from mockserver.auth.routes import oauth_signin, portal
-    from mockserver.runtimes.routes import admin
-
     app.before_request(wire.check_body)
+    browser.init_app(app)
+    signin.init_app(app)
+    context = settings.context
     app.register_blueprint(portal, url_prefix=f"/{context}/sharing/rest")
     app.register_blueprint(oauth_signin, url_prefix=f"/{context}/sharing/oauth2")
     app.register_blueprint(admin, url_prefix=f"/{context}/admin")
     _register_error_handlers(app, context)
-
-    from mockserver import control
-
-    control.install(app, token=control_token, enabled=control_enabled, journal_enabled=journal)
+    control.install(
+        app,
+        token=settings.control_token,
+        enabled=settings.control_enabled,
+        journal_enabled=settings.journal,
+    )
     return app
 
 

@@ -5,12 +5,19 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import astuple
+from importlib.metadata import entry_points
 from pathlib import Path
 
-from mockserver.app import DEFAULT_CONTEXT, DEFAULT_MAX_BODY
 from mockserver.auth.users import DEFAULT_PASSWORD, DEFAULT_USERNAME
-from mockserver.runtimes.releases import DEFAULT_RELEASE, RELEASES
+from mockserver.runtimes.releases import RELEASES
+from mockserver.settings import DEFAULT_CONTEXT, DEFAULT_MAX_BODY, DEFAULT_RELEASE, Settings
+
+#: Packages add sub-commands to ``nbmock`` through this entry-point group (the contract
+#: kit adds ``verify`` and ``sweep``): each entry point loads a callable taking the
+#: sub-command parsers and returning ``{command: run(args) -> exit status}``.
+COMMANDS_GROUP = "nbmock.commands"
 
 
 def _serve_parser(commands) -> None:
@@ -106,21 +113,22 @@ def _run_serve(args: argparse.Namespace) -> int:
     else:
         print(f"  Sign in: {DEFAULT_USERNAME} / {DEFAULT_PASSWORD} (built-in Administrator)")
     sys.stdout.flush()
+    settings = Settings(
+        context=args.context,
+        state=args.state,
+        release_name=args.release,
+        users=args.users,
+        seed=args.seed,
+        max_body=args.max_body,
+        journal=args.journal,
+        control_token=args.control_token,
+        control_enabled=bool(args.control_token) or is_loopback(args.host),
+    )
     serve(
         host=args.host,
         port=args.port,
         workers=args.workers,
-        app_options={
-            "context": args.context,
-            "state": args.state,
-            "release_name": args.release,
-            "users": args.users,
-            "seed": args.seed,
-            "max_body": args.max_body,
-            "journal": args.journal,
-            "control_token": args.control_token,
-            "control_enabled": bool(args.control_token) or is_loopback(args.host),
-        },
+        settings=settings,
         certfile=certfile,
         keyfile=keyfile,
     )
@@ -145,15 +153,28 @@ def main(argv: list[str] | None = None) -> int:
     )
     commands = parser.add_subparsers(dest="command", required=True)
     _serve_parser(commands)
-    from contracts import cli as kit  # the contract kit's verify and sweep
-
-    kit.add_commands(commands)
+    runners: dict[str, Callable[[argparse.Namespace], int]] = {"serve": _run_serve}
+    for entry_point in entry_points(group=COMMANDS_GROUP):
+        runners.update(entry_point.load()(commands))
+    if "verify" not in runners:
+        _kit_missing(commands)
     args = parser.parse_args(argv)
-    if args.command == "serve":
-        return _run_serve(args)
-    if args.command in ("verify", "sweep"):
-        return kit.run(args)
-    parser.error(f"unknown command {args.command}")
+    return runners.get(args.command, _needs_kit)(args)
+
+
+def _kit_missing(commands) -> None:
+    """``verify`` and ``sweep`` without the kit installed: say how to get it."""
+    for name in ("verify", "sweep"):
+        command = commands.add_parser(name, help="(needs the contract kit)", add_help=False)
+        command.add_argument("rest", nargs=argparse.REMAINDER)
+
+
+def _needs_kit(args: argparse.Namespace) -> int:
+    print(
+        f"nbmock {args.command}: the contract kit is not installed; "
+        "install it with: pip install 'arcgis-notebook-mock[kit]'",
+        file=sys.stderr,
+    )
     return 2
 
 

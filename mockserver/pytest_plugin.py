@@ -15,6 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from mockserver import deployment
 from mockserver.testing import InProcessEmulator, in_process
 
 
@@ -38,7 +39,7 @@ def arcgis_mock(
     if marker is not None:
         emulator = in_process(**marker.kwargs)
         yield emulator
-        emulator.app.extensions["nbmock"].store.close()
+        deployment.of(emulator.app).close()
         return
     # An explicit null seed: a seed one test set must not make the next one's ids.
     _arcgis_mock_shared.control("POST", "reset", {"seed": None})

@@ -12,8 +12,10 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
+from mockserver import deployment
 from mockserver.app import create_app
 from mockserver.control.shared import start_of_run
+from mockserver.settings import Settings
 from mockserver.tls import CertificatePair, self_signed_certificate
 
 #: The request line without its query string: GET tokens never reach the log.
@@ -21,11 +23,11 @@ ACCESS_LOG_FORMAT = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
 
 
 class EmulatorServer(BaseApplication):
-    """gunicorn running ``create_app(**app_options)`` in each worker (no preload,
+    """gunicorn running ``create_app(settings)`` in each worker (no preload,
     so no SQLite connection crosses a fork)."""
 
-    def __init__(self, app_options: dict[str, Any], server_options: dict[str, Any]) -> None:
-        self.app_options = app_options
+    def __init__(self, settings: Settings, server_options: dict[str, Any]) -> None:
+        self.settings = settings
         self.server_options = server_options
         super().__init__()
 
@@ -34,7 +36,7 @@ class EmulatorServer(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self):
-        return create_app(**self.app_options)
+        return create_app(self.settings)
 
 
 def _at_exit_of_this_process(action) -> None:
@@ -61,7 +63,7 @@ def shared_state_file() -> str:
     os.close(handle)
 
     def remove() -> None:
-        for suffix in ("", "-wal", "-shm"):
+        for suffix in ("", "-wal", "-shm", ".lock"):
             with contextlib.suppress(FileNotFoundError):
                 os.remove(path + suffix)
 
@@ -85,16 +87,16 @@ def serve(
     host: str,
     port: int,
     workers: int,
-    app_options: dict[str, Any],
+    settings: Settings,
     certfile: str | None = None,
     keyfile: str | None = None,
 ) -> None:
-    if not app_options.get("state"):
-        app_options = {**app_options, "state": shared_state_file()}
+    if not settings.state:
+        settings = Settings.of(settings, state=shared_state_file())
     # Create the schema and seed once, before workers race to do it, and
     # start the control plane's shared settings afresh for this run.
-    store = create_app(**app_options).extensions["nbmock"].store
-    start_of_run(store, app_options.get("seed"))
+    store = deployment.of(create_app(settings)).store
+    start_of_run(store, settings.seed)
     store.close()
     server_options: dict[str, Any] = {
         "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
@@ -112,4 +114,4 @@ def serve(
     }
     if certfile:
         server_options.update(certfile=certfile, keyfile=keyfile)
-    EmulatorServer(app_options, server_options).run()
+    EmulatorServer(settings, server_options).run()

@@ -31,6 +31,7 @@ from requests.structures import CaseInsensitiveDict
 from requests.utils import get_encoding_from_headers
 from werkzeug.serving import WSGIRequestHandler, make_server
 
+from mockserver import deployment
 from mockserver.app import create_app
 from mockserver.auth.users import DEFAULT_PASSWORD, DEFAULT_USERNAME
 from mockserver.control.plane import DROPPED_HEADER
@@ -47,7 +48,7 @@ class Emulator:
     def __init__(self, app: Flask, origin: str, session: requests.Session) -> None:
         self.app = app
         self.origin = origin
-        context = app.extensions["nbmock"].context
+        context = deployment.of(app).context
         self.url = f"{origin}/{context}"
         self.portal_url = f"{self.url}/sharing/rest"
         self.admin_url = f"{self.url}/admin"
@@ -142,7 +143,7 @@ def running(
         thread.join(timeout=10)
         server.server_close()
         emulator.session.close()
-        app.extensions["nbmock"].store.close()
+        deployment.of(app).close()
         if cert_dir:
             shutil.rmtree(cert_dir, ignore_errors=True)
 

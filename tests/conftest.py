@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from contracts.exchanges import seed_copy_form
-from mockserver import create_app
+from mockserver import create_app, deployment
 from mockserver.clock import Clock
 from tests.nbmock_process import NbmockProcess, free_port  # noqa: F401 - free_port for tests
 
@@ -23,7 +23,7 @@ class Api:
     def __init__(self, app) -> None:
         self.app = app
         self.client = app.test_client()
-        self.clock: Clock = app.extensions["nbmock"].clock
+        self.clock: Clock = deployment.of(app).clock
 
     def token(self, username: str = "admin", password: str = "admin1234", **extra) -> str:
         answer = self.client.post(

@@ -24,7 +24,7 @@ from openapi_spec_validator import validate
 from schemathesis.engine import events, from_schema
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from mockserver import create_app
+from mockserver import create_app, pipeline
 from mockserver.clock import Clock
 from tests.conftest import REPO
 
@@ -72,15 +72,29 @@ def test_copy_example_is_the_seeds_request_and_answer():
 
 
 def _served_routes(app) -> set[tuple[str, str]]:
+    """(method, path) of every declared operation (mockserver/pipeline.py), as served."""
     prefix = "/arcgis"
+    operations = pipeline.declared(app)
     routes = set()
     for rule in app.url_map.iter_rules():
-        if not rule.rule.startswith((f"{prefix}/admin", f"{prefix}/sharing")):
-            continue  # the control plane /__mock__ and static files are not ArcGIS's API
+        if rule.endpoint not in operations:
+            continue
         path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule[len(prefix) :])
-        for method in rule.methods - {"HEAD", "OPTIONS"}:
+        for method in operations[rule.endpoint].methods:
             routes.add((method, path))
     return routes
+
+
+def test_every_api_route_is_a_declared_operation():
+    """Nothing under /admin or /sharing escapes the pipeline (format, guard, release, journal)."""
+    app = create_app()
+    undeclared = sorted(
+        rule.rule
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith(("/arcgis/admin", "/arcgis/sharing"))
+        and rule.endpoint not in pipeline.declared(app)
+    )
+    assert not undeclared, f"views without @operation: {undeclared}"
 
 
 def _contract_routes() -> set[tuple[str, str]]:

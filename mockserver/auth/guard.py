@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import request
 
-from mockserver import messages, wire
+from mockserver import deployment, messages, wire
 from mockserver.auth.privileges import is_administrator, may_administer_notebooks
 from mockserver.auth.users import User
 from mockserver.errors import Forbidden, InvalidToken, TokenRequired
@@ -12,12 +12,10 @@ from mockserver.errors import Forbidden, InvalidToken, TokenRequired
 
 def signed_in_user() -> User:
     """The user the request's token names; 499 without a token, 498 for a bad one."""
-    from mockserver.app import deployment
-
     raw = wire.token()
     if raw is None:
         raise TokenRequired(messages.TOKEN_REQUIRED)
-    dep = deployment()
+    dep = deployment.current()
     claims = dep.tokens.verify(
         raw,
         now_ms=dep.clock.now_ms(),

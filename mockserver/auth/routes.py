@@ -1,4 +1,8 @@
-"""The Portal sharing API facade under ``/<context>/sharing/rest``."""
+"""The Portal sharing API facade under ``/<context>/sharing/rest``, and its OAuth sign-in.
+
+Each view declares its operation once (mockserver/pipeline.py); the rules
+live in pure modules beside it: tokens (``token_request``), oauth and portal.
+"""
 
 from __future__ import annotations
 
@@ -6,126 +10,67 @@ from dataclasses import replace
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 
-from mockserver import messages, wire
+from mockserver import deployment, messages, wire
 from mockserver.auth import oauth
 from mockserver.auth import portal as portal_facts
+from mockserver.auth import signin as sign_ins
 from mockserver.auth.guard import require_administrator, signed_in_user
 from mockserver.auth.oauth import SignIn
-from mockserver.auth.tokens import DEFAULT_EXPIRATION_MINUTES, MAX_EXPIRATION_MINUTES, Token
+from mockserver.auth.tokens import Token, token_request
 from mockserver.auth.users import User
-from mockserver.errors import ArcGISError, InvalidParameters, NotFound
+from mockserver.errors import ArcGISError, NotFound
+from mockserver.pipeline import RESOURCE, Page, operation
 
 portal = Blueprint("portal", __name__)
+#: ``/<context>/sharing/oauth2``: the sign-in form posts outside ``/sharing/rest`` [client].
+oauth_signin = Blueprint("oauth_signin", __name__)
 
-CLIENTS = ("referer", "ip", "requestip")
+TOKEN_FIELDS = ("username", "password", "client", "referer", "expiration")
 
 
-@portal.get("/info", strict_slashes=False)
+@operation(portal, "/info", name="info", title="Info")
 def info():
     """Public: where to get a token [doc][client]."""
-    fmt = wire.response_format()
-    return wire.render(
-        {
-            "owningSystemUrl": request.host_url.rstrip("/"),
-            "authInfo": {
-                "isTokenBasedSecurity": True,
-                "tokenServicesUrl": url_for("portal.generate_token", _external=True),
-            },
+    return {
+        "owningSystemUrl": request.host_url.rstrip("/"),
+        "authInfo": {
+            "isTokenBasedSecurity": True,
+            "tokenServicesUrl": url_for("portal.generate_token", _external=True),
         },
-        title="Info",
-        fmt=fmt,
-    )
-
-
-@portal.get("/generateToken", strict_slashes=False)
-def generate_token_form():
-    """The directory's sign-in form; as JSON, GET is refused: tokens are POST only [doc]."""
-    if wire.response_format() != "html":
-        raise ArcGISError(messages.TOKEN_NEEDS_POST, code=405)
-    operations = {
-        "generateToken": {
-            "url": url_for("portal.generate_token"),
-            "fields": ("username", "password", "client", "referer", "expiration"),
-            "defaults": {"client": "requestip", "expiration": "60"},
-        }
     }
-    return wire.render({}, title="Generate Token", operations=operations, fmt="html")
 
 
-@portal.post("/generateToken", strict_slashes=False)
+@operation(portal, "/generateToken", name="generateToken", title="Generate Token", methods=RESOURCE)
 def generate_token():
-    """A token for username/password; POST only [doc]."""
-    from mockserver.app import deployment
-
-    fmt = wire.response_format()
-    params = wire.params()
-    username = params.get("username", "")
-    password = params.get("password", "")
-    client = params.get("client", "").strip().lower()
-    referer = params.get("referer", "").strip()
-    ip = params.get("ip", "").strip()
-    expiration = _expiration_minutes(params.get("expiration", ""))
-    if not client:
-        # [inferred] like ArcGIS: a referer binds to it, else an ip, else the caller's address.
-        client = "referer" if referer else "ip" if ip else "requestip"
-    if client not in CLIENTS:
-        raise InvalidParameters(messages.UNABLE_TO_GENERATE_TOKEN, messages.BAD_CLIENT)
-    if client == "referer" and not referer:
-        raise InvalidParameters(
-            messages.UNABLE_TO_GENERATE_TOKEN, messages.REQUIRED.format(name="referer")
+    """A token for username/password, POST only [doc]; GET shows the directory's form."""
+    if request.method == "GET":
+        if wire.response_format() != "html":
+            raise ArcGISError(messages.TOKEN_NEEDS_POST, code=405)
+        form = {"url": url_for("portal.generate_token"), "fields": TOKEN_FIELDS}
+        form["defaults"] = {"client": "requestip", "expiration": "60"}
+        return Page({}, operations={"generateToken": form})
+    dep = deployment.current()
+    asked = token_request(wire.params(), caller_ip=request.remote_addr)
+    try:
+        user = sign_ins.authenticate(
+            dep.users, asked.username, asked.password, now_ms=dep.clock.now_ms()
         )
-    if client == "ip" and not ip:
-        raise InvalidParameters(
-            messages.UNABLE_TO_GENERATE_TOKEN, messages.REQUIRED.format(name="ip")
-        )
-    if not username or not password:
-        raise InvalidParameters(messages.UNABLE_TO_GENERATE_TOKEN, messages.CREDENTIALS_REQUIRED)
-    dep = deployment()
-    user = dep.users.authenticate(username, password)
+    except sign_ins.AccountLocked:
+        raise ArcGISError(
+            messages.UNABLE_TO_GENERATE_TOKEN, messages.ACCOUNT_LOCKED, code=400
+        ) from None
     if user is None:
         raise ArcGISError(messages.UNABLE_TO_GENERATE_TOKEN, messages.INVALID_CREDENTIALS, code=400)
-    expires_ms = dep.clock.now_ms() + expiration * 60_000
-    token = dep.tokens.issue(
-        Token(
-            user.username,
-            expires_ms,
-            referer=referer if client == "referer" else None,
-            ip=ip if client == "ip" else request.remote_addr if client == "requestip" else None,
-        )
-    )
-    payload = {"token": token, "expires": expires_ms, "ssl": request.is_secure}
-    return wire.render(
-        payload,
-        title="Generate Token",
+    expires_ms = dep.clock.now_ms() + asked.expiration_minutes * 60_000
+    token = dep.tokens.issue(Token(user.username, expires_ms, asked.referer, asked.ip))
+    return Page(
+        {"token": token, "expires": expires_ms, "ssl": request.is_secure},
         links={"Administrator directory": url_for("admin.root")},
-        fmt=fmt,
         session_token=token,
     )
 
 
-def _expiration_minutes(raw: str) -> int:
-    """Minutes, default 60; more than the server maximum gets the maximum [doc]."""
-    raw = raw.strip()
-    if not raw:
-        return DEFAULT_EXPIRATION_MINUTES
-    try:
-        minutes = int(float(raw))
-    except (ValueError, OverflowError):
-        raise InvalidParameters(
-            messages.UNABLE_TO_GENERATE_TOKEN, messages.BAD_EXPIRATION
-        ) from None
-    if minutes <= 0:
-        raise InvalidParameters(messages.UNABLE_TO_GENERATE_TOKEN, messages.EXPIRATION_NOT_POSITIVE)
-    return min(minutes, MAX_EXPIRATION_MINUTES)
-
-
 # --- what the official client reads after signing in [client] -----------------
-
-
-def _deployment():
-    from mockserver.app import deployment
-
-    return deployment()
 
 
 def _optional_user() -> User | None:
@@ -135,98 +80,112 @@ def _optional_user() -> User | None:
 
 def _base_url() -> str:
     """``https://host/<context>``, as the caller reached the deployment."""
-    return f"{request.host_url.rstrip('/')}/{_deployment().context}"
+    return f"{request.host_url.rstrip('/')}/{deployment.current().context}"
 
 
-@portal.get("", strict_slashes=False)
+@operation(portal, "", name="sharing", title="Sharing API")
 def sharing_root():
     """The sharing API root: its version [doc]."""
-    fmt = wire.response_format()
-    links = {"portals/self": url_for("portal.portal_self"), "info": url_for("portal.info")}
-    return wire.render(
-        portal_facts.root(_deployment().release), title="Sharing API", links=links, fmt=fmt
+    return Page(
+        portal_facts.root(deployment.current().release),
+        links=lambda: {
+            "portals/self": url_for("portal.portal_self"),
+            "info": url_for("portal.info"),
+        },
     )
 
 
-@portal.route("/portals/self", methods=["GET", "POST"], strict_slashes=False)
+@operation(portal, "/portals/self", name="portalSelf", title="Portal Self")
 def portal_self():
     """The organisation and, when signed in, who the caller is [doc][client: GET and POST]."""
-    fmt = wire.response_format()
-    user = _optional_user()
-    payload = portal_facts.portal_self(
-        _deployment().release, user, portal_host=request.host, use_ssl=request.is_secure
+    return portal_facts.portal_self(
+        deployment.current().release,
+        _optional_user(),
+        portal_host=request.host,
+        use_ssl=request.is_secure,
     )
-    return wire.render(payload, title="Portal Self", fmt=fmt)
 
 
-@portal.get("/portals/<portal_id>/servers", strict_slashes=False)
+@operation(
+    portal,
+    "/portals/<portal_id>/servers",
+    name="servers",
+    title="Servers",
+    guard=require_administrator,
+)
 def servers(portal_id: str):
     """The federated servers: the notebook server [doc][client: without it notebooks are hidden]."""
-    fmt = wire.response_format()
-    require_administrator()
     if portal_id not in (portal_facts.ORG_ID, "self"):
-        raise NotFound(f"Portal '{portal_id[:80]}' does not exist.")
-    payload = {"servers": [portal_facts.notebook_server(_base_url())]}
-    return wire.render(payload, title="Servers", fmt=fmt)
+        raise NotFound(messages.PORTAL_NOT_FOUND.format(id=portal_id[:80]))
+    return {"servers": [portal_facts.notebook_server(_base_url())]}
 
 
-@portal.get("/community/self", strict_slashes=False)
+@operation(portal, "/community/self", name="communitySelf", title="User")
 def community_self():
     """The signed-in user with their privileges [doc][client]."""
-    fmt = wire.response_format()
     user = signed_in_user()
-    return wire.render(portal_facts.user_profile(user), title=f"User: {user.username}", fmt=fmt)
+    return Page(portal_facts.user_profile(user), title=f"User: {user.username}")
 
 
-@portal.get("/community/users/<username>", strict_slashes=False)
+@operation(portal, "/community/users/<username>", name="communityUser", title="User")
 def community_user(username: str):
     """A user of the organisation; privileges only for themselves or an administrator."""
-    fmt = wire.response_format()
     viewer = signed_in_user()
-    subject = _deployment().users.get(username)
+    subject = deployment.current().users.get(username)
     if subject is None:
-        # [inferred] Portal's code and words for an unknown user.
-        raise ArcGISError("User not found.", code=400)
+        raise ArcGISError(messages.USER_NOT_FOUND, code=400)
     profile = portal_facts.user_profile(
         subject, show_privileges=portal_facts.may_see_privileges(viewer, subject)
     )
-    return wire.render(profile, title=f"User: {subject.username}", fmt=fmt)
+    return Page(profile, title=f"User: {subject.username}")
 
 
 # --- OAuth 2.0 sign-in (implicit grant), as the official client signs in ---------
 
 
-@portal.get("/oauth2/authorize", strict_slashes=False)
+@operation(
+    portal,
+    "/oauth2/authorize",
+    name="oauthAuthorize",
+    title="Sign In",
+    methods=("GET",),
+    renders=False,
+)
 def oauth_authorize():
     """The sign-in page; its script carries the ``oauth_state`` to post back [client]."""
-    dep = _deployment()
     try:
         sign_in = oauth.authorize(
-            wire.params(), portal_host=request.host, now_ms=dep.clock.now_ms()
+            wire.params(),
+            portal_hosts=sign_ins.portal_hosts(),
+            now_ms=deployment.current().clock.now_ms(),
         )
     except oauth.OAuthRefused as refused:
         return _sign_in_page(None, messages=[str(refused)])
     return _sign_in_page(sign_in)
 
 
-#: ``/<context>/sharing/oauth2``: the sign-in form posts outside ``/sharing/rest`` [client].
-oauth_signin = Blueprint("oauth_signin", __name__)
-
-
-@oauth_signin.post("/signin", strict_slashes=False)
+@operation(
+    oauth_signin, "/signin", name="signin", title="Sign In", methods=("POST",), renders=False
+)
 def signin():
     """Credentials for a sign-in page: 302 to the app with a token, or the page again."""
-    dep = _deployment()
+    dep = deployment.current()
     form = wire.params()
     now_ms = dep.clock.now_ms()
-    sign_in = oauth.SignIn.unseal(form.get("oauth_state", ""), dep.tokens, now_ms=now_ms)
-    if sign_in is None:
-        return _sign_in_page(None, messages=[oauth.EXPIRED_STATE])
-    user = dep.users.authenticate(form.get("username", ""), form.get("password", ""))
+    raw_state = form.get("oauth_state", "")
+    sign_in = oauth.SignIn.unseal(raw_state, dep.tokens, now_ms=now_ms)
+    if sign_in is None or not sign_ins.use_state(raw_state, sign_in, now_ms=now_ms):
+        return _sign_in_page(None, messages=[messages.SIGNIN_EXPIRED_STATE])
+    try:
+        user = sign_ins.authenticate(
+            dep.users, form.get("username", ""), form.get("password", ""), now_ms=now_ms
+        )
+    except sign_ins.AccountLocked:
+        return _sign_in_page(replace(sign_in, issued_ms=now_ms), messages=[messages.ACCOUNT_LOCKED])
     if user is None:
         # A fresh page (and state), as a browser would show it again [inferred].
         renewed = replace(sign_in, issued_ms=now_ms)
-        return _sign_in_page(renewed, messages=[oauth.INVALID_CREDENTIALS])
+        return _sign_in_page(renewed, messages=[messages.INVALID_CREDENTIALS])
     minutes = oauth.expiration_minutes(
         form.get("expiration", ""), default=sign_in.expiration_minutes
     )
@@ -244,7 +203,7 @@ def signin():
 
 def _sign_in_page(sign_in: SignIn | None, *, messages: list[str] | None = None) -> Response:
     """The HTML sign-in page. ``oAuthInfo`` stays one line of JSON: the client parses it."""
-    dep = _deployment()
+    dep = deployment.current()
     info: dict = {"appTitle": portal_facts.PORTAL_NAME}
     if sign_in is not None:
         info.update(oauth_state=sign_in.seal(dep.tokens), client_id=sign_in.client_id)

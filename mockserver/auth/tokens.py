@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import functools
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from mockserver import messages
-from mockserver.errors import InvalidToken
+from mockserver.errors import InvalidParameters, InvalidToken
 
 #: [doc] tokens default to 60 minutes; longer requests get the server maximum,
 #: two weeks by default.
@@ -22,6 +23,8 @@ DEFAULT_EXPIRATION_MINUTES = 60
 MAX_EXPIRATION_MINUTES = 14 * 24 * 60
 #: Tokens this emulator issues are ~100 characters; longer strings are never remembered.
 MAX_CACHED_TOKEN = 512
+#: [doc] what ``client`` may name: what the token is bound to.
+CLIENTS = ("referer", "ip", "requestip")
 
 
 @dataclass(frozen=True)
@@ -79,3 +82,67 @@ class TokenService:
         except (BadSignature, ValueError, TypeError):
             return None
         return username, expires_ms, referer, ip
+
+
+@dataclass(frozen=True)
+class TokenRequest:
+    """What a ``generateToken`` request asks for, its rules applied."""
+
+    username: str
+    password: str
+    expiration_minutes: int
+    referer: str | None
+    ip: str | None
+
+
+def token_request(params: Mapping[str, str], *, caller_ip: str | None) -> TokenRequest:
+    """``generateToken``'s parameters checked and resolved, or ``InvalidParameters``.
+
+    [doc] ``client`` is referer, ip or requestip; ``referer``/``ip`` are required
+    with their client; ``expiration`` is in minutes, default 60, capped at the
+    server maximum. [inferred] Without ``client``, a given referer binds the
+    token, else a given ip, else the caller's address.
+    """
+    username = params.get("username", "")
+    password = params.get("password", "")
+    client = params.get("client", "").strip().lower()
+    referer = params.get("referer", "").strip()
+    ip = params.get("ip", "").strip()
+    expiration = _expiration_minutes(params.get("expiration", ""))
+    if not client:
+        client = "referer" if referer else "ip" if ip else "requestip"
+    if client not in CLIENTS:
+        raise InvalidParameters(messages.UNABLE_TO_GENERATE_TOKEN, messages.BAD_CLIENT)
+    if client == "referer" and not referer:
+        raise InvalidParameters(
+            messages.UNABLE_TO_GENERATE_TOKEN, messages.REQUIRED.format(name="referer")
+        )
+    if client == "ip" and not ip:
+        raise InvalidParameters(
+            messages.UNABLE_TO_GENERATE_TOKEN, messages.REQUIRED.format(name="ip")
+        )
+    if not username or not password:
+        raise InvalidParameters(messages.UNABLE_TO_GENERATE_TOKEN, messages.CREDENTIALS_REQUIRED)
+    return TokenRequest(
+        username=username,
+        password=password,
+        expiration_minutes=expiration,
+        referer=referer if client == "referer" else None,
+        ip=ip if client == "ip" else caller_ip if client == "requestip" else None,
+    )
+
+
+def _expiration_minutes(raw: str) -> int:
+    """Minutes, default 60; more than the server maximum gets the maximum [doc]."""
+    raw = raw.strip()
+    if not raw:
+        return DEFAULT_EXPIRATION_MINUTES
+    try:
+        minutes = int(float(raw))
+    except (ValueError, OverflowError):
+        raise InvalidParameters(
+            messages.UNABLE_TO_GENERATE_TOKEN, messages.BAD_EXPIRATION
+        ) from None
+    if minutes <= 0:
+        raise InvalidParameters(messages.UNABLE_TO_GENERATE_TOKEN, messages.EXPIRATION_NOT_POSITIVE)
+    return min(minutes, MAX_EXPIRATION_MINUTES)

@@ -1,12 +1,13 @@
-"""Thin handlers for ``/<context>/admin``: parse, call the backend, render."""
+"""``/<context>/admin``: each view declares its operation once and returns what to render."""
 
 from __future__ import annotations
 
-from flask import Blueprint, url_for
+from flask import Blueprint, current_app, url_for
 
-from mockserver import messages, wire
+from mockserver import deployment, wire
 from mockserver.auth.guard import require_administrator, require_notebook_administrator
-from mockserver.errors import NotFound
+from mockserver.pipeline import OPERATION, Page, declared, operation
+from mockserver.runtimes.model import Runtime
 
 admin = Blueprint("admin", __name__)
 
@@ -21,165 +22,179 @@ UPDATE_FIELDS = (
     "maxSwapMemory", "maxSwapMemoryUnit", "sharedMemory", "sharedMemoryUnit",
 )  # fmt: skip
 
-
-def _deployment():
-    from mockserver.app import deployment
-
-    return deployment()
+RUNTIME = "/notebooks/runtimes/<runtime_id>"
 
 
-def _operation(name: str) -> None:
-    """Refuse an operation the emulated release does not have, as that release would."""
-    if name not in _deployment().release.operations:
-        raise NotFound(messages.NO_SUCH_RESOURCE.format(name=name))
-
-
-@admin.get("", strict_slashes=False)
+@operation(
+    admin,
+    "",
+    name="admin",
+    title="ArcGIS Enterprise Administrator API",
+    guard=require_administrator,
+)
 def root():
-    fmt = wire.response_format()
-    require_administrator()
-    dep = _deployment()
+    release = deployment.current().release
     payload = {
         "resources": ["notebooks"],
-        "currentVersion": dep.release.name,
-        "fullVersion": dep.release.full_version,
+        "currentVersion": release.name,
+        "fullVersion": release.full_version,
     }
-    links = {"notebooks": url_for("admin.notebooks")}
-    return wire.render(payload, title="ArcGIS Enterprise Administrator API", links=links, fmt=fmt)
+    return Page(payload, links=lambda: {"notebooks": url_for("admin.notebooks")})
 
 
-@admin.get("/notebooks", strict_slashes=False)
+@operation(
+    admin, "/notebooks", name="notebooks", title="Notebooks", guard=require_notebook_administrator
+)
 def notebooks():
-    fmt = wire.response_format()
-    require_notebook_administrator()
-    links = {"runtimes": url_for("admin.list_runtimes")}
-    return wire.render({"resources": ["runtimes"]}, title="Notebooks", links=links, fmt=fmt)
+    return Page(
+        {"resources": ["runtimes"]}, links=lambda: {"runtimes": url_for("admin.list_runtimes")}
+    )
 
 
-@admin.get("/notebooks/runtimes", strict_slashes=False)
+@operation(
+    admin,
+    "/notebooks/runtimes",
+    name="runtimes",
+    title="Notebook Runtimes",
+    guard=require_notebook_administrator,
+    release_bound=True,
+)
 def list_runtimes():
-    fmt = wire.response_format()
-    require_notebook_administrator()
-    backend = _deployment().runtimes
+    backend = deployment.current().runtimes
     runtimes = backend.list()
     payload = {
         "currentRuntimeVersion": backend.current_runtime_version,
         "runtimes": [runtime.to_dict() for runtime in runtimes],
     }
-    return wire.render(
+    return Page(
         payload,
-        title="Notebook Runtimes",
         links=lambda: {
             runtime.name: url_for("admin.get_runtime", runtime_id=runtime.id)
             for runtime in runtimes
         },
-        fmt=fmt,
     )
 
 
-@admin.get("/notebooks/runtimes/<runtime_id>", strict_slashes=False)
+@operation(
+    admin,
+    RUNTIME,
+    name="runtime",
+    title="Notebook Runtime",
+    guard=require_notebook_administrator,
+    release_bound=True,
+)
 def get_runtime(runtime_id: str):
-    fmt = wire.response_format()
-    require_notebook_administrator()
-    runtime = _deployment().runtimes.get(runtime_id)
-    return wire.render(
+    runtime = deployment.current().runtimes.get(runtime_id)
+    return Page(
         runtime.to_dict(),
         title=f"Notebook Runtime: {runtime.name}",
         links=lambda: {"manifest": url_for("admin.manifest", runtime_id=runtime_id)},
         operations=lambda: _operation_forms(runtime),
-        fmt=fmt,
     )
 
 
-def _operation_forms(runtime) -> dict:
-    """The HTML directory's forms for the operations this release offers on ``runtime``."""
-    ops = _deployment().release.operations
+def _operation_forms(runtime: Runtime) -> dict:
+    """The directory's forms for the operations this release offers on ``runtime``."""
+    dep = deployment.current()
+    offered = dep.runtimes.offered_operations(runtime)
     values = runtime.to_dict()
+    values.setdefault("sharedMemory", values["sharedMemorySize"])
+    values.setdefault("sharedMemoryUnit", values["sharedMemorySizeUnit"])
     forms = {}
-    if "copy" in ops and runtime.is_system:
-        forms["copy"] = _form("admin.copy", runtime.id, COPY_FIELDS, values)
-    if "update" in ops:
-        forms["update"] = _form("admin.update", runtime.id, UPDATE_FIELDS, values)
-    if "unregister" in ops and runtime.copied:
-        forms["unregister"] = _form("admin.unregister", runtime.id, (), {})
-    if "upgrade" in ops and runtime.copied:
-        forms["upgrade"] = _form("admin.upgrade", runtime.id, (), {})
+    for endpoint, op in declared_runtime_operations().items():
+        if op.name in offered:
+            forms[op.name] = {
+                "url": url_for(endpoint, runtime_id=runtime.id),
+                "fields": op.form,
+                "defaults": {field: wire.integral(values.get(field, "")) for field in op.form},
+            }
     return forms
 
 
-def _form(endpoint: str, runtime_id: str, fields, values: dict) -> dict:
-    defaults = {field: values.get(field, "") for field in fields}
-    defaults.setdefault("sharedMemory", values.get("sharedMemorySize", ""))
-    defaults.setdefault("sharedMemoryUnit", values.get("sharedMemorySizeUnit", ""))
+def declared_runtime_operations() -> dict:
+    """The declared POST operations on one runtime, by endpoint, in declaration order."""
     return {
-        "url": url_for(endpoint, runtime_id=runtime_id),
-        "fields": fields,
-        "defaults": {k: wire.integral(v) for k, v in defaults.items()},
+        endpoint: op
+        for endpoint, op in declared(current_app).items()
+        if op.rule.startswith(RUNTIME + "/") and op.methods == OPERATION
     }
 
 
-@admin.post("/notebooks/runtimes/<runtime_id>/copy", strict_slashes=False)
+@operation(
+    admin,
+    f"{RUNTIME}/copy",
+    name="copy",
+    title="Copy Notebook Runtime",
+    methods=OPERATION,
+    guard=require_notebook_administrator,
+    release_bound=True,
+    form=COPY_FIELDS,
+)
 def copy(runtime_id: str):
-    fmt = wire.response_format()
-    require_notebook_administrator()
-    _operation("copy")
-    runtime = _deployment().runtimes.copy(runtime_id, wire.params())
-    payload = {"notebookRuntime": runtime.to_dict(), "status": "success"}
-    return wire.render(
-        payload,
-        title="Copy Notebook Runtime",
+    runtime = deployment.current().runtimes.copy(runtime_id, wire.params())
+    return Page(
+        {"notebookRuntime": runtime.to_dict(), "status": "success"},
         links=lambda: {"new runtime": url_for("admin.get_runtime", runtime_id=runtime.id)},
-        fmt=fmt,
     )
 
 
-@admin.post("/notebooks/runtimes/<runtime_id>/update", strict_slashes=False)
+@operation(
+    admin,
+    f"{RUNTIME}/update",
+    name="update",
+    title="Update Notebook Runtime",
+    methods=OPERATION,
+    guard=require_notebook_administrator,
+    release_bound=True,
+    form=UPDATE_FIELDS,
+)
 def update(runtime_id: str):
-    fmt = wire.response_format()
-    require_notebook_administrator()
-    _operation("update")
-    _deployment().runtimes.update(runtime_id, wire.params())
-    return _success("Update Notebook Runtime", runtime_id, fmt)
+    deployment.current().runtimes.update(runtime_id, wire.params())
+    return _success(runtime_id)
 
 
-@admin.post("/notebooks/runtimes/<runtime_id>/unregister", strict_slashes=False)
+@operation(
+    admin,
+    f"{RUNTIME}/unregister",
+    name="unregister",
+    title="Unregister Notebook Runtime",
+    methods=OPERATION,
+    guard=require_notebook_administrator,
+    release_bound=True,
+)
 def unregister(runtime_id: str):
-    fmt = wire.response_format()
-    require_notebook_administrator()
-    _operation("unregister")
-    _deployment().runtimes.unregister(runtime_id)
-    return wire.render(
-        {"status": "success"},
-        title="Unregister Notebook Runtime",
-        links=lambda: {"runtimes": url_for("admin.list_runtimes")},
-        fmt=fmt,
-    )
+    deployment.current().runtimes.unregister(runtime_id)
+    return Page({"status": "success"}, links=lambda: {"runtimes": url_for("admin.list_runtimes")})
 
 
-@admin.post("/notebooks/runtimes/<runtime_id>/upgrade", strict_slashes=False)
+@operation(
+    admin,
+    f"{RUNTIME}/upgrade",
+    name="upgrade",
+    title="Upgrade Notebook Runtime",
+    methods=OPERATION,
+    guard=require_notebook_administrator,
+    release_bound=True,
+)
 def upgrade(runtime_id: str):
-    fmt = wire.response_format()
-    require_notebook_administrator()
-    _operation("upgrade")
-    _deployment().runtimes.upgrade(runtime_id)
-    return _success("Upgrade Notebook Runtime", runtime_id, fmt)
+    deployment.current().runtimes.upgrade(runtime_id)
+    return _success(runtime_id)
 
 
-@admin.route(
-    "/notebooks/runtimes/<runtime_id>/manifest", methods=["GET", "POST"], strict_slashes=False
+@operation(
+    admin,
+    f"{RUNTIME}/manifest",
+    name="manifest",
+    title="Runtime Manifest",
+    guard=require_notebook_administrator,
+    release_bound=True,
 )
 def manifest(runtime_id: str):
-    fmt = wire.response_format()
-    require_notebook_administrator()
-    _operation("manifest")
-    payload = _deployment().runtimes.manifest(runtime_id)
-    return wire.render(payload, title="Runtime Manifest", fmt=fmt)
+    return deployment.current().runtimes.manifest(runtime_id)
 
 
-def _success(title: str, runtime_id: str, fmt: str):
-    return wire.render(
+def _success(runtime_id: str) -> Page:
+    return Page(
         {"status": "success"},
-        title=title,
         links=lambda: {"runtime": url_for("admin.get_runtime", runtime_id=runtime_id)},
-        fmt=fmt,
     )

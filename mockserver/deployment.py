@@ -1,0 +1,59 @@
+"""The emulated deployment, and the one accessor every room reaches it through.
+
+Flask's extension guide: state lives on ``app.extensions``, reached through
+``current_app``. Only this module knows the extension key; everyone else
+calls ``current()`` inside a request or ``of(app)`` outside one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Flask, current_app
+
+from mockserver.auth.tokens import TokenService
+from mockserver.auth.users import UserDirectory
+from mockserver.clock import Clock
+from mockserver.runtimes.backend import RuntimesBackend
+from mockserver.runtimes.releases import Release
+from mockserver.runtimes.store import Store
+from mockserver.settings import Settings
+
+_KEY = "nbmock"
+
+
+@dataclass
+class Deployment:
+    """One emulated ArcGIS Enterprise: its release, users, tokens, clock and runtimes."""
+
+    settings: Settings
+    context: str
+    release: Release
+    store: Store
+    clock: Clock
+    users: UserDirectory
+    tokens: TokenService
+    runtimes: RuntimesBackend
+    #: Called inside each write's transaction with its rendered answer (the journal):
+    #: ``hook(operation, response)``; see mockserver/pipeline.py.
+    commit_hooks: list[Callable[[Any, Any], None]] = field(default_factory=list)
+
+    def close(self) -> None:
+        """Release the state's database connection (an app is done with)."""
+        self.store.close()
+
+
+def install(app: Flask, deployment: Deployment) -> None:
+    app.extensions[_KEY] = deployment
+
+
+def current() -> Deployment:
+    """The deployment of the app handling the current request."""
+    return current_app.extensions[_KEY]
+
+
+def of(app: Flask) -> Deployment:
+    """The deployment of ``app``, outside a request (tests, serving, the kit in-process)."""
+    return app.extensions[_KEY]

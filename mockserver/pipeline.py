@@ -1,0 +1,169 @@
+"""One request pipeline: every operation of the emulated API is declared once.
+
+``@operation`` on a view declares its URL rule, methods, name, guard, release
+rule and HTML title, and registers the route. For each request the pipeline
+checks ``f``, runs the guard, refuses an operation the emulated release lacks,
+runs the view and renders what it returns (a dict, or a ``Page`` when the HTML
+directory needs more) as JSON, pretty JSON or the directory page. A write runs
+together with its rendering and the hooks that record it (the journal) in one
+store transaction: no answer can fail after state changed, and a write pays
+for one lock wait and one commit.
+
+The names declared here are the ones users write in fault rules and journal
+filters; the control plane, the OpenAPI drift test and the HTML directory read
+the declarations (``declared(app)``) instead of keeping lists of their own.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Blueprint, Flask, Response, current_app, g
+
+from mockserver import deployment, messages, wire
+from mockserver.errors import NotFound
+
+#: A resource answers GET and POST alike: [doc] Esri's Administrator API overview
+#: reaches each URL "over the prescribed HTTPS method (either GET or POST)", and
+#: Esri's JavaScript client sends every request, reads included, as POST.
+RESOURCE = ("GET", "POST")
+#: An operation that changes state is POST only [doc] (each operation's page).
+OPERATION = ("POST",)
+
+#: Hooks called inside a write's transaction, after rendering: ``hook(op, response)``.
+CommitHook = Callable[["Operation", Response], None]
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One declared operation of the emulated API."""
+
+    name: str
+    title: str
+    rule: str
+    methods: tuple[str, ...]
+    guard: Callable[[], Any] | None
+    #: Exists only in the releases that list ``name`` (runtimes/releases.py).
+    release_bound: bool
+    writes: bool
+    #: Fields the directory's form for this operation offers.
+    form: tuple[str, ...]
+    #: False for pages that are HTML whatever ``f`` says (the OAuth sign-in pages).
+    renders: bool
+
+    @property
+    def is_resource(self) -> bool:
+        return "GET" in self.methods
+
+
+@dataclass
+class Page:
+    """A view's answer, with what only the HTML directory page needs.
+
+    ``links`` and ``operations`` may be callables: they are built only when a
+    page is asked for, so JSON answers do not pay for URL building.
+    """
+
+    payload: Mapping[str, Any]
+    title: str | None = None
+    links: Mapping[str, str] | Callable[[], Mapping[str, str]] | None = None
+    operations: Mapping[str, Any] | Callable[[], Mapping[str, Any]] | None = None
+    session_token: str | None = None
+
+
+def operation(
+    blueprint: Blueprint,
+    rule: str,
+    *,
+    name: str,
+    title: str,
+    methods: tuple[str, ...] = RESOURCE,
+    guard: Callable[[], Any] | None = None,
+    release_bound: bool = False,
+    form: tuple[str, ...] = (),
+    renders: bool = True,
+) -> Callable[[Callable[..., Any]], Callable[..., Response]]:
+    """Declare ``view`` as the operation ``name`` at ``rule`` of ``blueprint``."""
+
+    def declare(view: Callable[..., Any]) -> Callable[..., Response]:
+        declared_operation = Operation(
+            name=name,
+            title=title,
+            rule=rule,
+            methods=methods,
+            guard=guard,
+            release_bound=release_bound,
+            writes=methods == OPERATION,
+            form=form,
+            renders=renders,
+        )
+
+        @functools.wraps(view)
+        def run(**kwargs: Any) -> Response:
+            return _dispatch(declared_operation, view, kwargs)
+
+        run.operation = declared_operation  # type: ignore[attr-defined]
+        blueprint.add_url_rule(rule, view_func=run, methods=list(methods), strict_slashes=False)
+        return run
+
+    return declare
+
+
+def _dispatch(op: Operation, view: Callable[..., Any], kwargs: dict[str, Any]) -> Response:
+    g.nbmock_operation = op.name
+    fmt = wire.response_format() if op.renders else "html"
+    if op.guard is not None:
+        op.guard()
+    dep = deployment.current()
+    if op.release_bound and op.name not in dep.release.operations:
+        raise NotFound(messages.NO_SUCH_RESOURCE.format(name=op.name))
+    if not op.writes:
+        return _render(op, view(**kwargs), fmt)
+    with dep.store.transaction():
+        response = _render(op, view(**kwargs), fmt)
+        for hook in dep.commit_hooks:
+            hook(op, response)
+    return response
+
+
+def _render(op: Operation, answer: Any, fmt: str) -> Response:
+    if isinstance(answer, Response):
+        return answer
+    page = answer if isinstance(answer, Page) else Page(answer)
+    return wire.render(
+        page.payload,
+        title=page.title or op.title,
+        links=page.links,
+        operations=page.operations,
+        fmt=fmt,
+        session_token=page.session_token,
+    )
+
+
+# --- reading the declarations ----------------------------------------------------
+
+
+def declared(app: Flask) -> dict[str, Operation]:
+    """Every declared operation of ``app``, by Flask endpoint."""
+    return {
+        endpoint: view.operation
+        for endpoint, view in app.view_functions.items()
+        if hasattr(view, "operation")
+    }
+
+
+def operation_names(app: Flask) -> frozenset[str]:
+    """The names fault rules and journal filters may use."""
+    return frozenset(op.name for op in declared(app).values())
+
+
+def name_of(endpoint: str | None) -> str | None:
+    """The declared name of ``endpoint`` in the current app, or None."""
+    if endpoint is None:
+        return None
+    view = current_app.view_functions.get(endpoint)
+    op = getattr(view, "operation", None)
+    return None if op is None else op.name

@@ -1,0 +1,63 @@
+"""The emulator's options, in one place.
+
+The CLI, the embedding API (``mockserver.testing``) and the tests build one
+``Settings`` and hand it to ``create_app``; a mistyped option is a
+``TypeError`` at once instead of a default silently kept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mockserver.runtimes.releases import DEFAULT_RELEASE
+
+if TYPE_CHECKING:
+    from mockserver.auth.users import UserDirectory
+    from mockserver.clock import Clock
+
+DEFAULT_CONTEXT = "arcgis"
+DEFAULT_MAX_BODY = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Settings:
+    """One emulated deployment's options.
+
+    ``state`` is a SQLite file that keeps runtimes (and the token secret)
+    across restarts and shares them between worker processes; without it the
+    state lives in memory for the life of the app. ``users`` is a
+    ``UserDirectory`` or the path of a users TOML file (default: the single
+    Administrator ``admin``). ``clock`` lets tests move time without sleeping.
+    ``control_token``/``control_enabled`` guard the ``/__mock__/`` control
+    plane; ``journal`` turns its request journal off for throughput runs.
+    """
+
+    context: str = DEFAULT_CONTEXT
+    state: str | Path | None = None
+    release_name: str = DEFAULT_RELEASE
+    users: UserDirectory | str | Path | None = None
+    clock: Clock | None = None
+    seed: int | None = None
+    max_body: int = DEFAULT_MAX_BODY
+    control_token: str | None = field(default=None, repr=False)
+    control_enabled: bool = True
+    journal: bool = True
+
+    def __post_init__(self) -> None:
+        context = self.context.strip("/")
+        if not context or "/" in context:
+            raise ValueError(f"context must be a single path segment, got {self.context!r}")
+        object.__setattr__(self, "context", context)
+        if self.max_body <= 0:
+            raise ValueError(f"max_body must be a positive number of bytes, got {self.max_body}")
+
+    @classmethod
+    def of(cls, settings: Settings | None = None, **options: Any) -> Settings:
+        """``settings`` (or the defaults) with ``options`` applied; unknown names raise."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(options) - known)
+        if unknown:
+            raise TypeError(f"unknown emulator option(s): {', '.join(unknown)}")
+        return replace(settings or cls(), **options)
