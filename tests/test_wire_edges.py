@@ -87,6 +87,7 @@ def test_a_signed_in_page_shows_its_title_table_json_and_links_carrying_the_toke
     assert page.headings[0] == "Notebook Runtimes"
     assert page.table["currentRuntimeVersion"] == answer["currentRuntimeVersion"]
     assert json.loads(page.pre[-1]) == answer
+    assert page.pre[-1] == json.dumps(answer, indent=2, ensure_ascii=False)  # as f=pjson
     assert page.links["Home"] == f"{ADMIN}?f=html&token={token}"
     for runtime in answer["runtimes"]:
         assert page.links[runtime["name"]] == f"{RUNTIMES}/{runtime['id']}?f=html&token={token}"
