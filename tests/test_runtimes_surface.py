@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from html.parser import HTMLParser
 
 import pytest
 
@@ -188,6 +189,43 @@ def test_copies_keep_their_version_under_a_newer_release_until_upgraded(tmp_path
 # --- the HTML directory --------------------------------------------------------
 
 
+class _FormReader(HTMLParser):
+    """What a browser would send for the page's first form: inputs and selected options."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fields: dict[str, str] = {}
+        self._select: str | None = None
+        self._forms = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attr = {k: v or "" for k, v in attrs}
+        if tag == "form":
+            self._forms += 1
+        if self._forms != 1:
+            return
+        if tag == "input" and "name" in attr:
+            self.fields[attr["name"]] = attr.get("value", "")
+        elif tag == "select":
+            self._select = attr["name"]
+        elif (
+            tag == "option"
+            and self._select
+            and ("selected" in attr or self._select not in self.fields)
+        ):
+            self.fields[self._select] = attr.get("value", "")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "select":
+            self._select = None
+
+
+def form_fields(page: str) -> dict[str, str]:
+    reader = _FormReader()
+    reader.feed(page)
+    return reader.fields
+
+
 def test_html_directory_walks_from_token_to_copy_result(api):
     form = api.client.get("/arcgis/sharing/rest/generateToken")
     assert form.mimetype == "text/html" and 'name="password" type="password"' in form.get_data(
@@ -214,12 +252,13 @@ def test_html_directory_walks_from_token_to_copy_result(api):
     ).group(1)
     page = api.client.get(standard_link.replace("&amp;", "&")).get_data(as_text=True)
 
-    # The copy form posts with f=html and the session's token.
-    copy_form = page[
-        page.index('action="/arcgis/admin/notebooks/runtimes/' + STANDARD_ID + '/copy"') :
-    ]
-    copy_form = copy_form[: copy_form.index("</form>")]
-    fields = dict(re.findall(r'name="([^"]+)"[^>]*value="([^"]*)"', copy_form))
+    # The runtime page links to the copy operation's own page, whose form posts
+    # with f=html and the session's token.
+    copy_link = re.search(
+        rf'href="(/arcgis/admin/notebooks/runtimes/{STANDARD_ID}/copy\?[^"]+)"', page
+    ).group(1)
+    copy_page = api.client.get(copy_link.replace("&amp;", "&")).get_data(as_text=True)
+    fields = form_fields(copy_page)
     assert fields["f"] == "html" and fields["token"]
     fields.update(name="From the directory", minCpu="1", maxCpu="2")
     result = api.client.post(f"/arcgis/admin/notebooks/runtimes/{STANDARD_ID}/copy", data=fields)
@@ -228,6 +267,8 @@ def test_html_directory_walks_from_token_to_copy_result(api):
     assert "From the directory" in text and "success" in text
 
 
-def test_html_errors_are_pages_too(api):
-    page = api.client.get("/arcgis/admin/notebooks/runtimes").get_data(as_text=True)
-    assert "Error: 499" in page and "Token not found" in page
+def test_html_errors_are_pages_too(api, token):
+    page = api.client.post(
+        "/arcgis/admin/notebooks/runtimes/no-such-id/update", data={"f": "html", "token": token}
+    ).get_data(as_text=True)
+    assert "Error: 404" in page and "no-such-id" in page

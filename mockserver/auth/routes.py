@@ -15,28 +15,38 @@ from mockserver.auth import oauth
 from mockserver.auth import portal as portal_facts
 from mockserver.auth.guard import require_administrator, signed_in_user
 from mockserver.auth.oauth import SignIn
-from mockserver.auth.tokens import Token, token_request
+from mockserver.auth.tokens import CLIENTS, Token, token_request
 from mockserver.auth.users import User
 from mockserver.errors import ArcGISError, NotFound
+from mockserver.forms import NUMBER, PASSWORD, SELECT, Field
 from mockserver.pipeline import RESOURCE, Page, operation
 
 portal = Blueprint("portal", __name__)
 #: ``/<context>/sharing/oauth2``: the sign-in form posts outside ``/sharing/rest`` [client].
 oauth_signin = Blueprint("oauth_signin", __name__)
 
-TOKEN_FIELDS = ("username", "password", "client", "referer", "expiration")
+TOKEN_FIELDS = (
+    Field("username", required=True),
+    Field("password", PASSWORD, required=True),
+    Field("client", SELECT, CLIENTS),
+    Field("referer"),
+    Field("expiration", NUMBER, placeholder="minutes"),
+)
 
 
 @operation(portal, "/info", name="info", title="Info")
 def info():
     """Public: where to get a token [doc][client]."""
-    return {
-        "owningSystemUrl": request.host_url.rstrip("/"),
-        "authInfo": {
-            "isTokenBasedSecurity": True,
-            "tokenServicesUrl": url_for("portal.generate_token", _external=True),
+    return Page(
+        {
+            "owningSystemUrl": request.host_url.rstrip("/"),
+            "authInfo": {
+                "isTokenBasedSecurity": True,
+                "tokenServicesUrl": url_for("portal.generate_token", _external=True),
+            },
         },
-    }
+        links=lambda: {"generateToken": url_for("portal.generate_token")},
+    )
 
 
 @operation(portal, "/generateToken", name="generateToken", title="Generate Token", methods=RESOURCE)
@@ -45,7 +55,11 @@ def generate_token():
     if request.method == "GET":
         if wire.response_format() != "html":
             raise ArcGISError(messages.TOKEN_NEEDS_POST, code=405)
-        form = {"url": url_for("portal.generate_token"), "fields": TOKEN_FIELDS}
+        form = {
+            "url": url_for("portal.generate_token"),
+            "fields": TOKEN_FIELDS,
+            "submit": "Generate Token",
+        }
         form["defaults"] = {"client": "requestip", "expiration": "60"}
         return Page({}, operations={"generateToken": form})
     dep = deployment.current()
