@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from html.parser import HTMLParser
 
 import pytest
 
 from mockserver import create_app
 from mockserver.runtimes.releases import ADVANCED_ID, RELEASES
 from tests.conftest import SEED_COPY, STANDARD_ID, Api
+from tests.html_forms import form_fields
 
 RUNTIMES = "notebooks/runtimes"
 
@@ -187,43 +187,6 @@ def test_copies_keep_their_version_under_a_newer_release_until_upgraded(tmp_path
 
 
 # --- the HTML directory --------------------------------------------------------
-
-
-class _FormReader(HTMLParser):
-    """What a browser would send for the page's first form: inputs and selected options."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.fields: dict[str, str] = {}
-        self._select: str | None = None
-        self._forms = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        attr = {k: v or "" for k, v in attrs}
-        if tag == "form":
-            self._forms += 1
-        if self._forms != 1:
-            return
-        if tag == "input" and "name" in attr:
-            self.fields[attr["name"]] = attr.get("value", "")
-        elif tag == "select":
-            self._select = attr["name"]
-        elif (
-            tag == "option"
-            and self._select
-            and ("selected" in attr or self._select not in self.fields)
-        ):
-            self.fields[self._select] = attr.get("value", "")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "select":
-            self._select = None
-
-
-def form_fields(page: str) -> dict[str, str]:
-    reader = _FormReader()
-    reader.feed(page)
-    return reader.fields
 
 
 def test_html_directory_walks_from_token_to_copy_result(api):
