@@ -61,6 +61,13 @@ class Operation:
     def is_resource(self) -> bool:
         return "GET" in self.methods
 
+    @property
+    def served_methods(self) -> tuple[str, ...]:
+        """``methods``, plus GET for the operation's own page when it has one."""
+        if self.page is None or "GET" in self.methods:
+            return self.methods
+        return (*self.methods, "GET")
+
 
 @dataclass
 class Page:
@@ -113,9 +120,12 @@ def operation(
             return _dispatch(declared_operation, view, kwargs)
 
         run.operation = declared_operation  # type: ignore[attr-defined]
-        # The operation's page answers GET; a GET for anything but the page stays 405.
-        served = [*methods, "GET"] if page is not None and "GET" not in methods else list(methods)
-        blueprint.add_url_rule(rule, view_func=run, methods=served, strict_slashes=False)
+        blueprint.add_url_rule(
+            rule,
+            view_func=run,
+            methods=list(declared_operation.served_methods),
+            strict_slashes=False,
+        )
         return run
 
     return declare
