@@ -11,8 +11,8 @@ from flask import Flask, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from mockserver import control, deployment, directory, messages, wire
+from mockserver.auth.admin_login import admin_login
 from mockserver.auth.routes import oauth_signin, portal
-from mockserver.auth.signin import signin
 from mockserver.auth.tokens import TokenService
 from mockserver.auth.users import UserDirectory, default_users, load_users
 from mockserver.clock import Clock
@@ -66,7 +66,7 @@ def create_app(settings: Settings | None = None, /, **options: Any) -> Flask:
     app.register_blueprint(portal, url_prefix=f"/{context}/sharing/rest")
     app.register_blueprint(oauth_signin, url_prefix=f"/{context}/sharing/oauth2")
     app.register_blueprint(admin, url_prefix=f"/{context}/admin")
-    app.register_blueprint(signin, url_prefix=f"/{context}/admin")
+    app.register_blueprint(admin_login, url_prefix=f"/{context}/admin")
     directory.install(app)
     _register_error_handlers(app, context)
     control.install(

@@ -114,7 +114,7 @@ def render_sign_in(
     html = render_template(
         "login.html",
         title="Sign In",
-        action=url_for("signin.login"),
+        action=url_for("admin_login.login"),
         return_to=return_to,
         messages=messages_ or [],
         username=username,
@@ -167,7 +167,7 @@ def _chrome(name: str | None, token: str, *, json_view: bool) -> dict[str, Any]:
         "crumbs": breadcrumbs(request.path),
         "reference": API_REFERENCE.get(name or ""),
         "json_href": link(request.path, f="pjson") if json_view else None,
-        "sign_out": url_for("signin.logout"),
+        "sign_out": url_for("admin_login.logout"),
     }
 
 
@@ -202,7 +202,7 @@ def sign_in_url(return_to: str, *, reason: str | None = None) -> str:
     query = {"redirect": return_to}
     if reason:
         query["reason"] = reason
-    return f"{url_for('signin.login')}?{urlencode(query)}"
+    return f"{url_for('admin_login.login')}?{urlencode(query)}"
 
 
 def safe_return_path(target: str, context: str) -> str:
@@ -248,8 +248,8 @@ def _is_admin_page(path: str) -> bool:
     context = deployment.current().context
     admin = f"/{context}/admin"
     return (path == admin or path.startswith(admin + "/")) and path not in (
-        url_for("signin.login"),
-        url_for("signin.logout"),
+        url_for("admin_login.login"),
+        url_for("admin_login.logout"),
     )
 
 

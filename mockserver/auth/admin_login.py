@@ -14,10 +14,10 @@ from mockserver import deployment, directory, messages, wire
 from mockserver.auth.tokens import DEFAULT_EXPIRATION_MINUTES, Token
 from mockserver.pipeline import RESOURCE, operation
 
-signin = Blueprint("signin", __name__)
+admin_login = Blueprint("admin_login", __name__)
 
 
-@operation(signin, "/login", name="login", title="Sign In", methods=RESOURCE, renders=False)
+@operation(admin_login, "/login", name="login", title="Sign In", methods=RESOURCE, renders=False)
 def login() -> Response:
     """GET: the form. POST: a token for the credentials, then 302 to the page asked for."""
     dep = deployment.current()
@@ -39,7 +39,7 @@ def login() -> Response:
     return answer
 
 
-@operation(signin, "/logout", name="logout", title="Sign Out", methods=("GET",), renders=False)
+@operation(admin_login, "/logout", name="logout", title="Sign Out", methods=("GET",), renders=False)
 def logout() -> Response:
     """Back to the sign-in page, the token left behind.
 
