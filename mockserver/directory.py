@@ -218,7 +218,9 @@ def safe_return_path(target: str, context: str) -> str:
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not parts.path.startswith(f"/{context}/"):
         return home
-    return target
+    # A token in the page to come back to is dropped: signing in brings a fresh one.
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k != "token"]
+    return f"{parts.path}?{urlencode(query)}" if query else parts.path
 
 
 def with_token(target: str, token: str) -> str:

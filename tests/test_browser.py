@@ -42,7 +42,7 @@ def browser() -> Iterator[Browser]:
 def page(server: NbmockProcess, browser: Browser) -> Iterator[Page]:
     """A fresh browser tab on a freshly reset emulator; its console must stay free of errors."""
     requests.post(f"{server.origin}/__mock__/reset", json={}, timeout=10).raise_for_status()
-    context = browser.new_context(viewport={"width": 1000, "height": 720})
+    context = browser.new_context(viewport={"width": 1000, "height": 360})
     tab = context.new_page()
     errors: list[str] = []
     tab.on(
@@ -63,7 +63,7 @@ def sign_in(page: Page, username: str = "admin", password: str = "admin1234") ->
 
 def shoot(page: Page, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
 def path_of(page: Page) -> str:

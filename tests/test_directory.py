@@ -87,6 +87,7 @@ def test_return_path_keeps_the_emulators_own_pages():
         "/arcgis/admin/notebooks?f=html"
     )
     assert safe_return_path("/arcgis/sharing/rest/info", "arcgis") == "/arcgis/sharing/rest/info"
+    assert safe_return_path("/arcgis/admin?token=stale&f=html", "arcgis") == "/arcgis/admin?f=html"
 
 
 def test_expired_token_leads_to_sign_in_again(api, token):
