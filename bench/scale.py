@@ -15,14 +15,14 @@ from pathlib import Path
 import requests
 
 from bench import servers
-from mockserver import create_app
+from mockserver import create_app, deployment
 from mockserver.runtimes import model
 
 
 def prefill(path: Path, total: int) -> int:
     """Make ``path`` a state holding ``total`` runtimes (the system ones included)."""
     app = create_app(state=path)
-    dep = app.extensions["nbmock"]
+    dep = deployment.of(app)
     source = dep.runtimes.get(servers.STANDARD_ID)
     with dep.store.transaction() as tx:
         existing = len(tx.list_runtimes())

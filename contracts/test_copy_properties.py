@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import uuid
 
+import pytest
 from hypothesis import given, note
 from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
@@ -390,3 +391,81 @@ def test_name_kept_as_sent(writable: Target, source_runtime: dict) -> None:
         assert calls.read(writable, runtime["id"]).json["name"] == name
     finally:
         calls.unregister(writable, runtime["id"])
+
+
+#: JSON object texts no server can store as JSON: lone surrogate escapes (as a value,
+#: as a key), nesting one level past 32, and more than 64 KiB encoded.
+UNSTORABLE_OBJECTS = {
+    "lone surrogate value": '{"k": "\\ud800"}',
+    "lone surrogate key": '{"\\udfff": 1}',
+    "33 levels": '{"a": ' * 32 + "{}" + "}" * 32,
+    "over 64 KiB": '{"a": "' + "x" * (64 * 1024) + '"}',
+}
+
+
+@contract_settings(max_examples=8)
+@given(
+    field=st.sampled_from(["podPlacementPolicy", "customResources"]),
+    case=st.sampled_from(sorted(UNSTORABLE_OBJECTS)),
+)
+def test_unstorable_json_object_refused(
+    target: Target, source_runtime: dict, field: str, case: str
+) -> None:
+    """C23: a JSON object that does not re-encode as strict JSON within depth 32 and 64 KiB
+    is refused (code 400, naming the parameter) and nothing is stored."""
+    note(f"{field}: {case}")
+    form = {
+        **named({**SIMPLE_COPY, "name": "strict"}, target.prefix),
+        field: UNSTORABLE_OBJECTS[case],
+    }
+    before = target.runtimes()
+    reply = calls.copy(target, source_runtime["id"], form, refusal_expected=True)
+    calls.assert_refused(reply, 400)
+    assert any(field in message for message in reply.messages), reply
+    assert target.runtimes() == before
+
+
+@contract_settings(max_examples=8)
+@given(
+    field=st.sampled_from(["maxCpu", "maxMemory", "minMemory"]),
+    digits=st.sampled_from(["１", "٢", "۳", "४", "1２", "1.５"]),
+)
+def test_non_ascii_digits_refused(
+    target: Target, source_runtime: dict, field: str, digits: str
+) -> None:
+    """C24: numbers are ASCII decimals; full-width and Arabic-Indic digits are refused."""
+    form = {**named({**SIMPLE_COPY, "name": "digits"}, target.prefix), field: digits}
+    before = target.runtimes()
+    reply = calls.copy(target, source_runtime["id"], form, refusal_expected=True)
+    calls.assert_refused(reply, 400)
+    assert any(field in message for message in reply.messages), reply
+    assert target.runtimes() == before
+
+
+@contract_settings(max_examples=8)
+@given(
+    breakage=st.sampled_from(
+        ["NUL", "line feed", "tab", "only invisible", "only ideographic space", "256 characters"]
+    )
+)
+def test_name_limits_enforced(target: Target, source_runtime: dict, breakage: str) -> None:
+    """C25: a name with a control character, with no visible character, or longer than 255
+    characters is refused (code 400) and nothing is stored."""
+    visible = target.prefix + "limits"
+    name = {
+        "NUL": f"{visible}\x00",
+        "line feed": f"{visible}\nX",
+        "tab": f"{visible}\tX",
+        "only invisible": "\u200b\u2060",
+        "only ideographic space": "\u3000\u200b",
+        "256 characters": (visible + "n" * 256)[:256],
+    }[breakage]
+    if not name.startswith(target.prefix) and not target.owns_deployment:
+        # The kit's safety rule: every copy it sends to a shared server carries the run's
+        # prefix, so a sweep finds anything accepted by mistake. These names cannot.
+        pytest.skip("a name without visible characters cannot carry the run's prefix")
+    form = {**SIMPLE_COPY, "name": name}
+    before = target.runtimes()
+    reply = calls.copy(target, source_runtime["id"], form, refusal_expected=True)
+    calls.assert_refused(reply, 400)
+    assert target.runtimes() == before

@@ -171,3 +171,22 @@ def test_oauth_token_works_on_admin(target: Target) -> None:
     assert fragment["state"] == ["kit-42"] and int(fragment["expires_in"][0]) > 0
     token = fragment["access_token"][0]
     assert target.admin("GET", calls.RUNTIMES, token=token).envelope == "resource"
+
+
+def test_oauth_state_is_single_use(target: Target) -> None:
+    """F17: a sign-in page's ``oauth_state`` works once; posted again it gets the page with a
+    message and no state (tried with an unknown user, so no account is ever at risk)."""
+    state = _oauth_info(_authorize(target, _own_redirect(target)))["oauth_state"]
+    first = _oauth_info(_sign_in(target, state, NOBODY, "not-the-password"))
+    assert first.get("oauth_state"), first
+    again = _oauth_info(_sign_in(target, state, NOBODY, "not-the-password"))
+    assert "oauth_state" not in again and again.get("messages"), again
+
+
+def test_redirect_uri_with_line_break_refused(target: Target) -> None:
+    """F16: a ``redirect_uri`` carrying CR/LF gets the page with a message and no state."""
+    reply = _authorize(target, _own_redirect(target) + "\r\nX-Injected: 1")
+    assert reply.status == 200, reply
+    info = _oauth_info(reply)
+    assert "oauth_state" not in info, info
+    assert any("redirect_uri" in message for message in info.get("messages", [])), info

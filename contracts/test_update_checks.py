@@ -282,3 +282,20 @@ def test_update_accepts_both_cpu_spellings(
         writable, own_runtime["id"], {spelling: "3", "maxMemory": "4", "maxMemoryUnit": "g"}
     )
     assert updated["maxCpu"] == 3
+
+
+@pytest.mark.parametrize(
+    "value",
+    ['{"k": "\\ud800"}', '{"a": ' * 32 + "{}" + "}" * 32, '{"a": "' + "x" * (64 * 1024) + '"}'],
+    ids=["lone surrogate", "33 levels", "over 64 KiB"],
+)
+def test_unstorable_json_object_refused_by_update(
+    writable: Target, own_runtime: dict, value: str
+) -> None:
+    """U10: update applies copy's strict JSON rule (C23): refused naming the parameter, the
+    runtime unchanged."""
+    form = {"maxCpu": "2", "maxMemory": "4", "maxMemoryUnit": "g", "customResources": value}
+    reply = calls.update(writable, own_runtime["id"], form, refusal_expected=True)
+    calls.assert_refused(reply, 400)
+    assert any("customResources" in message for message in reply.messages), reply
+    assert calls.read(writable, own_runtime["id"]).json == own_runtime

@@ -10,7 +10,8 @@ from typing import Any
 from flask import Flask, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from mockserver import control, deployment, directory, messages, wire
+from mockserver import browser, control, deployment, directory, messages, wire
+from mockserver.auth import signin
 from mockserver.auth.admin_login import admin_login
 from mockserver.auth.routes import oauth_signin, portal
 from mockserver.auth.tokens import TokenService
@@ -62,6 +63,8 @@ def create_app(settings: Settings | None = None, /, **options: Any) -> Flask:
         ),
     )
     app.before_request(wire.check_body)
+    browser.init_app(app)
+    signin.init_app(app)
     context = settings.context
     app.register_blueprint(portal, url_prefix=f"/{context}/sharing/rest")
     app.register_blueprint(oauth_signin, url_prefix=f"/{context}/sharing/oauth2")

@@ -3,7 +3,8 @@
 ArcGIS's Administrator and Portal directories are HTML views of the same API
 [doc]: every page carries the signed-in token in its links and forms, shows
 where it is (breadcrumbs), who is signed in, a JSON view and a link to Esri's
-reference for the resource. This module renders those pages for the pipeline
+reference for the resource (framing, caching and cross-site posts are
+browser.py's). This module renders those pages for the pipeline
 and the error handlers, and decides where a browser without a (valid) token
 goes: to the sign-in page, with the page it asked for to come back to.
 JSON answers never pass through here: API clients see only ArcGIS's envelopes.
@@ -51,10 +52,6 @@ SIGN_IN_REASONS: Mapping[str, str] = {
     "expired": messages.SIGN_IN_AGAIN,
     "refused": messages.SIGN_IN_AS_SOMEONE_ELSE,
 }
-
-#: Every page that carries a token must not be kept: Back after an update or an
-#: unregister would show stale values, and the token would sit in the disk cache.
-NO_STORE = {"Cache-Control": "no-store"}
 
 
 def install(app: Flask) -> None:
@@ -105,7 +102,7 @@ def render_page(
         table=table,
         **_chrome(name, token, json_view=json_view),
     )
-    return Response(html, mimetype="text/html", headers=NO_STORE)
+    return Response(html, mimetype="text/html")
 
 
 def render_sign_in(
@@ -121,7 +118,7 @@ def render_sign_in(
         generate_token=url_for("portal.generate_token"),
         **_chrome("login", "", json_view=False),
     )
-    return Response(html, mimetype="text/html", headers=NO_STORE)
+    return Response(html, mimetype="text/html")
 
 
 def render_error(error: ArcGISError, *, portal: bool, status: int = 200) -> Response:
@@ -156,7 +153,7 @@ def render_error(error: ArcGISError, *, portal: bool, status: int = 200) -> Resp
         back=link(back) if request.method == "POST" else None,
         **_chrome(None, "" if isinstance(error, InvalidToken) else token, json_view=False),
     )
-    return Response(html, status=status, mimetype="text/html", headers=NO_STORE)
+    return Response(html, status=status, mimetype="text/html")
 
 
 def _chrome(name: str | None, token: str, *, json_view: bool) -> dict[str, Any]:

@@ -32,6 +32,9 @@ BAD_CLIENT = "'client' must be one of referer, ip, requestip."  # [inferred]
 BAD_EXPIRATION = "'expiration' must be a number of minutes."  # [inferred]
 EXPIRATION_NOT_POSITIVE = "'expiration' must be positive."  # [inferred]
 CREDENTIALS_REQUIRED = "'username' and 'password' are required."  # [inferred]
+ACCOUNT_LOCKED = (  # [inferred] wording; the lockout itself: mockserver/auth/attempts.py
+    "Too many invalid sign-in attempts. The account is locked; try again later."
+)
 TOKEN_NEEDS_POST = "generateToken requires a POST request."  # [inferred] code 405
 
 # --- OAuth sign-in pages and Portal resources ---------------------------------------
@@ -62,12 +65,26 @@ NOT_POSITIVE = "Invalid value for '{name}': it must be greater than 0."
 NEGATIVE = "Invalid value for '{name}': it must not be negative."
 BAD_UNIT = "Invalid value for '{name}': '{value}'. Valid values are {units}."
 NOT_AN_OBJECT = "Invalid value for '{name}': it must be a JSON object."
+JSON_NOT_UNICODE = (
+    "Invalid value for '{name}': it holds text that is not valid Unicode "
+    "(a lone surrogate escape such as \\ud800)."
+)
+JSON_TOO_DEEP = "Invalid value for '{name}': JSON nested deeper than {depth} levels."
+JSON_TOO_LARGE = "Invalid value for '{name}': more than {limit} bytes as JSON."
+NAME_TOO_LONG = "Invalid value for 'name': longer than {limit} characters."
+NAME_CONTROL_CHARACTER = "Invalid value for 'name': it must not contain control characters."
+NAME_INVISIBLE = "Invalid value for 'name': it has no visible character."
 MIN_ABOVE_MAX = "'{low}' must not be greater than '{high}'."
 BAD_FORMAT = "Invalid value for 'f'. Valid values are html, json, pjson."
 NOT_UTF8 = "Request parameters must be UTF-8 encoded."
 MULTIPART_WITHOUT_BOUNDARY = "Malformed multipart/form-data body: no boundary."
 MALFORMED_MULTIPART = "Malformed multipart/form-data body."
 BODY_TOO_LARGE = "Request body exceeds the limit of {limit} bytes."  # code 413
+
+CROSS_SITE_REFUSED = (  # emulator design, code 403: a browser's cross-site form post
+    "Cross-site requests are not accepted: post from the emulator's own pages, "
+    "or from a client that sends no Origin."
+)
 
 # --- resources and operations -----------------------------------------------------
 
@@ -87,5 +104,8 @@ SYSTEM_NOT_UPGRADABLE = (  # [inferred] code 400
 )
 ALREADY_CURRENT = (  # [inferred] code 400
     "Runtime '{id}' is already at the current runtime version {version}."
+)
+COUNTER_EXHAUSTED = (  # emulator limit, code 500: only an imported state can get here
+    "The emulator's {counter} has reached its limit; reset it (POST /__mock__/reset)."
 )
 INTERNAL_ERROR = "Internal error in the emulator."  # a bug of ours, HTTP 500

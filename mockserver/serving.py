@@ -63,7 +63,7 @@ def shared_state_file() -> str:
     os.close(handle)
 
     def remove() -> None:
-        for suffix in ("", "-wal", "-shm"):
+        for suffix in ("", "-wal", "-shm", ".lock"):
             with contextlib.suppress(FileNotFoundError):
                 os.remove(path + suffix)
 

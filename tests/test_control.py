@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import requests
 
 from mockserver import create_app
+from mockserver.control import context as control_context
 from mockserver.testing import InProcessEmulator
 from tests.conftest import SEED_COPY, STANDARD_ID
 
@@ -262,9 +265,87 @@ def test_bad_fault_rule_is_refused_and_adds_nothing(arcgis_mock, rule):
 
 
 def test_non_json_control_body_is_refused(arcgis_mock):
-    response = arcgis_mock.session.post(f"{arcgis_mock.control_url}/clock", data="{nope")
+    response = arcgis_mock.session.post(
+        f"{arcgis_mock.control_url}/clock",
+        data="{nope",
+        headers={"Content-Type": "application/json"},
+    )
     assert response.status_code == 400
     assert "JSON" in response.json()["messages"][0]
+
+
+def test_control_body_without_json_content_type_is_refused_and_changes_nothing(arcgis_mock):
+    """A browser's text/plain POST needs no preflight: it must not move the clock."""
+    response = arcgis_mock.session.post(
+        f"{arcgis_mock.control_url}/clock",
+        data='{"advance_seconds": 7200}',
+        headers={"Content-Type": "text/plain"},
+    )
+    assert response.status_code == 415
+    assert "Content-Type: application/json" in response.json()["messages"][0]
+    assert abs(arcgis_mock.control("GET", "clock")["offsetSeconds"]) < 1
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Origin": "https://evil.example"},
+        {"Origin": "null"},
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"},
+    ],
+)
+def test_cross_site_control_requests_are_refused_and_change_nothing(arcgis_mock, headers):
+    token = arcgis_mock.token()
+    assert copy(arcgis_mock, token).json()["status"] == "success"
+    before = runtime_ids(arcgis_mock, token)
+    for path, body in (("state", {"runtimes": []}), ("faults", {"operation": "*", "status": 503})):
+        response = arcgis_mock.session.post(
+            f"{arcgis_mock.control_url}/{path}", json=body, headers=headers
+        )
+        assert response.status_code == 403
+        assert "Cross-site" in response.json()["messages"][0]
+    assert runtime_ids(arcgis_mock, token) == before
+    assert arcgis_mock.control("GET", "faults") == {"faults": []}
+
+
+def test_same_origin_and_originless_control_requests_pass(arcgis_mock):
+    own = {"Origin": arcgis_mock.origin, "Sec-Fetch-Site": "same-origin"}
+    response = arcgis_mock.session.post(
+        f"{arcgis_mock.control_url}/clock", json={"advance_seconds": 60}, headers=own
+    )
+    assert response.status_code == 200
+    assert arcgis_mock.control("POST", "reset")["status"] == "success"
+
+
+def test_journal_entry_is_cut_to_its_bound_with_a_marker(arcgis_mock):
+    junk = "x" * 1_000_000
+    arcgis_mock.session.post(
+        f"{arcgis_mock.portal_url}/generateToken", data={"username": junk, "f": "json"}
+    )
+    (entry,) = arcgis_mock.journal("generateToken")
+    kept = entry["params"]["username"]
+    assert kept.startswith("xxx") and kept.endswith("characters]")
+    assert "cut 995904 characters" in kept
+    assert len(json.dumps(entry)) < 10_000
+
+
+def test_journal_total_is_bounded_in_bytes():
+    app = create_app()
+    plane = control_context.of(app)
+    plane.store.max_bytes = 200_000
+    client = app.test_client()
+    for _ in range(200):
+        client.post(
+            "/arcgis/sharing/rest/generateToken",
+            data={f"p{i}": "y" * 4096 for i in range(10)} | {"f": "json"},
+        )
+    plane.store.prune_journal()
+    entries, size = plane.store.journal_size()
+    assert size <= 200_000
+    assert 0 < entries < 200
+    answer = client.get("/__mock__/journal", query_string={"limit": 10_000})
+    assert len(answer.get_data()) < 300_000
 
 
 def test_advancing_the_clock_expires_tokens_without_sleeping(arcgis_mock):
@@ -321,3 +402,57 @@ def test_control_plane_off_leaves_only_health():
 def test_marker_gives_a_test_its_own_options(arcgis_mock):
     assert arcgis_mock.control("GET", "health")["release"] == "11.5"
     assert arcgis_mock.control("GET", "state")["seed"] == 3
+
+
+def test_control_plane_is_an_extension_that_keeps_no_app():
+    """Flask's extension guide: one extension object serves any number of apps."""
+    from mockserver.control import ControlPlane
+
+    plane = ControlPlane()
+    assert not hasattr(plane, "app")
+    apps = [create_app(), create_app()]
+    assert control_context.of(apps[0]) is not control_context.of(apps[1])
+    for app in apps:
+        assert app.test_client().get("/__mock__/health").status_code == 200
+
+
+def test_control_plane_has_no_lazy_import_dodging_a_cycle():
+    """Every import of the control plane is at its module's top: a lazy one hid the
+    plane.py <-> routes.py cycle."""
+    import ast
+    from pathlib import Path
+
+    import mockserver.control
+
+    for path in Path(mockserver.control.__file__).parent.glob("*.py"):
+        tree = ast.parse(path.read_text())
+        top = set(map(id, tree.body))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                assert id(node) in top, f"{path.name}:{node.lineno} imports inside a function"
+
+
+def test_reset_asks_every_state_owner():
+    from mockserver import owners
+
+    app = create_app()
+    calls = []
+
+    class Recorder:
+        def reset(self, tx):
+            calls.append("reset")
+
+        def export(self, tx):
+            calls.append("export")
+            return {"recorded": True}
+
+        def load(self, tx, snapshot):
+            calls.append(("load", snapshot.get("recorded")))
+
+    owners.register(app, Recorder())
+    client = app.test_client()
+    assert client.post("/__mock__/reset").status_code == 200
+    snapshot = client.get("/__mock__/state").get_json()
+    assert snapshot["recorded"] is True
+    assert client.post("/__mock__/state", json=snapshot).status_code == 200
+    assert calls == ["reset", "export", ("load", True)]

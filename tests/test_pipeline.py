@@ -139,9 +139,25 @@ def test_model_imports_without_flask_werkzeug_or_sqlite():
     assert loaded == "[]"
 
 
+def _module_name(path: Path) -> str:
+    return ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+
+
+MODULES = {
+    _module_name(path)
+    for folder in ("mockserver", "contracts")
+    for path in (ROOT / folder).rglob("*.py")
+}
+
+
 def _imports(path: Path) -> set[str]:
-    """Every mockserver/contracts module ``path`` imports, at any depth of the file."""
-    module = ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+    """Every mockserver/contracts module ``path`` imports, at any depth of the file.
+
+    ``from package import name`` depends on the submodule ``package.name`` when
+    there is one (Python imports it, not the package's ``__init__`` again), and
+    on the package itself otherwise.
+    """
+    module = _module_name(path)
     found = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
@@ -150,19 +166,17 @@ def _imports(path: Path) -> set[str]:
             base = node.module
             if node.level:
                 base = ".".join(module.split(".")[: -node.level] + [node.module])
-            found.add(base)
-            found.update(f"{base}.{alias.name}" for alias in node.names)
+            for alias in node.names:
+                submodule = f"{base}.{alias.name}"
+                found.add(submodule if submodule in MODULES else base)
     return {name for name in found if name.split(".")[0] in ("mockserver", "contracts")}
 
 
 def _module_graph() -> dict[str, set[str]]:
-    files = {
-        ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__"): path
-        for path in PACKAGE.rglob("*.py")
-    }
+    files = {_module_name(path): path for path in PACKAGE.rglob("*.py")}
     graph = {}
     for module, path in files.items():
-        if path.name == "__init__.py" and module == "mockserver":
+        if module == "mockserver":
             continue  # the lazy package root (PEP 562) imports nothing at import time
         graph[module] = {name for name in _imports(path) if name in files and name != module}
     return graph

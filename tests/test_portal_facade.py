@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mockserver import create_app
+from mockserver import create_app, deployment
 from mockserver.auth.oauth import STATE_LIFETIME_MS
 from mockserver.clock import Clock
 
@@ -101,7 +101,7 @@ def test_sign_in_redirects_with_a_working_token(client):
 def test_sign_in_token_expires_like_any_other(app, client):
     info = _authorize(client, expiration="5")
     token = _fragment(_sign_in(client, info["oauth_state"]).headers["Location"])["access_token"]
-    app.extensions["nbmock"].clock.advance(5 * 60 + 1)
+    deployment.of(app).clock.advance(5 * 60 + 1)
     answer = client.get(
         "/arcgis/admin/notebooks/runtimes",
         query_string={"f": "json"},
@@ -126,7 +126,7 @@ def test_wrong_password_shows_the_page_again_without_a_token(client):
 def test_forged_or_expired_state_gets_no_token(app, client):
     assert _sign_in(client, "forged-state").status_code == 200
     info = _authorize(client)
-    app.extensions["nbmock"].clock.advance(STATE_LIFETIME_MS / 1000 + 1)
+    deployment.of(app).clock.advance(STATE_LIFETIME_MS / 1000 + 1)
     response = _sign_in(client, info["oauth_state"])
     assert response.status_code == 200
     assert "oauth_state" not in _oauth_info(response.get_data(as_text=True))

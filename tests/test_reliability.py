@@ -13,7 +13,7 @@ from bench import servers
 from bench.reliability import auth_matrix, crash, forms, integrity, secrets_scan
 from bench.reliability.__main__ import TOKEN_SHAPE
 from bench.reliability.client import Admin
-from mockserver import create_app
+from mockserver import create_app, deployment
 
 
 def test_processes_times_threads_lose_and_double_nothing(tmp_path):
@@ -66,7 +66,7 @@ def test_kill_9_mid_load_keeps_every_acknowledged_copy(tmp_path):
 
 def test_state_check_notices_a_half_written_row(tmp_path):
     state = tmp_path / "state.sqlite3"
-    create_app(state=state).extensions["nbmock"].store.close()
+    deployment.of(create_app(state=state)).store.close()
     db = sqlite3.connect(state)
     body = db.execute("SELECT id, body FROM runtimes LIMIT 1").fetchone()
     db.execute("UPDATE runtimes SET body = ? WHERE id = ?", (body[1][: len(body[1]) // 2], body[0]))
@@ -171,3 +171,24 @@ def test_secrets_scan_finds_a_token_in_each_form_it_is_written(tmp_path):
         "query.log",
         "report.json",
     ]
+
+
+def test_twenty_megabyte_junk_posts_grow_neither_the_state_file_nor_the_journal_answer(tmp_path):
+    """Issue 11: twenty 1 MB unauthenticated POSTs grew the state file by 19 MB."""
+    from bench.reliability import journal_bound
+
+    report = journal_bound.run_journal_bound(tmp_path, posts=20, size=1_000_000, flood=40)
+    assert report.problems == []
+    assert report.growth_after_junk < 2 * 2**20
+    assert report.answer_after_junk < 2**20
+    assert report.http_500 == 0 and not report.state_changed
+
+
+def test_cross_site_requests_are_all_refused_and_change_nothing():
+    from bench.reliability import cross_site
+
+    report = cross_site.run_cross_site()
+    assert report.problems == []
+    assert report.refused == report.requests > 100
+    assert report.http_500 == report.state_changes == 0
+    assert report.originless_passed == 3

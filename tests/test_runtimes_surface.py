@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from mockserver import create_app
+from mockserver import create_app, deployment
 from mockserver.runtimes.releases import ADVANCED_ID, RELEASES
 from tests.conftest import SEED_COPY, STANDARD_ID, Api
 from tests.html_forms import form_fields
@@ -172,7 +172,7 @@ def test_copies_keep_their_version_under_a_newer_release_until_upgraded(tmp_path
     token = old.token()
     copied = old.post(f"{RUNTIMES}/{STANDARD_ID}/copy", token, **SEED_COPY)["notebookRuntime"]
     assert copied["version"] == "13.0"
-    old.app.extensions["nbmock"].store.close()
+    deployment.of(old.app).store.close()
 
     new = Api(create_app(state=state, release_name="12.1"))
     runtimes = {r["id"]: r for r in new.runtimes(token)}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from mockserver import create_app
+from mockserver import create_app, deployment
 from mockserver.runtimes.releases import ADVANCED_ID
 from tests.conftest import SEED_COPY, STANDARD_ID, Api
 
@@ -16,7 +16,7 @@ def test_state_file_keeps_runtimes_and_tokens_across_restarts(tmp_path):
     first = Api(create_app(state=state))
     token = first.token()
     runtime = first.post(COPY, token, **SEED_COPY)["notebookRuntime"]
-    first.app.extensions["nbmock"].store.close()
+    deployment.of(first.app).store.close()
 
     second = Api(create_app(state=state))
     # The token secret lives in the state too: a token survives the restart.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mockserver import create_app
+from mockserver import create_app, deployment
 from tests.conftest import REPO, SEED_COPY, STANDARD_ID, Api
 
 TOKEN_URL = "/arcgis/sharing/rest/generateToken"
@@ -173,7 +173,7 @@ def test_privileges_decide_who_may_use_the_notebook_admin_api(
 
 
 def test_passwords_are_not_kept_in_clear(users_api):
-    user = users_api.app.extensions["nbmock"].users.get("viewer")
+    user = deployment.of(users_api.app).users.get("viewer")
     assert "viewer1234" not in repr(user)
     assert b"viewer1234" not in user.password_hash
 

@@ -16,7 +16,17 @@ from dataclasses import fields
 from pathlib import Path
 
 from bench import servers
-from bench.reliability import auth_matrix, crash, forms, integrity, openapi_fuzz, secrets_scan
+from bench.reliability import (
+    auth_matrix,
+    crash,
+    cross_site,
+    forms,
+    hostile_values,
+    integrity,
+    journal_bound,
+    openapi_fuzz,
+    secrets_scan,
+)
 
 #: The shape of an issued token (itsdangerous: base64 JSON list "WyJ..." + signature),
 #: to find tokens this run never saw, such as those Schemathesis's hooks asked for.
@@ -44,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--crash-cycles", type=int, default=10)
     parser.add_argument("--form-examples", type=int, default=10_000)
     parser.add_argument("--schemathesis-examples", type=int, default=40)
+    parser.add_argument("--hostile-examples", type=int, default=1000)
     parser.add_argument("--out", default="reports/reliability")
     args = parser.parse_args(argv)
 
@@ -180,7 +191,59 @@ def main(argv: list[str] | None = None) -> int:
     else:
         problems["schemathesis"] = ["openapi/notebook-runtimes.yaml is missing"]
 
-    # 6. Secrets: every log, journal and report of this run, this run's own report included.
+    # 6. Hostile values on copy, update and state import (issue 11).
+    report = hostile_values.run_hostile_values(args.hostile_examples)
+    results["hostile values"] = as_record(report)
+    problems["hostile values"] = report.problems
+    rows.append(
+        row(
+            "hostile values (Hypothesis): lone surrogates, depth/size at and past the limits, "
+            "non-ASCII digits, names",
+            f"{report.requests} requests ({dict(report.by_target)})",
+            f"{dict(report.by_outcome)}; HTTP 500: {report.http_500}; "
+            f"refusals that changed state: {report.refused_yet_changed}",
+            report.problems,
+        )
+    )
+    print(f"  hostile values: {'ok' if not report.problems else report.problems[:5]}", flush=True)
+
+    # 7. The journal's bound, served with a state file.
+    report = journal_bound.run_journal_bound(work)
+    results["journal bound"] = as_record(report)
+    problems["journal bound"] = report.problems
+    rows.append(
+        row(
+            "journal bound (nbmock serve, 2 workers, --state)",
+            f"{report.posts} × 1 MB junk POSTs, then {report.flood_posts} widest entries "
+            f"({report.flood_bytes_sent / 2**20:.0f} MiB sent)",
+            f"state file +{report.growth_after_junk / 2**10:.0f} KiB and journal answer "
+            f"{report.answer_after_junk / 2**10:.0f} KiB after the junk; after the flood "
+            f"{report.journal_entries} entries, {report.journal_bytes / 2**20:.1f} MiB kept, file "
+            f"+{report.growth_after_flood / 2**20:.1f} MiB; HTTP 500: {report.http_500}; "
+            f"state changed: {report.state_changed}",
+            report.problems,
+        )
+    )
+    print(f"  journal bound: {'ok' if not report.problems else report.problems}", flush=True)
+
+    # 8. Cross-site requests to the control plane and the forms.
+    report = cross_site.run_cross_site()
+    results["cross-site refusals"] = as_record(report)
+    problems["cross-site refusals"] = report.problems
+    rows.append(
+        row(
+            "cross-site and non-JSON requests",
+            f"{report.requests} requests: 11 POST targets × 4 markers × 3 body types, "
+            "5 non-JSON control bodies",
+            f"{report.refused} refused ({dict(report.by_status)}); HTTP 500: {report.http_500}; "
+            f"state changes: {report.state_changes}; {report.originless_passed}/3 Origin-less "
+            "API calls passed",
+            report.problems,
+        )
+    )
+    print(f"  cross-site: {'ok' if not report.problems else report.problems[:5]}", flush=True)
+
+    # 9. Secrets: every log, journal and report of this run, this run's own report included.
     report_path = out / "reliability.json"
     summary = {
         "when": time.strftime("%Y-%m-%d %H:%M:%S %z"),

@@ -17,7 +17,7 @@ from pathlib import Path
 from flask import Flask
 
 from bench.servers import SEED_COPY, STANDARD_ID
-from mockserver import create_app
+from mockserver import create_app, deployment
 from mockserver.auth.tokens import Token, TokenService
 from mockserver.clock import Clock
 
@@ -123,7 +123,7 @@ class Deployment:
         return answer["token"]
 
     def snapshot(self) -> str:
-        dep = self.app.extensions["nbmock"]
+        dep = deployment.of(self.app)
         meta = {key: dep.store.get_meta(key) for key in ("id_sequence", "last_revision")}
         return json.dumps([dep.store.list_runtimes(), meta], sort_keys=True)
 

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench.servers import SEED_COPY, STANDARD_ID
-from mockserver import create_app
+from mockserver import create_app, deployment
 
 RUNTIMES = "/arcgis/admin/notebooks/runtimes"
 FIELDS = sorted({*SEED_COPY, "f", "token", "maxCPU", "sharedMemory", "sharedMemoryUnit"})
@@ -146,7 +146,7 @@ def run_form_fuzz(examples: int, *, seed: int | None = 8, oversized: bool = True
     # Findings are counted in the report; tracebacks would only flood the output.
     app.logger.disabled = True
     logging.getLogger("nbmock").disabled = True
-    dep = app.extensions["nbmock"]
+    dep = deployment.of(app)
     client = app.test_client()
     issued = client.post(
         "/arcgis/sharing/rest/generateToken",

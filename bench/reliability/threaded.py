@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import argparse
 
+from mockserver import deployment
 from mockserver.app import create_app
 from mockserver.serving import ACCESS_LOG_FORMAT, EmulatorServer
+from mockserver.settings import Settings
 
 
 def main() -> None:
@@ -21,10 +23,10 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--users")
     args = parser.parse_args()
-    app_options = {"state": args.state, "users": args.users}
-    create_app(**app_options).extensions["nbmock"].store.close()
+    settings = Settings(state=args.state, users=args.users)
+    deployment.of(create_app(settings)).close()
     EmulatorServer(
-        app_options,
+        settings,
         {
             "bind": f"127.0.0.1:{args.port}",
             "workers": args.workers,

@@ -11,6 +11,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, redirect, request
 
 from mockserver import deployment, directory, messages, wire
+from mockserver.auth import signin as sign_ins
 from mockserver.auth.tokens import DEFAULT_EXPIRATION_MINUTES, Token
 from mockserver.pipeline import RESOURCE, operation
 
@@ -27,16 +28,22 @@ def login() -> Response:
         reason = directory.SIGN_IN_REASONS.get(params.get("reason", ""))
         return directory.render_sign_in(return_to=return_to, messages_=[reason] if reason else [])
     username = params.get("username", "")
-    user = dep.users.authenticate(username, params.get("password", ""))
+    try:
+        # The same lockout as generateToken's and the OAuth sign-in's (T15).
+        user = sign_ins.authenticate(
+            dep.users, username, params.get("password", ""), now_ms=dep.clock.now_ms()
+        )
+    except sign_ins.AccountLocked:
+        return directory.render_sign_in(
+            return_to=return_to, messages_=[messages.ACCOUNT_LOCKED], username=username
+        )
     if user is None:
         return directory.render_sign_in(
             return_to=return_to, messages_=[messages.INVALID_CREDENTIALS], username=username
         )
     expires_ms = dep.clock.now_ms() + DEFAULT_EXPIRATION_MINUTES * 60_000
     token = dep.tokens.issue(Token(user.username, expires_ms))
-    answer = redirect(directory.with_token(return_to, token), code=302)
-    answer.headers.update(directory.NO_STORE)
-    return answer
+    return redirect(directory.with_token(return_to, token), code=302)
 
 
 @operation(admin_login, "/logout", name="logout", title="Sign Out", methods=("GET",), renders=False)
@@ -49,6 +56,4 @@ def logout() -> Response:
     return_to = directory.safe_return_path(
         wire.params().get("redirect", ""), deployment.current().context
     )
-    answer = redirect(directory.sign_in_url(return_to), code=302)
-    answer.headers.update(directory.NO_STORE)
-    return answer
+    return redirect(directory.sign_in_url(return_to), code=302)

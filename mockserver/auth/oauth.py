@@ -12,7 +12,7 @@ pass in the request's values.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
@@ -68,12 +68,47 @@ class SignIn:
         return sign_in
 
 
-def authorize(params: Mapping[str, str], *, portal_host: str, now_ms: int) -> SignIn:
+#: Without a configured public URL, the portal's own hosts are these: loopback, and
+#: names under the top-level domains reserved never to resolve (RFC 2606, RFC 6761),
+#: which in-process clients use. No name a stranger can register is among them.
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+NEVER_RESOLVED_DOMAINS = (".localhost", ".invalid", ".test")
+
+
+def host_key(url: str) -> str | None:
+    """``name:port`` of an http(s) URL (default port filled in), lower case; None if not one."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port or {"https": 443, "http": 80}.get(parts.scheme)
+    except ValueError:
+        return None
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        return None
+    if "@" in parts.netloc:  # user info: a URL whose host reads as another
+        return None
+    return f"{parts.hostname.lower()}:{port}"
+
+
+def own_host(key: str, configured: Collection[str]) -> bool:
+    """Whether ``key`` (``host_key`` of a URL) is the portal's own.
+
+    ``configured`` holds the keys of the deployment's public URLs; when there are
+    none, a loopback or never-resolved name on any port is.
+    """
+    if configured:
+        return key in configured
+    name = key.rsplit(":", 1)[0]
+    return name in LOOPBACK_HOSTS or name.endswith(NEVER_RESOLVED_DOMAINS)
+
+
+def authorize(params: Mapping[str, str], *, portal_hosts: Collection[str], now_ms: int) -> SignIn:
     """The sign-in an ``authorize`` request starts, or ``OAuthRefused``.
 
     Only the implicit grant (``response_type=token``) of a built-in app is
     served, redirecting to the portal's own host [inferred: built-in apps are
-    registered with the portal's URL].
+    registered with the portal's URL]. ``portal_hosts``: the ``host[:port]`` of
+    the deployment's configured public URLs, never the request's Host header,
+    which any client can set.
     """
     client_id = params.get("client_id", "").strip()
     if client_id not in BUILT_IN_CLIENTS:
@@ -82,7 +117,7 @@ def authorize(params: Mapping[str, str], *, portal_host: str, now_ms: int) -> Si
     if response_type != "token":
         raise OAuthRefused(messages.OAUTH_UNSUPPORTED_RESPONSE_TYPE)
     redirect_uri = params.get("redirect_uri", "").strip()
-    if not redirect_allowed(redirect_uri, portal_host):
+    if not redirect_allowed(redirect_uri, portal_hosts):
         raise OAuthRefused(messages.OAUTH_INVALID_REDIRECT)
     return SignIn(
         client_id=client_id,
@@ -93,13 +128,16 @@ def authorize(params: Mapping[str, str], *, portal_host: str, now_ms: int) -> Si
     )
 
 
-def redirect_allowed(redirect_uri: str, portal_host: str) -> bool:
-    """An http(s) URL on the portal's own host and port."""
-    try:
-        parts = urlsplit(redirect_uri)
-    except ValueError:
+def redirect_allowed(redirect_uri: str, portal_hosts: Collection[str]) -> bool:
+    """An http(s) URL on the portal's own host and port, with nothing a header cannot carry.
+
+    A CR, LF or other control character (or a space) would end up in the
+    ``Location`` header of the sign-in's redirect; no URL needs one unescaped.
+    """
+    if not redirect_uri.isprintable() or " " in redirect_uri:
         return False
-    return parts.scheme in ("https", "http") and parts.netloc.lower() == portal_host.lower()
+    key = host_key(redirect_uri)
+    return key is not None and own_host(key, portal_hosts)
 
 
 def expiration_minutes(raw: str, default: int = DEFAULT_EXPIRATION_MINUTES) -> int:

@@ -13,6 +13,7 @@ from flask import Blueprint, Response, redirect, render_template, request, url_f
 from mockserver import deployment, messages, wire
 from mockserver.auth import oauth
 from mockserver.auth import portal as portal_facts
+from mockserver.auth import signin as sign_ins
 from mockserver.auth.guard import require_administrator, signed_in_user
 from mockserver.auth.oauth import SignIn
 from mockserver.auth.tokens import CLIENTS, Token, token_request
@@ -64,7 +65,14 @@ def generate_token():
         return Page({}, operations={"generateToken": form})
     dep = deployment.current()
     asked = token_request(wire.params(), caller_ip=request.remote_addr)
-    user = dep.users.authenticate(asked.username, asked.password)
+    try:
+        user = sign_ins.authenticate(
+            dep.users, asked.username, asked.password, now_ms=dep.clock.now_ms()
+        )
+    except sign_ins.AccountLocked:
+        raise ArcGISError(
+            messages.UNABLE_TO_GENERATE_TOKEN, messages.ACCOUNT_LOCKED, code=400
+        ) from None
     if user is None:
         raise ArcGISError(messages.UNABLE_TO_GENERATE_TOKEN, messages.INVALID_CREDENTIALS, code=400)
     expires_ms = dep.clock.now_ms() + asked.expiration_minutes * 60_000
@@ -161,7 +169,9 @@ def oauth_authorize():
     """The sign-in page; its script carries the ``oauth_state`` to post back [client]."""
     try:
         sign_in = oauth.authorize(
-            wire.params(), portal_host=request.host, now_ms=deployment.current().clock.now_ms()
+            wire.params(),
+            portal_hosts=sign_ins.portal_hosts(),
+            now_ms=deployment.current().clock.now_ms(),
         )
     except oauth.OAuthRefused as refused:
         return _sign_in_page(None, messages=[str(refused)])
@@ -176,10 +186,16 @@ def signin():
     dep = deployment.current()
     form = wire.params()
     now_ms = dep.clock.now_ms()
-    sign_in = oauth.SignIn.unseal(form.get("oauth_state", ""), dep.tokens, now_ms=now_ms)
-    if sign_in is None:
+    raw_state = form.get("oauth_state", "")
+    sign_in = oauth.SignIn.unseal(raw_state, dep.tokens, now_ms=now_ms)
+    if sign_in is None or not sign_ins.use_state(raw_state, sign_in, now_ms=now_ms):
         return _sign_in_page(None, messages=[messages.SIGNIN_EXPIRED_STATE])
-    user = dep.users.authenticate(form.get("username", ""), form.get("password", ""))
+    try:
+        user = sign_ins.authenticate(
+            dep.users, form.get("username", ""), form.get("password", ""), now_ms=now_ms
+        )
+    except sign_ins.AccountLocked:
+        return _sign_in_page(replace(sign_in, issued_ms=now_ms), messages=[messages.ACCOUNT_LOCKED])
     if user is None:
         # A fresh page (and state), as a browser would show it again [inferred].
         renewed = replace(sign_in, issued_ms=now_ms)

@@ -24,12 +24,42 @@ SECRET_KEY = re.compile(
 #: Keys a response may hold that look like credentials but are not: the ArcGIS
 #: error ``code`` must stay visible.
 RESPONSE_KEEP = frozenset({"code"})
-#: Responses larger than this are journaled without their body.
+#: Responses larger than this are journaled without their body (``responseBytes``
+#: says how large it was). A list of some hundred runtimes still fits.
 MAX_RESPONSE_BYTES = 64 * 1024
+
+#: The bounds of one entry: anyone can send a megabyte of junk to an emulated
+#: operation, and it must not reach the journal whole. A parameter value is cut to
+#: MAX_VALUE_CHARS (room for a realistic podPlacementPolicy), the path and the
+#: parameter names to MAX_NAME_CHARS, and at most MAX_PARAMS parameters are kept;
+#: every cut ends with CUT_MARKER and says how much was dropped.
+MAX_VALUE_CHARS = 4096
+MAX_NAME_CHARS = 256
+MAX_PARAMS = 64
+CUT_MARKER = "…[cut {count} characters]"
+#: The bounds of the whole journal: its newest entries, at most this many and this
+#: many bytes (entries are at most about 320 KiB each, so at least 25 always fit).
+MAX_ENTRIES = 10_000
+MAX_BYTES = 8 * 1024 * 1024
 
 
 def masked_params(params: Mapping[str, str]) -> dict[str, str]:
-    return {key: MASK if _is_secret_key(key) else value for key, value in params.items()}
+    """The parameters to journal: credentials masked, every part within the entry bounds."""
+    kept: dict[str, str] = {}
+    for index, (key, value) in enumerate(params.items()):
+        if index == MAX_PARAMS:
+            kept["(more)"] = f"{len(params) - MAX_PARAMS} parameters not kept"
+            break
+        name = cut(key, MAX_NAME_CHARS)
+        kept[name] = MASK if _is_secret_key(key) else cut(value, MAX_VALUE_CHARS)
+    return kept
+
+
+def cut(text: str, limit: int) -> str:
+    """``text`` if it is at most ``limit`` characters, else its start and the cut marker."""
+    if len(text) <= limit:
+        return text
+    return text[:limit] + CUT_MARKER.format(count=len(text) - limit)
 
 
 def _is_secret_key(key: str) -> bool:

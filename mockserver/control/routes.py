@@ -15,24 +15,48 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
+from mockserver import browser, pipeline
+from mockserver.control import context
+from mockserver.control.context import Control
 from mockserver.control.errors import ControlError
 from mockserver.control.faults import parse_rule
-from mockserver.control.plane import ControlPlane
-from mockserver.control.state import export_state, import_state
+from mockserver.control.state import export_state, import_state, reset_state
+from mockserver.control.store import ControlWrites
 
 control = Blueprint("nbmock_control", __name__)
 
 TOKEN_HEADER = "X-Nbmock-Control-Token"
 #: Clock moves beyond a century are typos, and would overflow epoch milliseconds.
 MAX_CLOCK_SECONDS = 100 * 365 * 24 * 3600
+#: The answer of ``GET journal`` holds at most this many entries (``limit``).
+MAX_JOURNAL_ANSWER = 10_000
 
 
-def _plane() -> ControlPlane:
-    return current_app.extensions["nbmock_control"]
+def _plane() -> Control:
+    return context.current()
+
+
+def _operations(plane: Control) -> frozenset[str]:
+    """Every operation name of the emulated API, for validating fault rules."""
+    if not plane.operations:
+        plane.operations = pipeline.operation_names(current_app)
+    return plane.operations
 
 
 @control.before_request
 def check_access() -> None:
+    # Any web page can send a browser here (a form, a fetch without preflight):
+    # what a browser marks as cross-site is refused, health included, before
+    # anything is read or changed.
+    if browser.cross_site(request):
+        raise ControlError(
+            "Cross-site requests to the control plane are refused "
+            "(an Origin that is not this emulator's, or Sec-Fetch-Site: cross-site).",
+            status=403,
+        )
+    has_body = request.method == "POST" and request.get_data(cache=True).strip()
+    if has_body and request.mimetype != "application/json":
+        raise ControlError("Send the body as JSON with Content-Type: application/json.", status=415)
     if request.endpoint == "nbmock_control.health":
         return
     plane = _plane()
@@ -67,6 +91,7 @@ def _json() -> Any:
         return json.loads(raw)
     except (ValueError, RecursionError):
         raise ControlError("The body must be JSON (Content-Type: application/json).") from None
+    # json.loads lets lone surrogate escapes through; no control setting needs one.
 
 
 def _body() -> dict[str, Any]:
@@ -102,13 +127,7 @@ def reset():
     body = _body()
     seed_given = "seed" in body
     seed = _seed_value(body) if seed_given else None
-    with plane.settings.change() as tx:
-        tx.clear_journal()
-        tx.clear_faults()
-        plane.settings.set_clock_offset(tx, 0.0)
-        if seed_given:
-            plane.settings.set_seed(tx, seed)
-    plane.deployment.runtimes.reset()
+    reset_state(plane, seed=seed, seed_given=seed_given)
     return jsonify(status="success")
 
 
@@ -116,13 +135,13 @@ def reset():
 def get_state():
     plane = _plane()
     plane.settings.refresh()
-    return jsonify(export_state(plane.deployment, plane.settings))
+    return jsonify(export_state(plane))
 
 
 @control.post("/state")
 def post_state():
     plane = _plane()
-    count = import_state(plane.deployment, plane.settings, _body())
+    count = import_state(plane, _body())
     return jsonify(status="success", runtimes=count)
 
 
@@ -144,9 +163,9 @@ def get_journal():
     plane = _plane()
     operation = request.args.get("operation") or None
     after = _int_arg("after", 0)
-    limit = min(_int_arg("limit", 1000), 10_000)
+    limit = min(_int_arg("limit", 1000), MAX_JOURNAL_ANSWER)
     entries = []
-    for seq, text in plane.deployment.store.journal(operation=operation, after=after, limit=limit):
+    for seq, text in plane.store.journal(operation=operation, after=after, limit=limit):
         entries.append({"seq": seq, **json.loads(text)})
     return jsonify(entries=entries)
 
@@ -154,7 +173,7 @@ def get_journal():
 @control.delete("/journal")
 def delete_journal():
     with _plane().settings.change() as tx:
-        tx.clear_journal()
+        ControlWrites(tx.connection).clear_journal()
     return jsonify(status="success")
 
 
@@ -164,7 +183,7 @@ def get_faults():
     plane.settings.refresh()
     described = []
     by_id = {rule.id: rule for rule in plane.settings.faults}
-    for fault_id, _rule, remaining, matched in plane.deployment.store.list_faults():
+    for fault_id, _rule, remaining, matched in plane.store.list_faults():
         if fault_id in by_id:
             described.append(by_id[fault_id].describe(remaining, matched))
     return jsonify(faults=described)
@@ -178,9 +197,10 @@ def post_faults():
     raw_rules = raw.get("faults", [raw]) if isinstance(raw, dict) else raw
     if not isinstance(raw_rules, list):
         raise ControlError('Send a rule object, a list of rules, or {"faults": [...]}.')
-    rules = [parse_rule(item, plane.operations) for item in raw_rules]
+    rules = [parse_rule(item, _operations(plane)) for item in raw_rules]
     with plane.settings.change() as tx:
-        ids = [tx.add_fault(rule.to_json(), rule.times) for rule in rules]
+        writes = ControlWrites(tx.connection)
+        ids = [writes.add_fault(rule.to_json(), rule.times) for rule in rules]
     created = {rule.id: rule for rule in plane.settings.faults if rule.id in ids}
     return jsonify(
         faults=[created[fault_id].describe(created[fault_id].times, 0) for fault_id in ids]
@@ -190,14 +210,14 @@ def post_faults():
 @control.delete("/faults")
 def delete_faults():
     with _plane().settings.change() as tx:
-        tx.clear_faults()
+        ControlWrites(tx.connection).clear_faults()
     return jsonify(status="success")
 
 
 @control.delete("/faults/<int:fault_id>")
 def delete_fault(fault_id: int):
     with _plane().settings.change() as tx:
-        if not tx.delete_fault(fault_id):
+        if not ControlWrites(tx.connection).delete_fault(fault_id):
             raise ControlError(f"No fault rule {fault_id}.", status=404)
     return jsonify(status="success")
 

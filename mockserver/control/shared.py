@@ -9,11 +9,13 @@ moved, so agreement costs one indexed read, not three.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from typing import Any
 
 from mockserver.clock import Clock
 from mockserver.control.faults import FaultRule
+from mockserver.control.store import SCHEMA, ControlStore, ControlWrites
 from mockserver.ids import IdGenerator
 from mockserver.runtimes.store import Store, Transaction
 
@@ -23,8 +25,11 @@ SEED = "control_seed"
 
 
 class SharedSettings:
-    def __init__(self, store: Store, clock: Clock, ids: IdGenerator) -> None:
+    """The control settings; also their state owner (reset, export, load)."""
+
+    def __init__(self, store: Store, control: ControlStore, clock: Clock, ids: IdGenerator) -> None:
         self.store = store
+        self.control = control
         self.clock = clock
         self.ids = ids
         self.faults: list[FaultRule] = []
@@ -42,7 +47,8 @@ class SharedSettings:
         if seed is not None:
             self.ids.seed = json.loads(seed)
         self.faults = [
-            FaultRule.from_json(fault_id, rule) for fault_id, rule, _, _ in self.store.list_faults()
+            FaultRule.from_json(fault_id, rule)
+            for fault_id, rule, _, _ in self.control.list_faults()
         ]
         self._generation = generation
 
@@ -61,6 +67,25 @@ class SharedSettings:
     def set_seed(self, tx: Transaction, seed: int | None) -> None:
         tx.set_meta(SEED, json.dumps(seed))
 
+    # --- state owner ---------------------------------------------------------------
+
+    def reset(self, tx: Transaction) -> None:
+        """Journal and fault rules cleared, the clock back to wall-clock time; the seed kept."""
+        writes = ControlWrites(tx.connection)
+        writes.clear_journal()
+        writes.clear_faults()
+        self.set_clock_offset(tx, 0.0)
+
+    def export(self, tx: Transaction) -> dict[str, Any]:
+        seed = tx.get_meta(SEED)
+        return {"seed": self.ids.seed if seed is None else json.loads(seed)}
+
+    def load(self, tx: Transaction, snapshot: Mapping[str, Any]) -> None:
+        seed = snapshot.get("seed")
+        if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
+            raise ValueError("'seed' must be an integer or null.")
+        self.set_seed(tx, seed)
+
 
 def start_of_run(store: Store, seed: int | None) -> None:
     """What a new ``nbmock serve`` run starts from, set once before its workers start.
@@ -68,8 +93,9 @@ def start_of_run(store: Store, seed: int | None) -> None:
     Fault rules and clock moves of an earlier run would surprise whoever runs
     the next one against the same state file; the seed is the command line's.
     """
+    store.create_tables(SCHEMA)
     with store.transaction() as tx:
-        tx.clear_faults()
+        ControlWrites(tx.connection).clear_faults()
         tx.set_meta(CLOCK_OFFSET, "0.0")
         tx.set_meta(SEED, json.dumps(seed))
         tx.set_meta(GENERATION, str(int(tx.get_meta(GENERATION, "0")) + 1))

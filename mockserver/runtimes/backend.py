@@ -8,10 +8,11 @@ changes nothing and concurrent requests never interleave.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from mockserver import messages
 from mockserver.clock import Clock
-from mockserver.errors import NotFound
+from mockserver.errors import ArcGISError, InvalidParameters, NotFound
 from mockserver.ids import IdGenerator
 from mockserver.runtimes import model
 from mockserver.runtimes.manifests import manifest_for
@@ -58,18 +59,17 @@ class RuntimesBackend:
     def copy(self, source_id: str, params: Mapping[str, str]) -> Runtime:
         with self.store.transaction() as tx:
             source = _get(tx, source_id)
-            sequence = int(tx.get_meta("id_sequence", "0")) + 1
-            new_id, property_id = self.ids.for_sequence(sequence)
+            sequence, new_id, property_id = self._free_ids(tx)
             runtime = model.copy_of(source, params, new_id=new_id, property_id=property_id)
             tx.set_meta("id_sequence", str(sequence))
-            runtime.revision = tx.next_revision(self.clock.now_ms())
+            runtime.revision = _next_revision(tx, self.clock)
             tx.insert_runtime(runtime.to_dict(), source_id=source.id)
         return runtime
 
     def update(self, runtime_id: str, params: Mapping[str, str]) -> Runtime:
         with self.store.transaction() as tx:
             runtime = model.updated(_get(tx, runtime_id), params)
-            runtime.revision = tx.next_revision(self.clock.now_ms())
+            runtime.revision = _next_revision(tx, self.clock)
             tx.replace_runtime(runtime.to_dict())
         return runtime
 
@@ -81,16 +81,68 @@ class RuntimesBackend:
     def upgrade(self, runtime_id: str) -> Runtime:
         with self.store.transaction() as tx:
             runtime = model.upgraded(_get(tx, runtime_id), self.current_runtime_version)
-            runtime.revision = tx.next_revision(self.clock.now_ms())
+            runtime.revision = _next_revision(tx, self.clock)
             tx.replace_runtime(runtime.to_dict())
         return runtime
 
-    def reset(self) -> None:
-        """Back to the release's seeded state: copies gone, system runtimes as shipped."""
-        with self.store.transaction() as tx:
-            tx.delete_all_runtimes()
-            tx.set_meta("id_sequence", "0")
-            self._seed(tx)
+    def _free_ids(self, tx: Transaction) -> tuple[int, str, str]:
+        """The next id sequence whose runtime id is not taken, with its ids.
+
+        Seeded ids follow the sequence, and an imported state may hold a sequence
+        below ids it already has: those sequences are skipped, never reused.
+        """
+        sequence = int(tx.get_meta("id_sequence", "0"))
+        while True:
+            sequence += 1
+            if sequence > model.MAX_COUNTER:
+                raise ArcGISError(messages.COUNTER_EXHAUSTED.format(counter="id sequence"))
+            new_id, property_id = self.ids.for_sequence(sequence)
+            if tx.get_runtime(new_id) is None:
+                return sequence, new_id, property_id
+
+    # --- state owner (reset, export, load: mockserver/owners.py) --------------------
+
+    def reset(self, tx: Transaction | None = None) -> None:
+        """Back to the release's seeded state: copies gone, system runtimes as shipped.
+
+        The revision counter starts again from the clock: a reset deployment is a
+        fresh one, and this is how one that reached ``MAX_COUNTER`` recovers.
+        """
+        if tx is None:
+            with self.store.transaction() as own:
+                return self.reset(own)
+        tx.delete_all_runtimes()
+        tx.set_meta("id_sequence", "0")
+        tx.set_meta("last_revision", "0")
+        self._seed(tx)
+        return None
+
+    def export(self, tx: Transaction) -> dict[str, Any]:
+        """The runtimes (with the system runtime each copy came from) and both counters."""
+        return {
+            "runtimes": [
+                {"runtime": body, "sourceId": source_id} for body, source_id in tx.list_runtimes()
+            ],
+            "idSequence": int(tx.get_meta("id_sequence", "0")),
+            "lastRevision": int(tx.get_meta("last_revision", "0")),
+        }
+
+    def load(self, tx: Transaction, snapshot: Mapping[str, Any]) -> None:
+        """Replace the runtimes with the snapshot's, each checked by the API's own model.
+
+        Raises ``ValueError`` naming the first bad runtime or counter, before any write.
+        """
+        runtimes = _snapshot_runtimes(snapshot.get("runtimes"))
+        id_sequence = _counter(snapshot.get("idSequence", 0), "idSequence")
+        last_revision = _counter(snapshot.get("lastRevision", 0), "lastRevision")
+        tx.delete_all_runtimes()
+        for runtime, source_id in runtimes:
+            tx.insert_runtime(runtime.to_dict(), source_id=source_id)
+        tx.set_meta("id_sequence", str(id_sequence))
+        newest = max([last_revision, *(runtime.revision for runtime, _ in runtimes)])
+        current = int(tx.get_meta("last_revision", "0"))
+        # Revisions never go back, even to an older snapshot's.
+        tx.set_meta("last_revision", str(max(current, newest)))
 
     # --- seeding ---------------------------------------------------------------
 
@@ -106,15 +158,56 @@ class RuntimesBackend:
                 for body, _source in tx.list_runtimes():
                     if not body["copied"]:
                         body["version"] = self.current_runtime_version
-                        body["revision"] = tx.next_revision(self.clock.now_ms())
+                        body["revision"] = _next_revision(tx, self.clock)
                         tx.replace_runtime(body)
                 tx.set_meta("release", self.release.name)
 
     def _seed(self, tx: Transaction) -> None:
         for body in system_runtimes(self.current_runtime_version):
-            body["revision"] = tx.next_revision(self.clock.now_ms())
+            body["revision"] = _next_revision(tx, self.clock)
             tx.insert_runtime(Runtime.from_dict(body).to_dict())
         tx.set_meta("release", self.release.name)
+
+
+def _snapshot_runtimes(raw: Any) -> list[tuple[Runtime, str | None]]:
+    if not isinstance(raw, list):
+        raise ValueError("'runtimes' must be a list.")
+    runtimes: list[tuple[Runtime, str | None]] = []
+    ids: set[str] = set()
+    revisions: set[int] = set()
+    for index, item in enumerate(raw):
+        if not isinstance(item, dict) or not isinstance(item.get("runtime"), dict):
+            raise ValueError(f'runtimes[{index}] must be {{"runtime": {{...}}, "sourceId": ...}}.')
+        try:
+            runtime = model.stored_runtime(item["runtime"])
+        except InvalidParameters as invalid:
+            raise ValueError(f"runtimes[{index}]: {' '.join(invalid.messages)}") from None
+        source_id = item.get("sourceId")
+        if source_id is not None and (
+            not isinstance(source_id, str) or not source_id.isprintable()
+        ):
+            raise ValueError(f"runtimes[{index}].sourceId must be a string or null.")
+        if runtime.id in ids:
+            raise ValueError(f"runtimes[{index}]: id {runtime.id[:60]!r} appears twice.")
+        if runtime.revision in revisions:
+            raise ValueError(f"runtimes[{index}]: revision {runtime.revision} appears twice.")
+        ids.add(runtime.id)
+        revisions.add(runtime.revision)
+        runtimes.append((runtime, source_id))
+    return runtimes
+
+
+def _counter(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= model.MAX_COUNTER:
+        raise ValueError(f"'{name}' must be an integer from 0 to {model.MAX_COUNTER}.")
+    return value
+
+
+def _next_revision(tx: Transaction, clock: Clock) -> int:
+    revision = tx.next_revision(clock.now_ms())
+    if revision > model.MAX_COUNTER:
+        raise ArcGISError(messages.COUNTER_EXHAUSTED.format(counter="revision counter"))
+    return revision
 
 
 def _get(tx: Transaction, runtime_id: str) -> Runtime:

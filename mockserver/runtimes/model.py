@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
@@ -21,7 +22,27 @@ from mockserver.errors import InvalidParameters, Refused
 #: Bytes per memory unit. [doc] the units are g|m|k|b; powers of 1024 [inferred].
 MEMORY_UNITS: dict[str, int] = {"g": 1024**3, "m": 1024**2, "k": 1024, "b": 1}
 
-_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+#: ASCII decimals only: ``\d`` and ``float()`` would take full-width ``１`` and
+#: Arabic-Indic ``١`` as digits, which no ArcGIS client sends as a number [inferred].
+_NUMBER = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
+
+#: Limits of a JSON object parameter (``podPlacementPolicy``, ``customResources``)
+#: [inferred]. A Kubernetes affinity, the deepest thing a placement policy holds, nests
+#: about 8 levels; 32 leaves room and stays far below Python's recursion limit, so
+#: nothing downstream (rendering, the journal, the HTML page) can overflow. 64 KiB is
+#: a quarter of Kubernetes' 256 KiB annotation budget and far above any real policy.
+JSON_MAX_DEPTH = 32
+JSON_MAX_BYTES = 64 * 1024
+
+#: Limits of a runtime's name [inferred]: a display name, kept as sent (C22), of at
+#: most this many characters, with no control character (NUL, CR, LF, tab ...) and at
+#: least one visible one (not only spaces or format characters such as U+200B).
+NAME_MAX_LENGTH = 255
+
+#: The largest revision and id sequence: the largest integer every JSON client
+#: (JavaScript's included) reads exactly. Writes past it are refused, so any state
+#: the emulator holds can be exported and imported back.
+MAX_COUNTER = 2**53 - 1
 
 
 @dataclass(frozen=True)
@@ -146,15 +167,95 @@ def _no_constant(text: str) -> None:
 
 
 def _json_object(name: str, raw: str, problems: _Problems) -> dict[str, Any] | None:
+    if len(raw.encode("utf-8", "surrogatepass")) > JSON_MAX_BYTES:
+        # Checked before parsing: a huge text costs nothing to refuse this way.
+        problems.add(messages.JSON_TOO_LARGE.format(name=name, limit=JSON_MAX_BYTES))
+        return None
     try:
         value = json.loads(raw, parse_float=_finite, parse_constant=_no_constant)
     except (ValueError, RecursionError):
         problems.add(messages.NOT_AN_OBJECT.format(name=name))
         return None
+    return checked_json_object(name, value, problems)
+
+
+def checked_json_object(name: str, value: Any, problems: _Problems) -> dict[str, Any] | None:
+    """``value`` if it re-encodes as strict JSON within the limits, else None and a problem.
+
+    Strict JSON: objects with string keys, arrays, UTF-8 text (no lone surrogate,
+    which ``json.loads`` lets through from ``"\\ud800"``), finite numbers, no
+    deeper than ``JSON_MAX_DEPTH`` and no larger than ``JSON_MAX_BYTES`` encoded.
+    """
     if not isinstance(value, dict):
         problems.add(messages.NOT_AN_OBJECT.format(name=name))
         return None
+    problem = _strict_json_problem(value)
+    if problem is not None:
+        problems.add(problem.format(name=name, depth=JSON_MAX_DEPTH, limit=JSON_MAX_BYTES))
+        return None
+    encoded = json.dumps(value, ensure_ascii=False, allow_nan=False).encode("utf-8")
+    if len(encoded) > JSON_MAX_BYTES:
+        problems.add(messages.JSON_TOO_LARGE.format(name=name, limit=JSON_MAX_BYTES))
+        return None
     return value
+
+
+def _strict_json_problem(root: dict[str, Any]) -> str | None:
+    """The message template of the first rule ``root`` breaks; walked without recursion."""
+    pending: list[tuple[Any, int]] = [(root, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, dict | list) and depth > JSON_MAX_DEPTH:
+            # Depth counts objects and arrays: {"a": 1} is 1 level.
+            return messages.JSON_TOO_DEEP
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if not isinstance(key, str):
+                    return messages.NOT_AN_OBJECT
+                if not _is_unicode(key):
+                    return messages.JSON_NOT_UNICODE
+                pending.append((item, depth + 1))
+        elif isinstance(value, list):
+            pending.extend((item, depth + 1) for item in value)
+        elif isinstance(value, str):
+            if not _is_unicode(value):
+                return messages.JSON_NOT_UNICODE
+        elif isinstance(value, float):
+            if not math.isfinite(value):
+                return messages.NOT_AN_OBJECT
+        elif not (value is None or isinstance(value, bool | int)):
+            return messages.NOT_AN_OBJECT
+    return None
+
+
+def _is_unicode(text: str) -> bool:
+    """Whether ``text`` encodes as UTF-8: false for a lone surrogate."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def check_name(name: str | None, problems: _Problems) -> None:
+    """The name rules [inferred]: see ``NAME_MAX_LENGTH``; a blank name counts as missing."""
+    if name is None or not name.strip():
+        problems.add(messages.REQUIRED.format(name="name"))
+        return
+    if len(name) > NAME_MAX_LENGTH:
+        problems.add(messages.NAME_TOO_LONG.format(limit=NAME_MAX_LENGTH))
+    categories = {unicodedata.category(character) for character in name}
+    if "Cc" in categories:
+        problems.add(messages.NAME_CONTROL_CHARACTER)
+    elif "Cs" in categories:
+        problems.add(messages.JSON_NOT_UNICODE.format(name="name"))
+    elif categories <= _INVISIBLE:
+        problems.add(messages.NAME_INVISIBLE)
+
+
+#: Unicode categories that show nothing: separators (U+3000 ...) and format
+#: characters (U+200B, U+FEFF ...).
+_INVISIBLE = frozenset({"Zs", "Zl", "Zp", "Cf"})
 
 
 def _shorten(text: str, limit: int = 40) -> str:
@@ -217,10 +318,9 @@ def copy_of(
     if source.copied:
         raise Refused(messages.COPY_OF_COPY.format(id=source.id))
     problems = _Problems()
-    # The name is kept exactly as sent; only a blank one counts as missing [inferred].
+    # The name is kept exactly as sent, within the name rules [inferred].
     name = params.get("name")
-    if name is None or not name.strip():
-        problems.add(messages.REQUIRED.format(name="name"))
+    check_name(name, problems)
     limits = _limits(params, source, problems, min_required=True)
     return replace(
         source,
@@ -347,3 +447,73 @@ def _version_key(version: str) -> tuple[int, ...]:
         return tuple(int(part) for part in version.split("."))
     except ValueError:
         return ()
+
+
+# --- runtimes from a state snapshot ----------------------------------------------
+
+_NUMBER_FIELDS = ("minCpu", "maxCpu", "minMemory", "maxMemory", "maxSwapMemory", "sharedMemorySize")
+_UNIT_FIELDS = ("minMemoryUnit", "maxMemoryUnit", "maxSwapMemoryUnit", "sharedMemorySizeUnit")
+_TEXT_FIELDS = ("id", "version", "deploymentDefaultPropertyId")
+_FLAG_FIELDS = ("requiresAdvancedPrivileges", "copied", "esriProvidedRuntime")
+
+
+def stored_runtime(data: Mapping[str, Any]) -> Runtime:
+    """``data`` as a Runtime if the API itself could have stored it, else ``InvalidParameters``.
+
+    A state import goes through here, so that nothing imported can later break
+    a list, get, copy or update: the same number, unit, name and JSON object
+    rules as copy and update, and min ≤ max.
+    """
+    problems = _Problems()
+    missing = [name for name in _RUNTIME_FIELDS if name not in data]
+    unknown = [str(name)[:40] for name in data if name not in _RUNTIME_FIELDS]
+    if missing:
+        problems.add(f"missing {', '.join(missing)}")
+    if unknown:
+        problems.add(f"unknown {', '.join(unknown[:10])}")
+    problems.raise_if_any()
+    for name in _TEXT_FIELDS:
+        value = data[name]
+        if not isinstance(value, str) or not value.strip() or len(value) > NAME_MAX_LENGTH:
+            problems.add(f"'{name}' must be a non-empty string of at most {NAME_MAX_LENGTH}.")
+        elif not value.isprintable():
+            problems.add(f"'{name}' must hold printable characters only.")
+    name = data["name"]
+    if isinstance(name, str):
+        check_name(name, problems)
+    else:
+        problems.add(messages.REQUIRED.format(name="name"))
+    for flag in _FLAG_FIELDS:
+        if not isinstance(data[flag], bool):
+            problems.add(f"'{flag}' must be true or false.")
+    for number in _NUMBER_FIELDS:
+        value = data[number]
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            problems.add(messages.NOT_A_NUMBER.format(name=number, value=_shorten(repr(value))))
+        else:
+            _number(number, repr(float(value)), problems, positive=number.endswith("Cpu"))
+    for unit in _UNIT_FIELDS:
+        value = data[unit]
+        if not isinstance(value, str):
+            problems.add(
+                messages.BAD_UNIT.format(name=unit, value="", units=", ".join(MEMORY_UNITS))
+            )
+        else:
+            _unit(unit, value, problems)
+    for name in ("podPlacementPolicy", "customResources"):
+        checked_json_object(name, data[name], problems)
+    revision = data["revision"]
+    if (
+        isinstance(revision, bool)
+        or not isinstance(revision, int)
+        or not 0 <= revision <= MAX_COUNTER
+    ):
+        problems.add(f"'revision' must be an integer from 0 to {MAX_COUNTER}.")
+    problems.raise_if_any()
+    runtime = Runtime.from_dict(data)
+    _check_min_max(problems, "minCpu", runtime.minCpu, "maxCpu", runtime.maxCpu)
+    low = Quantity(runtime.minMemory, runtime.minMemoryUnit)
+    high = Quantity(runtime.maxMemory, runtime.maxMemoryUnit)
+    _check_min_max(problems, "minMemory", low.bytes, "maxMemory", high.bytes)
+    problems.raise_if_any()
+    return runtime

@@ -5,11 +5,19 @@ interleave a transaction. Several processes (gunicorn workers) share a state
 file in WAL mode; every write runs in ``BEGIN IMMEDIATE``, which serialises the
 writers of the whole deployment, so the revision counter kept in ``meta`` is
 strictly increasing across all of them and no acknowledged write is lost.
+
+Writers of a state file queue on a kernel lock (``flock`` on ``<state>.lock``)
+before they ask SQLite for its write lock. SQLite's own busy handler sleeps
+and polls (1, 2, 5 ... 100 ms) when the lock is taken, so a worker often slept
+while the lock stood free; the kernel wakes the next writer the moment the
+lock is released.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -30,26 +38,6 @@ CREATE TABLE IF NOT EXISTS meta (
 );
 """
 
-#: The control plane's shared state (mockserver/control): every worker sees
-#: the same journal and fault rules. Kept apart from the emulated state above.
-CONTROL_SCHEMA = """
-CREATE TABLE IF NOT EXISTS journal (
-    seq       INTEGER PRIMARY KEY AUTOINCREMENT,
-    operation TEXT,
-    entry     TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS faults (
-    id        INTEGER PRIMARY KEY AUTOINCREMENT,
-    rule      TEXT NOT NULL,
-    remaining INTEGER,
-    matched   INTEGER NOT NULL DEFAULT 0
-);
-"""
-
-#: The journal is pruned to its newest entries every this many appends, not on
-#: each one, to keep the per-request write to a single INSERT.
-JOURNAL_PRUNE_EVERY = 256
-
 
 class Store:
     """Runtimes as JSON bodies, in insertion order, plus a small key/value ``meta``."""
@@ -58,6 +46,9 @@ class Store:
         self.path = path or ":memory:"
         self._lock = threading.RLock()
         self._open: Transaction | None = None
+        self._queue: int | None = None
+        if path:
+            self._queue = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         self._db = sqlite3.connect(
             self.path, timeout=30, isolation_level=None, check_same_thread=False
         )
@@ -66,37 +57,78 @@ class Store:
             self._db.execute("PRAGMA journal_mode = WAL")
             # WAL with NORMAL survives a killed process; only power loss may drop the tail.
             self._db.execute("PRAGMA synchronous = NORMAL")
-        with self.transaction():
-            for statement in (SCHEMA + CONTROL_SCHEMA).split(";"):
+        self.create_tables(SCHEMA)
+
+    def create_tables(self, schema: str) -> None:
+        """Run ``schema``'s ``CREATE TABLE IF NOT EXISTS`` statements: each room brings its own."""
+        with self.write() as db:
+            for statement in schema.split(";"):
                 if statement.strip():
-                    self._db.execute(statement)
+                    db.execute(statement)
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
+            if self._queue is not None:
+                os.close(self._queue)
+                self._queue = None
 
     @contextmanager
-    def transaction(self) -> Iterator[Transaction]:
-        """A write transaction that holds the deployment-wide write lock.
+    def writing(self) -> Iterator[None]:
+        """This thread's turn to write: in-process lock, then the deployment-wide queue."""
+        with self._lock:
+            if self._queue is None or self._open is not None:
+                yield
+                return
+            fcntl.flock(self._queue, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(self._queue, fcntl.LOCK_UN)
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """The connection inside a write transaction that holds the deployment-wide lock.
 
         Nested in an open transaction of this thread (the request pipeline opens
         one around a write, its rendering and its journal row), it joins that
-        one: everything commits, or nothing does, together.
+        one: everything commits, or nothing does, together. The other rooms'
+        stores (mockserver/control, mockserver/auth) keep their own tables in the
+        same file and write through here; the runtimes' writes use ``transaction``.
         """
         with self._lock:
             if self._open is not None:
-                yield self._open
+                yield self._db
                 return
+        with self.writing():
             self._db.execute("BEGIN IMMEDIATE")
             self._open = Transaction(self._db)
             try:
-                yield self._open
+                yield self._db
             except BaseException:
                 self._open = None
                 self._db.execute("ROLLBACK")
                 raise
             self._open = None
             self._db.execute("COMMIT")
+
+    @contextmanager
+    def autocommit(self, *, writes: bool = False) -> Iterator[sqlite3.Connection]:
+        """The connection for autocommitted statements, never interleaved with a transaction;
+        ``writes`` queues behind the deployment's other writers first (or joins the open
+        transaction)."""
+        if writes:
+            with self.writing():
+                yield self._db
+            return
+        with self._lock:
+            yield self._db
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """A write transaction that holds the deployment-wide write lock (see ``write``)."""
+        with self.write() as db:
+            yield self._open or Transaction(db)
 
     # --- reads (autocommit; WAL readers never block the writer) ---------------
 
@@ -124,66 +156,17 @@ class Store:
             row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return default if row is None else row[0]
 
-    # --- control plane (mockserver/control) -------------------------------------
-
-    def append_journal(self, operation: str | None, entry: str, keep: int) -> None:
-        """One journal entry (JSON text); the oldest beyond ``keep`` go now and then."""
-        with self._lock:
-            seq = self._db.execute(
-                "INSERT INTO journal (operation, entry) VALUES (?, ?)", (operation, entry)
-            ).lastrowid
-            if seq % JOURNAL_PRUNE_EVERY == 0:
-                self._db.execute("DELETE FROM journal WHERE seq <= ?", (seq - keep,))
-
-    def journal(
-        self, *, operation: str | None = None, after: int = 0, limit: int = 1000
-    ) -> list[tuple[int, str]]:
-        """(seq, entry) pairs in the order received, oldest first."""
-        query = "SELECT seq, entry FROM journal WHERE seq > ?"
-        args: list[Any] = [after]
-        if operation is not None:
-            query += " AND operation = ?"
-            args.append(operation)
-        query += " ORDER BY seq LIMIT ?"
-        args.append(limit)
-        with self._lock:
-            return self._db.execute(query, args).fetchall()
-
-    def list_faults(self) -> list[tuple[int, str, int | None, int]]:
-        """(id, rule JSON, remaining or None for unlimited, times matched) in creation order."""
-        with self._lock:
-            return self._db.execute(
-                "SELECT id, rule, remaining, matched FROM faults ORDER BY id"
-            ).fetchall()
-
-    def match_fault(self, fault_id: int, fires: Callable[[int], bool]) -> bool:
-        """Count a request matching the fault; ``fires(n)`` decides for the n-th match.
-
-        A fault with ``remaining`` left fires at most that many times, whichever
-        worker sees the match: the count and the decision share one transaction.
-        """
-        with self.transaction():
-            row = self._db.execute(
-                "SELECT remaining, matched FROM faults WHERE id = ?", (fault_id,)
-            ).fetchone()
-            if row is None or row[0] == 0:
-                return False
-            remaining, matched = row
-            fired = fires(matched + 1)
-            if fired and remaining is not None:
-                remaining -= 1
-            self._db.execute(
-                "UPDATE faults SET remaining = ?, matched = ? WHERE id = ?",
-                (remaining, matched + 1, fault_id),
-            )
-            return fired
-
 
 class Transaction:
     """The writes available inside ``Store.transaction()``."""
 
     def __init__(self, db: sqlite3.Connection) -> None:
         self._db = db
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """For another room's store to write its own tables in this same transaction."""
+        return self._db
 
     def next_revision(self, now_ms: int) -> int:
         """The wall-clock millisecond, or one past the last revision if that is later."""
@@ -236,19 +219,3 @@ class Transaction:
         value = make()
         self.set_meta(key, value)
         return value
-
-    # --- control plane (mockserver/control) -------------------------------------
-
-    def clear_journal(self) -> None:
-        self._db.execute("DELETE FROM journal")
-
-    def add_fault(self, rule: str, remaining: int | None) -> int:
-        return self._db.execute(
-            "INSERT INTO faults (rule, remaining) VALUES (?, ?)", (rule, remaining)
-        ).lastrowid
-
-    def delete_fault(self, fault_id: int) -> bool:
-        return self._db.execute("DELETE FROM faults WHERE id = ?", (fault_id,)).rowcount > 0
-
-    def clear_faults(self) -> None:
-        self._db.execute("DELETE FROM faults")

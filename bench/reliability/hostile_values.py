@@ -1,0 +1,272 @@
+"""The value classes that once broke the emulator, generated: copy, update and state import.
+
+Hypothesis writes the JSON object parameters (``podPlacementPolicy``,
+``customResources``) with lone surrogate escapes in keys and values, nesting
+and size at and just past the model's limits, numbers in non-ASCII digits,
+and names with control or only invisible characters; and state snapshots
+carrying the same, or counters at and past their bounds. Each goes in
+process to copy, update or ``POST /__mock__/state``.
+
+What must hold (issue 11): no answer is an HTTP 500 or an ArcGIS code 500;
+a refused request changes nothing (the exported state is the same before
+and after); after an accepted one, every list and get still answers in
+every format, and the exported state imports back.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bench.servers import SEED_COPY, STANDARD_ID
+from mockserver import create_app
+from mockserver.runtimes.model import JSON_MAX_BYTES, JSON_MAX_DEPTH, MAX_COUNTER, NAME_MAX_LENGTH
+
+RUNTIMES = "/arcgis/admin/notebooks/runtimes"
+JSON_FIELDS = ("podPlacementPolicy", "customResources")
+NUMBER_FIELDS = ("minCpu", "maxCpu", "minMemory", "maxMemory", "maxSwapMemory")
+UPDATE_FORM = {"maxCpu": "2", "maxMemory": "4", "maxMemoryUnit": "g"}
+
+# --- strategies -----------------------------------------------------------------
+
+_LONE_SURROGATES = st.integers(0xD800, 0xDFFF).map(lambda n: f"\\u{n:04x}")
+
+
+@st.composite
+def surrogate_object_texts(draw) -> str:
+    """A JSON object text with a lone surrogate escape in a key or a value, maybe nested."""
+    escape = draw(_LONE_SURROGATES)
+    text = draw(st.text(st.characters(codec="ascii", exclude_categories=("Cc",)), max_size=4))
+    text = json.dumps(text)[1:-1]
+    where = draw(st.sampled_from(["key", "value", "nested key", "nested value", "array"]))
+    piece = f"{text}{escape}{text}"
+    return {
+        "key": f'{{"{piece}": 1}}',
+        "value": f'{{"k": "{piece}"}}',
+        "nested key": f'{{"a": {{"b": {{"{piece}": null}}}}}}',
+        "nested value": f'{{"a": [1, {{"b": "{piece}"}}]}}',
+        "array": f'{{"a": ["ok", "{piece}"]}}',
+    }[where]
+
+
+@st.composite
+def deep_object_texts(draw) -> str:
+    """Objects (and arrays) nested at the depth limit, just past it, or far past it."""
+    depth = draw(
+        st.sampled_from([JSON_MAX_DEPTH - 1, JSON_MAX_DEPTH, JSON_MAX_DEPTH + 1])
+        | st.integers(JSON_MAX_DEPTH + 2, 1200)
+    )
+    opener, closer = draw(st.sampled_from([('{"a": ', "}"), ('{"a": [', "]}")]))
+    return opener * (depth - 1) + "{}" + closer * (depth - 1)
+
+
+@st.composite
+def large_object_texts(draw) -> str:
+    """Objects whose encoded size is at, just under or just past the size limit."""
+    delta = draw(st.sampled_from([-1, 0, 1, 2, 1000]) | st.integers(-50, 50))
+    filler = draw(st.sampled_from(["x", "é", "😀"]))
+    # '{"a": "' + text + '"}' : 9 bytes of frame.
+    budget = JSON_MAX_BYTES + delta - 9
+    count = max(budget // len(filler.encode()), 0)
+    return '{"a": "' + filler * count + '"}'
+
+
+def hostile_object_texts() -> st.SearchStrategy[str]:
+    return st.one_of(surrogate_object_texts(), deep_object_texts(), large_object_texts())
+
+
+def non_ascii_numbers() -> st.SearchStrategy[str]:
+    """Numbers a ``\\d`` regex or ``float()`` would take: full-width, Arabic-Indic, mixed."""
+    digit = st.sampled_from(["１", "２", "٣", "۴", "५", "৬", "๗", "８"])
+    ascii_digit = st.sampled_from("123456789")
+    return st.one_of(
+        digit,
+        st.tuples(ascii_digit, digit).map("".join),
+        st.tuples(digit, st.just("."), ascii_digit).map("".join),
+        st.tuples(ascii_digit, st.just("e"), digit).map("".join),
+    )
+
+
+def hostile_names() -> st.SearchStrategy[str]:
+    """Names with control characters, only invisible characters, or past the length limit."""
+    invisible = st.sampled_from(["\u200b", "\u3000", "\ufeff", "\u2060", " ", "\u00a0"])
+    control = st.sampled_from(["\x00", "\n", "\r", "\t", "\x1b", "\x7f"])
+    return st.one_of(
+        st.tuples(st.text(max_size=5), control, st.text(max_size=5)).map("".join),
+        st.lists(invisible, min_size=1, max_size=6).map("".join),
+        st.integers(NAME_MAX_LENGTH + 1, NAME_MAX_LENGTH + 40).map(lambda n: "n" * n),
+        st.just("n" * NAME_MAX_LENGTH),
+    )
+
+
+@st.composite
+def hostile_forms(draw) -> tuple[str, dict[str, str]]:
+    """(what it carries, a copy form) with one hostile value in it."""
+    form = dict(SEED_COPY)
+    kind = draw(st.sampled_from(["object", "number", "name"]))
+    if kind == "object":
+        form[draw(st.sampled_from(JSON_FIELDS))] = draw(hostile_object_texts())
+    elif kind == "number":
+        form[draw(st.sampled_from(NUMBER_FIELDS))] = draw(non_ascii_numbers())
+    else:
+        form["name"] = draw(hostile_names())
+    return kind, form
+
+
+@st.composite
+def hostile_snapshots(draw, export: dict[str, Any]) -> tuple[str, str]:
+    """(what it carries, snapshot JSON text): ``export`` with one runtime or counter spoiled."""
+    snapshot = json.loads(json.dumps(export))
+    runtime = snapshot["runtimes"][-1]["runtime"]
+    kind = draw(
+        st.sampled_from(
+            ["object", "nan", "unit", "name", "number", "idSequence", "lastRevision", "revision"]
+        )
+    )
+    marker = "@@HOSTILE@@"
+    if kind == "object":
+        runtime[draw(st.sampled_from(JSON_FIELDS))] = marker
+        text = json.dumps(snapshot).replace(f'"{marker}"', draw(hostile_object_texts()))
+        return kind, text
+    if kind == "nan":
+        runtime[draw(st.sampled_from(JSON_FIELDS))] = {"a": [1, {"b": marker}]}
+        return kind, json.dumps(snapshot).replace(
+            f'"{marker}"', draw(st.sampled_from(["NaN", "Infinity"]))
+        )
+    if kind == "unit":
+        runtime[draw(st.sampled_from(["minMemoryUnit", "maxMemoryUnit"]))] = draw(
+            st.sampled_from(["x", "G", "", "gb"])
+        )
+    elif kind == "name":
+        # json.dumps writes a lone surrogate as its escape, as an attacker would.
+        runtime["name"] = draw(hostile_names() | st.integers(0xD800, 0xDFFF).map(chr))
+    elif kind == "number":
+        runtime[draw(st.sampled_from(["minCpu", "maxMemory"]))] = draw(
+            st.sampled_from([-1, 0, 1e16, "1", True])
+        )
+    elif kind in ("idSequence", "lastRevision"):
+        snapshot[kind] = draw(st.sampled_from([MAX_COUNTER + 1, 2**62, -1, 1.5, "3"]))
+    else:
+        runtime["revision"] = draw(st.sampled_from([MAX_COUNTER + 1, -5, 2**63]))
+    return kind, json.dumps(snapshot)
+
+
+# --- the run ----------------------------------------------------------------------
+
+
+@dataclass
+class HostileValuesReport:
+    requests: int = 0
+    by_target: Counter = field(default_factory=Counter)
+    by_outcome: Counter = field(default_factory=Counter)
+    http_500: int = 0
+    refused_yet_changed: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+def run_hostile_values(examples: int = 300, *, seed: int | None = None) -> HostileValuesReport:
+    """``examples`` forms to copy and update and ``examples`` snapshots to import, in process."""
+    app = create_app(seed=7)
+    client = app.test_client()
+    token = client.post(
+        "/arcgis/sharing/rest/generateToken",
+        data={"username": "admin", "password": "admin1234", "f": "json"},
+    ).get_json()["token"]
+    report = HostileValuesReport()
+
+    def state() -> dict[str, Any]:
+        return client.get("/__mock__/state").get_json()
+
+    def a_copy() -> str:
+        answer = client.post(
+            f"{RUNTIMES}/{STANDARD_ID}/copy", data={**SEED_COPY, "f": "json", "token": token}
+        ).get_json()
+        return answer["notebookRuntime"]["id"]
+
+    copy_id = a_copy()
+
+    def check(target: str, kind: str, response, before: dict[str, Any]) -> None:
+        report.requests += 1
+        report.by_target[target] += 1
+        outcome = _outcome(response)
+        report.by_outcome[outcome] += 1
+        label = f"{target} with a hostile {kind}"
+        if response.status_code >= 500 or outcome == "code 500":
+            report.http_500 += 1
+            report.problems.append(f"{outcome} for {label}: {response.data[:160]!r}")
+            return
+        if outcome != "success":
+            if state() != before:
+                report.refused_yet_changed += 1
+                report.problems.append(f"refused ({outcome}) yet state changed: {label}")
+            return
+        for fmt in ("json", "pjson", "html"):
+            listed = client.get(RUNTIMES, query_string={"f": fmt, "token": token})
+            if listed.status_code != 200:
+                report.problems.append(f"list f={fmt} answers {listed.status_code} after {label}")
+        exported = client.get("/__mock__/state")
+        back = client.post("/__mock__/state", json=exported.get_json())
+        if back.status_code != 200:
+            report.problems.append(f"the export after {label} does not import back: {back.data!r}")
+
+    @settings(
+        max_examples=examples,
+        database=None,
+        deadline=None,
+        derandomize=seed is not None,
+        suppress_health_check=list(HealthCheck),
+        phases=[p for p in settings.default.phases if p.name != "shrink"],
+    )
+    @given(hostile_forms())
+    def forms(carried) -> None:
+        nonlocal copy_id
+        kind, form = carried
+        if len(state()["runtimes"]) > 30:
+            client.post("/__mock__/reset")
+            copy_id = a_copy()
+        before = state()
+        response = client.post(
+            f"{RUNTIMES}/{STANDARD_ID}/copy", data={**form, "f": "json", "token": token}
+        )
+        check("copy", kind, response, before)
+        update = {**UPDATE_FORM, **{k: v for k, v in form.items() if k != "name"}}
+        before = state()
+        response = client.post(
+            f"{RUNTIMES}/{copy_id}/update", data={**update, "f": "json", "token": token}
+        )
+        check("update", kind, response, before)
+
+    @settings(
+        max_examples=examples,
+        database=None,
+        deadline=None,
+        derandomize=seed is not None,
+        suppress_health_check=list(HealthCheck),
+        phases=[p for p in settings.default.phases if p.name != "shrink"],
+    )
+    @given(st.data())
+    def snapshots(data) -> None:
+        before = state()
+        kind, text = data.draw(hostile_snapshots(before))
+        response = client.post(
+            "/__mock__/state", data=text, headers={"Content-Type": "application/json"}
+        )
+        check("state import", kind, response, before)
+
+    forms()
+    snapshots()
+    return report
+
+
+def _outcome(response) -> str:
+    if response.status_code != 200:
+        return f"HTTP {response.status_code}"
+    body = response.get_json(silent=True)
+    if isinstance(body, dict) and body.get("status") == "error":
+        return f"code {body.get('code')}"
+    return "success"

@@ -1,0 +1,120 @@
+"""Values that could not be stored or rendered are refused before they are stored (issue 11).
+
+Each test sends what an attacker or a clumsy client sent, and checks what a
+user sees: a clear code-400 refusal naming the parameter, and lists and gets
+that keep working afterwards.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from mockserver.runtimes.model import JSON_MAX_BYTES, JSON_MAX_DEPTH, NAME_MAX_LENGTH
+from tests.conftest import SEED_COPY, STANDARD_ID
+
+COPY = f"notebooks/runtimes/{STANDARD_ID}/copy"
+UPDATE = "notebooks/runtimes/{id}/update"
+UPDATE_FORM = {"maxCpu": "2", "maxMemory": "4", "maxMemoryUnit": "g"}
+
+
+def nested(depth: int) -> str:
+    """A JSON object ``depth`` objects deep."""
+    return '{"a": ' * (depth - 1) + "{}" + "}" * (depth - 1)
+
+
+UNSTORABLE_OBJECTS = {
+    "lone surrogate value": ('{"k": "\\ud800"}', "not valid Unicode"),
+    "lone surrogate key": ('{"\\udfff": 1}', "not valid Unicode"),
+    "nested surrogate": ('{"a": [{"b": "x\\ud800y"}]}', "not valid Unicode"),
+    "one level too deep": (nested(JSON_MAX_DEPTH + 1), f"deeper than {JSON_MAX_DEPTH}"),
+    "recursion depth": (nested(900), f"deeper than {JSON_MAX_DEPTH}"),
+    "too large": ('{"a": "' + "x" * JSON_MAX_BYTES + '"}', f"more than {JSON_MAX_BYTES} bytes"),
+}
+
+
+def _all_reads_work(api, token) -> None:
+    for fmt in ("json", "pjson", "html"):
+        response = api.client.get(
+            "/arcgis/admin/notebooks/runtimes", query_string={"f": fmt, "token": token}
+        )
+        assert response.status_code == 200
+
+
+@pytest.mark.parametrize("field", ["podPlacementPolicy", "customResources"])
+@pytest.mark.parametrize("case", sorted(UNSTORABLE_OBJECTS))
+def test_unstorable_json_object_is_refused_by_copy_naming_it(api, token, field, case):
+    value, words = UNSTORABLE_OBJECTS[case]
+    before = api.runtimes(token)
+    answer = api.post(COPY, token, **{**SEED_COPY, field: value})
+    assert answer["status"] == "error" and answer["code"] == 400
+    (message,) = answer["messages"]
+    assert field in message and words in message
+    assert api.runtimes(token) == before
+    _all_reads_work(api, token)
+
+
+@pytest.mark.parametrize("field", ["podPlacementPolicy", "customResources"])
+@pytest.mark.parametrize("case", sorted(UNSTORABLE_OBJECTS))
+def test_unstorable_json_object_is_refused_by_update_naming_it(api, token, field, case):
+    value, words = UNSTORABLE_OBJECTS[case]
+    runtime = api.post(COPY, token, **SEED_COPY)["notebookRuntime"]
+    answer = api.post(UPDATE.format(id=runtime["id"]), token, **UPDATE_FORM, **{field: value})
+    assert answer["code"] == 400 and field in answer["messages"][0]
+    assert words in answer["messages"][0]
+    assert api.get(f"notebooks/runtimes/{runtime['id']}", token) == runtime
+
+
+def test_json_object_at_the_limits_is_accepted(api, token):
+    deep = nested(JSON_MAX_DEPTH)
+    answer = api.post(COPY, token, **{**SEED_COPY, "podPlacementPolicy": deep})
+    assert answer["status"] == "success"
+    big = '{"a": "' + "x" * (JSON_MAX_BYTES - 10) + '"}'
+    answer = api.post(COPY, token, **{**SEED_COPY, "customResources": big})
+    assert answer["status"] == "success"
+    _all_reads_work(api, token)
+
+
+@pytest.mark.parametrize("digits", ["１", "٢", "۳", "४", "1２", "1.５", "1e٣"])
+@pytest.mark.parametrize("field", ["maxCpu", "maxMemory", "minCpu"])
+def test_non_ascii_digits_are_not_numbers(api, token, field, digits):
+    answer = api.post(COPY, token, **{**SEED_COPY, field: digits, "minCpu": "0.1"})
+    if field == "minCpu":
+        answer = api.post(COPY, token, **{**SEED_COPY, "minCpu": digits})
+    assert answer["code"] == 400
+    assert any(f"'{field}'" in m and "not a number" in m for m in answer["messages"])
+
+
+@pytest.mark.parametrize(
+    ("name", "words"),
+    [
+        ("a\x00b", "control characters"),
+        ("line\nbreak", "control characters"),
+        ("tab\there", "control characters"),
+        ("\u200b", "no visible character"),
+        ("\u200b\u3000\ufeff", "no visible character"),
+        ("n" * (NAME_MAX_LENGTH + 1), f"longer than {NAME_MAX_LENGTH}"),
+    ],
+)
+def test_names_that_break_the_name_rules_are_refused(api, token, name, words):
+    before = api.runtimes(token)
+    answer = api.post(COPY, token, **{**SEED_COPY, "name": name})
+    assert answer["code"] == 400
+    assert any("'name'" in m and words in m for m in answer["messages"])
+    assert api.runtimes(token) == before
+
+
+@pytest.mark.parametrize("name", ["n" * NAME_MAX_LENGTH, "  spaced  ", "名前 😀", "a\u200bb"])
+def test_names_within_the_rules_are_kept_as_sent(api, token, name):
+    answer = api.post(COPY, token, **{**SEED_COPY, "name": name})
+    assert answer["notebookRuntime"]["name"] == name
+
+
+def test_hostile_values_on_copy_update_and_import_never_answer_500_nor_change_state_when_refused():
+    """The reliability suite's generator, smaller: every class reaches every target."""
+    from bench.reliability.hostile_values import run_hostile_values
+
+    report = run_hostile_values(examples=40, seed=0)
+    assert report.problems == []
+    assert report.http_500 == report.refused_yet_changed == 0
+    assert report.by_target == {"copy": 40, "update": 40, "state import": 40}
+    assert report.by_outcome["success"] > 0 and report.by_outcome["code 400"] > 0

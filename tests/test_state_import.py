@@ -1,0 +1,200 @@
+"""``POST /__mock__/state`` obeys the API's own rules (issue 11), and any export imports back."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bench.reliability.hostile_values import hostile_forms, hostile_snapshots
+from contracts.strategies import copy_requests, update_requests
+from mockserver import create_app
+from mockserver.runtimes.model import MAX_COUNTER
+from tests.conftest import SEED_COPY, STANDARD_ID, Api
+
+COPY = f"notebooks/runtimes/{STANDARD_ID}/copy"
+UPDATE_FORM = {"maxCpu": "2", "maxMemory": "4", "maxMemoryUnit": "g"}
+
+
+def export(api: Api) -> dict:
+    return api.client.get("/__mock__/state").get_json()
+
+
+def import_(api: Api, snapshot) -> tuple[int, dict]:
+    text = snapshot if isinstance(snapshot, str) else json.dumps(snapshot)
+    response = api.client.post(
+        "/__mock__/state", data=text, headers={"Content-Type": "application/json"}
+    )
+    return response.status_code, response.get_json()
+
+
+def with_copy(api: Api, token: str) -> dict:
+    api.post(COPY, token, **SEED_COPY)
+    return export(api)
+
+
+def _all_operations_work(api: Api, token: str) -> None:
+    for fmt in ("json", "pjson", "html"):
+        listed = api.client.get(
+            "/arcgis/admin/notebooks/runtimes", query_string={"f": fmt, "token": token}
+        )
+        assert listed.status_code == 200
+    copied = api.post(COPY, token, **SEED_COPY)["notebookRuntime"]
+    assert api.post(f"notebooks/runtimes/{copied['id']}/update", token, **UPDATE_FORM) == {
+        "status": "success"
+    }
+
+
+@pytest.mark.parametrize(
+    ("spoil", "words"),
+    [
+        (lambda rt: rt.update(minMemoryUnit="x"), "minMemoryUnit"),
+        (lambda rt: rt.update(name="\ud800"), "not valid Unicode"),
+        (lambda rt: rt.update(name="\x00"), "control characters"),
+        (lambda rt: rt.update(podPlacementPolicy={"a": [float("nan")]}), "podPlacementPolicy"),
+        (lambda rt: rt.update(customResources={"\udfff": 1}), "not valid Unicode"),
+        (lambda rt: rt.update(minCpu=8, maxCpu=2), "'minCpu' must not be greater"),
+        (lambda rt: rt.update(maxMemory=-1), "maxMemory"),
+    ],
+)
+def test_import_refuses_what_the_api_would_refuse(api, token, spoil, words):
+    snapshot = with_copy(api, token)
+    before = export(api)
+    spoil(snapshot["runtimes"][-1]["runtime"])
+    status, answer = import_(api, json.dumps(snapshot, allow_nan=True))
+    assert status == 400
+    assert words in answer["messages"][0]
+    assert export(api) == before
+    _all_operations_work(api, token)
+
+
+def test_import_refuses_nesting_past_the_limit(api, token):
+    snapshot = with_copy(api, token)
+    snapshot["runtimes"][-1]["runtime"]["podPlacementPolicy"] = "@@"
+    text = json.dumps(snapshot).replace('"@@"', '{"a": ' * 599 + "{}" + "}" * 599)
+    status, answer = import_(api, text)
+    assert status == 400 and "deeper than 32" in answer["messages"][0]
+    _all_operations_work(api, token)
+
+
+def test_seeded_copies_survive_an_id_sequence_below_the_existing_ids():
+    api = Api(create_app(seed=11))
+    token = api.token()
+    for _ in range(3):
+        api.post(COPY, token, **SEED_COPY)
+    snapshot = export(api)
+    snapshot["idSequence"] = 0
+    assert import_(api, snapshot)[0] == 200
+    for _ in range(5):
+        assert api.post(COPY, token, **SEED_COPY)["status"] == "success"
+    ids = [runtime["id"] for runtime in api.runtimes(token)]
+    assert len(ids) == len(set(ids)) == 2 + 3 + 5
+
+
+@pytest.mark.parametrize("counter", ["lastRevision", "idSequence"])
+def test_counters_past_their_bound_are_refused(api, token, counter):
+    snapshot = with_copy(api, token)
+    for value in (MAX_COUNTER + 1, 2**62 - 1, -1):
+        snapshot[counter] = value
+        status, answer = import_(api, snapshot)
+        assert status == 400 and counter in answer["messages"][0]
+
+
+def test_a_revision_at_its_bound_refuses_writes_exports_back_and_reset_recovers(api, token):
+    snapshot = with_copy(api, token)
+    snapshot["lastRevision"] = MAX_COUNTER
+    assert import_(api, snapshot)[0] == 200
+    refused = api.post(COPY, token, **SEED_COPY)
+    assert refused["status"] == "error" and "reset" in refused["messages"][0]
+    assert import_(api, export(api))[0] == 200
+    assert api.client.post("/__mock__/reset").status_code == 200
+    assert api.post(COPY, token, **SEED_COPY)["status"] == "success"
+    assert import_(api, export(api))[0] == 200
+
+
+# --- properties -----------------------------------------------------------------------
+
+PROPERTY = settings(
+    max_examples=25,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+
+operations = st.lists(
+    st.one_of(
+        st.tuples(st.just("copy"), copy_requests()),
+        st.tuples(st.just("update"), update_requests()),
+        st.tuples(st.just("unregister"), st.none()),
+        st.tuples(st.just("hostile"), hostile_forms()),
+        st.tuples(st.just("reimport"), st.none()),
+    ),
+    max_size=8,
+)
+
+
+def _apply(api: Api, token: str, steps) -> None:
+    for name, form in steps:
+        copies = [r["id"] for r in api.runtimes(token) if r["copied"]]
+        if name == "copy":
+            api.post(COPY, token, **form)
+        elif name == "hostile":
+            api.post(COPY, token, **form[1])
+        elif name == "update" and copies:
+            api.post(f"notebooks/runtimes/{copies[-1]}/update", token, **form)
+        elif name == "unregister" and copies:
+            api.post(f"notebooks/runtimes/{copies[0]}/unregister", token)
+        elif name == "reimport":
+            assert import_(api, export(api))[0] == 200
+
+
+@PROPERTY
+@given(steps=operations, seed=st.one_of(st.none(), st.integers(0, 5)))
+def test_any_export_imports_back(steps, seed):
+    api = Api(create_app(seed=seed))
+    token = api.token()
+    _apply(api, token, steps)
+    snapshot = export(api)
+    status, answer = import_(api, snapshot)
+    assert status == 200, answer
+    again = export(api)
+    assert again["runtimes"] == snapshot["runtimes"]
+    # And into a fresh emulator of the same release.
+    fresh = Api(create_app(seed=seed))
+    assert import_(fresh, snapshot)[0] == 200
+    assert export(fresh)["runtimes"] == snapshot["runtimes"]
+
+
+@PROPERTY
+@given(steps=operations, later=st.integers(1, 4), seed=st.one_of(st.none(), st.integers(0, 3)))
+def test_ids_stay_unique_and_revisions_keep_increasing_after_import(steps, later, seed):
+    api = Api(create_app(seed=seed))
+    token = api.token()
+    _apply(api, token, steps)
+    snapshot = export(api)
+    snapshot["idSequence"] = 0  # as low as it goes: seeded ids must still not collide
+    assert import_(api, snapshot)[0] == 200
+    newest = max(r["revision"] for r in api.runtimes(token))
+    for _ in range(later):
+        copied = api.post(COPY, token, **SEED_COPY)["notebookRuntime"]
+        assert copied["revision"] > newest
+        newest = copied["revision"]
+    ids = [r["id"] for r in api.runtimes(token)]
+    assert len(ids) == len(set(ids))
+
+
+@PROPERTY
+@given(data=st.data())
+def test_a_hostile_snapshot_is_refused_without_change_or_imports_cleanly(data):
+    api = Api(create_app(seed=1))
+    token = api.token()
+    before = with_copy(api, token)
+    kind, text = data.draw(hostile_snapshots(before))
+    status, _answer = import_(api, text)
+    assert status in (200, 400), kind
+    if status == 400:
+        assert export(api) == before
+    _all_operations_work(api, token)
+    assert import_(api, export(api))[0] == 200
