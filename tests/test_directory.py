@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from mockserver import create_app
+from mockserver import create_app, deployment
 from mockserver.auth.users import User, UserDirectory
 from mockserver.directory import safe_return_path
 from tests.conftest import SEED_COPY, STANDARD_ID, Api
@@ -191,7 +191,7 @@ def test_upgrade_is_offered_only_below_the_current_version(tmp_path):
     copy_id = old.post(f"notebooks/runtimes/{STANDARD_ID}/copy", token, **SEED_COPY)[
         "notebookRuntime"
     ]["id"]
-    old.app.extensions["nbmock"].store.close()
+    deployment.of(old.app).store.close()
     new = Api(create_app(state=state, release_name="12.1"))
     url = f"/arcgis/admin/notebooks/runtimes/{copy_id}"
     page = new.client.get(url, query_string={"token": token}).get_data(as_text=True)
