@@ -25,6 +25,7 @@ from flask import Blueprint, Flask, Response, current_app, g, request
 
 from mockserver import deployment, directory, messages, wire
 from mockserver.errors import ArcGISError, NotFound
+from mockserver.forms import Field
 
 #: A resource answers GET and POST alike: [doc] Esri's Administrator API overview
 #: reaches each URL "over the prescribed HTTPS method (either GET or POST)", and
@@ -50,7 +51,7 @@ class Operation:
     release_bound: bool
     writes: bool
     #: Fields the directory's form for this operation offers.
-    form: tuple[str, ...]
+    form: tuple[Field, ...]
     #: False for pages that are HTML whatever ``f`` says (the OAuth sign-in pages).
     renders: bool
     #: The operation's own page in the HTML directory (GET with ``f=html`` on a POST
@@ -95,7 +96,7 @@ def operation(
     methods: tuple[str, ...] = RESOURCE,
     guard: Callable[[], Any] | None = None,
     release_bound: bool = False,
-    form: tuple[str, ...] = (),
+    form: tuple[Field, ...] = (),
     renders: bool = True,
     page: Callable[..., Any] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Response]]:

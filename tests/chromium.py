@@ -27,8 +27,11 @@ FLAGS = (
 
 
 def executable() -> str | None:
-    """The system Chromium to launch, or None."""
-    candidates = [os.environ.get("CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium")]
+    """The system Chromium to launch, or None; ``$CHROMIUM``, when set, is the only one tried."""
+    if "CHROMIUM" in os.environ:
+        candidates = [os.environ["CHROMIUM"]]
+    else:
+        candidates = ["/usr/bin/chromium", shutil.which("chromium")]
     return next((path for path in candidates if path and os.access(path, os.X_OK)), None)
 
 
@@ -39,7 +42,7 @@ if importlib.util.find_spec("playwright") is None:
     )
 if executable() is None:
     pytest.skip(
-        "Chromium is not installed (looked for $CHROMIUM, /usr/bin/chromium, chromium on PATH); "
+        "Chromium is not installed ($CHROMIUM, else /usr/bin/chromium or chromium on PATH); "
         "`.ci/run` installs it as root with `apt-get install chromium`, or install it yourself",
         allow_module_level=True,
     )
