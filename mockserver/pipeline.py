@@ -134,7 +134,8 @@ def operation(
 
 def _dispatch(op: Operation, view: Callable[..., Any], kwargs: dict[str, Any]) -> Response:
     g.nbmock_operation = op.name
-    as_page = request.method not in op.methods
+    # GET (or HEAD) on a POST operation: its page in the directory, else 405 as before.
+    as_page = op.page is not None and request.method not in op.methods
     if as_page and wire.error_format() != "html":
         raise ArcGISError(messages.METHOD_NOT_SUPPORTED.format(method=request.method), code=405)
     fmt = wire.response_format() if op.renders else "html"

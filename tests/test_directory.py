@@ -252,3 +252,12 @@ def test_breadcrumbs_lead_back_with_the_token(api, token):
         "manifest",
     ]
     assert crumbs.count(f"token={token}") == 4
+
+
+def test_head_on_a_resource_answers_as_get_does(api, token):
+    """HEAD is not an operation's page: a resource answers it as it answers GET."""
+    for fmt, mimetype in (("json", "application/json"), ("html", "text/html")):
+        answer = api.client.head(
+            "/arcgis/admin/notebooks/runtimes", query_string={"f": fmt, "token": token}
+        )
+        assert (answer.status_code, answer.mimetype) == (200, mimetype)
