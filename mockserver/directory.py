@@ -106,14 +106,14 @@ def render_page(
 
 
 def render_sign_in(
-    *, return_to: str, messages_: list[str] | None = None, username: str = ""
+    *, return_to: str, notes: list[str] | None = None, username: str = ""
 ) -> Response:
     html = render_template(
         "login.html",
         title="Sign In",
         action=url_for("admin_login.login"),
         return_to=return_to,
-        messages=messages_ or [],
+        messages=notes or [],
         username=username,
         generate_token=url_for("portal.generate_token"),
         **_chrome("login", "", json_view=False),

@@ -261,3 +261,11 @@ def test_head_on_a_resource_answers_as_get_does(api, token):
             "/arcgis/admin/notebooks/runtimes", query_string={"f": fmt, "token": token}
         )
         assert (answer.status_code, answer.mimetype) == (200, mimetype)
+
+
+def test_admin_sign_in_shares_the_portals_account_lockout(api):
+    for _ in range(5):
+        _sign_in(api, "/arcgis/admin", password="wrong")
+    answer = _sign_in(api, "/arcgis/admin")
+    assert answer.status_code == 200 and "Location" not in answer.headers
+    assert "locked" in answer.get_data(as_text=True)

@@ -26,7 +26,7 @@ def login() -> Response:
     return_to = directory.safe_return_path(params.get("redirect", ""), dep.context)
     if request.method == "GET":
         reason = directory.SIGN_IN_REASONS.get(params.get("reason", ""))
-        return directory.render_sign_in(return_to=return_to, messages_=[reason] if reason else [])
+        return directory.render_sign_in(return_to=return_to, notes=[reason] if reason else [])
     username = params.get("username", "")
     try:
         # The same lockout as generateToken's and the OAuth sign-in's (T15).
@@ -35,11 +35,11 @@ def login() -> Response:
         )
     except sign_ins.AccountLocked:
         return directory.render_sign_in(
-            return_to=return_to, messages_=[messages.ACCOUNT_LOCKED], username=username
+            return_to=return_to, notes=[messages.ACCOUNT_LOCKED], username=username
         )
     if user is None:
         return directory.render_sign_in(
-            return_to=return_to, messages_=[messages.INVALID_CREDENTIALS], username=username
+            return_to=return_to, notes=[messages.INVALID_CREDENTIALS], username=username
         )
     expires_ms = dep.clock.now_ms() + DEFAULT_EXPIRATION_MINUTES * 60_000
     token = dep.tokens.issue(Token(user.username, expires_ms))
