@@ -6,7 +6,10 @@ journaled nor faulted.
 
 from __future__ import annotations
 
+import logging
+import os
 import socket
+import sqlite3
 import struct
 import time
 from http import HTTPStatus
@@ -17,6 +20,9 @@ from mockserver import pipeline, wire
 from mockserver.control import context, journal
 from mockserver.control.faults import FaultRule
 from mockserver.errors import ArcGISError
+from mockserver.redact import redact
+
+log = logging.getLogger("nbmock")
 
 #: Set on a request whose connection a ``drop`` fault closed.
 DROPPED = "nbmock.dropped"
@@ -74,7 +80,12 @@ def after_request(response: Response) -> Response:
     if not (control.journal_enabled and req.path.startswith(control.api_prefix)):
         return response
     if not g.get("nbmock_journaled"):
-        _journal(control, response)
+        try:
+            _journal(control, response)
+        except sqlite3.OperationalError as error:
+            # A state file this worker cannot write (health says so): the answer
+            # stands, the journal entry is lost, and the log says so.
+            log.error("nbmock: worker %d: journal entry not kept: %s", os.getpid(), error)
     return response
 
 
@@ -90,7 +101,7 @@ def _journal(control: context.Control, response: Response) -> None:
     entry = {
         "time": control.deployment.clock.now_ms(),
         "method": req.method,
-        "path": journal.cut(req.path, journal.MAX_NAME_CHARS),
+        "path": journal.cut(redact(req.path), journal.MAX_NAME_CHARS),
         "operation": g.get("nbmock_operation"),
         "params": journal.masked_params(_params(req)),
         "status": None if dropped else response.status_code,
