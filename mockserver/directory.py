@@ -161,7 +161,8 @@ def _chrome(name: str | None, token: str, *, json_view: bool) -> dict[str, Any]:
     return {
         "token": token,
         "user": signed_in_username(token),
-        "crumbs": breadcrumbs(request.path),
+        # A path no route knows may hold anything (a token typed after "&"): only Home.
+        "crumbs": breadcrumbs(request.path) if request.url_rule else [("Home", link(_root()))],
         "reference": API_REFERENCE.get(name or ""),
         "json_href": link(request.path, f="pjson") if json_view else None,
         "sign_out": url_for("admin_login.logout"),
@@ -241,6 +242,13 @@ def breadcrumbs(path: str) -> list[tuple[str, str | None]]:
         crumbs.append((part, link(root + "/" + "/".join(parts[:depth]))))
     crumbs[-1] = (crumbs[-1][0], None)
     return crumbs
+
+
+def _root() -> str:
+    """The directory's root for the current path (Portal's or the admin one)."""
+    context = deployment.current().context
+    sharing = f"/{context}/sharing/rest"
+    return sharing if request.path.startswith(sharing) else f"/{context}/admin"
 
 
 def _is_admin_page(path: str) -> bool:
