@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8080
 ARGS   ?=
 
-.PHONY: serve test lint clean bench reliability bench-tools contract-deep
+.PHONY: serve test test-packaging lint clean bench reliability bench-tools contract-deep
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,20 +43,30 @@ test: $(VENV)/.installed-test $(VENV)/.installed-arcgis
 	$(BIN)/ruff format --check mockserver contracts tests bench openapi
 	$(BIN)/python -m pytest
 
+# The wheel, installed without and with the kit extra into fresh environments outside the repo.
+test-packaging: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -m packaging tests/test_packaging.py
+
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check --fix mockserver contracts tests bench openapi
 	$(BIN)/ruff format mockserver contracts tests bench openapi
 
-# make bench: the emulator against bare Flask and Prism (docs/BENCHMARKS.md); not part of make test.
+# make bench: the emulator against bare Flask, a naive stateful handler, Prism, WireMock and
+# moto's server (docs/BENCHMARKS.md); not part of make test.
 # make reliability: integrity, kill -9, fuzzing, auth matrix, secrets at full size (docs/RELIABILITY.md).
 # wrk comes from Debian (the Python load generator stands in where it cannot be installed);
-# Prism from npm into bench/.prism, never globally.
+# Prism and WireMock from npm into bench/.prism and bench/.wiremock, never globally.
 PRISM_VERSION  ?= 5.16.0
+# npm's wiremock package carries WireMock's standalone jar (Maven's registry is not reachable);
+# it runs on the machine's own Java. moto[server] goes into the venv for bench only: it is
+# no dependency of the project.
+WIREMOCK_VERSION ?= 3.13.2
+MOTO_VERSION   ?= 5.2.5
 BENCH_ARGS     ?=
 RELIABILITY_ARGS ?=
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo -n)
 
-bench-tools:
+bench-tools: $(VENV)/.installed-test
 	@command -v wrk >/dev/null 2>&1 \
 	  || ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wrk >/dev/null) \
 	  || echo "make: wrk could not be installed; the Python load generator will be used"
@@ -64,6 +74,15 @@ bench-tools:
 	  || (command -v npm >/dev/null 2>&1 && mkdir -p bench/.prism \
 	      && npm install --prefix bench/.prism --no-audit --no-fund --silent @stoplight/prism-cli@$(PRISM_VERSION)) \
 	  || echo "make: Prism could not be installed; it is left out of the table"
+	@ls bench/.wiremock/node_modules/wiremock/build/wiremock-standalone-*.jar >/dev/null 2>&1 \
+	  || (command -v npm >/dev/null 2>&1 && mkdir -p bench/.wiremock \
+	      && npm install --prefix bench/.wiremock --no-audit --no-fund --silent wiremock@$(WIREMOCK_VERSION)) \
+	  || echo "make: WireMock could not be installed; it is left out of the table"
+	@command -v java >/dev/null 2>&1 \
+	  || echo "make: no java on this machine; WireMock is left out of the table"
+	@test -f $(VENV)/.installed-bench \
+	  || ($(BIN)/python -m pip install --quiet 'moto[server]==$(MOTO_VERSION)' && touch $(VENV)/.installed-bench) \
+	  || echo "make: moto[server] could not be installed; moto is left out of the table"
 
 bench: $(VENV)/.installed-test bench-tools
 	$(BIN)/python -m bench.run $(BENCH_ARGS)

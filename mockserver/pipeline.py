@@ -24,7 +24,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, current_app, g, request
 
 from mockserver import deployment, directory, messages, wire
-from mockserver.errors import ArcGISError, NotFound
+from mockserver.errors import MethodNotSupported, NotFound
 from mockserver.forms import Field
 
 #: A resource answers GET and POST alike: [doc] Esri's Administrator API overview
@@ -137,7 +137,7 @@ def _dispatch(op: Operation, view: Callable[..., Any], kwargs: dict[str, Any]) -
     # GET (or HEAD) on a POST operation: its page in the directory, else 405 as before.
     as_page = op.page is not None and request.method not in op.methods
     if as_page and wire.error_format() != "html":
-        raise ArcGISError(messages.METHOD_NOT_SUPPORTED.format(method=request.method), code=405)
+        raise MethodNotSupported(messages.METHOD_NOT_SUPPORTED.format(method=request.method))
     fmt = wire.response_format() if op.renders else "html"
     if op.guard is not None:
         op.guard()

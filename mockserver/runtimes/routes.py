@@ -11,6 +11,7 @@ from mockserver.auth.guard import require_administrator, require_notebook_admini
 from mockserver.errors import Refused
 from mockserver.pipeline import OPERATION, Page, declared, operation
 from mockserver.runtimes import forms
+from mockserver.runtimes.manifests import UPLOAD_NAME as UPLOADED_MANIFEST
 from mockserver.runtimes.model import Runtime
 
 admin = Blueprint("admin", __name__)
@@ -27,10 +28,12 @@ RUNTIME = "/notebooks/runtimes/<runtime_id>"
 )
 def root():
     release = deployment.current().release
+    # Keys in the order of Esri's example [doc: enterprise-admin-root]; its "status"
+    # (the site's installation stages) is not emulated (ledger A1).
     payload = {
-        "resources": ["notebooks"],
-        "currentVersion": release.name,
         "fullVersion": release.full_version,
+        "resources": ["notebooks"],
+        "currentVersion": release.admin_current_version,
     }
     return Page(payload, links=lambda: {"notebooks": url_for("admin.notebooks")})
 
@@ -189,7 +192,9 @@ def copy(runtime_id: str):
     page=_operation_page("update", "Update", forms.update_defaults),
 )
 def update(runtime_id: str):
-    deployment.current().runtimes.update(runtime_id, wire.params())
+    deployment.current().runtimes.update(
+        runtime_id, wire.params(), manifest_file=wire.uploaded_file(UPLOADED_MANIFEST)
+    )
     return _success(runtime_id)
 
 
