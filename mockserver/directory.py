@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from flask import Flask, Response, redirect, render_template, request, url_for
+from werkzeug.exceptions import HTTPException
 
 from mockserver import deployment, messages, wire
 from mockserver.errors import ArcGISError, Forbidden, InvalidToken, TokenRequired
@@ -130,7 +131,7 @@ def render_error(error: ArcGISError, *, portal: bool, status: int = 200) -> Resp
     """
     if wire.error_format() != "html":
         return wire.render_error(error, portal=portal, status=status)
-    token = wire.token() or ""
+    token = _readable_token()
     if (
         isinstance(error, TokenRequired | InvalidToken)
         and request.method == "GET"
@@ -138,6 +139,8 @@ def render_error(error: ArcGISError, *, portal: bool, status: int = 200) -> Resp
     ):
         reason = "expired" if isinstance(error, InvalidToken) else None
         return redirect(sign_in_url(_current_page(), reason=reason), code=302)
+    # A refused token is never carried on: every link of the page goes without it.
+    page_token = "" if isinstance(error, InvalidToken) else token
     # After a failed form, back is the form's own page (GET on the same URL).
     back = _current_page() if request.method == "GET" else request.path
     sign_in = None
@@ -150,8 +153,8 @@ def render_error(error: ArcGISError, *, portal: bool, status: int = 200) -> Resp
         code=error.code,
         messages=error.messages,
         sign_in=sign_in,
-        back=link(back) if request.method == "POST" else None,
-        **_chrome(None, "" if isinstance(error, InvalidToken) else token, json_view=False),
+        back=link(back, token=page_token) if request.method == "POST" else None,
+        **_chrome(None, page_token, json_view=False),
     )
     return Response(html, status=status, mimetype="text/html")
 
@@ -162,9 +165,11 @@ def _chrome(name: str | None, token: str, *, json_view: bool) -> dict[str, Any]:
         "token": token,
         "user": signed_in_username(token),
         # A path no route knows may hold anything (a token typed after "&"): only Home.
-        "crumbs": breadcrumbs(request.path) if request.url_rule else [("Home", link(_root()))],
+        "crumbs": breadcrumbs(request.path, token)
+        if request.url_rule
+        else [("Home", link(_root(), token=token))],
         "reference": API_REFERENCE.get(name or ""),
-        "json_href": link(request.path, f="pjson") if json_view else None,
+        "json_href": link(request.path, f="pjson", token=token) if json_view else None,
         "sign_out": url_for("admin_login.logout"),
     }
 
@@ -177,6 +182,16 @@ def link(path: str, *, f: str = "html", token: str | None = None) -> str:
     token = wire.token() if token is None else token
     query = {"f": f, "token": token} if token else {"f": f}
     return f"{path}?{urlencode(query)}"
+
+
+def _readable_token() -> str:
+    """The request's token, or "" when its body cannot be read: the error being
+    rendered may be that very refusal (too large, malformed), and reading the
+    form again would raise it again, inside the error handler."""
+    try:
+        return wire.token() or ""
+    except (HTTPException, ValueError):
+        return ""
 
 
 def signed_in_username(token: str) -> str | None:
@@ -229,7 +244,7 @@ def with_token(target: str, token: str) -> str:
     return f"{parts.path}?{urlencode(query)}"
 
 
-def breadcrumbs(path: str) -> list[tuple[str, str | None]]:
+def breadcrumbs(path: str, token: str) -> list[tuple[str, str | None]]:
     """(label, link) from the directory's root down to ``path``; the page itself unlinked."""
     context = deployment.current().context
     roots = [f"/{context}/admin", f"/{context}/sharing/rest"]
@@ -237,9 +252,9 @@ def breadcrumbs(path: str) -> list[tuple[str, str | None]]:
     if root is None:
         return []
     parts = [part for part in path[len(root) :].split("/") if part]
-    crumbs: list[tuple[str, str | None]] = [("Home", link(root))]
+    crumbs: list[tuple[str, str | None]] = [("Home", link(root, token=token))]
     for depth, part in enumerate(parts, start=1):
-        crumbs.append((part, link(root + "/" + "/".join(parts[:depth]))))
+        crumbs.append((part, link(root + "/" + "/".join(parts[:depth]), token=token)))
     crumbs[-1] = (crumbs[-1][0], None)
     return crumbs
 

@@ -1,7 +1,7 @@
 """The wire conventions at their edges: formats, pages, headers and body limits.
 
 What is asserted is what a client or a person with a browser sees: the HTTP
-status, the page's title, table, JSON block and links, the error's message.
+status, the page's title, table, JSON link and links, the error's message.
 Content types are checked loosely (the body parses as JSON, or is a page), so
 that the JSON answers' exact Content-Type may follow ArcGIS Server's.
 """
@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 from html.parser import HTMLParser
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from flask import Response
 
-from mockserver import create_app, messages
+from mockserver import create_app, directory, messages
 from mockserver.runtimes.releases import ADVANCED_ID
 from tests.conftest import SEED_COPY, STANDARD_ID, Api
 
@@ -68,6 +69,17 @@ class Page(HTMLParser):
             self._text = ""
 
 
+def signs_in(response: Response, page: str) -> bool:
+    """Whether ``response`` sends the browser to sign in, to come back to the path ``page``."""
+    location = urlsplit(response.headers.get("Location", ""))
+    back = parse_qs(location.query).get("redirect", [""])
+    return (
+        response.status_code == 302
+        and location.path == f"{ADMIN}/login"
+        and [urlsplit(b).path for b in back] == [page]
+    )
+
+
 def page_of(response: Response) -> Page:
     assert response.mimetype == "text/html", response.mimetype
     return Page(response.get_data(as_text=True))
@@ -86,21 +98,24 @@ def test_a_signed_in_page_shows_its_title_table_json_and_links_carrying_the_toke
     assert page.title == PAGE_TITLE.format("Notebook Runtimes")
     assert page.headings[0] == "Notebook Runtimes"
     assert page.table["currentRuntimeVersion"] == answer["currentRuntimeVersion"]
-    assert json.loads(page.pre[-1]) == answer
-    assert page.pre[-1] == json.dumps(answer, indent=2, ensure_ascii=False)  # as f=pjson
+    assert page.links["JSON"] == f"{RUNTIMES}?f=pjson&token={token}"
+    pretty = api.client.get(page.links["JSON"]).get_data(as_text=True)
+    assert pretty == json.dumps(answer, indent=2, ensure_ascii=False)  # as f=pjson
     assert page.links["Home"] == f"{ADMIN}?f=html&token={token}"
     for runtime in answer["runtimes"]:
-        assert page.links[runtime["name"]] == f"{RUNTIMES}/{runtime['id']}?f=html&token={token}"
+        assert page.links[runtime["id"]] == f"{RUNTIMES}/{runtime['id']}?f=html&token={token}"
 
 
 def test_a_runtime_page_shows_its_values_and_links_to_its_manifest(api, token):
     page = page_of(api.client.get(f"{RUNTIMES}/{ADVANCED_ID}", query_string={"token": token}))
     runtime = api.get(f"notebooks/runtimes/{ADVANCED_ID}", token)
     assert page.title == PAGE_TITLE.format(f"Notebook Runtime: {runtime['name']}")
+    assert list(page.table) == list(runtime)  # one table, in the answer's key order
     assert page.table["name"] == runtime["name"]
     assert page.table["maxMemory"] == str(runtime["maxMemory"])  # integral: 8, not 8.0
-    assert page.table["requiresAdvancedPrivileges"] == "True"
-    assert json.loads(page.pre[-1]) == runtime
+    assert page.table["requiresAdvancedPrivileges"] == "true"  # as JSON writes it
+    assert page.links["JSON"] == f"{RUNTIMES}/{ADVANCED_ID}?f=pjson&token={token}"
+    assert json_of(api.client.get(page.links["JSON"])) == runtime
     assert page.links["manifest"] == f"{RUNTIMES}/{ADVANCED_ID}/manifest?f=html&token={token}"
 
 
@@ -109,7 +124,8 @@ def test_an_anonymous_pages_links_carry_no_token(api):
     page = page_of(response)
     assert page.title == PAGE_TITLE.format("Sharing API")
     assert page.links == {
-        "Home": f"{ADMIN}?f=html",
+        "JSON": "/arcgis/sharing/rest?f=pjson",
+        "API Reference": directory.API_REFERENCE["sharing"],
         "portals/self": "/arcgis/sharing/rest/portals/self?f=html",
         "info": "/arcgis/sharing/rest/info?f=html",
     }
@@ -127,10 +143,17 @@ def test_the_token_a_sign_in_issues_is_the_one_its_page_carries(api):
 
 
 def test_an_html_error_page_shows_the_code_and_every_message(api):
-    page = page_of(api.client.get(RUNTIMES, query_string={"token": "nonsense"}))
+    # A page asked for with a refused token sends the browser to sign in, token dropped.
+    refused = api.client.get(RUNTIMES, query_string={"token": "nonsense"})
+    assert signs_in(refused, RUNTIMES)
+    assert "nonsense" not in refused.headers["Location"]
+    # A form posted with it gets the error page, which carries the token on nowhere.
+    response = api.client.post(COPY, data={**SEED_COPY, "token": "nonsense", "f": "html"})
+    page = page_of(response)
     assert page.headings == ["Error: 498"]
-    assert page.errors[0] == messages.INVALID_TOKEN
-    assert page.links["Home"] == f"{ADMIN}?f=html"  # a refused token is not carried on
+    assert page.errors == [messages.TOKEN_NOT_DECRYPTED]
+    assert page.links["Sign in"].startswith(f"{ADMIN}/login?")
+    assert "nonsense" not in response.get_data(as_text=True)  # a refused token is not carried on
 
 
 # --- statuses and formats of errors --------------------------------------------
@@ -217,9 +240,12 @@ def test_pjson_is_read_case_insensitively_and_without_spaces(api, spelling):
 
 
 @pytest.mark.parametrize("spelling", ["", " ", "HTML"])
-def test_a_blank_or_uppercase_f_gets_the_page(api, spelling):
+def test_a_blank_or_uppercase_f_gets_the_page(api, token, spelling):
+    # Without a token, a page sends the browser to sign in (a JSON client gets its 499).
     response = api.client.get(RUNTIMES, query_string={"f": spelling})
-    assert page_of(response).headings == ["Error: 499"]
+    assert signs_in(response, RUNTIMES)
+    signed_in = api.client.get(RUNTIMES, query_string={"f": spelling, "token": token})
+    assert page_of(signed_in).title == PAGE_TITLE.format("Notebook Runtimes")
 
 
 def test_an_unknown_f_is_refused_in_json(api, token):
