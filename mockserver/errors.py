@@ -47,3 +47,12 @@ class InvalidToken(ArcGISError):
 
 class Forbidden(ArcGISError):
     code = 403
+
+
+class Unavailable(ArcGISError):
+    """The emulator cannot serve now (its state database is unreachable): retry later.
+
+    [inferred] An emulator-only condition, with no ArcGIS counterpart.
+    """
+
+    code = 503

@@ -6,6 +6,7 @@ journaled nor faulted.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import struct
 import time
@@ -16,7 +17,7 @@ from flask import Request, Response, g, request
 from mockserver import pipeline, wire
 from mockserver.control import context, journal
 from mockserver.control.faults import FaultRule
-from mockserver.errors import ArcGISError
+from mockserver.errors import ArcGISError, Unavailable
 
 #: Set on a request whose connection a ``drop`` fault closed.
 DROPPED = "nbmock.dropped"
@@ -74,7 +75,11 @@ def after_request(response: Response) -> Response:
     if not (control.journal_enabled and req.path.startswith(control.api_prefix)):
         return response
     if not g.get("nbmock_journaled"):
-        _journal(control, response)
+        # When the state is unavailable the answer already says so; its journal row
+        # cannot be kept either, and an after_request hook that raises would turn
+        # that clear answer into an HTTP 500.
+        with contextlib.suppress(Unavailable):
+            _journal(control, response)
     return response
 
 

@@ -112,6 +112,10 @@ def _seed_value(body: dict[str, Any]) -> int | None:
 def health():
     plane = _plane()
     deployment = plane.deployment
+    problem = deployment.store.ping()
+    if problem is not None:
+        # A replica whose state database is unreachable is not ready to serve.
+        return jsonify(status="error", messages=[problem], code=503), 503
     return jsonify(
         status="ok",
         release=deployment.release.name,

@@ -1,0 +1,26 @@
+"""Which store keeps a deployment's state: chosen by ``--state``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mockserver.runtimes.store import Store
+
+#: URL schemes that keep the state in PostgreSQL instead of a SQLite file.
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
+def is_database_url(state: str | Path | None) -> bool:
+    return isinstance(state, str) and state.startswith(POSTGRES_SCHEMES)
+
+
+def open_store(state: str | Path | None) -> Store:
+    """The store for ``state``: a PostgreSQL URL, a SQLite file, or None for memory.
+
+    psycopg is imported only for a URL: SQLite users need not install it.
+    """
+    if is_database_url(state):
+        from mockserver.runtimes.pgstore import PostgresStore
+
+        return PostgresStore(str(state))
+    return Store(str(state) if state else None)
