@@ -161,7 +161,7 @@ class Cluster:
         import psycopg
 
         with psycopg.connect(self.admin_url, autocommit=True) as db:
-            db.execute(f"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")
+            db.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             db.execute(f'CREATE DATABASE "{name}"')
         return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/{name}"
 
