@@ -115,6 +115,20 @@ class Connection:
             log.warning("state database error: %s", _first(error))
             raise StoreUnavailable(_lost()) from None
 
+    def execute_script(self, sql: str) -> None:
+        """Statements without parameters, sent at once; on failure none is left open."""
+        conn = self._connected()
+        try:
+            conn.execute(sql.encode(), prepare=False)
+        except BaseException as error:
+            if not conn.broken:  # e.g. the lock timed out: leave no aborted transaction
+                with contextlib.suppress(Exception):
+                    conn.execute("ROLLBACK")
+            if isinstance(error, psycopg.OperationalError):
+                log.warning("state database error: %s", _first(error))
+                raise StoreUnavailable(_lost()) from None
+            raise
+
     def discard(self) -> None:
         if self._conn is not None:
             with contextlib.suppress(Exception):
@@ -166,13 +180,9 @@ class PostgresStore(Store):
 
     def _begin(self) -> None:
         connection: Connection = self._db  # type: ignore[assignment]
-        connection.execute("BEGIN")
+        # One round trip for both: a simple-protocol query may hold two statements.
+        connection.execute_script(f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})")
         connection.in_transaction = True
-        try:
-            connection.execute("SELECT pg_advisory_xact_lock(?)", (WRITE_LOCK,))
-        except BaseException:
-            self._rollback()
-            raise
 
     def _commit(self) -> None:
         connection: Connection = self._db  # type: ignore[assignment]
