@@ -81,6 +81,29 @@ def test_control_plane_state_round_trips_through_postgres(database):
     assert journal["entries"], journal
 
 
+def test_an_oauth_state_works_once_across_apps_on_the_database(database):
+    from tests.test_signin_hardening import _authorize, _oauth_info, _sign_in
+
+    first = create_app(state=database).test_client()
+    second = create_app(state=database).test_client()
+    info = _authorize(first, "http://localhost/cb", base_url="http://localhost")
+    assert _sign_in(first, info["oauth_state"]).status_code == 302
+    again = _sign_in(second, info["oauth_state"])
+    assert "Location" not in again.headers
+    assert "oauth_state" not in _oauth_info(again.get_data(as_text=True))
+
+
+def test_wrong_passwords_on_two_apps_lock_the_account_on_both(database):
+    from tests.test_signin_hardening import _token_answer
+
+    first = create_app(state=database).test_client()
+    second = create_app(state=database).test_client()
+    for client in (first, second, first, second):
+        assert "locked" not in _token_answer(client, password="nope")["error"]["details"][0]
+    assert "locked" in _token_answer(second, password="nope")["error"]["details"][0]
+    assert "locked" in _token_answer(first)["error"]["details"][0]
+
+
 def test_migrations_run_once_when_apps_start_together(database):
     errors: list[BaseException] = []
 
