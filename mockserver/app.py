@@ -91,7 +91,7 @@ def _register_error_handlers(app: Flask, context: str) -> None:
 
     @app.errorhandler(Unavailable)
     def unavailable(error: Unavailable):
-        # [inferred] HTTP 503 too, so load balancers and retrying clients see it as transient.
+        # HTTP 503 too (FIDELITY S10), so load balancers and retrying clients see it as transient.
         response = wire.render_error(error, portal=is_portal(), status=503)
         response.headers["Retry-After"] = "1"
         return response

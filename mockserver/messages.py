@@ -102,5 +102,5 @@ COUNTER_EXHAUSTED = (  # emulator limit, code 500: only an imported state can ge
     "The emulator's {counter} has reached its limit; reset it (POST /__mock__/reset)."
 )
 INTERNAL_ERROR = "Internal error in the emulator."  # a bug of ours, HTTP 500
-#: [inferred] emulator-only, code 503 and HTTP 503: the PostgreSQL state cannot be reached.
+#: emulator design (FIDELITY S10), code 503 and HTTP 503: the PostgreSQL state cannot be reached.
 STATE_UNAVAILABLE = "The emulator's state database is unavailable; try again when it is back."
