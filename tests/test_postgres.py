@@ -324,3 +324,13 @@ def test_requests_get_a_clear_error_while_the_database_is_down_and_recover(clust
         output = replica.stop()
     assert "Traceback" not in output
     assert json.dumps(token) not in output
+
+
+def test_the_first_request_after_a_database_restart_succeeds(cluster, database):
+    api = Api(create_app(state=database))
+    token = api.token()
+    assert len(api.runtimes(token)) == 2  # the app's connection is open and used
+    cluster.pause()
+    cluster.resume()
+    # Its old connection died with the restart; the request must not pay for that.
+    assert len(api.runtimes(token)) == 2

@@ -25,7 +25,7 @@ import functools
 import logging
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -108,26 +108,39 @@ class Connection:
         return self._conn
 
     def execute(self, sql: str, params: Any = ()) -> psycopg.Cursor:
-        conn = self._connected()
-        try:
-            return conn.execute(placeholders(sql), params)
-        except psycopg.OperationalError as error:
-            log.warning("state database error: %s", _first(error))
-            raise StoreUnavailable(_lost()) from None
+        return self._run(lambda conn: conn.execute(placeholders(sql), params))
 
     def execute_script(self, sql: str) -> None:
         """Statements without parameters, sent at once; on failure none is left open."""
-        conn = self._connected()
-        try:
-            conn.execute(sql.encode(), prepare=False)
-        except BaseException as error:
-            if not conn.broken:  # e.g. the lock timed out: leave no aborted transaction
-                with contextlib.suppress(Exception):
-                    conn.execute("ROLLBACK")
-            if isinstance(error, psycopg.OperationalError):
+
+        def script(conn: psycopg.Connection) -> None:
+            try:
+                conn.execute(sql.encode(), prepare=False)
+            except BaseException:
+                if not conn.broken:  # e.g. the lock timed out: leave no aborted transaction
+                    with contextlib.suppress(Exception):
+                        conn.execute("ROLLBACK")
+                raise
+
+        self._run(script)
+
+    def _run(self, action: Callable[[psycopg.Connection], Any]) -> Any:
+        """``action`` on the connection; once more on a new one if the old one was dead.
+
+        A connection the database dropped (a restart) is known to be dead only
+        when used. Outside a transaction nothing is lost by trying again at
+        once, so the first request after the database is back succeeds.
+        """
+        for attempt in (1, 2):
+            conn = self._connected()
+            try:
+                return action(conn)
+            except psycopg.OperationalError as error:
                 log.warning("state database error: %s", _first(error))
+                if attempt == 1 and conn.broken and not self.in_transaction:
+                    continue
                 raise StoreUnavailable(_lost()) from None
-            raise
+        raise AssertionError("unreachable")
 
     def discard(self) -> None:
         if self._conn is not None:
