@@ -104,6 +104,29 @@ def test_wrong_passwords_on_two_apps_lock_the_account_on_both(database):
     assert "locked" in _token_answer(first)["error"]["details"][0]
 
 
+def test_deployments_in_their_own_schemas_of_one_database_do_not_share_state(database):
+    from mockserver.runtimes.stores import remove_state_in_database, state_in_database
+
+    first_url = state_in_database(database, "sandbox_one")
+    first = Api(create_app(state=first_url))
+    second = Api(create_app(state=state_in_database(database, "sandbox_two")))
+    main = Api(create_app(state=database))
+    token = first.token()
+    first.post(COPY, token, **SEED_COPY)
+    assert len(first.runtimes(token)) == 3
+    # Each has its own token secret, so the first one's token means nothing elsewhere.
+    answer = second.get("notebooks/runtimes", token)
+    assert answer.get("code") == 498, answer
+    assert len(second.runtimes(second.token())) == 2
+    assert len(main.runtimes(main.token())) == 2
+    remove_state_in_database(first_url)
+    import psycopg
+
+    with psycopg.connect(database) as db:
+        schemas = {row[0] for row in db.execute("SELECT nspname FROM pg_namespace").fetchall()}
+    assert "sandbox_two" in schemas and "sandbox_one" not in schemas
+
+
 def test_migrations_run_once_when_apps_start_together(database):
     errors: list[BaseException] = []
 

@@ -22,12 +22,14 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import logging
 import re
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import quote
 
 import psycopg
 
@@ -84,6 +86,7 @@ class Connection:
 
     def __init__(self, url: str) -> None:
         self.url = url
+        self._url_options = psycopg.conninfo.conninfo_to_dict(url).get("options") or ""
         self._conn: psycopg.Connection | None = None
         self.in_transaction = False
 
@@ -100,7 +103,8 @@ class Connection:
                 autocommit=True,
                 connect_timeout=CONNECT_TIMEOUT,
                 application_name="nbmock",
-                options=f"-c lock_timeout={LOCK_TIMEOUT}",
+                # Keyword options replace the URL's: keep its (a sandbox's search_path).
+                options=f"{self._url_options} -c lock_timeout={LOCK_TIMEOUT}".strip(),
             )
         except psycopg.OperationalError as error:
             log.warning("state database %s unreachable: %s", _redacted(self.url), _first(error))
@@ -157,8 +161,50 @@ def _lost() -> str:
     return messages.STATE_UNAVAILABLE
 
 
+_SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+_SEARCH_PATH = re.compile(r"search_path=([a-z0-9_]+)")
+
+
+def with_schema(url: str, schema: str) -> str:
+    """``url`` for a deployment kept in its own schema of the same database (a sandbox)."""
+    if not _SCHEMA_NAME.fullmatch(schema):
+        raise ValueError(f"not a schema name: {schema!r}")
+    separator = "&" if "?" in url else "?"
+    return f"{url}{separator}options={quote(f'-c search_path={schema}')}"
+
+
+def schema_of(url: str) -> str | None:
+    """The schema ``with_schema`` put in ``url``, or None for the database's default one."""
+    options = psycopg.conninfo.conninfo_to_dict(url).get("options") or ""
+    found = _SEARCH_PATH.search(str(options))
+    return found.group(1) if found else None
+
+
+def lock_key(schema: str | None) -> int:
+    """Each deployment in the database (the main one, each sandbox) has its own write lock."""
+    if schema is None:
+        return WRITE_LOCK
+    return int.from_bytes(hashlib.blake2b(schema.encode(), digest_size=7).digest(), "big")
+
+
+def drop_schema(url: str) -> None:
+    """Remove a deployment ``with_schema`` made, with all its tables."""
+    schema = schema_of(url)
+    if schema is None:
+        raise ValueError("only a deployment in its own schema can be dropped")
+    try:
+        with psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    except psycopg.OperationalError:
+        raise StoreUnavailable(_lost()) from None
+
+
 class PostgresStore(Store):
-    """``Store`` over a PostgreSQL database shared by every replica of the deployment."""
+    """``Store`` over a PostgreSQL database shared by every replica of the deployment.
+
+    A URL made by ``with_schema`` keeps a deployment (a sandbox) in its own
+    schema of the database, with its own write lock.
+    """
 
     shared = True
 
@@ -168,6 +214,11 @@ class PostgresStore(Store):
         self._open: Transaction | None = None
         self._queue = None
         self._db = Connection(url)  # type: ignore[assignment]
+        self.schema = schema_of(url)
+        self._lock_key = lock_key(self.schema)
+        if self.schema is not None:
+            with self.write() as db:
+                db.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
         self.migrate("runtimes", MIGRATIONS)
 
     def close(self) -> None:
@@ -194,7 +245,7 @@ class PostgresStore(Store):
     def _begin(self) -> None:
         connection: Connection = self._db  # type: ignore[assignment]
         # One round trip for both: a simple-protocol query may hold two statements.
-        connection.execute_script(f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})")
+        connection.execute_script(f"BEGIN; SELECT pg_advisory_xact_lock({self._lock_key})")
         connection.in_transaction = True
 
     def _commit(self) -> None:

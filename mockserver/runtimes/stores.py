@@ -24,3 +24,21 @@ def open_store(state: str | Path | None) -> Store:
 
         return PostgresStore(str(state))
     return Store(str(state) if state else None)
+
+
+def state_in_database(state: str | Path | None, name: str) -> str | None:
+    """Where a deployment called ``name`` (a sandbox) keeps its state beside the main
+    one when that is a database: its own schema there, shared by every replica.
+    None for a SQLite state, whose owner picks a file instead."""
+    if not is_database_url(state):
+        return None
+    from mockserver.runtimes.pgstore import with_schema
+
+    return with_schema(str(state), name)
+
+
+def remove_state_in_database(state: str) -> None:
+    """Drop what ``state_in_database`` made, tables and all."""
+    from mockserver.runtimes.pgstore import drop_schema
+
+    drop_schema(state)
