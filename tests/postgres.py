@@ -117,6 +117,7 @@ class Cluster:
             "--auth=trust",
             f"--username={SUPERUSER}",
             "--encoding=UTF8",
+            "--locale=C",  # whatever the environment says, a locale every machine has
             "--no-instructions",
             "--no-sync",
         )
