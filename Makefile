@@ -67,6 +67,7 @@ bench-tools:
 
 bench: $(VENV)/.installed-test bench-tools
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+	$(BIN)/python -m bench.sandboxes
 
 reliability: $(VENV)/.installed-test
 	$(BIN)/python -m bench.reliability $(RELIABILITY_ARGS)

@@ -15,7 +15,8 @@ from typing import Any
 from flask import Flask, Response
 from gunicorn.app.base import BaseApplication
 
-from mockserver.serving import ACCESS_LOG_FORMAT
+from mockserver.serving import ACCESS_LOG_FORMAT, KEEPALIVE_SECONDS, THREADS
+from mockserver.worker import HeadFirstWorker
 
 RUNTIME = {
     "id": "7b9d1c2e-3f4a-4b5c-8d6e-9f0a1b2c3d4e",
@@ -85,7 +86,9 @@ def main() -> None:
         {
             "bind": f"127.0.0.1:{args.port}",
             "workers": args.workers,
-            "worker_class": "sync",
+            "worker_class": HeadFirstWorker,
+            "threads": THREADS,
+            "keepalive": KEEPALIVE_SECONDS,
             "accesslog": "-",
             "errorlog": "-",
             "access_log_format": ACCESS_LOG_FORMAT,

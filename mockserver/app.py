@@ -10,7 +10,7 @@ from typing import Any
 from flask import Flask, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from mockserver import browser, control, deployment, messages, wire
+from mockserver import browser, control, deployment, hosts, messages, sandboxes, wire
 from mockserver.auth import signin
 from mockserver.auth.routes import oauth_signin, portal
 from mockserver.auth.tokens import TokenService
@@ -19,6 +19,7 @@ from mockserver.clock import Clock
 from mockserver.deployment import Deployment
 from mockserver.errors import ArcGISError, Unavailable
 from mockserver.ids import IdGenerator
+from mockserver.redact import redact
 from mockserver.runtimes.backend import RuntimesBackend
 from mockserver.runtimes.releases import release
 from mockserver.runtimes.routes import admin
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None, /, **options: Any) -> Flask:
             runtimes=RuntimesBackend(store, the_release, clock, IdGenerator(settings.seed)),
         ),
     )
+    hosts.init_app(app, settings.allowed_hosts, trusted_proxies=settings.trusted_proxies)
     app.before_request(wire.check_body)
     browser.init_app(app)
     signin.init_app(app)
@@ -75,6 +77,8 @@ def create_app(settings: Settings | None = None, /, **options: Any) -> Flask:
         enabled=settings.control_enabled,
         journal_enabled=settings.journal,
     )
+    if settings.max_sandboxes:
+        sandboxes.init_app(app, create_app)
     return app
 
 
@@ -91,7 +95,7 @@ def _register_error_handlers(app: Flask, context: str) -> None:
 
     @app.errorhandler(Unavailable)
     def unavailable(error: Unavailable):
-        # HTTP 503 too (FIDELITY S10), so load balancers and retrying clients see it as transient.
+        # HTTP 503 too (FIDELITY S14), so load balancers and retrying clients see it as transient.
         response = wire.render_error(error, portal=is_portal(), status=503)
         response.headers["Retry-After"] = "1"
         return response
@@ -99,7 +103,12 @@ def _register_error_handlers(app: Flask, context: str) -> None:
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(error: RequestEntityTooLarge):
         limit = app.config["MAX_CONTENT_LENGTH"]
-        problem = ArcGISError(messages.BODY_TOO_LARGE.format(limit=limit), code=413)
+        message = (
+            error.description
+            if isinstance(error, wire.BodyTooLarge)
+            else messages.BODY_TOO_LARGE.format(limit=limit)
+        )
+        problem = ArcGISError(message, code=413)
         return wire.render_error(problem, portal=is_portal(), status=413)
 
     @app.errorhandler(HTTPException)
@@ -112,7 +121,8 @@ def _register_error_handlers(app: Flask, context: str) -> None:
             )
         elif error.code == 404:
             operation = request.path.rstrip("/").rsplit("/", 1)[-1]
-            problem = ArcGISError(messages.NO_SUCH_RESOURCE.format(name=operation[:80]), code=404)
+            name = redact(operation)[:80]  # "runtimes&token=..." names a token
+            problem = ArcGISError(messages.NO_SUCH_RESOURCE.format(name=name), code=404)
         else:
             problem = ArcGISError(error.description or error.name, code=error.code or 400)
         # A 5xx here is an exception outside a view (Flask wraps it): a bug,

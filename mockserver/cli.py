@@ -65,7 +65,25 @@ def _serve_parser(commands) -> None:
         metavar="TOKEN",
         default=os.environ.get("NBMOCK_CONTROL_TOKEN") or None,
         help="token the /__mock__/ control plane requires (default: $NBMOCK_CONTROL_TOKEN); "
-        "without one, the control plane is open on loopback and off on any other address",
+        "without one, the control plane is open on loopback and off on any other address. "
+        "Prefer the environment variable NBMOCK_CONTROL_TOKEN: a command line shows in ps",
+    )
+    serve.add_argument(
+        "--public-url",
+        metavar="URL",
+        action="append",
+        default=os.environ.get("NBMOCK_PUBLIC_URL", "").split() or None,
+        help="a URL clients reach the emulator by (repeatable; default: $NBMOCK_PUBLIC_URL, "
+        "space-separated); only its host names, loopback names, the bound name and IP "
+        "addresses are answered, other Host headers get HTTP 400 (DNS rebinding)",
+    )
+    serve.add_argument(
+        "--trusted-proxy",
+        metavar="ADDR",
+        action="append",
+        default=None,
+        help="address or network of a reverse proxy whose X-Forwarded-Proto/-Host/-For "
+        "headers are believed (repeatable; default: none, they are ignored)",
     )
     serve.add_argument(
         "--max-body",
@@ -73,6 +91,14 @@ def _serve_parser(commands) -> None:
         type=_positive_int,
         default=DEFAULT_MAX_BODY,
         help=f"largest request body accepted, larger ones get HTTP 413 (default: {DEFAULT_MAX_BODY})",
+    )
+    serve.add_argument(
+        "--max-sandboxes",
+        metavar="N",
+        type=int,
+        default=Settings.max_sandboxes,
+        help="most sandboxes (POST /__mock__/sandboxes) at once; 0 turns them off "
+        f"(default: {Settings.max_sandboxes})",
     )
     serve.add_argument(
         "--no-journal",
@@ -93,6 +119,7 @@ def _run_serve(args: argparse.Namespace) -> int:
     from mockserver.serving import generated_certificate, is_loopback, serve
 
     certfile, keyfile = _certificate(args)
+    allowed_hosts, trusted_proxies = _hosts(args)
     generated = args.tls and not certfile
     if generated:
         certfile, keyfile = (str(path) for path in astuple(generated_certificate(args.host)))
@@ -112,7 +139,9 @@ def _run_serve(args: argparse.Namespace) -> int:
     if args.users:
         print(f"  Users:   from {args.users}")
     else:
-        print(f"  Sign in: {DEFAULT_USERNAME} / {DEFAULT_PASSWORD} (built-in Administrator)")
+        print(
+            f"  Sign in: {DEFAULT_USERNAME} / {DEFAULT_PASSWORD} (the built-in default Administrator; --users replaces it)"
+        )
     sys.stdout.flush()
     settings = Settings(
         context=args.context,
@@ -122,8 +151,11 @@ def _run_serve(args: argparse.Namespace) -> int:
         seed=args.seed,
         max_body=args.max_body,
         journal=args.journal,
+        max_sandboxes=args.max_sandboxes,
         control_token=args.control_token,
         control_enabled=bool(args.control_token) or is_loopback(args.host),
+        allowed_hosts=allowed_hosts,
+        trusted_proxies=trusted_proxies,
     )
     serve(
         host=args.host,
@@ -134,6 +166,19 @@ def _run_serve(args: argparse.Namespace) -> int:
         keyfile=keyfile,
     )
     return 0
+
+
+def _hosts(args: argparse.Namespace) -> tuple[frozenset[str], frozenset[str]]:
+    """The Host names to answer and the proxies to trust, checked before anything starts."""
+    from mockserver.hosts import allowed_hosts_for, proxy_networks
+
+    try:
+        allowed = allowed_hosts_for(args.host, args.public_url or ())
+        proxies = frozenset(args.trusted_proxy or ())
+        proxy_networks(proxies)
+    except ValueError as error:
+        raise SystemExit(f"nbmock serve: {error}") from None
+    return allowed, proxies
 
 
 def _certificate(args: argparse.Namespace) -> tuple[str | None, str | None]:

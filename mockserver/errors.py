@@ -52,7 +52,7 @@ class Forbidden(ArcGISError):
 class Unavailable(ArcGISError):
     """The emulator cannot serve now (its state database is unreachable): retry later.
 
-    Emulator design (docs/FIDELITY.md S10): no ArcGIS counterpart.
+    Emulator design (docs/FIDELITY.md S14): no ArcGIS counterpart.
     """
 
     code = 503

@@ -74,6 +74,36 @@ MULTIPART_WITHOUT_BOUNDARY = "Malformed multipart/form-data body: no boundary."
 MALFORMED_MULTIPART = "Malformed multipart/form-data body."
 BODY_TOO_LARGE = "Request body exceeds the limit of {limit} bytes."  # code 413
 
+# --- request framing [inferred]: bodies the server decodes (chunked) or splits ----------
+
+TOO_MANY_PARTS = (  # HTTP 413, code 413
+    "Request body has more than {parts} parameters or multipart parts."
+)
+MALFORMED_CHUNKED = "Malformed chunked request body."  # code 400
+UNSUPPORTED_TRANSFER_CODING = (  # code 400
+    "Transfer-Encoding '{coding}' is not supported: send the body chunked or with Content-Length."
+)
+BODY_SHORT = "The request body ended after {size} of its {declared} bytes (Content-Length)."  # 400
+BODY_INCOMPLETE = "The request body stopped arriving before its end."  # code 408
+# --- the state file (nbmock's own, not ArcGIS): log lines, health and HTTP 503 ------------
+
+STATE_FILE_GONE = (
+    "state file {path} no longer exists (deleted since nbmock serve started); "
+    "refusing to start a worker on a fresh database beside the running ones: restart nbmock serve"
+)
+STATE_FILE_REPLACED = (
+    "state file {path} is not the database nbmock serve started on (replaced since); "
+    "refusing to serve a second state beside the running workers: restart nbmock serve"
+)
+STATE_FILE_UNREADABLE = "state file {path} is not a readable SQLite database ({error})"
+STATE_FILE_NOT_WRITABLE = "state file {path} cannot be written ({error}); changes are refused"
+STATE_UNAVAILABLE = (  # code 503
+    "The emulator cannot write its state file; see the server log. Nothing was changed."
+)
+HOST_NOT_ALLOWED = (  # HTTP 400: nbmock's guard against DNS rebinding, not ArcGIS
+    "Host '{host}' is not a name this emulator serves. "
+    "Start nbmock serve with --public-url to add it."
+)
 CROSS_SITE_REFUSED = (  # emulator design, code 403: a browser's cross-site form post
     "Cross-site requests are not accepted: post from the emulator's own pages, "
     "or from a client that sends no Origin."
@@ -102,5 +132,8 @@ COUNTER_EXHAUSTED = (  # emulator limit, code 500: only an imported state can ge
     "The emulator's {counter} has reached its limit; reset it (POST /__mock__/reset)."
 )
 INTERNAL_ERROR = "Internal error in the emulator."  # a bug of ours, HTTP 500
-#: emulator design (FIDELITY S10), code 503 and HTTP 503: the PostgreSQL state cannot be reached.
-STATE_UNAVAILABLE = "The emulator's state database is unavailable; try again when it is back."
+#: emulator design (FIDELITY S14), code 503 and HTTP 503: the PostgreSQL state cannot be reached.
+STATE_DATABASE_UNAVAILABLE = (
+    "The emulator's state database is unavailable; try again when it is back."
+)
+STATE_DATABASE_UNREACHABLE = "the state database {url} is unreachable: {error}"

@@ -1,5 +1,9 @@
 """pytest plugin: the ``arcgis_mock`` fixture, an in-process emulator reset for each test.
 
+With ``NBMOCK_URL`` set (the address of a shared ``nbmock serve``), each test
+gets a sandbox of its own on that server instead, removed after the test: no
+server is started, and parallel workers (pytest-xdist) never share one.
+
 Registered through the ``pytest11`` entry point, so installing the package is
 enough. One app serves the whole session and is reset before each test (moto's
 reset): fast, and no test sees another's runtimes, journal, faults or clock.
@@ -11,12 +15,13 @@ A test that needs other options says so with a marker and gets its own app::
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
 
 from mockserver import deployment
-from mockserver.testing import InProcessEmulator, in_process
+from mockserver.testing import Emulator, InProcessEmulator, in_process, sandbox
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -31,11 +36,16 @@ def _arcgis_mock_shared() -> InProcessEmulator:
 
 
 @pytest.fixture
-def arcgis_mock(
-    request: pytest.FixtureRequest, _arcgis_mock_shared: InProcessEmulator
-) -> Iterator[InProcessEmulator]:
+def arcgis_mock(request: pytest.FixtureRequest) -> Iterator[Emulator]:
     """The emulator at ``arcgis_mock.url`` (reach it with ``arcgis_mock.session``)."""
     marker = request.node.get_closest_marker("arcgis_mock")
+    shared_url = os.environ.get("NBMOCK_URL")
+    if shared_url:
+        options = {} if marker is None else marker.kwargs
+        with sandbox(shared_url, **options) as emulator:
+            yield emulator
+        return
+    _arcgis_mock_shared: InProcessEmulator = request.getfixturevalue("_arcgis_mock_shared")
     if marker is not None:
         emulator = in_process(**marker.kwargs)
         yield emulator

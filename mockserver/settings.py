@@ -44,12 +44,20 @@ class Settings:
     control_token: str | None = field(default=None, repr=False)
     control_enabled: bool = True
     journal: bool = True
+    #: Host names answered (mockserver.hosts); None: any, as in process.
+    allowed_hosts: frozenset[str] | None = None
+    #: Peers whose X-Forwarded-* headers count (addresses or networks).
+    trusted_proxies: frozenset[str] = frozenset()
+    #: How many sandboxes (``POST /__mock__/sandboxes``) may exist at once.
+    max_sandboxes: int = 100
 
     def __post_init__(self) -> None:
         context = self.context.strip("/")
         if not context or "/" in context:
             raise ValueError(f"context must be a single path segment, got {self.context!r}")
         object.__setattr__(self, "context", context)
+        if self.max_sandboxes < 0:
+            raise ValueError(f"max_sandboxes must not be negative, got {self.max_sandboxes}")
         if self.max_body <= 0:
             raise ValueError(f"max_body must be a positive number of bytes, got {self.max_body}")
 

@@ -16,6 +16,7 @@ fixture on ``in_process``.
 from __future__ import annotations
 
 import io
+import os
 import shutil
 import tempfile
 import threading
@@ -35,6 +36,7 @@ from mockserver import deployment
 from mockserver.app import create_app
 from mockserver.auth.users import DEFAULT_PASSWORD, DEFAULT_USERNAME
 from mockserver.control.plane import DROPPED_HEADER
+from mockserver.control.routes import TOKEN_HEADER as CONTROL_TOKEN_HEADER
 from mockserver.tls import self_signed_certificate
 
 #: The origin in-process requests are addressed to. ``.invalid`` never
@@ -117,9 +119,23 @@ class RunningEmulator(Emulator):
 
 @contextmanager
 def running(
-    *, host: str = "127.0.0.1", port: int = 0, tls: bool = False, **options: Any
-) -> Iterator[RunningEmulator]:
-    """The emulator served on ``host`` (a free port unless given) until the block ends."""
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    tls: bool = False,
+    url: str | None = None,
+    **options: Any,
+) -> Iterator[Emulator]:
+    """The emulator served on ``host`` (a free port unless given) until the block ends.
+
+    With ``url`` (or ``NBMOCK_URL`` set), no server is started: a sandbox is made
+    on the shared emulator at that address and removed when the block ends.
+    """
+    url = url or os.environ.get("NBMOCK_URL")
+    if url:
+        with sandbox(url, **options) as emulator:
+            yield emulator
+        return
     app = create_app(**options)
     cert_dir = tempfile.mkdtemp(prefix="nbmock-tls-") if tls else None
     ssl_context = None
@@ -146,6 +162,58 @@ def running(
         deployment.of(app).close()
         if cert_dir:
             shutil.rmtree(cert_dir, ignore_errors=True)
+
+
+# --- a sandbox on a shared emulator ------------------------------------------------
+
+#: ``create_app`` options a sandbox takes, by the name the sandbox API gives them.
+SANDBOX_OPTIONS = {"release_name": "release", "seed": "seed", "ttl_seconds": "ttl_seconds"}
+
+
+class SandboxEmulator(Emulator):
+    """``Emulator`` for one sandbox of a shared server: its URLs and its own control plane."""
+
+    def __init__(self, origin: str, described: dict[str, Any], session: requests.Session) -> None:
+        self.app = None
+        self.origin = origin
+        self.sandbox_id = described["id"]
+        self.url = described["url"]
+        self.portal_url = f"{self.url}/sharing/rest"
+        self.admin_url = f"{self.url}/admin"
+        self.control_url = f"{origin}/__mock__/sandboxes/{self.sandbox_id}"
+        self.session = session
+
+
+@contextmanager
+def sandbox(url: str, *, verify: bool | str = True, **options: Any) -> Iterator[SandboxEmulator]:
+    """A sandbox on the emulator at ``url`` (its origin, or any URL on it) for the block.
+
+    ``options``: ``release_name``, ``seed``, ``ttl_seconds``. The control token, if
+    the server asks for one, comes from ``NBMOCK_CONTROL_TOKEN``.
+    """
+    unknown = sorted(set(options) - set(SANDBOX_OPTIONS))
+    if unknown:
+        raise TypeError(f"a sandbox does not take: {', '.join(unknown)}")
+    parts = urlsplit(url)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    session = requests.Session()
+    session.verify = verify
+    control_token = os.environ.get("NBMOCK_CONTROL_TOKEN")
+    if control_token:
+        session.headers[CONTROL_TOKEN_HEADER] = control_token
+    body = {SANDBOX_OPTIONS[name]: value for name, value in options.items()}
+    answer = session.post(f"{origin}/__mock__/sandboxes", json=body, timeout=30)
+    if answer.status_code != 201:
+        session.close()
+        raise RuntimeError(
+            f"{origin} made no sandbox: HTTP {answer.status_code} {answer.text[:300]}"
+        )
+    emulator = SandboxEmulator(origin, answer.json(), session)
+    try:
+        yield emulator
+    finally:
+        session.delete(f"{origin}/__mock__/sandboxes/{emulator.sandbox_id}", timeout=30)
+        session.close()
 
 
 # --- no socket: requests handed to the app -------------------------------------

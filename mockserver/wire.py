@@ -12,14 +12,16 @@
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import IO, Any
 from urllib.parse import unquote_to_bytes
 
 from flask import Request, Response, render_template, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge, RequestTimeout
 from werkzeug.formparser import FormDataParser
+from werkzeug.utils import cached_property
 
 from mockserver import messages
 from mockserver.errors import ArcGISError, InvalidParameters
@@ -88,12 +90,88 @@ def _format_for_errors() -> str:
     return value if value in FORMATS else "json"
 
 
+class BodyTooLarge(RequestEntityTooLarge):
+    """HTTP 413 that says which limit the body passed (its description is the message)."""
+
+
+class MalformedBody(BadRequest):
+    """A body the server could not decode (a bad chunk size): the client's error."""
+
+
+#: Set in the WSGI environ when a body was refused before it was read to its end:
+#: the server must then close the connection rather than guess where the next
+#: request starts (mockserver.worker reads it).
+BODY_REFUSED = "nbmock.body_refused"
+
+#: How much of a chunked body is read at a time while counting it against the limit.
+_READ_SIZE = 64 * 1024
+
+
 class ArcGISRequest(Request):
-    """A request whose form parser reports a malformed body instead of hiding it.
+    """A request whose body is read whole or refused, never cut or hidden.
 
     werkzeug parses forms silently by default: a broken multipart body would
-    reach the handlers as missing parameters and get a misleading answer.
+    reach the handlers as missing parameters and get a misleading answer. And
+    behind a server that ends the stream itself (gunicorn), werkzeug would take
+    a chunked body cut at the size limit, or a body shorter than its
+    Content-Length, as whole (``_body_or_refusal``).
     """
+
+    @cached_property
+    def stream(self) -> IO[bytes]:
+        return io.BytesIO(self._whole_body())
+
+    def _whole_body(self) -> bytes:
+        """The body as sent, all of it, or a refusal.
+
+        A refusal is kept and raised again on each reading: the error handler
+        reads the body too (for ``f``), and must not see its tail as a body.
+        """
+        if isinstance(self._body_or_refusal, HTTPException):
+            self.environ[BODY_REFUSED] = True
+            raise self._body_or_refusal
+        return self._body_or_refusal
+
+    @cached_property
+    def _body_or_refusal(self) -> bytes | HTTPException:
+        """Read up to ``Content-Length``, or a chunked body up to the limit and one byte more.
+
+        werkzeug trusts a server that terminates the stream (gunicorn does) to
+        have checked both ends: it would take a body shorter than its
+        Content-Length, cut by the client, as whole, and stop a chunked one at
+        the limit without a word. Both are refused here.
+        """
+        limit = self.max_content_length
+        declared = self.content_length
+        if declared is None and "wsgi.input_terminated" not in self.environ:
+            return b""  # no length and nobody to end the stream: werkzeug's safe fallback
+        if declared is not None and limit is not None and declared > limit:
+            return BodyTooLarge(messages.BODY_TOO_LARGE.format(limit=limit))
+        wanted = declared if declared is not None else None if limit is None else limit + 1
+        raw = self.environ["wsgi.input"]
+        pieces, size = [], 0
+        try:
+            while wanted is None or size < wanted:
+                step = _READ_SIZE if wanted is None else min(_READ_SIZE, wanted - size)
+                piece = raw.read(step)
+                if not piece:
+                    break
+                pieces.append(piece)
+                size += len(piece)
+        except TimeoutError:
+            return RequestTimeout(messages.BODY_INCOMPLETE)
+        except Exception:  # the server's decoder refused the framing (its own error class)
+            return MalformedBody(messages.MALFORMED_CHUNKED)
+        if declared is not None and size < declared:
+            return MalformedBody(messages.BODY_SHORT.format(size=size, declared=declared))
+        if declared is None and limit is not None and size > limit:
+            return BodyTooLarge(messages.BODY_TOO_LARGE.format(limit=limit))
+        return b"".join(pieces)
+
+    @property
+    def max_form_memory_size(self) -> int | None:
+        """One form field may take the whole body: the body limit is the only size limit."""
+        return self.max_content_length
 
     def make_form_data_parser(self) -> FormDataParser:
         return self.form_data_parser_class(
@@ -109,11 +187,16 @@ class ArcGISRequest(Request):
 def check_body() -> None:
     """Refuse, with code 400, what cannot be read as ArcGIS parameters [inferred].
 
-    Runs before any handler: a malformed multipart body, and parameters that
+    Runs before any handler: a transfer coding the server does not decode, a
+    malformed multipart body, and parameters that
     are not UTF-8 (werkzeug would otherwise hand over replacement characters
     or re-quoted bytes, and store them).
     """
     req = current_request()
+    coding = req.headers.get("Transfer-Encoding")
+    if coding is not None and coding.strip().lower() != "chunked":
+        # The server decodes chunked only: a gzip body would reach the form parser as is.
+        raise MalformedBody(messages.UNSUPPORTED_TRANSFER_CODING.format(coding=coding[:40]))
     if not _is_utf8(unquote_to_bytes(req.query_string.replace(b"+", b" "))):
         raise InvalidParameters(messages.NOT_UTF8)
     if req.method != "POST":
@@ -130,6 +213,11 @@ def check_body() -> None:
             raise InvalidParameters(messages.NOT_UTF8)
     try:
         _ = req.form  # parsed once here, cached for the handlers
+    except BodyTooLarge:
+        raise
+    except RequestEntityTooLarge:
+        # The body is within the size limit (it was read above): werkzeug's part count.
+        raise BodyTooLarge(messages.TOO_MANY_PARTS.format(parts=req.max_form_parts)) from None
     except ValueError:
         raise InvalidParameters(messages.MALFORMED_MULTIPART) from None
 

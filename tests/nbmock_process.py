@@ -22,7 +22,10 @@ def free_port() -> int:
 
 
 class NbmockProcess:
-    """``nbmock serve --port <free> *args`` on 127.0.0.1; its output is collected as it runs."""
+    """``nbmock serve --port <free> *args`` on 127.0.0.1; its output is collected as it runs.
+
+    ``command_prefix`` runs it under another command (``setpriv ...``).
+    """
 
     def __init__(
         self,
@@ -30,11 +33,21 @@ class NbmockProcess:
         ready_path: str = "/arcgis/sharing/rest/info?f=json",
         verify: str | bool = True,
         port: int | None = None,
+        command_prefix: tuple[str, ...] = (),
     ) -> None:
         self.port = port or free_port()
         self.lines: list[str] = []
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "mockserver", "serve", "--port", str(self.port), *args],
+            [
+                *command_prefix,
+                sys.executable,
+                "-m",
+                "mockserver",
+                "serve",
+                "--port",
+                str(self.port),
+                *args,
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

@@ -357,3 +357,44 @@ def test_the_first_request_after_a_database_restart_succeeds(cluster, database):
     cluster.resume()
     # Its old connection died with the restart; the request must not pay for that.
     assert len(api.runtimes(token)) == 2
+
+
+def test_a_sandbox_made_on_one_replica_is_served_by_the_other(shared_url, replicas):
+    a, b = replicas
+    made = requests.post(f"{a.origin}/__mock__/sandboxes", json={"release": "11.5"}, timeout=60)
+    assert made.status_code == 201, made.text
+    sandbox = made.json()
+    on_b = f"{b.origin}/{sandbox['context']}"
+    token = requests.post(
+        f"{on_b}/sharing/rest/generateToken",
+        data={"username": "admin", "password": "admin1234", "f": "json"},
+        timeout=30,
+    ).json()["token"]
+    copied = requests.post(
+        f"{sandbox['url']}/admin/{COPY}", data={**SEED_COPY, "token": token, "f": "json"}
+    ).json()["notebookRuntime"]
+    listing = requests.get(
+        f"{on_b}/admin/notebooks/runtimes", params={"f": "json", "token": token}, timeout=30
+    ).json()
+    assert listing["currentRuntimeVersion"] == "12.0"  # 11.5's runtimes
+    assert copied["id"] in {runtime["id"] for runtime in listing["runtimes"]}
+    # The main deployment, on the same database, has none of it.
+    assert _runtimes(a, a.token()) and copied["id"] not in {
+        r["id"] for r in _runtimes(a, a.token())
+    }
+    listed = requests.get(f"{b.origin}/__mock__/sandboxes", timeout=30).json()["sandboxes"]
+    assert sandbox["id"] in [item["id"] for item in listed]
+    gone = requests.delete(f"{b.origin}/__mock__/sandboxes/{sandbox['id']}", timeout=30)
+    assert gone.ok, gone.text
+    for replica in (a, b):
+        after = requests.get(
+            f"{replica.origin}/{sandbox['context']}/admin/notebooks/runtimes",
+            params={"f": "json", "token": token},
+            timeout=30,
+        )
+        assert after.status_code == 404
+    import psycopg
+
+    with psycopg.connect(shared_url) as db:
+        schemas = {row[0] for row in db.execute("SELECT nspname FROM pg_namespace").fetchall()}
+    assert f"sandbox_{sandbox['id']}" not in schemas

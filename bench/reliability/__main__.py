@@ -21,12 +21,15 @@ from bench.reliability import (
     crash,
     cross_site,
     forms,
+    framing,
     hostile_values,
     integrity,
     journal_bound,
     openapi_fuzz,
     replicas,
+    sandbox_isolation,
     secrets_scan,
+    slow_clients,
 )
 
 #: The shape of an issued token (itsdangerous: base64 JSON list "WyJ..." + signature),
@@ -55,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--crash-cycles", type=int, default=10)
     parser.add_argument("--form-examples", type=int, default=10_000)
     parser.add_argument("--schemathesis-examples", type=int, default=40)
+    parser.add_argument("--framing-cases", type=int, default=1500)
+    parser.add_argument("--slow-connections", type=int, default=64)
     parser.add_argument("--hostile-examples", type=int, default=1000)
     parser.add_argument("--out", default="reports/reliability")
     args = parser.parse_args(argv)
@@ -72,10 +77,10 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     print(f"nbmock reliability: {os.cpu_count()} CPUs, work files in {work}", flush=True)
 
-    # 1. Concurrency integrity: sync workers, then threaded workers.
+    # 1. Concurrency integrity: nbmock serve's workers, then plain gthread workers.
     for label, server in (
         (
-            "4 sync workers",
+            "nbmock serve, 4 workers",
             servers.emulator(
                 work / "integrity-sync.log", state=work / "i1.sqlite3", workers=4, users=users
             ),
@@ -166,6 +171,43 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"  form fuzzer: {'ok' if not report.problems else report.problems[:5]}", flush=True)
 
+    # 4b. HTTP framing, raw sockets, and slow clients, against one served emulator.
+    with servers.emulator(work / "framing.log", state=work / "f.sqlite3", users=users) as server:
+        token = servers.token(server.origin, *boss)
+        tokens.append(token)
+        report = framing.run_framing_fuzz(server.origin, token, count=args.framing_cases)
+        journals["journal of the framing fuzzer"] = servers.journal(server.origin)
+        results["framing fuzzer"] = as_record(report)
+        problems["framing fuzzer"] = report.problems
+        rows.append(
+            row(
+                "HTTP framing fuzzer (raw sockets)",
+                f"{report.requests} requests: {report.well_framed} well framed, "
+                f"{report.malformed} malformed ({len(report.by_label)} kinds), {report.seconds:.0f} s",
+                ", ".join(f"{k}: {v}" for k, v in report.by_outcome.most_common())
+                + f"; HTTP 500s: {report.http_500}; refused that changed state: "
+                f"{report.state_changes_from_refused}",
+                report.problems,
+            )
+        )
+        print(f"  framing: {'ok' if not report.problems else report.problems[:5]}", flush=True)
+
+        report = slow_clients.run_slow_clients(server.origin, connections=args.slow_connections)
+        results["slow clients"] = as_record(report)
+        problems["slow clients"] = report.problems
+        rows.append(
+            row(
+                "slow clients",
+                f"{report.connections} idle, then {report.connections} trickling connections "
+                f"(a header line every 2 s); {report.probes} GETs each",
+                f"GET median {report.quiet_median_ms:.0f} ms alone, "
+                f"{report.idle_median_ms:.0f} ms beside idle (worst {report.idle_max_ms:.0f}), "
+                f"{report.trickle_median_ms:.0f} ms beside trickling (worst {report.trickle_max_ms:.0f})",
+                report.problems,
+            )
+        )
+        print(f"  slow clients: {'ok' if not report.problems else report.problems}", flush=True)
+
     # 5. Schemathesis from the contract.
     if servers.SPEC.exists():
         report = openapi_fuzz.run_openapi_fuzz(
@@ -228,6 +270,20 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  journal bound: {'ok' if not report.problems else report.problems}", flush=True)
 
     # 8. Cross-site requests to the control plane and the forms.
+    report = sandbox_isolation.run_isolation(work)
+    results["sandbox isolation"] = as_record(report)
+    problems["sandbox isolation"] = report.problems
+    rows.append(
+        row(
+            "sandbox isolation (issue 15)",
+            f"{report.sandboxes} sandboxes, one client thread each, 2 workers: copies, updates, "
+            "and each sandbox's listing tried with another sandbox's token",
+            f"{report.requests} requests; foreign tokens refused: {report.foreign_refused}; "
+            f"crossings: {report.crossings}; HTTP 500: {report.http_500}",
+            report.problems,
+        )
+    )
+
     report = cross_site.run_cross_site()
     results["cross-site refusals"] = as_record(report)
     problems["cross-site refusals"] = report.problems

@@ -1,8 +1,9 @@
 """``python -m bench.reliability.threaded``: the emulator under gunicorn ``gthread`` workers.
 
-``nbmock serve`` uses sync workers; this runs the same app (mockserver.serving's
-EmulatorServer) with several threads per worker, so the store's per-process
-lock is exercised as well as SQLite's cross-process one.
+``nbmock serve`` runs its own gthread worker (mockserver.worker); this runs the
+same app (mockserver.serving's EmulatorServer) under gunicorn's stock gthread
+worker, so the store's per-process lock is exercised as well as SQLite's
+cross-process one.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from mockserver.auth.privileges import ROLES
 
@@ -78,19 +79,64 @@ def load_users(path: str | Path) -> UserDirectory:
     """Users from TOML: ``[users.<name>]`` with ``password``, ``role`` and optional ``privileges``."""
     with open(path, "rb") as file:
         data = tomllib.load(file)
+    return users_from_mapping(data.get("users", {}), source=str(path))
+
+
+def users_from_mapping(entries: Any, *, source: str) -> UserDirectory:
+    """Users from ``{name: {"password", "role", "privileges"}}`` (a users file's tables,
+    or a sandbox's ``users``); ``ValueError`` says what is wrong and where."""
+    if not isinstance(entries, dict):
+        raise ValueError(f"{source}: users are an object of user names")
     users = []
-    for username, entry in data.get("users", {}).items():
-        if "password" not in entry:
-            raise ValueError(f"user {username!r} in {path}: 'password' is required")
+    for username, entry in entries.items():
+        if not isinstance(entry, dict) or not isinstance(entry.get("password"), str):
+            raise ValueError(f"user {str(username)[:40]!r} in {source}: 'password' is required")
+        role = entry.get("role", "Custom")
         privileges = entry.get("privileges")
+        if not isinstance(role, str) or not (
+            privileges is None
+            or (isinstance(privileges, list) and all(isinstance(p, str) for p in privileges))
+        ):
+            raise ValueError(
+                f"user {str(username)[:40]!r} in {source}: 'role' is text, 'privileges' a list"
+            )
         users.append(
             User.create(
-                username,
-                str(entry["password"]),
-                str(entry.get("role", "Custom")),
+                str(username),
+                entry["password"],
+                role,
                 None if privileges is None else frozenset(privileges),
             )
         )
     if not users:
-        raise ValueError(f"{path}: no [users.<name>] table found")
+        raise ValueError(f"{source}: no users given")
     return UserDirectory(users)
+
+
+def users_to_records(users: UserDirectory) -> list[dict[str, Any]]:
+    """The directory as JSON-able records: salts and scrypt hashes, never a password."""
+    return [
+        {
+            "username": user.username,
+            "role": user.role,
+            "privileges": sorted(user.privileges),
+            "salt": user.salt.hex(),
+            "hash": user.password_hash.hex(),
+        }
+        for user in users
+    ]
+
+
+def users_from_records(records: list[dict[str, Any]]) -> UserDirectory:
+    return UserDirectory(
+        [
+            User(
+                record["username"],
+                record["role"],
+                frozenset(record["privileges"]),
+                bytes.fromhex(record["salt"]),
+                bytes.fromhex(record["hash"]),
+            )
+            for record in records
+        ]
+    )

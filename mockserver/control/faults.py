@@ -26,7 +26,7 @@ from typing import Any
 
 from mockserver.control.errors import ControlError
 
-#: A sync worker held longer than gunicorn's timeout (60 s) is killed.
+#: A delay holds one worker thread; clients' own timeouts are rarely above 30 s.
 MAX_DELAY_SECONDS = 30.0
 ANY_OPERATION = "*"
 RULE_KEYS = {

@@ -6,8 +6,10 @@ journaled nor faulted.
 
 from __future__ import annotations
 
-import contextlib
+import logging
+import os
 import socket
+import sqlite3
 import struct
 import time
 from http import HTTPStatus
@@ -18,6 +20,9 @@ from mockserver import pipeline, wire
 from mockserver.control import context, journal
 from mockserver.control.faults import FaultRule
 from mockserver.errors import ArcGISError, Unavailable
+from mockserver.redact import redact
+
+log = logging.getLogger("nbmock")
 
 #: Set on a request whose connection a ``drop`` fault closed.
 DROPPED = "nbmock.dropped"
@@ -75,11 +80,13 @@ def after_request(response: Response) -> Response:
     if not (control.journal_enabled and req.path.startswith(control.api_prefix)):
         return response
     if not g.get("nbmock_journaled"):
-        # When the state is unavailable the answer already says so; its journal row
-        # cannot be kept either, and an after_request hook that raises would turn
-        # that clear answer into an HTTP 500.
-        with contextlib.suppress(Unavailable):
+        try:
             _journal(control, response)
+        except (sqlite3.OperationalError, Unavailable) as error:
+            # A state file this worker cannot write, or a state database that is
+            # unreachable (health says so): the answer stands, the journal entry is
+            # lost, and the log says so.
+            log.error("nbmock: worker %d: journal entry not kept: %s", os.getpid(), error)
     return response
 
 
@@ -95,7 +102,7 @@ def _journal(control: context.Control, response: Response) -> None:
     entry = {
         "time": control.deployment.clock.now_ms(),
         "method": req.method,
-        "path": journal.cut(req.path, journal.MAX_NAME_CHARS),
+        "path": journal.cut(redact(req.path), journal.MAX_NAME_CHARS),
         "operation": g.get("nbmock_operation"),
         "params": journal.masked_params(_params(req)),
         "status": None if dropped else response.status_code,

@@ -16,10 +16,12 @@ from typing import Any
 MASK = "***"
 
 #: Parameter or response keys whose values are credentials (``token``,
-#: ``password``, ``access_token``, ``newPassword``, ``client_secret``, OAuth
-#: ``code``), but not ``tokenServicesUrl`` or ``isTokenBasedSecurity``.
+#: ``password``, ``pwd``, ``passwd``, ``access_token``, ``newPassword``,
+#: ``client_secret``, ``apiKey``, OAuth ``code``), but not ``tokenServicesUrl``
+#: or ``isTokenBasedSecurity``.
 SECRET_KEY = re.compile(
-    r"(token|password|secret|credential|authorization)s?$|^code$", re.IGNORECASE
+    r"(token|passw(or)?d|pwd|passphrase|secret|credential|authorization|api_?key)s?$|^code$",
+    re.IGNORECASE,
 )
 #: Keys a response may hold that look like credentials but are not: the ArcGIS
 #: error ``code`` must stay visible.

@@ -15,7 +15,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from mockserver import browser, pipeline
+from mockserver import browser, pipeline, statefile
 from mockserver.control import context
 from mockserver.control.context import Control
 from mockserver.control.errors import ControlError
@@ -110,12 +110,12 @@ def _seed_value(body: dict[str, Any]) -> int | None:
 
 @control.get("/health")
 def health():
+    """200 only if the state is the run's own and can be read and written (Docker's HEALTHCHECK)."""
     plane = _plane()
     deployment = plane.deployment
-    problem = deployment.store.ping()
-    if problem is not None:
-        # A replica whose state database is unreachable is not ready to serve.
-        return jsonify(status="error", messages=[problem], code=503), 503
+    problem = statefile.health_problem(current_app)
+    if problem:
+        return jsonify(status="error", messages=[problem], code=503, pid=os.getpid()), 503
     return jsonify(
         status="ok",
         release=deployment.release.name,

@@ -158,7 +158,7 @@ def _first(error: BaseException) -> str:
 
 
 def _lost() -> str:
-    return messages.STATE_UNAVAILABLE
+    return messages.STATE_DATABASE_UNAVAILABLE
 
 
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
@@ -266,11 +266,3 @@ class PostgresStore(Store):
 
     def _ddl(self, db: Any, statement: str) -> None:
         db.execute(column_types(statement))
-
-    def ping(self) -> str | None:
-        try:
-            with self.autocommit() as db:
-                db.execute("SELECT 1").fetchone()
-        except StoreUnavailable as error:
-            return str(error)
-        return None

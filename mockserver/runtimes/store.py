@@ -131,15 +131,6 @@ class Store:
     def _ddl(self, db: Any, statement: str) -> None:
         db.execute(statement)
 
-    def ping(self) -> str | None:
-        """None when the state answers, else why not (for health)."""
-        try:
-            with self.autocommit() as db:
-                db.execute("SELECT 1").fetchone()
-        except (StoreUnavailable, sqlite3.Error) as error:
-            return str(error)
-        return None
-
     def close(self) -> None:
         with self._lock:
             self._db.close()

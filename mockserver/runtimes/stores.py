@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from mockserver.runtimes.store import Store
 
 #: URL schemes that keep the state in PostgreSQL instead of a SQLite file.
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
+def redacted_url(url: str) -> str:
+    """``url`` without its password, for messages and logs."""
+    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
 
 
 def is_database_url(state: str | Path | None) -> bool:

@@ -1,0 +1,133 @@
+"""``/__mock__/sandboxes``: make, list and remove sandboxes (JSON, real HTTP statuses).
+
+The control plane's access rules apply (control token, cross-site refusal, JSON
+bodies): these routes share its ``check_access`` and error answer.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from flask import Blueprint, jsonify, request
+
+from mockserver import deployment
+from mockserver.auth.users import users_from_mapping, users_to_records
+from mockserver.control.errors import ControlError
+from mockserver.control.routes import check_access, control_error
+from mockserver.runtimes.releases import RELEASES
+from mockserver.sandboxes.apps import current as _registry
+from mockserver.sandboxes.store import Sandbox
+
+sandboxes = Blueprint("nbmock_sandboxes", __name__)
+sandboxes.before_request(check_access)
+sandboxes.register_error_handler(ControlError, control_error)
+
+DEFAULT_TTL_SECONDS = 3600
+#: A week: a sandbox is for a pipeline run or a working day, not for keeps.
+MAX_TTL_SECONDS = 7 * 24 * 3600
+FIELDS = {"release", "seed", "ttl_seconds", "users"}
+
+
+def _described(sandbox: Sandbox) -> dict[str, Any]:
+    origin = request.host_url.rstrip("/")
+    return {
+        "id": sandbox.id,
+        "context": sandbox.context,
+        "url": f"{origin}/{sandbox.context}",
+        "controlUrl": f"{origin}/__mock__/sandboxes/{sandbox.id}",
+        "release": sandbox.release,
+        "seed": sandbox.seed,
+        "created": sandbox.created_ms,
+        "expires": sandbox.expires_ms,
+        "users": "own" if sandbox.users is not None else "server",
+    }
+
+
+@sandboxes.post("")
+def create():
+    """A new sandbox: HTTP 201 with its URL, or 429 past ``--max-sandboxes``."""
+    body = _body()
+    unknown = sorted(str(key)[:40] for key in set(body) - FIELDS)
+    if unknown:
+        raise ControlError(f"Unknown sandbox fields: {', '.join(unknown)}.")
+    main = deployment.current()
+    release = body.get("release", main.release.name)
+    if release not in RELEASES:
+        raise ControlError(f"'release' must be one of {', '.join(RELEASES)}.")
+    seed = body.get("seed")
+    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
+        raise ControlError("'seed' must be an integer or null.")
+    ttl = body.get("ttl_seconds", DEFAULT_TTL_SECONDS)
+    if (
+        isinstance(ttl, bool)
+        or not isinstance(ttl, int | float)
+        or not math.isfinite(ttl)
+        or not 0 < ttl <= MAX_TTL_SECONDS
+    ):
+        raise ControlError(
+            f"'ttl_seconds' must be a number of seconds from 1 to {MAX_TTL_SECONDS}."
+        )
+    users = None
+    if body.get("users") is not None:
+        try:
+            users = users_to_records(users_from_mapping(body["users"], source="'users'"))
+        except ValueError as problem:
+            raise ControlError(str(problem)) from None
+    limit = main.settings.max_sandboxes
+    sandbox = _registry().create(
+        release=release, seed=seed, ttl_seconds=float(ttl), users=users, limit=limit
+    )
+    if sandbox is None:
+        raise ControlError(
+            f"This server holds at most {limit} sandboxes (--max-sandboxes): "
+            "delete one (DELETE /__mock__/sandboxes/<id>) or wait for one to expire.",
+            status=429,
+        )
+    return jsonify(_described(sandbox)), 201
+
+
+@sandboxes.get("")
+def listing():
+    return jsonify(sandboxes=[_described(sandbox) for sandbox in _registry().listed()])
+
+
+@sandboxes.get("/<sandbox_id>")
+def one(sandbox_id: str):
+    sandbox = _registry().find(sandbox_id=sandbox_id)
+    if sandbox is None:
+        raise _no_sandbox(sandbox_id)
+    return jsonify(_described(sandbox))
+
+
+@sandboxes.delete("/<sandbox_id>")
+def delete(sandbox_id: str):
+    if not _registry().delete([sandbox_id]):
+        raise _no_sandbox(sandbox_id)
+    return jsonify(status="success")
+
+
+@sandboxes.route("/<sandbox_id>/<path:rest>", methods=["GET", "POST", "DELETE"])
+def unknown_sandbox(sandbox_id: str, rest: str):
+    """Reached only when the dispatcher found no such sandbox (or no verb)."""
+    raise _no_sandbox(sandbox_id)
+
+
+def _no_sandbox(sandbox_id: str) -> ControlError:
+    return ControlError(
+        f"No sandbox '{sandbox_id[:40]}' (deleted, expired or never made).", status=404
+    )
+
+
+def _body() -> dict[str, Any]:
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise ControlError("The body must be JSON (Content-Type: application/json).") from None
+    if not isinstance(body, dict):
+        raise ControlError("The body must be a JSON object.")
+    return body
