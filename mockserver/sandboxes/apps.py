@@ -29,6 +29,9 @@ CONTROL_PREFIX = "/__mock__/sandboxes/"
 #: Sandbox apps a worker keeps open at once; a sandbox beyond them is reopened from its
 #: state on its next request (a few milliseconds), so this bounds memory, not sandboxes.
 MAX_LIVE_APPS = 64
+#: Over PostgreSQL each open sandbox app holds a database connection: fewer, so that
+#: replicas × workers × (1 + this) stays within a default max_connections of 100.
+MAX_LIVE_APPS_DATABASE = 16
 _ID = re.compile(r"[0-9a-f]{12}")
 _KEY = "nbmock_sandboxes"
 
@@ -165,7 +168,12 @@ class Sandboxes:
 
     def _remember(self, sandbox_id: str, app: Flask) -> None:
         self._apps[sandbox_id] = app
-        while len(self._apps) > MAX_LIVE_APPS:
+        limit = (
+            MAX_LIVE_APPS_DATABASE
+            if stores.is_database_url(self.main.settings.state)
+            else MAX_LIVE_APPS
+        )
+        while len(self._apps) > limit:
             _, oldest = self._apps.popitem(last=False)
             deployments.of(oldest).close()
 
