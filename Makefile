@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8080
 ARGS   ?=
 
-.PHONY: serve test lint clean bench reliability bench-tools contract-deep
+.PHONY: serve test test-packaging lint clean bench reliability bench-tools contract-deep
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ test: $(VENV)/.installed-test $(VENV)/.installed-arcgis
 	$(BIN)/ruff check mockserver contracts tests bench openapi
 	$(BIN)/ruff format --check mockserver contracts tests bench openapi
 	$(BIN)/python -m pytest
+
+# The wheel, installed without and with the kit extra into fresh environments outside the repo.
+test-packaging: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -m packaging tests/test_packaging.py
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check --fix mockserver contracts tests bench openapi

@@ -126,7 +126,7 @@ def in_process(storage: str, workdir: Path, *, seconds: float = 2.0) -> InProces
         token = client.post(
             "/arcgis/sharing/rest/generateToken",
             data={"username": "admin", "password": "admin1234", "f": "json"},
-        ).get_json()["token"]
+        ).get_json(force=True)["token"]
         call = _in_process_call(client, operation, token)
         done = 0
         start = time.perf_counter()

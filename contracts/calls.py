@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from contracts.target import Reply, Target
+from contracts.reply import Reply
+from contracts.target import Target
 
 RUNTIMES = "notebooks/runtimes"
 

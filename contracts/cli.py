@@ -7,6 +7,11 @@ every difference; with ``--record`` it saves the normalised answers as
 snapshots. ``sweep`` lists, then unregisters, leftovers of earlier runs.
 Exit status: 0 only when every property held (or no difference, or nothing
 left behind).
+
+The kit is a guest of ``nbmock``: it adds these commands through the entry
+point group ``nbmock.commands`` (``register``), and the emulator never
+imports it. This module imports only what the base install has; ``verify``
+says so when the ``kit`` extra (pytest, Hypothesis, Schemathesis) is missing.
 """
 
 from __future__ import annotations
@@ -15,16 +20,28 @@ import argparse
 import os
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from contracts.target import (
-    DEFAULT_REMOTE_BUDGET,
-    DEFAULT_REMOTE_PAUSE,
-    KIT_NAMESPACE,
-    Target,
-    redact,
+from contracts.redaction import redact
+from contracts.safety import KIT_NAMESPACE
+from contracts.target import DEFAULT_REMOTE_BUDGET, DEFAULT_REMOTE_PAUSE, Target
+
+KIT_EXTRA_MISSING = (
+    "nbmock verify needs the contract kit's tools: pip install 'arcgis-notebook-mock[kit]'"
 )
+
+
+def register(commands: Any) -> dict[str, Callable[[argparse.Namespace], int]]:
+    """The ``nbmock.commands`` entry point: add ``verify`` and ``sweep``, return how to run each.
+
+    ``commands`` is the ``nbmock`` parser's sub-parsers object; the answer maps
+    each added command's name to a function of the parsed arguments that
+    returns the exit status.
+    """
+    add_commands(commands)
+    return {"verify": run, "sweep": run}
 
 
 def add_commands(commands: Any) -> None:
@@ -62,6 +79,12 @@ def add_commands(commands: Any) -> None:
         "--limited-username",
         metavar="NAME",
         help="a user without notebook privileges (password: ARCGIS_LIMITED_PASSWORD)",
+    )
+    verify.add_argument(
+        "--notebook-username",
+        metavar="NAME",
+        help="a user with Create and edit notebooks and no administrative privilege "
+        "(password: ARCGIS_NOTEBOOK_PASSWORD)",
     )
     verify.add_argument(
         "--wait-for-expiry",
@@ -157,12 +180,11 @@ def _target(args: argparse.Namespace, url: str | None = None, **options: Any) ->
 
 def _verify(args: argparse.Namespace) -> int:
     try:
+        import hypothesis  # noqa: F401 - the checks' own imports, tested before the run
         import pytest
+        import schemathesis  # noqa: F401
     except ImportError:
-        print(
-            "nbmock verify needs the test extra: pip install 'arcgis-notebook-mock[test]'",
-            file=sys.stderr,
-        )
+        print(KIT_EXTRA_MISSING, file=sys.stderr)
         return 2
     if args.username:
         os.environ["ARCGIS_USERNAME"] = args.username
@@ -195,6 +217,8 @@ def _verify(args: argparse.Namespace) -> int:
         pytest_args += ["--run-prefix", args.prefix]
     if args.limited_username:
         pytest_args += ["--limited-username", args.limited_username]
+    if args.notebook_username:
+        pytest_args += ["--notebook-username", args.notebook_username]
     if args.wait_for_expiry:
         pytest_args.append("--wait-for-expiry")
     if args.select:
@@ -258,13 +282,3 @@ def _sweep(args: argparse.Namespace) -> int:
     left = target.cleanup()
     print(f"nbmock sweep: {len(leftovers) - len(left)} unregistered, {len(left)} could not be")
     return 1 if left else 0
-
-
-def register(commands: Any) -> dict[str, Any]:
-    """The ``nbmock.commands`` entry point: add ``verify`` and ``sweep`` to ``nbmock``.
-
-    ``nbmock`` (mockserver/cli.py) never imports the kit; it calls this with its
-    sub-command parsers and runs ``args`` through the callable named by the command.
-    """
-    add_commands(commands)
-    return {"verify": run, "sweep": run}

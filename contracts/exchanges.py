@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from contracts.calls import SIMPLE_COPY
-from contracts.target import Reply, Target
+from contracts.reply import Reply, envelope
+from contracts.target import Target
 
 SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"
 _PLACEHOLDER = re.compile(r"\{(source|made-up|id:\d+)\}")
@@ -179,19 +180,9 @@ def compare_exchange(expected: Mapping[str, Any], actual: Mapping[str, Any]) -> 
         found.append(
             f"content type {right.get('content_type')!r} instead of {left.get('content_type')!r}"
         )
-    if _envelope(left["body"]) != _envelope(right["body"]):
-        found.append(f"envelope {_envelope(right['body'])} instead of {_envelope(left['body'])}")
+    if envelope(left["body"]) != envelope(right["body"]):
+        found.append(f"envelope {envelope(right['body'])} instead of {envelope(left['body'])}")
     return found + differences(left["body"], right["body"])
-
-
-def _envelope(body: Any) -> str:
-    if not isinstance(body, Mapping):
-        return "not-json"
-    if body.get("status") == "error":
-        return "admin-error"
-    if isinstance(body.get("error"), Mapping):
-        return "portal-error"
-    return "success" if body.get("status") == "success" else "resource"
 
 
 # --- the requests sent by --compare and --record ---------------------------------

@@ -35,6 +35,10 @@ RUNTIME_KEYS = (
 )
 #: P3: the runtime version each release ships (11.4 [doc], 12.1 [seed], the rest [inferred]).
 RUNTIME_VERSIONS = {"11.4": "11.0", "11.5": "12.0", "12.0": "13.0", "12.1": "14.0"}
+#: T11: releases where "Create and edit notebooks" alone opens the notebook endpoints ([doc]
+#: 11.4's pages: any one of it, "Servers" or "Security and infrastructure"); later releases'
+#: pages want "Servers" or "Security and infrastructure" as well, and refuse with 403 without.
+NOTEBOOK_PRIVILEGE_ALONE_SUFFICES = frozenset({"11.4"})
 #: F2: the sharing API's ``currentVersion`` per release [inferred].
 PORTAL_VERSIONS = {"11.4": "2024.2", "11.5": "2025.1", "12.0": "2025.2", "12.1": "2026.1"}
 NUMBER_KEYS = frozenset(

@@ -1,41 +1,51 @@
 """The pytest plugin (registered by entry point): options, the target fixture, reports.
 
 Without ``--target-url`` the suite runs against the emulator in-process (a
-fresh app with a moveable clock and an unprivileged second user), writes
-allowed. With it, the suite is read-only unless ``--allow-writes``; whatever
+fresh app with an unprivileged second user), writes allowed. With it, the suite is read-only unless ``--allow-writes``; whatever
 it created is unregistered at the end of the session, also after a failure or
 Ctrl-C (pytest tears session fixtures down on interruption, and
 ``pytest_sessionfinish`` runs a second sweep of the same ids).
+
+Checks marked ``emulator_only`` (as LocalStack marks ``only_localstack``)
+need the emulator's control plane, ``/__mock__/``; against anything else
+they are reported as not run. A served emulator runs them as the in-process
+one does.
+
+Registered for every pytest run of an environment where the package is
+installed (entry point ``pytest11``), with or without the ``kit`` extra: so
+this module imports only pytest and the kit's own modules at the top, and
+Hypothesis only when a check asks for its settings.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, settings
 
-from contracts.target import (
-    DEFAULT_REMOTE_BUDGET,
-    DEFAULT_REMOTE_PAUSE,
-    Credentials,
-    NeedsWrites,
-    Target,
-    redact,
-)
+from contracts.redaction import redact
+from contracts.safety import NeedsWrites
+from contracts.target import DEFAULT_REMOTE_BUDGET, DEFAULT_REMOTE_PAUSE, Credentials, Target
 
 LIMITED_USER = ("viewer", "viewer1234")  # the in-process emulator's user without privileges
+#: The in-process emulator's user with "Create and edit notebooks" and no admin privilege.
+NOTEBOOK_USER = ("notebooks", "notebooks1234")
+_NOTEBOOK_USER = pytest.StashKey[Credentials]()
 _ACTIVE: dict[str, Any] = {"max_examples": 20, "target": None, "results": {}}
+EMULATOR_ONLY = "not run (emulator only: needs the /__mock__/ control plane)"
 
 
-def contract_settings(**overrides: Any) -> settings:
+def contract_settings(**overrides: Any) -> Any:
     """Hypothesis settings for a contract property: the run's example count, no deadline.
 
     Read when a check module is imported, which pytest does after
     ``pytest_configure`` has stored ``--contract-max-examples``.
     """
+    from hypothesis import HealthCheck, settings
+
     options = {
         "max_examples": _ACTIVE["max_examples"],
         "deadline": None,
@@ -73,6 +83,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--limited-username",
         metavar="NAME",
         help="a user without notebook privileges, for the 403 checks (password: $ARCGIS_LIMITED_PASSWORD)",
+    )
+    group.addoption(
+        "--notebook-username",
+        metavar="NAME",
+        help="a user with Create and edit notebooks and no administrative privilege, for the "
+        "release's access rule (password: $ARCGIS_NOTEBOOK_PASSWORD)",
     )
     group.addoption(
         "--allow-writes",
@@ -119,12 +135,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--ledger",
         metavar="PATH",
-        help="fidelity ledger to mark (default: docs/FIDELITY.md beside the package)",
+        help="fidelity ledger to mark (default: the one the package carries, docs/FIDELITY.md)",
     )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "contract: a check of the contract kit")
+    config.addinivalue_line(
+        "markers",
+        "emulator_only: a check that needs the emulator's control plane (/__mock__/); "
+        "not run against anything else",
+    )
     remote = bool(config.getoption("--target-url", default=None))
     chosen = config.getoption("--contract-max-examples", default=None)
     _ACTIVE["max_examples"] = chosen or (10 if remote else 20)
@@ -135,13 +156,18 @@ def build_target(config: pytest.Config) -> Target:
     url = config.getoption("--target-url")
     prefix = config.getoption("--run-prefix")
     if not url:
-        from mockserver import create_app
         from mockserver.auth.users import User, UserDirectory, default_users
-        from mockserver.clock import Clock
 
-        users = UserDirectory([*default_users(), User.create(*LIMITED_USER, "Viewer")])
+        users = UserDirectory(
+            [
+                *default_users(),
+                User.create(*LIMITED_USER, "Viewer"),
+                User.create(*NOTEBOOK_USER, "Publisher"),
+            ]
+        )
+        config.stash[_NOTEBOOK_USER] = Credentials(*NOTEBOOK_USER)
         return Target.in_process(
-            create_app(users=users, clock=Clock()),
+            app_options={"users": users},
             limited=Credentials(*LIMITED_USER),
             prefix=prefix,
             budget=config.getoption("--request-budget"),
@@ -151,10 +177,12 @@ def build_target(config: pytest.Config) -> Target:
     pause = config.getoption("--request-pause")
     limited = None
     if config.getoption("--limited-username"):
-        import os
-
         limited = Credentials(
             config.getoption("--limited-username"), os.environ.get("ARCGIS_LIMITED_PASSWORD")
+        )
+    if config.getoption("--notebook-username"):
+        config.stash[_NOTEBOOK_USER] = Credentials(
+            config.getoption("--notebook-username"), os.environ.get("ARCGIS_NOTEBOOK_PASSWORD")
         )
     return Target.from_env(
         url,
@@ -198,6 +226,15 @@ def source_runtime(target: Target) -> dict:
 
 
 @pytest.fixture(scope="session")
+def notebook_user(target: Target, request: pytest.FixtureRequest) -> Credentials:
+    """A user with "Create and edit notebooks" and no administrative privilege."""
+    user = request.config.stash.get(_NOTEBOOK_USER, None)
+    if user is None or not user.password:
+        pytest.skip("no notebook-only user: give --notebook-username and $ARCGIS_NOTEBOOK_PASSWORD")
+    return user
+
+
+@pytest.fixture(scope="session")
 def limited_token(target: Target) -> str:
     """A valid token of a user without the notebook privileges."""
     if target.limited is None or not target.limited.password:
@@ -206,18 +243,35 @@ def limited_token(target: Target) -> str:
 
 
 @pytest.fixture(scope="session")
-def expired_token(target: Target, request: pytest.FixtureRequest) -> str:
-    """A token of the kit's user whose one minute has run out."""
+def credentials(target: Target):
+    """The kit's user name and password: checks that sign in are not run with a token alone."""
+    return target.require_credentials()
+
+
+@pytest.fixture(scope="session")
+def expired_token(target: Target, credentials, request: pytest.FixtureRequest) -> str:
+    """A token of the kit's user whose one minute has run out.
+
+    An emulator's clock moves through ``/__mock__/clock``; anything else
+    needs a real 61 s wait, asked for with ``--wait-for-expiry``.
+    """
     if not target.can_move_clock and not request.config.getoption("--wait-for-expiry"):
         pytest.skip("token expiry on a remote target needs a 61 s wait: pass --wait-for-expiry")
-    short = target.generate_token(
-        target.credentials.username, target.credentials.password, expiration=1
-    )
+    short = target.generate_token(credentials.username, credentials.password, expiration=1)
     if target.can_move_clock:
         target.advance_clock(61)
     else:
         time.sleep(61)
     return short
+
+
+@pytest.fixture(autouse=True)
+def _emulator_only(request: pytest.FixtureRequest) -> None:
+    """Skip an ``emulator_only`` check on a target without the control plane."""
+    if request.node.get_closest_marker("emulator_only") is None:
+        return
+    if not request.getfixturevalue("target").is_emulator:
+        pytest.skip(EMULATOR_ONLY)
 
 
 def _cleanup(config: pytest.Config) -> None:

@@ -1,9 +1,15 @@
-"""``report.md``: each property with its outcome, and each [inferred] ledger row settled or not.
+"""``report.md``: each property with its outcome, and each ledger row with a check settled or not.
 
-A ledger row names its check in the ``check`` column of docs/FIDELITY.md;
+A ledger row names its check in the ``check`` column of docs/FIDELITY.md
+(every [inferred] row does; rows from captures of other ArcGIS products and
+changed behaviours do too, so a real Enterprise confirms or refutes them);
 the check is the contract test ``test_<check>``. A row is *confirmed* when
 every run of its check passed, *refuted* when one failed, and *not run*
 (with the reason) otherwise.
+
+The package carries the ledger as ``contracts/FIDELITY.md``: in the
+repository a link to docs/FIDELITY.md (the one copy), in a wheel the file
+itself, so an installed kit marks the rows from any working directory.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-DEFAULT_LEDGER = Path(__file__).resolve().parent.parent / "docs" / "FIDELITY.md"
+DEFAULT_LEDGER = Path(__file__).resolve().parent / "FIDELITY.md"
 _ROW = re.compile(r"^\|\s*([A-Z]+\d+)\s*\|(.*)\|\s*$")
 _CHECK = re.compile(r"`([a-z0-9_]+)`")
 
@@ -28,8 +34,8 @@ class LedgerRow:
     checks: tuple[str, ...]
 
 
-def inferred_rows(ledger: Path = DEFAULT_LEDGER) -> list[LedgerRow]:
-    """The ledger rows whose source is (partly) [inferred] and that name a check."""
+def checked_rows(ledger: Path = DEFAULT_LEDGER) -> list[LedgerRow]:
+    """The ledger rows that name a check, whatever their source."""
     rows = []
     for line in ledger.read_text(encoding="utf-8").splitlines():
         match = _ROW.match(line)
@@ -40,7 +46,7 @@ def inferred_rows(ledger: Path = DEFAULT_LEDGER) -> list[LedgerRow]:
             continue
         behaviour, source, check_cell = cells[0], cells[1], cells[-1]
         checks = tuple(_CHECK.findall(check_cell))
-        if "[inferred]" in source and checks:
+        if checks:
             rows.append(LedgerRow(match.group(1), behaviour, source, checks))
     return rows
 
@@ -106,12 +112,12 @@ def write_markdown_report(
         lines += ["", f"### `{name}` failed", ""]
         for detail in results[name]["details"]:
             lines += ["```", _falsifying_example(detail), "```"]
-    lines += ["", "## Fidelity ledger: [inferred] rows", ""]
+    lines += ["", "## Fidelity ledger: the rows with a check", ""]
     if not ledger.exists():
         lines.append(f"Ledger not found at {ledger}; no row marked.")
     else:
         lines += ["| row | verdict | check | behaviour | why |", "|---|---|---|---|---|"]
-        for row in inferred_rows(ledger):
+        for row in checked_rows(ledger):
             verdict, why = ledger_verdict(row, results)
             checks = ", ".join(f"`{check}`" for check in row.checks)
             behaviour = row.behaviour.replace("|", "\\|")

@@ -1,199 +1,54 @@
 """The one small interface the kit talks through: a deployment, in-process or at a URL.
 
-A ``Target`` signs in through ``generateToken`` (or uses a given token), sends
-requests with ``requests`` (in-process through a transport adapter into the
-Flask app, so both kinds share one code path) and enforces the kit's safety
-rules on every request, whatever test or command sent it:
+A ``Target`` signs in through ``generateToken`` (or uses a given token) and
+sends requests with ``requests``: over a socket to a URL, or, for the
+emulator in-process, through the emulator's own transport adapter
+(``mockserver.testing``), so both kinds share one code path. Every request
+passes the safety rules (``contracts.safety``) whatever test or command sent
+it, and no token or password shows in any repr, message or report
+(``contracts.redaction``).
 
-- read-only unless ``allow_writes``: a write may only be sent when the caller
-  expects the server to refuse it;
-- update, unregister and upgrade go only to runtimes this target created (or
-  to ids it made up, which exist nowhere);
-- every copy's name carries the run's prefix, every created runtime is
-  recorded from the answer and ``cleanup()`` unregisters it;
-- a request budget and a pause between requests protect a shared server;
-- tokens and passwords are kept out of every repr, message and report
-  (``redact``).
+An emulator, served or in-process, also answers its control plane
+(``/__mock__/``): the kit moves its clock and snapshots its state there, so
+the emulator-only checks run against a served emulator exactly as
+in-process. The kit never reaches into the emulator's objects.
 """
 
 from __future__ import annotations
 
 import contextlib
-import datetime
-import io
-import json
 import os
-import secrets
 import threading
 import time
-import unittest
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-from requests.adapters import BaseAdapter
-from requests.structures import CaseInsensitiveDict
-from urllib3 import HTTPResponse
 
-#: Every name the kit gives a runtime starts with this; ``sweep`` refuses any other prefix.
-KIT_NAMESPACE = "nbmock-kit-"
+from contracts.redaction import redact, remember_secret
+from contracts.reply import Reply
+from contracts.safety import (
+    KIT_NAMESPACE,
+    BudgetExhausted,
+    NeedsCredentials,
+    NeedsWrites,
+    UnsafeRequest,
+    admin_operation,
+    check_request,
+    new_prefix,
+)
+
 #: The referer the kit binds its tokens to, and sends, as the official client does [client].
 KIT_REFERER = "nbmock-contract-kit"
-IN_PROCESS_BASE = "http://in-process.nbmock.invalid"
 #: Defaults for a remote server: enough for a full run, few enough not to flood staging.
 DEFAULT_REMOTE_BUDGET = 5000
 DEFAULT_REMOTE_PAUSE = 0.05
-
-WRITE_OPERATIONS = frozenset({"copy", "update", "unregister", "upgrade"})
-#: Writes that act on an existing runtime: allowed only on runtimes the kit owns.
-OWNED_OPERATIONS = frozenset({"update", "unregister", "upgrade"})
-
-_SECRETS: set[str] = set()
-_SECRETS_LOCK = threading.Lock()
-
-
-def remember_secret(value: str | None) -> None:
-    """Keep ``value`` out of everything ``redact`` touches from now on."""
-    if value and len(value) >= 4:
-        with _SECRETS_LOCK:
-            _SECRETS.add(value)
-
-
-def redact(text: str) -> str:
-    """``text`` with every token and password the kit has seen replaced."""
-    with _SECRETS_LOCK:
-        known = sorted(_SECRETS, key=len, reverse=True)
-    for secret in known:
-        text = text.replace(secret, "<redacted>")
-    return text
-
-
-def new_prefix() -> str:
-    """A per-run prefix: the kit's namespace, the UTC time and a random tag."""
-    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%d%H%M%S")
-    return f"{KIT_NAMESPACE}{stamp}-{secrets.token_hex(2)}-"
-
-
-class BudgetExhausted(unittest.SkipTest):
-    """The run's request budget is spent; remaining checks are skipped, not failed.
-
-    A ``SkipTest`` so that pytest reports a skip and Hypothesis stops at once
-    instead of shrinking with more requests.
-    """
-
-
-class UnsafeRequest(RuntimeError):
-    """A request the kit's safety rules forbid (a bug in a check, never sent)."""
-
-
-class NeedsWrites(unittest.SkipTest):
-    """The check creates runtimes and the run is read-only."""
-
-
-@dataclass
-class Reply:
-    """One HTTP answer, parsed the way ArcGIS answers are read."""
-
-    status: int
-    headers: Mapping[str, str]
-    text: str
-    method: str = ""
-    path: str = ""
-    raw: Any = field(default=None, repr=False, compare=False)  # the requests.Response
-
-    @property
-    def json(self) -> Any:
-        try:
-            return json.loads(self.text)
-        except ValueError:
-            return None
-
-    @property
-    def envelope(self) -> str:
-        """``admin-error``, ``portal-error``, ``success``, ``resource`` or ``not-json``."""
-        body = self.json
-        if not isinstance(body, dict):
-            return "not-json"
-        if body.get("status") == "error":
-            return "admin-error"
-        if isinstance(body.get("error"), dict):
-            return "portal-error"
-        if body.get("status") == "success":
-            return "success"
-        return "resource"
-
-    @property
-    def code(self) -> int | None:
-        """The ArcGIS error code inside either envelope (not the HTTP status)."""
-        body = self.json
-        if self.envelope == "admin-error":
-            return body.get("code")
-        if self.envelope == "portal-error":
-            return body["error"].get("code")
-        return None
-
-    @property
-    def messages(self) -> list[str]:
-        body = self.json
-        if self.envelope == "admin-error":
-            return list(body.get("messages") or [])
-        if self.envelope == "portal-error":
-            error = body["error"]
-            return [error.get("message", ""), *(error.get("details") or [])]
-        return []
-
-    def __repr__(self) -> str:
-        text = self.text if len(self.text) <= 600 else self.text[:600] + "…"
-        return redact(f"<Reply {self.method} {self.path} -> HTTP {self.status}: {text}>")
-
-    __str__ = __repr__
-
-
-class FlaskAdapter(BaseAdapter):
-    """A requests transport that hands each request to a Flask app, no socket."""
-
-    def __init__(self, app) -> None:
-        super().__init__()
-        self.client = app.test_client()
-
-    def send(self, request, **kwargs) -> requests.Response:
-        url = urlsplit(request.url)
-        body = request.body
-        if isinstance(body, str):
-            body = body.encode()
-        answer = self.client.open(
-            path=url.path,
-            base_url=f"{url.scheme}://{url.netloc}",
-            query_string=url.query,
-            method=request.method,
-            headers=dict(request.headers),
-            data=body or b"",
-        )
-        content = answer.get_data()
-        response = requests.Response()
-        response.status_code = answer.status_code
-        response.headers = CaseInsensitiveDict(answer.headers.items())
-        # A urllib3 response as ``raw``, as a socket transport gives: readers of
-        # raw headers (Schemathesis) and of ``release_conn`` find what they expect.
-        response.raw = HTTPResponse(
-            body=io.BytesIO(content),
-            headers=list(answer.headers.items()),
-            status=answer.status_code,
-            preload_content=False,
-        )
-        response._content = content
-        response.encoding = answer.mimetype_params.get("charset", "utf-8")
-        response.url = request.url
-        response.request = request
-        response.reason = answer.status.partition(" ")[2]
-        return response
-
-    def close(self) -> None:
-        pass
-
+#: The emulator's control plane, beside the web context, and the header its token travels in.
+CONTROL_PATH = "__mock__"
+CONTROL_TOKEN_HEADER = "X-Nbmock-Control-Token"
 
 _OWN_TOKEN = object()
 
@@ -208,9 +63,13 @@ class Credentials:
         remember_secret(self.password)
         remember_secret(self.token)
 
+    @property
+    def can_sign_in(self) -> bool:
+        return bool(self.username and self.password)
+
 
 class Target:
-    """A deployment the kit runs against; see the module docstring for its rules."""
+    """A deployment the kit runs against; see ``contracts.safety`` for its rules."""
 
     def __init__(
         self,
@@ -223,11 +82,14 @@ class Target:
         budget: int | None = None,
         pause: float = 0.0,
         limited: Credentials | None = None,
-        clock=None,
+        control_token: str | None = None,
+        owns_deployment: bool = False,
         label: str | None = None,
     ) -> None:
         self.session = session
         self.base_url = base_url.rstrip("/")
+        parts = urlsplit(self.base_url)
+        self.control_url = f"{parts.scheme}://{parts.netloc}/{CONTROL_PATH}"
         self.credentials = credentials
         self.limited = limited
         self.allow_writes = allow_writes
@@ -240,8 +102,12 @@ class Target:
         self.requests_sent = 0
         self.created: dict[str, str] = {}  # id -> name, in creation order
         self.made_up: set[str] = set()
-        self._clock = clock
-        self.app = None  # the Flask app of an in-process target
+        #: True for the in-process emulator the kit made: nobody else's runtimes to protect.
+        self.owns_deployment = owns_deployment
+        self._control_token = control_token
+        remember_secret(control_token)
+        self._has_control: bool | None = None
+        self._app_options: dict[str, Any] | None = None  # an in-process target's create_app
         self._token: str | None = credentials.token
         self._lock = threading.RLock()
         session.headers["Referer"] = KIT_REFERER
@@ -263,8 +129,13 @@ class Target:
         pause: float = DEFAULT_REMOTE_PAUSE,
         prefix: str | None = None,
         limited: Credentials | None = None,
+        control_token: str | None = None,
     ) -> Target:
-        """A deployment at ``https://host/<context>``; ``verify`` is a bool or a CA bundle path."""
+        """A deployment at ``https://host/<context>``; ``verify`` is a bool or a CA bundle path.
+
+        A token alone is enough for a read-only run: the checks that must
+        sign in are then reported as not run.
+        """
         if not (token or (username and password)):
             raise ValueError("a target needs a token, or a username and a password")
         session = requests.Session()
@@ -278,11 +149,17 @@ class Target:
             budget=budget,
             pause=pause,
             limited=limited,
+            control_token=control_token,
         )
 
     @classmethod
     def from_env(cls, url: str | None = None, **options: Any) -> Target:
-        """``from_url`` with whatever the options leave out taken from ``ARCGIS_*`` variables."""
+        """``from_url`` with whatever the options leave out taken from the environment.
+
+        ``ARCGIS_URL``, ``ARCGIS_USERNAME``, ``ARCGIS_PASSWORD``, ``ARCGIS_TOKEN``,
+        ``ARCGIS_LIMITED_USERNAME``/``ARCGIS_LIMITED_PASSWORD``, and
+        ``NBMOCK_CONTROL_TOKEN`` for a served emulator's control plane.
+        """
         url = url or os.environ.get("ARCGIS_URL")
         if not url:
             raise ValueError("no target: give a URL or set ARCGIS_URL")
@@ -290,6 +167,7 @@ class Target:
             ("username", "ARCGIS_USERNAME"),
             ("password", "ARCGIS_PASSWORD"),
             ("token", "ARCGIS_TOKEN"),
+            ("control_token", "NBMOCK_CONTROL_TOKEN"),
         ):
             if not options.get(option) and os.environ.get(variable):
                 options[option] = os.environ[variable]
@@ -302,8 +180,9 @@ class Target:
     @classmethod
     def in_process(
         cls,
-        app,
+        app: Any = None,
         *,
+        app_options: Mapping[str, Any] | None = None,
         username: str = "admin",
         password: str = "admin1234",
         allow_writes: bool = True,
@@ -311,41 +190,45 @@ class Target:
         prefix: str | None = None,
         budget: int | None = None,
     ) -> Target:
-        """The emulator app itself, through a transport adapter; its clock can be moved."""
-        session = requests.Session()
-        session.mount(IN_PROCESS_BASE, FlaskAdapter(app))
-        context = app.extensions["nbmock"].context
+        """The emulator without a socket: ``app``, or a new one from ``create_app(**app_options)``.
+
+        Requests go through the emulator's own transport adapter; only a
+        target made from ``app_options`` can make siblings of other releases.
+        """
+        # The emulator is imported only here: the kit runs against remote targets without it.
+        from mockserver import create_app
+        from mockserver.testing import InProcessEmulator
+
+        if app is None:
+            app = create_app(**(app_options or {}))
+        emulator = InProcessEmulator(app)
         target = cls(
-            session,
-            f"{IN_PROCESS_BASE}/{context}",
+            emulator.session,
+            emulator.url,
             Credentials(username, password),
             allow_writes=allow_writes,
             prefix=prefix,
             budget=budget,
             limited=limited,
-            clock=app.extensions["nbmock"].clock,
+            owns_deployment=True,
             label="in-process emulator",
         )
-        target.app = app
+        target._app_options = dict(app_options) if app_options is not None else None
         return target
 
     def sibling(self, release_name: str, state: str | None = None) -> Target:
         """Another in-process deployment with this one's users, of another release.
 
-        For checks about releases and upgrades, which a single in-process
-        deployment cannot show; only an in-process target has siblings.
+        For checks about releases and upgrades, which a single deployment
+        cannot show; only an in-process target made from options has siblings.
         """
-        if self.app is None:
-            raise RuntimeError("only an in-process target has siblings")
-        from mockserver import create_app
-        from mockserver.clock import Clock
-
-        users = self.app.extensions["nbmock"].users
-        app = create_app(release_name=release_name, users=users, clock=Clock(), state=state)
+        if self._app_options is None:
+            raise RuntimeError("only an in-process target made from app_options has siblings")
+        options = {**self._app_options, "release_name": release_name, "state": state}
         return Target.in_process(
-            app,
-            username=self.credentials.username,
-            password=self.credentials.password,
+            app_options=options,
+            username=self.credentials.username or "",
+            password=self.credentials.password or "",
             limited=self.limited,
             prefix=self.prefix,
         )
@@ -356,26 +239,80 @@ class Target:
     # --- what the target can do ----------------------------------------------------
 
     @property
-    def is_remote(self) -> bool:
-        return self._clock is None
+    def can_make_siblings(self) -> bool:
+        return self._app_options is not None
 
     @property
-    def owns_deployment(self) -> bool:
-        """True for the in-process emulator the kit made: nobody else's runtimes to protect."""
-        return self.app is not None
+    def is_emulator(self) -> bool:
+        """Whether the target answers the emulator's control plane (probed once, a GET)."""
+        with self._lock:
+            if self._has_control is None:
+                try:
+                    answer = self._control_call("GET", "clock")
+                    self._has_control = isinstance(answer, dict) and "epochMs" in answer
+                except (RuntimeError, ConnectionError):
+                    self._has_control = False
+            return self._has_control
 
     @property
     def can_move_clock(self) -> bool:
-        return self._clock is not None
+        return self.is_emulator
 
     def advance_clock(self, seconds: float) -> None:
-        if self._clock is None:
-            raise RuntimeError("only an in-process target's clock can be moved")
-        self._clock.advance(seconds)
+        """Move the emulator's clock (``POST /__mock__/clock``), in-process or served."""
+        self._require_emulator("moving the clock")
+        self._control_call("POST", "clock", {"advance_seconds": seconds})
+
+    @contextlib.contextmanager
+    def restored_afterwards(self) -> Iterator[Target]:
+        """The emulator's runtimes snapshotted now and put back when the block ends.
+
+        Inside the block the kit may change system runtimes, as only an
+        emulator allows: ``GET /__mock__/state`` before, ``POST`` it after.
+        """
+        self._require_emulator("changing a system runtime")
+        snapshot = self._control_call("GET", "state")
+        owned, self.owns_deployment = self.owns_deployment, True
+        try:
+            yield self
+        finally:
+            self.owns_deployment = owned
+            self._control_call("POST", "state", snapshot)
+
+    def _require_emulator(self, what: str) -> None:
+        if not self.is_emulator:
+            raise RuntimeError(f"{what} needs the emulator's control plane (/{CONTROL_PATH}/)")
+
+    def _control_call(self, method: str, path: str, body: Any = None) -> Any:
+        headers = {CONTROL_TOKEN_HEADER: self._control_token} if self._control_token else {}
+        try:
+            response = self.session.request(
+                method,
+                f"{self.control_url}/{path}",
+                json=body,
+                headers=headers,
+                timeout=60,
+                allow_redirects=False,
+            )
+        except requests.RequestException as error:
+            raise ConnectionError(redact(f"/{CONTROL_PATH}/{path}: {error}")) from None
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = None
+        if response.status_code != 200 or answer is None:
+            raise RuntimeError(f"/{CONTROL_PATH}/{path} answered HTTP {response.status_code}")
+        return answer
 
     def require_writes(self) -> None:
         if not self.allow_writes:
             raise NeedsWrites("creates runtimes: run with --allow-writes")
+
+    def require_credentials(self) -> Credentials:
+        """The kit's user name and password; a check that needs them is not run without."""
+        if not self.credentials.can_sign_in:
+            raise NeedsCredentials()
+        return self.credentials
 
     # --- tokens -----------------------------------------------------------------------
 
@@ -453,7 +390,7 @@ class Target:
         (params if method == "GET" else form).setdefault("f", "json")
         if not removing_own:
             self._check_safety(method, path, form, refusal_expected)
-        if method == "POST" and _admin_operation(path)[0] == "copy" and form.get("f") != "pjson":
+        if method == "POST" and admin_operation(path)[0] == "copy" and form.get("f") != "pjson":
             # The kit must read the new runtime's id from the answer to remove it later.
             form["f"] = "json"
             params.pop("f", None)
@@ -508,29 +445,21 @@ class Target:
     def _check_safety(
         self, method: str, path: str, form: Mapping[str, str], refusal_expected: bool
     ) -> None:
-        operation, runtime_id = _admin_operation(path)
-        if method != "POST" or operation not in WRITE_OPERATIONS:
-            return
-        if not (self.allow_writes or refusal_expected):
-            raise UnsafeRequest(f"{operation} would change the server and writes are off")
-        if (
-            operation in OWNED_OPERATIONS
-            and not self.owns_deployment
-            and runtime_id not in self.made_up
-            and runtime_id not in self.created
-        ):
-            raise UnsafeRequest(
-                f"{operation} on runtime {runtime_id}, which this run did not create"
-            )
-        if operation == "copy":
-            name = form.get("name", "")
-            if name.strip() and not name.startswith(self.prefix):
-                raise UnsafeRequest(f"copy named {name[:40]!r} lacks the run prefix")
+        check_request(
+            method,
+            path,
+            form,
+            refusal_expected=refusal_expected,
+            allow_writes=self.allow_writes,
+            owns_deployment=self.owns_deployment,
+            own_ids=self.made_up | set(self.created),
+            prefix=self.prefix,
+        )
 
     def _record(
         self, path: str, form: Mapping[str, str], reply: Reply, refusal_expected: bool
     ) -> None:
-        operation, runtime_id = _admin_operation(path)
+        operation, runtime_id = admin_operation(path)
         body = reply.json
         if operation == "copy" and isinstance(body, dict):
             runtime = body.get("notebookRuntime")
@@ -615,11 +544,3 @@ class Target:
             if not str(runtime.get("name", "")).startswith(KIT_NAMESPACE):
                 raise UnsafeRequest(f"runtime {runtime.get('id')} was not made by the kit")
             self.created[str(runtime["id"])] = str(runtime["name"])
-
-
-def _admin_operation(path: str) -> tuple[str | None, str | None]:
-    """(operation, runtime id) of an ``admin/notebooks/runtimes/<id>/<op>`` path."""
-    parts = path.strip("/").split("/")
-    if len(parts) >= 5 and parts[:3] == ["admin", "notebooks", "runtimes"]:
-        return parts[4], parts[3]
-    return None, None

@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 import uuid
 
-import pytest
 from hypothesis import given, note
 from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
@@ -443,27 +442,19 @@ def test_non_ascii_digits_refused(
 
 
 @contract_settings(max_examples=8)
-@given(
-    breakage=st.sampled_from(
-        ["NUL", "line feed", "tab", "only invisible", "only ideographic space", "256 characters"]
-    )
-)
+@given(breakage=st.sampled_from(["NUL", "line feed", "tab", "256 characters"]))
 def test_name_limits_enforced(target: Target, source_runtime: dict, breakage: str) -> None:
-    """C25: a name with a control character, with no visible character, or longer than 255
-    characters is refused (code 400) and nothing is stored."""
+    """C25: a name with a control character, or longer than 255 characters, is refused
+    (code 400) and nothing is stored. A name of only invisible characters cannot carry the
+    run's prefix, which the kit's safety rule requires of every copy it sends (its own
+    in-process emulator included), so tests/test_hardened_values.py checks that case."""
     visible = target.prefix + "limits"
     name = {
         "NUL": f"{visible}\x00",
         "line feed": f"{visible}\nX",
         "tab": f"{visible}\tX",
-        "only invisible": "\u200b\u2060",
-        "only ideographic space": "\u3000\u200b",
         "256 characters": (visible + "n" * 256)[:256],
     }[breakage]
-    if not name.startswith(target.prefix) and not target.owns_deployment:
-        # The kit's safety rule: every copy it sends to a shared server carries the run's
-        # prefix, so a sweep finds anything accepted by mistake. These names cannot.
-        pytest.skip("a name without visible characters cannot carry the run's prefix")
     form = {**SIMPLE_COPY, "name": name}
     before = target.runtimes()
     reply = calls.copy(target, source_runtime["id"], form, refusal_expected=True)

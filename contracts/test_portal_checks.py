@@ -14,7 +14,8 @@ import pytest
 
 from contracts import calls
 from contracts.expectations import PORTAL_VERSIONS
-from contracts.target import Reply, Target
+from contracts.reply import Reply
+from contracts.target import Target
 
 NOBODY = "nbmock-kit-nobody"
 NOTEBOOK_PRIVILEGES = {"premium:publisher:createNotebooks"}
@@ -30,7 +31,7 @@ def test_generate_token_by_get_refused(target: Target) -> None:
 
 def test_sharing_root_version_matches_release(target: Target) -> None:
     """F1, F2: the sharing root names the Enterprise version and the release's portal version."""
-    release = target.admin("GET", "").json["currentVersion"]
+    release = target.admin("GET", "").json["fullVersion"].rsplit(".", 1)[0]
     body = target.portal("GET", "", token=target.token, token_in="header").json
     if release not in PORTAL_VERSIONS:
         pytest.skip(f"release {release} has no portal version in the ledger")
@@ -67,13 +68,19 @@ def test_community_self_lists_privileges(target: Target) -> None:
 
 def test_other_users_privileges_hidden(target: Target, limited_token: str) -> None:
     """F6: another user's privileges are hidden from a non-admin; an unknown user is error 400."""
-    other = target.credentials.username
+    other = target.credentials.username or _own_username(target)
     body = target.portal(
         "GET", f"community/users/{other}", token=limited_token, token_in="header"
     ).json
     assert body.get("username") == other and "privileges" not in body, body
     reply = target.portal("GET", f"community/users/{NOBODY}", token=target.token, token_in="header")
     assert reply.envelope == "portal-error" and reply.code == 400, reply
+
+
+def _own_username(target: Target) -> str:
+    """The signed-in user's name, for a run that holds only a token."""
+    body = target.portal("GET", "community/self", token=target.token, token_in="header").json
+    return body["username"]
 
 
 def test_servers_list_notebook_server(target: Target) -> None:
@@ -157,13 +164,11 @@ def test_expired_oauth_state_refused(target: Target) -> None:
         assert "oauth_state" not in expired and expired.get("messages"), expired
 
 
-def test_oauth_token_works_on_admin(target: Target) -> None:
+def test_oauth_token_works_on_admin(target: Target, credentials) -> None:
     """F10, F13: a sign-in redirects with the token in the fragment; that token opens the admin API."""
-    if not target.credentials.password:
-        pytest.skip("the run has a token but no password to sign in with")
     redirect_uri = _own_redirect(target)
     state = _oauth_info(_authorize(target, redirect_uri, state="kit-42"))["oauth_state"]
-    reply = _sign_in(target, state, target.credentials.username, target.credentials.password)
+    reply = _sign_in(target, state, credentials.username, credentials.password)
     assert reply.status == 302, reply
     location = urlsplit(reply.headers["Location"])
     fragment = parse_qs(location.fragment)
@@ -190,3 +195,36 @@ def test_redirect_uri_with_line_break_refused(target: Target) -> None:
     info = _oauth_info(reply)
     assert "oauth_state" not in info, info
     assert any("redirect_uri" in message for message in info.get("messages", [])), info
+
+
+def test_portal_refusals_carry_message_code(target: Target) -> None:
+    """F18: the sharing API refuses a missing token in its own words, with ``messageCode``."""
+    reply = target.portal("GET", "community/self")
+    assert reply.json == {
+        "error": {
+            "code": 499,
+            "message": "Token Required",
+            "messageCode": "GWM_0003",
+            "details": ["Token Required"],
+        }
+    }, reply
+    bad = target.portal("GET", "community/self", token="not-a-token-" + "w" * 20, token_in="query")
+    assert bad.json == {"error": {"code": 498, "message": "Invalid token.", "details": []}}, bad
+
+
+def test_sharing_root_names_enterprise_build(target: Target) -> None:
+    """F1: the sharing root names ``enterpriseBuild``, a string of digits (11.5: ``56755``)."""
+    body = target.portal("GET", "").json
+    assert isinstance(body.get("enterpriseBuild"), str) and body["enterpriseBuild"].isdigit(), body
+    if body.get("enterpriseVersion") == "11.5.0":
+        assert body["enterpriseBuild"] == "56755", body
+
+
+def test_portal_urls_carry_web_context(target: Target) -> None:
+    """F19: ``info``'s ``owningSystemUrl`` is the portal's URL with its web context, and
+    ``portals/self``'s ``portalHostname`` is ``host/<context>``."""
+    parts = urlsplit(target.base_url)
+    info = target.portal("GET", "info").json
+    assert info["owningSystemUrl"].rstrip("/") == target.base_url.rstrip("/"), info
+    portal = target.portal("GET", "portals/self").json
+    assert portal["portalHostname"] == f"{parts.netloc}{parts.path}".rstrip("/"), portal

@@ -1,18 +1,19 @@
-"""Tokens and privileges (ledger T4, T5, T7, T9, T10, T12) on every runtime operation."""
+"""Tokens and privileges (ledger T4, T5, T7, T9-T12, T16) on every runtime operation."""
 
 from __future__ import annotations
 
 import pytest
 
 from contracts import calls
-from contracts.expectations import TOKEN_REQUIRED
-from contracts.target import Reply, Target
+from contracts.expectations import NOTEBOOK_PRIVILEGE_ALONE_SUFFICES, TOKEN_REQUIRED
+from contracts.reply import Reply
+from contracts.target import Credentials, Target
 
 
-def test_token_without_client_is_usable_from_caller(target: Target) -> None:
+def test_token_without_client_is_usable_from_caller(target: Target, credentials) -> None:
     """T4: a token asked for without ``client``, ``referer`` or ``ip`` works for its caller."""
     token = target.generate_token(
-        target.credentials.username, target.credentials.password, client=None, referer=None
+        credentials.username, credentials.password, client=None, referer=None
     )
     reply = target.admin("GET", calls.RUNTIMES, token=token)
     assert reply.envelope == "resource", reply
@@ -39,10 +40,10 @@ def test_query_token_on_post_is_missing(target: Target) -> None:
 
 
 def test_expired_token_is_498(target: Target, expired_token: str) -> None:
-    """T10: an expired token is refused with code 498 "Invalid token."."""
+    """T10: an expired token is refused with code 498 and the one message "Token Expired."."""
     reply = target.admin("GET", calls.RUNTIMES, token=expired_token)
     calls.assert_refused(reply, 498)
-    assert reply.messages[0] == "Invalid token.", reply
+    assert reply.messages == ["Token Expired."], reply
 
 
 def test_token_without_privilege_is_403(target: Target, limited_token: str) -> None:
@@ -115,3 +116,30 @@ def test_every_operation_refuses_missing_invalid_expired_and_unprivileged_tokens
     calls.assert_refused(reply, CREDENTIALS[credential])
     if credential == "missing":
         assert reply.messages == [TOKEN_REQUIRED], reply
+
+
+def test_undecryptable_token_is_498(target: Target) -> None:
+    """T16: a token the server never issued: code 498 "Could not decrypt token. Token may not be valid."."""
+    reply = target.admin("GET", calls.RUNTIMES, token="not-a-token-" + "z" * 20)
+    calls.assert_refused(reply, 498)
+    assert reply.messages == ["Could not decrypt token. Token may not be valid."], reply
+
+
+def test_notebook_access_follows_the_release(target: Target, notebook_user: Credentials) -> None:
+    """T11: "Create and edit notebooks" without an admin privilege lists runtimes on 11.4; later
+    releases refuse it with code 403. The in-process emulator also asks an 11.4 sibling."""
+    probes = [target]
+    if target.can_make_siblings and _release(target) not in NOTEBOOK_PRIVILEGE_ALONE_SUFFICES:
+        probes.append(target.sibling("11.4"))
+    for probe in probes:
+        token = probe.generate_token(notebook_user.username, notebook_user.password)
+        reply = probe.admin("GET", calls.RUNTIMES, token=token)
+        if _release(probe) in NOTEBOOK_PRIVILEGE_ALONE_SUFFICES:
+            assert reply.envelope == "resource", reply
+        else:
+            calls.assert_refused(reply, 403)
+
+
+def _release(target: Target) -> str:
+    """``12.1`` for ``fullVersion`` ``12.1.0`` (``currentVersion`` is a number, A1)."""
+    return target.admin("GET", "").json["fullVersion"].rsplit(".", 1)[0]

@@ -132,15 +132,13 @@ def test_update_ignores_image_fields(writable: Target, own_runtime: dict) -> Non
         assert updated[field] == own_runtime[field], field
 
 
-def _owned_deployment(target: Target) -> Target:
-    if not target.owns_deployment:
-        pytest.skip("would change a system runtime; the kit never touches what it did not create")
-    return target
+@pytest.mark.emulator_only
+def test_system_runtime_update_allowed(writable: Target, source_runtime: dict) -> None:
+    """U9: a system runtime takes an update (its own limits sent back).
 
-
-def test_system_runtime_update_allowed(target: Target, source_runtime: dict) -> None:
-    """U9: a system runtime takes an update (its own limits sent back)."""
-    owned = _owned_deployment(target)
+    Only on an emulator, whose runtimes are put back afterwards: the kit
+    never changes what it did not create on a real deployment.
+    """
     form = {
         "maxCpu": str(source_runtime["maxCpu"]),
         "maxMemory": str(source_runtime["maxMemory"]),
@@ -148,17 +146,24 @@ def test_system_runtime_update_allowed(target: Target, source_runtime: dict) -> 
         "maxSwapMemory": str(source_runtime["maxSwapMemory"]),
         "maxSwapMemoryUnit": source_runtime["maxSwapMemoryUnit"],
     }
-    updated = _update_and_read(owned, source_runtime["id"], form)
+    with writable.restored_afterwards() as owned:
+        updated = _update_and_read(owned, source_runtime["id"], form)
     assert updated["revision"] > source_runtime["revision"]
     assert differences(updated, {k: v for k, v in source_runtime.items() if k != "revision"}) == []
 
 
+@pytest.mark.emulator_only
 def test_system_runtime_unregister_refused(target: Target, source_runtime: dict) -> None:
     """D2: unregistering a system runtime is refused with code 400, and it stays listed."""
-    owned = _owned_deployment(target)
-    reply = owned.admin("POST", f"{calls.RUNTIMES}/{source_runtime['id']}/unregister")
+    with target.restored_afterwards() as owned:
+        reply = owned.admin(
+            "POST",
+            f"{calls.RUNTIMES}/{source_runtime['id']}/unregister",
+            refusal_expected=True,
+        )
+        listed = {runtime["id"] for runtime in owned.runtimes()}
     calls.assert_refused(reply, 400)
-    assert source_runtime["id"] in {runtime["id"] for runtime in owned.runtimes()}
+    assert source_runtime["id"] in listed
 
 
 LIBRARY_KEYS = {
@@ -193,15 +198,21 @@ def test_copy_manifest_is_source_manifest(
 
 
 def _release(target: Target) -> str:
-    return target.admin("GET", "").json["currentVersion"]
+    """``12.1`` for ``fullVersion`` ``12.1.0`` (``currentVersion`` is a number, A1)."""
+    return target.admin("GET", "").json["fullVersion"].rsplit(".", 1)[0]
 
 
 def test_admin_root_has_full_version(target: Target) -> None:
-    """A1, P4: the admin root lists ``notebooks`` and names the release, ``fullVersion`` as ``<release>.0``."""
+    """A1, P4: the admin root lists ``notebooks``; ``fullVersion`` is ``<release>.0`` and
+    ``currentVersion`` the release as a number."""
     body = target.admin("GET", "").json
-    assert list(body) == ["resources", "currentVersion", "fullVersion"], body
+    assert {"fullVersion", "resources", "currentVersion"} <= set(body), body
     assert "notebooks" in body["resources"]
-    assert body["fullVersion"] == f"{body['currentVersion']}.0"
+    release = body["fullVersion"].rsplit(".", 1)[0]
+    assert body["fullVersion"] == f"{release}.0", body
+    current = body["currentVersion"]
+    assert isinstance(current, int | float) and not isinstance(current, bool), body
+    assert current == float(release), body
 
 
 def test_current_runtime_version_matches_release(target: Target) -> None:
@@ -220,7 +231,7 @@ def test_missing_operation_is_404(target: Target) -> None:
     """P2: an operation the release lacks answers 404 naming it (after the token check)."""
     probe = target
     if "upgrade" in _operations_of(_release(target)):
-        if not target.owns_deployment:
+        if not target.can_make_siblings:
             pytest.skip("the target's release has every runtime operation")
         probe = target.sibling("11.5")
     runtime_id = probe.made_up_id()
@@ -248,9 +259,10 @@ def test_upgrade_of_current_copy_refused(writable: Target, own_runtime: dict) ->
     assert calls.read(writable, own_runtime["id"]).json == own_runtime
 
 
+@pytest.mark.emulator_only
 def test_upgrade_answers_success(target: Target, tmp_path_factory: pytest.TempPathFactory) -> None:
     """G1: a copy made under an earlier release upgrades to the current version, settings kept."""
-    if not target.owns_deployment:
+    if not target.can_make_siblings:
         pytest.skip(
             "needs a copy made under an earlier release, which only the in-process emulator can make"
         )
@@ -299,3 +311,38 @@ def test_unstorable_json_object_refused_by_update(
     calls.assert_refused(reply, 400)
     assert any("customResources" in message for message in reply.messages), reply
     assert calls.read(writable, own_runtime["id"]).json == own_runtime
+
+
+def _update_uploading_manifest(target: Target, runtime_id: str, manifest: bytes):
+    """An update whose ``manifestFile`` is a multipart file part, as the official client sends it."""
+    boundary = "nbmock-kit-manifest"
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        for name, value in (("maxCpu", "2"), ("maxMemory", "4"), ("maxMemoryUnit", "g"))
+    ]
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="manifestFile"; '
+        'filename="manifest.json"\r\nContent-Type: application/json\r\n\r\n'.encode()
+        + manifest
+        + b"\r\n"
+    )
+    return target.admin(
+        "POST",
+        f"{calls.RUNTIMES}/{runtime_id}/update",
+        raw_body=b"".join(parts) + f"--{boundary}--\r\n".encode(),
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+        token_in="header",
+    )
+
+
+def test_update_with_manifest_file_replaces_manifest(writable: Target, own_runtime: dict) -> None:
+    """M4: an uploaded ``manifestFile`` becomes the manifest; one that does not parse is refused."""
+    manifest = b'[{"name": "rich", "version": "13.9.4", "channel": "conda-forge"}]'
+    reply = _update_uploading_manifest(writable, own_runtime["id"], manifest)
+    assert reply.json == {"status": "success"}, reply
+    path = f"{calls.RUNTIMES}/{own_runtime['id']}/manifest"
+    libraries = writable.admin("GET", path).json["libraries"]
+    assert [(row["name"], row["version"]) for row in libraries] == [("rich", "13.9.4")], libraries
+    refused = _update_uploading_manifest(writable, own_runtime["id"], b"not json")
+    calls.assert_refused(refused, 400)
+    assert writable.admin("GET", path).json["libraries"] == libraries

@@ -155,3 +155,15 @@ def test_parameters_not_utf8_refused(target: Target, source_runtime: dict) -> No
     calls.assert_refused(reply, 400)
     assert reply.messages == ["Request parameters must be UTF-8 encoded."], reply
     assert target.runtimes() == before
+
+
+def test_json_answers_are_labelled_text_plain(target: Target) -> None:
+    """W11: JSON answers, error envelopes and generateToken say ``text/plain;charset=UTF-8``."""
+    replies = [
+        target.admin("GET", calls.RUNTIMES),
+        target.admin("GET", calls.RUNTIMES, params={"f": "pjson"}),
+        target.admin("GET", f"{calls.RUNTIMES}/{target.made_up_id()}"),
+        target.portal("GET", "community/self"),
+    ]
+    for reply in replies:
+        assert reply.headers.get("Content-Type") == "text/plain;charset=UTF-8", reply

@@ -17,7 +17,7 @@ from mockserver.auth.tokens import TokenService
 from mockserver.auth.users import UserDirectory, default_users, load_users
 from mockserver.clock import Clock
 from mockserver.deployment import Deployment
-from mockserver.errors import ArcGISError, Unavailable
+from mockserver.errors import ArcGISError, MethodNotSupported, Unavailable
 from mockserver.ids import IdGenerator
 from mockserver.redact import redact
 from mockserver.runtimes.backend import RuntimesBackend
@@ -116,8 +116,8 @@ def _register_error_handlers(app: Flask, context: str) -> None:
         if not (request.path.startswith(admin_prefix) or is_portal()):
             return error
         if error.code == 405:
-            problem = ArcGISError(
-                messages.METHOD_NOT_SUPPORTED.format(method=request.method), code=405
+            problem = MethodNotSupported(
+                messages.METHOD_NOT_SUPPORTED.format(method=request.method)
             )
         elif error.code == 404:
             operation = request.path.rstrip("/").rsplit("/", 1)[-1]

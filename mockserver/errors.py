@@ -7,11 +7,19 @@ the ArcGIS code inside that envelope, not an HTTP status.
 
 from __future__ import annotations
 
+from mockserver import messages
+
+#: How the Portal words an error: (message, messageCode or None, details).
+PortalForm = tuple[str, str | None, tuple[str, ...]]
+
 
 class ArcGISError(Exception):
     """An error ArcGIS reports inside its JSON envelope."""
 
     code = 500
+    #: The sharing API's own wording of this error, used in place of ``messages`` when the
+    #: error is written in the Portal envelope; None: the Portal says what the admin API says.
+    portal_form: PortalForm | None = None
 
     def __init__(self, *messages: str, code: int | None = None, details: list[str] | None = None):
         super().__init__(messages[0] if messages else "")
@@ -39,14 +47,22 @@ class Refused(ArcGISError):
 
 class TokenRequired(ArcGISError):
     code = 499
+    portal_form = messages.PORTAL_TOKEN_REQUIRED
 
 
 class InvalidToken(ArcGISError):
     code = 498
+    portal_form = messages.PORTAL_INVALID_TOKEN
 
 
 class Forbidden(ArcGISError):
     code = 403
+    portal_form = messages.PORTAL_NOT_PERMITTED
+
+
+class MethodNotSupported(ArcGISError):
+    code = 405
+    portal_form = messages.PORTAL_METHOD_NOT_SUPPORTED
 
 
 class Unavailable(ArcGISError):

@@ -16,13 +16,29 @@ TOKEN_REQUIRED = (  # [doc] code 499
     "Unauthorized access. Token not found. "
     "You can generate a token using the 'generateToken' operation."
 )
-INVALID_TOKEN = "Invalid token."  # [capture] code 498
-TOKEN_EXPIRED = "Token has expired."  # [inferred] second message beside INVALID_TOKEN
-TOKEN_WRONG_REFERER = "Token is not valid for this referer."  # [inferred]
-TOKEN_WRONG_IP = "Token is not valid for this IP address."  # [inferred]
-NOT_PERMITTED = (  # [inferred] code 403
+#: Code 498 on the admin API [capture: ArcGIS Server admin API, jstuart/puppet-arcgis]: one
+#: message, the reason. A token used outside its referer or IP binding: INVALID_TOKEN [inferred].
+TOKEN_EXPIRED = "Token Expired."
+TOKEN_NOT_DECRYPTED = "Could not decrypt token. Token may not be valid."
+INVALID_TOKEN = "Invalid token."  # [capture] Portal and ArcGIS Online, code 498
+NOT_PERMITTED = (  # [capture] Portal wording (ArcGIS Online fixtures); admin API code 403 [inferred]
     "You do not have permissions to access this resource or perform this operation."
 )
+
+# --- the Portal's own forms: (message, messageCode or None, details) -----------------
+# The sharing API words its refusals differently from the admin API. Sources: Esri's
+# JavaScript client fixtures (Esri/arcgis-rest-js packages/arcgis-rest-request/test/mocks/
+# errors.ts) and captures of ArcGIS Online; not seen from an Enterprise on Kubernetes portal.
+
+#: [capture] 499 ("ArcGISServerTokenRequired" in arcgis-rest-js; ArcGIS Online hosted services).
+PORTAL_TOKEN_REQUIRED = ("Token Required", "GWM_0003", ("Token Required",))
+#: [capture] 498 without messageCode (arcgis-rest-js "ArcGISOnlineAuthError").
+PORTAL_INVALID_TOKEN = (INVALID_TOKEN, None, ())
+#: [capture] 403 with GWM_0003 (an Esri solution.js fixture of sharing/rest/community/createGroup;
+#: arcgis-rest-js keeps the same answer without messageCode to test that path).
+PORTAL_NOT_PERMITTED = (NOT_PERMITTED, "GWM_0003", ())
+#: [capture] 405 of Portal 10.3's sharing API (quoted in Esri's Web AppBuilder source).
+PORTAL_METHOD_NOT_SUPPORTED = ("Method not supported.", "GWM_0005", ())
 
 # --- generateToken ----------------------------------------------------------------
 
@@ -35,7 +51,6 @@ CREDENTIALS_REQUIRED = "'username' and 'password' are required."  # [inferred]
 ACCOUNT_LOCKED = (  # [inferred] wording; the lockout itself: mockserver/auth/attempts.py
     "Too many invalid sign-in attempts. The account is locked; try again later."
 )
-TOKEN_NEEDS_POST = "generateToken requires a POST request."  # [inferred] code 405
 
 # --- OAuth sign-in pages and Portal resources ---------------------------------------
 
@@ -127,6 +142,17 @@ SYSTEM_NOT_UPGRADABLE = (  # [inferred] code 400
 )
 ALREADY_CURRENT = (  # [inferred] code 400
     "Runtime '{id}' is already at the current runtime version {version}."
+)
+MANIFEST_NOT_JSON = (  # [inferred] code 400
+    "Invalid value for '{name}': the file is not JSON in UTF-8."
+)
+MANIFEST_NOT_A_LIST = (  # [inferred] code 400
+    "Invalid value for '{name}': expected a manifest {{\"libraries\": [...]}}"
+    " or the output of 'conda list --json', with at least one library."
+)
+MANIFEST_TOO_LONG = "Invalid value for '{name}': more than {limit} libraries."  # [inferred] 400
+MANIFEST_BAD_LIBRARY = (  # [inferred] code 400
+    "Invalid value for '{name}': library {index} needs a 'name' and a 'version'."
 )
 COUNTER_EXHAUSTED = (  # emulator limit, code 500: only an imported state can get here
     "The emulator's {counter} has reached its limit; reset it (POST /__mock__/reset)."

@@ -30,6 +30,7 @@ from flask import Flask
 from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 from requests.utils import get_encoding_from_headers
+from urllib3 import HTTPResponse
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from mockserver import deployment
@@ -219,17 +220,14 @@ def sandbox(url: str, *, verify: bool | str = True, **options: Any) -> Iterator[
 # --- no socket: requests handed to the app -------------------------------------
 
 
-class _Body(io.BytesIO):
-    """A response body ``requests`` and the ArcGIS client can read and release."""
-
-    def release_conn(self) -> None:
-        pass
-
-
 class WSGIAdapter(BaseAdapter):
     """A ``requests`` transport that answers from a Flask app, in this thread.
 
     A ``drop`` fault surfaces as ``requests.ConnectionError``, as over a socket.
+    ``raw`` is a urllib3 response, as a socket transport gives: readers of raw
+    headers (Schemathesis) and of ``release_conn`` (the ArcGIS client) find
+    what they expect. It is the one in-process transport: the contract kit
+    mounts it too.
     """
 
     def __init__(self, app: Flask) -> None:
@@ -259,7 +257,13 @@ class WSGIAdapter(BaseAdapter):
         response.headers = CaseInsensitiveDict(answer.headers.items())
         response.encoding = get_encoding_from_headers(response.headers)
         data = answer.get_data()
-        response.raw = _Body(data)
+        response.raw = HTTPResponse(
+            body=io.BytesIO(data),
+            headers=list(answer.headers.items()),
+            status=answer.status_code,
+            reason=response.reason,
+            preload_content=False,
+        )
         response._content = data
         response.url = request.url
         response.request = request

@@ -7,7 +7,8 @@
 - keys keep the order the resource gives them [seed];
 - errors travel in the admin envelope ``{"status": "error", "messages", "code"}``
   or the Portal envelope ``{"error": {"code", "message", "details"}}``, with
-  HTTP 200 [inferred from third-party captures].
+  HTTP 200 [inferred from third-party captures];
+- JSON is labelled ``text/plain;charset=UTF-8``, as ArcGIS labels it [capture].
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ from mockserver import messages
 from mockserver.errors import ArcGISError, InvalidParameters
 
 FORMATS = ("html", "json", "pjson")
-JSON_MIMETYPE = "application/json"
+#: What ArcGIS labels its JSON answers with (f=json and pjson, errors, generateToken)
+#: [capture: ArcGIS Server's admin API and Portal's generateToken, docs/FIDELITY.md W11].
+JSON_CONTENT_TYPE = "text/plain;charset=UTF-8"
 
 #: Headers that carry a bearer token [doc]; the official client sends the first [client].
 TOKEN_HEADERS = ("X-Esri-Authorization", "Authorization")
@@ -52,6 +55,19 @@ def params() -> dict[str, str]:
         merged.update(req.form.items())
     merged.pop("token", None)
     return merged
+
+
+def uploaded_file(name: str) -> bytes | None:
+    """The content of the multipart file part ``name`` of a POST, or None if none came.
+
+    ``params()`` holds only text fields: werkzeug files a part that carries a
+    ``filename`` apart, as the official client's ``manifestFile`` upload does [client].
+    """
+    req = current_request()
+    if req.method != "POST":
+        return None
+    storage = req.files.get(name)
+    return None if storage is None else storage.read()
 
 
 def token() -> str | None:
@@ -291,7 +307,7 @@ def render(
             token=session_token or token() or "",
         )
         return Response(html, mimetype="text/html")
-    return Response(dumps(payload, pretty=fmt == "pjson"), mimetype=JSON_MIMETYPE)
+    return Response(dumps(payload, pretty=fmt == "pjson"), content_type=JSON_CONTENT_TYPE)
 
 
 def admin_envelope(error: ArcGISError) -> dict[str, Any]:
@@ -299,6 +315,14 @@ def admin_envelope(error: ArcGISError) -> dict[str, Any]:
 
 
 def portal_envelope(error: ArcGISError) -> dict[str, Any]:
+    """The Portal's envelope; refusals the Portal words its own way take its form [capture]."""
+    if error.portal_form is not None:
+        message, message_code, details = error.portal_form
+        body: dict[str, Any] = {"code": error.code, "message": message}
+        if message_code:
+            body["messageCode"] = message_code  # after message, as Esri's fixture has it
+        body["details"] = list(details)
+        return {"error": body}
     return {
         "error": {
             "code": error.code,
@@ -314,4 +338,6 @@ def render_error(error: ArcGISError, *, portal: bool = False, status: int = 200)
     if fmt == "html":
         html = render_template("error.html", code=error.code, messages=error.messages)
         return Response(html, status=status, mimetype="text/html")
-    return Response(dumps(envelope, pretty=fmt == "pjson"), status=status, mimetype=JSON_MIMETYPE)
+    return Response(
+        dumps(envelope, pretty=fmt == "pjson"), status=status, content_type=JSON_CONTENT_TYPE
+    )

@@ -23,6 +23,12 @@ this module adds what they cannot see:
 
 Tokens are never printed: probes carry them in headers Schemathesis does not
 show, and failure messages name codes, not credentials.
+
+Which envelope an answer is, is the contract kit's one reading
+(``contracts.reply.envelope``). The hooks lean on Schemathesis's own
+judgement of negative data and on its failure classes, which it does not
+export at the top level: pyproject pins Schemathesis to the release series
+they were written against (4.32).
 """
 
 from __future__ import annotations
@@ -35,7 +41,10 @@ from typing import Any
 import schemathesis
 from hypothesis import strategies as st
 from schemathesis.core.failures import AcceptedNegativeData
-from schemathesis.specs.openapi.checks import IgnoredAuth, _openapi_negative_data_rejection
+from schemathesis.openapi.checks import IgnoredAuth
+from schemathesis.specs.openapi.checks import negative_data_rejection
+
+from contracts.reply import ADMIN_ERROR, PORTAL_ERROR, envelope, error_code
 
 PORTAL_PREFIX = "/sharing/rest"
 TOKEN_HEADER = "X-Esri-Authorization"
@@ -79,6 +88,12 @@ def html_page(ctx, response) -> str:
     return response.text
 
 
+@schemathesis.deserializer("text/plain")
+def arcgis_json(ctx, response) -> Any:
+    """ArcGIS labels its JSON ``text/plain;charset=UTF-8`` (W11): the body is JSON."""
+    return json.loads(response.content.decode("utf-8"))
+
+
 # --- signing in --------------------------------------------------------------
 
 
@@ -97,7 +112,7 @@ def _sign_in(schema) -> str:
         media_type="application/x-www-form-urlencoded",
     )
     response = _send(case)
-    answer = response.json() if _is_json(response) else {}
+    answer = _json_body(response) or {}
     if "token" not in answer:
         error = answer.get("error", {}) if isinstance(answer, dict) else {}
         raise RuntimeError(
@@ -144,33 +159,25 @@ def _send(case):
         _probing.reset(token)
 
 
-def _is_json(response) -> bool:
-    content_type = response.headers.get("content-type", [""])[0]
-    return content_type.split(";")[0].strip() == "application/json"
+def _json_body(response) -> Any:
+    """The answer's JSON, whatever its content type says (ArcGIS sends JSON as text/plain)."""
+    try:
+        return json.loads(response.content)
+    except (ValueError, TypeError):
+        return None
 
 
 def _envelope_code(response, path: str) -> int | None:
-    """The ArcGIS error code in ``response``, or None if it is not an error envelope."""
-    if not _is_json(response):
-        return None
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    if not isinstance(body, dict):
-        return None
-    if path.startswith(PORTAL_PREFIX):
-        error = body.get("error")
-        return error.get("code") if isinstance(error, dict) and set(body) == {"error"} else None
-    if body.get("status") == "error" and isinstance(body.get("messages"), list):
-        return body.get("code")
-    return None
+    """The ArcGIS error code in ``response``, or None if it is not the path's error envelope."""
+    body = _json_body(response)
+    expected = PORTAL_ERROR if path.startswith(PORTAL_PREFIX) else ADMIN_ERROR
+    return error_code(body) if envelope(body) == expected else None
 
 
 def _is_success(response, path: str) -> bool:
     return (
         response.status_code == 200
-        and _is_json(response)
+        and _json_body(response) is not None
         and _envelope_code(response, path) is None
     )
 
@@ -305,12 +312,12 @@ def invalid_input_gets_arcgis_error(ctx, response, case) -> bool | None:
     ):
         return None
     try:
-        _openapi_negative_data_rejection(ctx, response, case)
+        negative_data_rejection(ctx, response, case)
         return None  # valid once on the wire, or not generated as invalid
     except AcceptedNegativeData as invalid:
         why = invalid.message.split("\n", 2)[-1]
     answer = response
-    if not _is_json(response):
+    if _json_body(response) is None:
         answer = _send(_as_json_request(case))
     code = _envelope_code(answer, case.path)
     if code is None:

@@ -14,7 +14,8 @@ from tests.nbmock_process import NbmockProcess, free_port  # noqa: F401 - free_p
 
 STANDARD_ID = "d47350a5-e4f0-4b63-ae55-c0a5773a96bb"
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
+#: What the tests read that the project does not generate (tests/data/README.md says whence).
+DATA = REPO / "tests" / "data"
 
 
 class Api:
@@ -29,7 +30,7 @@ class Api:
         answer = self.client.post(
             "/arcgis/sharing/rest/generateToken",
             data={"username": username, "password": password, "f": "json", **extra},
-        ).get_json()
+        ).get_json(force=True)
         assert "token" in answer, answer
         return answer["token"]
 
@@ -39,7 +40,7 @@ class Api:
             params["token"] = token
         response = self.client.get(f"/arcgis/admin/{path}", query_string=params)
         assert response.status_code == 200, response.status_code
-        return response.get_json()
+        return response.get_json(force=True)
 
     def post(self, path: str, token: str | None = None, **form):
         form.setdefault("f", "json")
@@ -47,7 +48,7 @@ class Api:
             form["token"] = token
         response = self.client.post(f"/arcgis/admin/{path}", data=form)
         assert response.status_code == 200, response.status_code
-        return response.get_json()
+        return response.get_json(force=True)
 
     def runtimes(self, token: str) -> list[dict]:
         return self.get("notebooks/runtimes", token)["runtimes"]

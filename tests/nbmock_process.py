@@ -24,6 +24,7 @@ def free_port() -> int:
 class NbmockProcess:
     """``nbmock serve --port <free> *args`` on 127.0.0.1; its output is collected as it runs.
 
+    ``python`` is the interpreter to run it with (another virtual environment's, say);
     ``command_prefix`` runs it under another command (``setpriv ...``).
     """
 
@@ -33,21 +34,15 @@ class NbmockProcess:
         ready_path: str = "/arcgis/sharing/rest/info?f=json",
         verify: str | bool = True,
         port: int | None = None,
+        python: str = sys.executable,
+        cwd: str | None = None,
         command_prefix: tuple[str, ...] = (),
     ) -> None:
         self.port = port or free_port()
         self.lines: list[str] = []
         self.process = subprocess.Popen(
-            [
-                *command_prefix,
-                sys.executable,
-                "-m",
-                "mockserver",
-                "serve",
-                "--port",
-                str(self.port),
-                *args,
-            ],
+            [*command_prefix, python, "-m", "mockserver", "serve", "--port", str(self.port), *args],
+            cwd=cwd,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

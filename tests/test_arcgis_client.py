@@ -83,7 +83,7 @@ def test_runtime_workflow_with_a_token(app, transport):
             "/arcgis/sharing/rest/generateToken",
             data={"username": "admin", "password": "admin1234", "f": "json"},
         )
-        .get_json()
+        .get_json(force=True)
     )
     gis = sign_in(transport, token=answer["token"])
     assert gis.users.me.username == "admin"
@@ -114,3 +114,20 @@ def test_client_shows_notebooks_only_from_release_12(users_file, release, has_no
     transport = FlaskTransport(create_app(users=users_file, release_name=release, clock=Clock()))
     gis = sign_in(transport, "admin", "admin1234")
     assert (gis.admin.notebooks is not None) is has_notebooks
+
+
+def test_update_with_a_manifest_file_changes_what_manifest_answers(transport, tmp_path):
+    """``KubeRuntime.update(manifest=path)`` uploads the file as ``manifestFile`` [client]."""
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text('[{"name": "rich", "version": "13.9.4", "channel": "conda-forge"}]')
+    gis = sign_in(transport, "admin", "admin1234")
+    manager = gis.admin.notebooks.notebooks.runtime_manager
+    runtime = next(iter(manager.runtimes))
+    assert runtime.update(max_cpu=2.0, manifest=str(manifest)) is True
+    assert [(row["name"], row["version"], row["channel"]) for row in runtime.manifest] == [
+        ("rich", "13.9.4", "conda-forge")
+    ]
+    manifest.write_text("not json")
+    assert runtime.update(max_cpu=3.0, manifest=str(manifest)) is False
+    assert [row["name"] for row in runtime.manifest] == ["rich"]
+    assert next(iter(manager.runtimes)).properties["maxCpu"] == 2  # read afresh

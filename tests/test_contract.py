@@ -60,7 +60,7 @@ def test_contract_is_valid_openapi_3_1():
 def test_copy_example_is_the_seeds_request_and_answer():
     copy = contract()["paths"]["/admin/notebooks/runtimes/{runtimeId}/copy"]["post"]
     request = copy["requestBody"]["content"]["multipart/form-data"]["example"]
-    answer = copy["responses"]["200"]["content"]["application/json"]["example"]
+    answer = copy["responses"]["200"]["content"]["text/plain"]["example"]
     assert request["name"] == "ArcGIS Notebook Python 3 Standard with Increased Limit"
     assert (request["maxCpu"], request["maxMemory"], request["maxSwapMemory"]) == (4.0, 14.0, 0.0)
     assert answer["status"] == "success"

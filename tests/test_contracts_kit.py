@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from contracts import exchanges
-from contracts.report import DEFAULT_LEDGER, inferred_rows, ledger_verdict, write_markdown_report
-from contracts.target import NeedsWrites, Target, UnsafeRequest, redact
+from contracts.redaction import redact
+from contracts.report import DEFAULT_LEDGER, checked_rows, ledger_verdict, write_markdown_report
+from contracts.safety import NeedsWrites, UnsafeRequest
+from contracts.target import Target
 from mockserver import create_app
 from mockserver.clock import Clock
 from tests.conftest import SEED_COPY, STANDARD_ID
@@ -29,7 +33,7 @@ def test_every_ledger_check_has_a_contract_test():
     names = contract_test_names()
     missing = sorted(
         check
-        for row in inferred_rows(DEFAULT_LEDGER)
+        for row in checked_rows(DEFAULT_LEDGER)
         for check in row.checks
         if f"test_{check}" not in names
     )
@@ -37,7 +41,7 @@ def test_every_ledger_check_has_a_contract_test():
 
 
 def test_report_marks_rows_confirmed_refuted_or_not_run(tmp_path):
-    rows = {row.row_id: row for row in inferred_rows(DEFAULT_LEDGER)}
+    rows = {row.row_id: row for row in checked_rows(DEFAULT_LEDGER)}
     results = {
         "revisions_strictly_increase": {"outcome": "passed", "doc": "C6", "details": []},
         "copy_of_copy_refused": {
@@ -98,7 +102,7 @@ def test_a_remote_target_only_writes_to_runtimes_it_created():
         data={**SEED_COPY, "name": owner.name("theirs")},
     ).json["notebookRuntime"]
     kit = Target.in_process(app)
-    kit.app = None  # seen as a server the kit does not own
+    kit.owns_deployment = False  # seen as a server the kit does not own
     for operation in ("update", "unregister", "upgrade"):
         for runtime_id in (theirs["id"], STANDARD_ID):
             with pytest.raises(UnsafeRequest):
@@ -205,3 +209,85 @@ def test_replay_reports_a_difference(tmp_path):
     assert found == [
         "altered.json #1 POST admin/notebooks/runtimes/{source}/copy: body.notebookRuntime.maxCpu: 4 instead of 8"
     ]
+
+
+def test_kit_imports_neither_the_emulator_nor_its_test_tools_until_it_runs():
+    """Against a remote target the kit needs no emulator, and nbmock's command line loads
+    the kit (entry point) without pytest's, Hypothesis's or Schemathesis's import cost."""
+    probe = (
+        "import sys, contracts, contracts.cli, contracts.plugin, contracts.report, "
+        "contracts.reply, contracts.safety, contracts.redaction, contracts.target\n"
+        "loaded = sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'mockserver', 'hypothesis', 'schemathesis', 'flask'})\n"
+        "print(','.join(loaded))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ""
+
+
+def test_system_runtime_changed_inside_restored_afterwards_is_put_back():
+    kit = Target.in_process(create_app())
+    kit.owns_deployment = False  # as a served emulator is: only the block may touch it
+    before = kit.admin("GET", f"notebooks/runtimes/{STANDARD_ID}").json
+    with kit.restored_afterwards() as owned:
+        changed = owned.admin(
+            "POST",
+            f"notebooks/runtimes/{STANDARD_ID}/update",
+            data={"maxCpu": "3", "maxMemory": "5", "maxMemoryUnit": "g"},
+        )
+        assert changed.json == {"status": "success"}, changed
+        assert kit.admin("GET", f"notebooks/runtimes/{STANDARD_ID}").json["maxCpu"] == 3
+    assert kit.admin("GET", f"notebooks/runtimes/{STANDARD_ID}").json == before
+    with pytest.raises(UnsafeRequest):
+        kit.admin("POST", f"notebooks/runtimes/{STANDARD_ID}/update", data={"maxCpu": "3"})
+
+
+def test_the_clock_moves_through_the_control_plane_and_only_there():
+    kit = Target.in_process(create_app())
+    short = kit.generate_token("admin", "admin1234", expiration=1)
+    kit.advance_clock(61)
+    refused = kit.admin("GET", "notebooks/runtimes", token=short)
+    assert refused.code == 498, refused
+    closed = Target.in_process(create_app(control_enabled=False))
+    assert not closed.is_emulator
+    with pytest.raises(RuntimeError, match="control plane"):
+        closed.advance_clock(61)
+
+
+#: Issue 12's changed behaviours: each ledger row and the kit check that settles it.
+CHANGED_BEHAVIOURS = {
+    "W9": "reads_answer_post",
+    "W11": "json_answers_are_labelled_text_plain",
+    "T10": "expired_token_is_498",
+    "T11": "notebook_access_follows_the_release",
+    "T16": "undecryptable_token_is_498",
+    "F1": "sharing_root_names_enterprise_build",
+    "F18": "portal_refusals_carry_message_code",
+    "F19": "portal_urls_carry_web_context",
+    "M4": "update_with_manifest_file_replaces_manifest",
+    "A1": "admin_root_has_full_version",
+}
+
+
+def test_report_marks_each_changed_behaviour_from_its_own_check(tmp_path):
+    rows = {row.row_id: row.checks for row in checked_rows(DEFAULT_LEDGER)}
+    unnamed = {
+        row: check for row, check in CHANGED_BEHAVIOURS.items() if check not in rows.get(row, ())
+    }
+    assert unnamed == {}
+    checks = sorted({check for row in CHANGED_BEHAVIOURS for check in rows[row]})
+    run = subprocess.run(
+        [
+            sys.executable, "-m", "pytest", "--pyargs", "contracts", "-p", "no:cacheprovider",
+            "-o", "addopts=", "-q", "--contract-report", str(tmp_path), "-k", " or ".join(checks),
+        ],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout[-3000:]
+    report = (tmp_path / "report.md").read_text()
+    for row_id, check in CHANGED_BEHAVIOURS.items():
+        line = next(line for line in report.splitlines() if line.startswith(f"| {row_id} |"))
+        assert "**confirmed**" in line and f"`{check}`" in line, line

@@ -49,14 +49,21 @@ def remote(users_file):
     server.stop()
 
 
-def nbmock(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+def nbmock(
+    *args: str, timeout: float = 300, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "mockserver", *args],
         capture_output=True,
         text=True,
         timeout=timeout,
-        env={**os.environ, **ENV},
+        env=env or {**os.environ, **ENV},
     )
+
+
+def environment_without_credentials(**extra: str) -> dict[str, str]:
+    kept = {k: v for k, v in os.environ.items() if not k.startswith(("ARCGIS_", "NBMOCK_"))}
+    return {**kept, "PYTHONUNBUFFERED": "1", **extra}
 
 
 def start_nbmock(*args: str) -> subprocess.Popen:
@@ -100,9 +107,9 @@ def test_verify_with_writes_holds_and_leaves_nothing(remote, tmp_path):
     assert copies(remote, "nbmock-kit-") == []
     markdown = (report / "report.md").read_text()
     assert "| C6 | **confirmed** |" in markdown
-    assert (
-        "| D2 | **not run** |" in markdown
-    )  # never unregisters a system runtime it did not create
+    # Emulator-only checks reach the served emulator's /__mock__/: its clock, its state.
+    assert "| D2 | **confirmed** |" in markdown
+    assert "| T10 | **confirmed** |" in markdown
     assert "refuted" not in markdown
     assert (report / "junit.xml").read_text().count("<testcase") > 50
     for secret in ("admin1234", "viewer1234", token.split(".")[0]):
@@ -117,6 +124,56 @@ def test_verify_read_only_sends_no_write_that_could_succeed(remote, tmp_path):
     assert result.returncode == 0, result.stdout[-3000:]
     assert "run with --allow-writes" in result.stdout or "SKIPPED" in result.stdout
     assert copies(remote, "nbmock-kit-") == []
+
+
+def test_verify_with_a_token_alone_passes_and_reports_sign_in_checks_not_run(remote, tmp_path):
+    """A CI job that holds only ARCGIS_TOKEN: read-only, and nothing that signs in fails."""
+    token = remote.token()
+    report = tmp_path / "report"
+    result = nbmock(
+        "verify", "--target", remote.base, "--pause", "0", "--max-examples", "2",
+        "--report", str(report),
+        env=environment_without_credentials(ARCGIS_TOKEN=token),
+    )  # fmt: skip
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-4000:]
+    markdown = (report / "report.md").read_text()
+    needs = "not run (needs ARCGIS_USERNAME/ARCGIS_PASSWORD)"
+    t4 = next(line for line in markdown.splitlines() if line.startswith("| T4 |"))
+    assert "**not run**" in t4 and needs in t4
+    assert "| T10 | **not run** |" in markdown and needs in markdown
+    assert "| C6 | **not run** |" in markdown  # writes are off
+    assert "refuted" not in markdown
+    assert token not in output and token not in markdown
+
+
+def test_emulator_only_checks_need_the_control_plane_and_its_token(users_file, tmp_path):
+    """A control plane the kit cannot open (as on a real Enterprise): not run, not failed;
+    given NBMOCK_CONTROL_TOKEN, the same checks run."""
+    control_token = "kit-control-" + "c" * 16
+    guarded = NbmockProcess("--users", users_file, "--control-token", control_token)
+    credentials = {"ARCGIS_USERNAME": "admin", "ARCGIS_PASSWORD": "admin1234"}
+    reports = {}
+    try:
+        for given in ("without", "with"):
+            extra = {"NBMOCK_CONTROL_TOKEN": control_token} if given == "with" else {}
+            result = nbmock(
+                "verify", "--target", guarded.base, "--pause", "0", "--report",
+                str(tmp_path / given), "-k", "system_runtime",
+                env=environment_without_credentials(**credentials, **extra),
+            )  # fmt: skip
+            assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+            assert control_token not in result.stdout + result.stderr
+            reports[given] = (tmp_path / given / "report.md").read_text()
+    finally:
+        guarded.stop()
+    d2 = {given: _row(markdown, "D2") for given, markdown in reports.items()}
+    assert "**not run**" in d2["without"] and "emulator only" in d2["without"]
+    assert "**confirmed**" in d2["with"]
+
+
+def _row(markdown: str, row_id: str) -> str:
+    return next(line for line in markdown.splitlines() if line.startswith(f"| {row_id} |"))
 
 
 def test_interrupted_run_still_unregisters_what_it_created(remote):
@@ -199,7 +256,7 @@ def test_compare_reports_each_difference_of_another_release(remote, older_releas
     assert result.returncode == 1, result.stdout[-3000:]
     assert "body.currentRuntimeVersion: '13.0' instead of '14.0'" in result.stdout
     assert "body.notebookRuntime.version: '13.0' instead of '14.0'" in result.stdout
-    assert "body.currentVersion: '12.0' instead of '12.1'" in result.stdout
+    assert "body.currentVersion: int 12 instead of float 12.1" in result.stdout
     assert "difference(s)" in (tmp_path / "compare.md").read_text()
     assert copies(remote, "nbmock-kit-") == copies(older_release, "nbmock-kit-") == []
 

@@ -395,7 +395,7 @@ def test_control_plane_off_leaves_only_health():
     assert client.get("/__mock__/health").status_code == 200
     refused = client.post("/__mock__/reset")
     assert refused.status_code == 403
-    assert "--control-token" in refused.get_json()["messages"][0]
+    assert "--control-token" in refused.get_json(force=True)["messages"][0]
 
 
 @pytest.mark.arcgis_mock(release_name="11.5", seed=3)
@@ -452,7 +452,18 @@ def test_reset_asks_every_state_owner():
     owners.register(app, Recorder())
     client = app.test_client()
     assert client.post("/__mock__/reset").status_code == 200
-    snapshot = client.get("/__mock__/state").get_json()
+    snapshot = client.get("/__mock__/state").get_json(force=True)
     assert snapshot["recorded"] is True
     assert client.post("/__mock__/state", json=snapshot).status_code == 200
     assert calls == ["reset", "export", ("load", True)]
+
+
+def test_a_fault_rule_with_a_lone_surrogate_is_refused_and_answers_keep_working(arcgis_mock):
+    response = arcgis_mock.session.post(
+        f"{arcgis_mock.control_url}/faults",
+        data='{"operation": "runtimes", "error": {"code": 500, "message": "x\\ud800"}}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert "not valid Unicode" in response.json()["messages"][0]
+    assert arcgis_mock.control("GET", "faults") == {"faults": []}

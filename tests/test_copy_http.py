@@ -111,7 +111,30 @@ def test_pjson_is_indented_and_json_is_compact(api, token):
     assert "\n" not in compact.get_data(as_text=True)
     assert pretty.get_data(as_text=True).startswith('{\n  "currentRuntimeVersion"')
     assert json.loads(compact.data) == json.loads(pretty.data)
-    assert compact.mimetype == pretty.mimetype == "application/json"
+    assert compact.content_type == pretty.content_type == "text/plain;charset=UTF-8"
+
+
+ARCGIS_JSON = "text/plain;charset=UTF-8"  # [capture] W11
+
+
+def test_every_json_answer_is_labelled_as_arcgis_labels_it(api, token):
+    """Resources, operations, both error envelopes and generateToken: text/plain;charset=UTF-8."""
+    answers = [
+        api.client.get("/arcgis/admin", query_string={"f": "pjson", "token": token}),
+        api.client.post(
+            f"/arcgis/admin/notebooks/runtimes/{STANDARD_ID}/copy",
+            data={**SEED_COPY, "f": "json", "token": token},
+        ),
+        api.client.get("/arcgis/admin/notebooks/runtimes", query_string={"f": "json"}),
+        api.client.get("/arcgis/sharing/rest/community/self", query_string={"f": "json"}),
+        api.client.post(
+            "/arcgis/sharing/rest/generateToken",
+            data={"username": "admin", "password": "admin1234", "f": "json"},
+        ),
+        api.client.get("/arcgis/sharing/rest/info", query_string={"f": "pjson"}),
+    ]
+    assert [answer.headers["Content-Type"] for answer in answers] == [ARCGIS_JSON] * len(answers)
+    assert all(isinstance(json.loads(answer.data), dict) for answer in answers)
 
 
 def test_html_is_the_default_format(api, token):
@@ -165,7 +188,7 @@ def test_malformed_bodies_get_an_arcgis_error_not_a_crash(api, token, body, cont
         headers={"X-Esri-Authorization": f"Bearer {token}"},
     )
     assert response.status_code == 200
-    assert response.get_json()["status"] == "error"
+    assert response.get_json(force=True)["status"] == "error"
     assert api.runtimes(token) == before
 
 
@@ -185,7 +208,7 @@ def test_parameters_that_are_not_utf8_are_refused_and_change_nothing(api, token)
             content_type=content_type,
             headers={"X-Esri-Authorization": f"Bearer {token}"},
         )
-        assert response.get_json() == {
+        assert response.get_json(force=True) == {
             "status": "error",
             "messages": ["Request parameters must be UTF-8 encoded."],
             "code": 400,

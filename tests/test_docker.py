@@ -8,6 +8,7 @@ run directly, serves and passes its own HEALTHCHECK.
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -98,3 +99,70 @@ def test_image_command_run_directly_serves_and_passes_its_healthcheck(tmp_path):
         server.stop()
     assert subprocess.run(probe, timeout=30, capture_output=True).returncode != 0
     assert (tmp_path / "state.sqlite3").exists()
+
+
+def test_image_installs_the_kit_extra_that_nbmock_verify_needs():
+    import tomllib
+
+    (install,) = [rest for keyword, rest in dockerfile_instructions() if "pip install" in rest]
+    extras = re.search(r"pip install '?\.\[([a-z,]+)\]'?", install)
+    assert extras, install
+    declared = tomllib.loads((REPO / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
+    wanted = set(extras.group(1).split(","))
+    assert wanted <= set(declared)
+    brought = {
+        re.split(r"[<>=~! \[]", requirement)[0]
+        for extra in wanted
+        for requirement in declared[extra]
+    }
+    assert {"pytest", "hypothesis", "schemathesis"} <= brought
+
+
+def test_image_copies_what_the_package_links_to():
+    """The package's links (the ledger, the OpenAPI contract) resolve inside the image's /src."""
+    copied = {
+        arguments.split()[-1].removeprefix("./")
+        for keyword, arguments in dockerfile_instructions()
+        if keyword == "COPY"
+    }
+    links = [
+        path
+        for package in ("mockserver", "contracts")
+        for path in (REPO / package).rglob("*")
+        if path.is_symlink()
+    ]
+    assert links
+    for link in links:
+        target = (link.parent / os.readlink(link)).resolve().relative_to(REPO)
+        assert str(target) in copied or target.parts[0] in copied, link
+
+
+def test_compose_verify_command_passes_against_the_image_command(tmp_path):
+    """What `docker compose up --exit-code-from verify` runs, without the engine: exit 0."""
+    command = json.loads(instruction("CMD"))
+    port = free_port()
+    arguments = ["127.0.0.1" if value == "0.0.0.0" else value for value in command[1:]]
+    arguments[arguments.index("--port") + 1] = str(port)
+    arguments[arguments.index("--state") + 1] = str(tmp_path / "state.sqlite3")
+    server = NbmockProcess(*arguments, port=port)
+    verify = compose()["services"]["verify"]
+    argv = [
+        server.base if value.startswith("http://nbmock:8080/") else value
+        for value in verify["command"]
+    ]
+    environment = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("ARCGIS_", "NBMOCK_"))},
+        **verify["environment"],
+    }
+    try:
+        # Fewer examples and no pause than the service's defaults: the same checks, sooner.
+        result = subprocess.run(
+            [sys.executable, "-m", "mockserver", *argv, "--pause", "0", "--max-examples", "2"],
+            capture_output=True, text=True, timeout=600, env=environment,
+        )  # fmt: skip
+    finally:
+        server.stop()
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    assert " passed" in result.stdout and " failed" not in result.stdout

@@ -106,9 +106,9 @@ def test_update_whose_answer_fails_to_render_changes_nothing(api, monkeypatch):
 
 def test_a_successful_write_is_journaled(api):
     _copy(api)
-    entries = api.client.get("/__mock__/journal", query_string={"operation": "copy"}).get_json()[
-        "entries"
-    ]
+    entries = api.client.get("/__mock__/journal", query_string={"operation": "copy"}).get_json(
+        force=True
+    )["entries"]
     assert entries and entries[-1]["status"] == 200 and entries[-1]["code"] is None
 
 

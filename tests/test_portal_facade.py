@@ -1,7 +1,7 @@
 """The Portal sharing API facade the official client signs in through, over HTTP.
 
 These tests need no ArcGIS client: they pin the wire facts the client relies
-on (see ../shared/reference/arcgis-python-client.md), so that a regression
+on (docs/FIDELITY.md, "Portal facade"), so that a regression
 shows here even where the client is not installed.
 """
 
@@ -40,7 +40,7 @@ def users_file(tmp_path):
 
 def _json(response):
     assert response.status_code == 200, response.status_code
-    return response.get_json()
+    return response.get_json(force=True)
 
 
 def _oauth_info(html: str) -> dict:
@@ -94,7 +94,7 @@ def test_sign_in_redirects_with_a_working_token(client):
         "/arcgis/admin/notebooks/runtimes",
         query_string={"f": "json"},
         headers={"X-Esri-Authorization": f"Bearer {fragment['access_token']}"},
-    ).get_json()
+    ).get_json(force=True)
     assert len(runtimes["runtimes"]) == 2
 
 
@@ -106,7 +106,7 @@ def test_sign_in_token_expires_like_any_other(app, client):
         "/arcgis/admin/notebooks/runtimes",
         query_string={"f": "json"},
         headers={"X-Esri-Authorization": f"Bearer {token}"},
-    ).get_json()
+    ).get_json(force=True)
     assert answer["code"] == 498
 
 
@@ -165,6 +165,32 @@ def test_sharing_root_names_its_version(client):
     assert root["enterpriseVersion"] == "12.1.0"
 
 
+@pytest.mark.parametrize(
+    "release, version, build",
+    [("11.4", "11.4.0", None), ("11.5", "11.5.0", "56755"), ("12.0", "12.0.0", None)],
+)
+def test_sharing_root_names_the_enterprise_build(release, version, build):
+    """[doc] 11.3 answers ``"enterpriseBuild": "51526"``; an 11.5 capture ``"56755"``."""
+    root = _json(
+        create_app(release_name=release).test_client().get(SHARING, query_string={"f": "json"})
+    )
+    assert list(root) == ["currentVersion", "enterpriseVersion", "enterpriseBuild"]
+    assert root["enterpriseVersion"] == version
+    assert root["enterpriseBuild"].isdigit()
+    if build:
+        assert root["enterpriseBuild"] == build
+
+
+def test_info_and_portal_self_name_the_portal_with_its_web_context():
+    client = create_app(context="gis").test_client()
+    info = _json(client.get("/gis/sharing/rest/info", query_string={"f": "json"}, base_url=HOST))
+    assert info["owningSystemUrl"] == "https://nbmock.test/gis"
+    portal = _json(
+        client.get("/gis/sharing/rest/portals/self", query_string={"f": "json"}, base_url=HOST)
+    )
+    assert portal["portalHostname"] == "nbmock.test/gis"
+
+
 @pytest.mark.parametrize("method", ["GET", "POST"])
 def test_portal_self_is_kubernetes_and_names_the_signed_in_user(api, token, method):
     response = api.client.open(
@@ -186,7 +212,52 @@ def test_portal_self_anonymous_has_no_user_and_bad_token_is_refused(client):
     refused = _json(
         client.get(f"{SHARING}/portals/self", query_string={"f": "json", "token": "garbage"})
     )
-    assert refused["error"]["code"] == 498
+    assert refused == PORTAL_INVALID_TOKEN
+
+
+#: The Portal's own refusals [capture: Esri's JavaScript client fixtures, ArcGIS Online].
+PORTAL_TOKEN_REQUIRED = {
+    "error": {
+        "code": 499,
+        "message": "Token Required",
+        "messageCode": "GWM_0003",
+        "details": ["Token Required"],
+    }
+}
+PORTAL_INVALID_TOKEN = {"error": {"code": 498, "message": "Invalid token.", "details": []}}
+
+
+@pytest.mark.parametrize("resource", ["community/self", "community/users/admin"])
+def test_portal_resources_without_a_token_answer_the_portal_form(client, resource):
+    answer = _json(client.get(f"{SHARING}/{resource}", query_string={"f": "json"}))
+    assert answer == PORTAL_TOKEN_REQUIRED
+
+
+@pytest.mark.parametrize("resource", ["community/self", "portals/self/servers"])
+def test_portal_resources_with_a_bad_or_expired_token_answer_invalid_token(api, token, resource):
+    bad = _json(
+        api.client.get(f"{SHARING}/{resource}", query_string={"f": "json", "token": "forged"})
+    )
+    api.clock.advance(61 * 60)
+    expired = _json(
+        api.client.get(f"{SHARING}/{resource}", query_string={"f": "json", "token": token})
+    )
+    assert bad == expired == PORTAL_INVALID_TOKEN
+
+
+@pytest.mark.parametrize(
+    "method, resource", [("GET", "generateToken"), ("DELETE", "community/self")]
+)
+def test_a_method_the_portal_lacks_is_its_method_not_supported(client, method, resource):
+    answer = _json(client.open(f"{SHARING}/{resource}", method=method, query_string={"f": "json"}))
+    assert answer == {
+        "error": {
+            "code": 405,
+            "message": "Method not supported.",
+            "messageCode": "GWM_0005",
+            "details": [],
+        }
+    }
 
 
 def test_community_shows_the_users_file_privileges(users_file):
@@ -195,7 +266,7 @@ def test_community_shows_the_users_file_privileges(users_file):
     token = client.post(
         f"{SHARING}/generateToken",
         data={"username": "alice", "password": "alice-pw-1", "f": "json"},
-    ).get_json()["token"]
+    ).get_json(force=True)["token"]
     me = _json(client.get(f"{SHARING}/community/self", query_string={"f": "json", "token": token}))
     assert me["username"] == "alice"
     assert me["role"] == "org_publisher"
@@ -236,14 +307,21 @@ def test_servers_refused_to_non_administrators_and_for_other_portals(users_file,
     alice = client.post(
         f"{SHARING}/generateToken",
         data={"username": "alice", "password": "alice-pw-1", "f": "json"},
-    ).get_json()["token"]
+    ).get_json(force=True)["token"]
     refused = client.get(
         f"{SHARING}/portals/self/servers", query_string={"f": "json", "token": alice}
-    ).get_json()
-    assert refused["error"]["code"] == 403
+    ).get_json(force=True)
+    assert refused == {
+        "error": {
+            "code": 403,
+            "message": "You do not have permissions to access this resource or perform this operation.",
+            "messageCode": "GWM_0003",
+            "details": [],
+        }
+    }
     missing = api.client.get(
         f"{SHARING}/portals/NOTTHISPORTAL/servers", query_string={"f": "json", "token": token}
-    ).get_json()
+    ).get_json(force=True)
     assert missing["error"]["code"] == 404
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import json
 import re
 
 import pytest
@@ -48,7 +50,7 @@ def test_copy_read_update_read_unregister_read_list_workflow(api, token):
         content_type="multipart/form-data",
         headers={"X-Esri-Authorization": f"Bearer {token}"},
     )
-    assert response.get_json() == {"status": "success"}
+    assert response.get_json(force=True) == {"status": "success"}
     after = api.get(url, token)
     assert (after["maxCpu"], after["maxMemory"], after["maxSwapMemory"]) == (6, 20, 40)
     assert after["revision"] > copied["revision"]
@@ -106,6 +108,113 @@ def test_manifest_lists_libraries_standard_smaller_than_advanced(api, token, met
     }  # fmt: skip
 
 
+def test_system_manifest_rows_look_like_esris_example(api, token):
+    """[doc:manifest] Esri's example rows have ``"base_url": null`` and ``"platform": null``."""
+    rows = api.get(f"{RUNTIMES}/{STANDARD_ID}/manifest", token)["libraries"]
+    assert {(row["base_url"], row["platform"]) for row in rows} == {(None, None)}
+    arcgis = next(row for row in rows if row["name"] == "arcgis")
+    assert arcgis["dist_name"] == f"arcgis-{arcgis['version']}-{arcgis['build_string']}"
+
+
+CONDA_LIST = (
+    b'[{"base_url": null, "build_number": 0, "build_string": "pyhd8ed1ab_0",'
+    b' "channel": "conda-forge", "dist_name": "rich-13.9.4-pyhd8ed1ab_0",'
+    b' "name": "rich", "platform": null, "version": "13.9.4"},'
+    b' {"name": "geopandas", "version": "1.0.1"}]'
+)
+
+
+def _update_with_manifest(api, token, runtime_id, content: bytes, filename="manifest.json"):
+    response = api.client.post(
+        f"/arcgis/admin/{RUNTIMES}/{runtime_id}/update",
+        data={
+            "maxCpu": "2.0",
+            "maxMemory": "6.0",
+            "maxMemoryUnit": "g",
+            "f": "json",
+            "token": token,
+            "manifestFile": (io.BytesIO(content), filename, "application/json"),
+        },
+        content_type="multipart/form-data",
+    )
+    return response.get_json(force=True)
+
+
+def test_update_with_an_uploaded_manifest_replaces_what_manifest_answers(api, token):
+    copied = api.post(f"{RUNTIMES}/{STANDARD_ID}/copy", token, **SEED_COPY)["notebookRuntime"]
+    assert _update_with_manifest(api, token, copied["id"], CONDA_LIST) == {"status": "success"}
+    libraries = api.get(f"{RUNTIMES}/{copied['id']}/manifest", token)["libraries"]
+    assert libraries == [
+        {
+            "name": "rich",
+            "version": "13.9.4",
+            "build_string": "pyhd8ed1ab_0",
+            "dist_name": "rich-13.9.4-pyhd8ed1ab_0",
+            "channel": "conda-forge",
+            "build_number": 0,
+            "base_url": None,
+            "platform": None,
+        },
+        {
+            "name": "geopandas",
+            "version": "1.0.1",
+            "build_string": None,
+            "dist_name": None,
+            "channel": None,
+            "build_number": None,
+            "base_url": None,
+            "platform": None,
+        },
+    ]
+    assert api.get(f"{RUNTIMES}/{copied['id']}", token)["maxMemory"] == 6
+    # The manifest resource's own shape is accepted too, and the source keeps its own.
+    again = {"libraries": libraries[:1]}
+    assert _update_with_manifest(api, token, copied["id"], json.dumps(again).encode()) == {
+        "status": "success"
+    }
+    assert api.get(f"{RUNTIMES}/{copied['id']}/manifest", token) == again
+    assert "rich" not in {
+        row["name"] for row in api.get(f"{RUNTIMES}/{STANDARD_ID}/manifest", token)["libraries"]
+    }
+
+
+NOT_A_MANIFEST = (
+    "Invalid value for 'manifestFile': expected a manifest {\"libraries\": [...]}"
+    " or the output of 'conda list --json', with at least one library."
+)
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"name,version\nrich,13.9.4\n", "Invalid value for 'manifestFile': the file is not JSON in UTF-8."),
+        (b'{"packages": []}', NOT_A_MANIFEST),
+        (b"[]", NOT_A_MANIFEST),
+        (b'[{"name": "rich"}]', "Invalid value for 'manifestFile': library 0 needs a 'name' and a 'version'."),
+    ],
+)  # fmt: skip
+def test_a_manifest_that_does_not_parse_is_refused_and_changes_nothing(
+    api, token, content, message
+):
+    before_runtime = api.get(f"{RUNTIMES}/{STANDARD_ID}", token)
+    before_manifest = api.get(f"{RUNTIMES}/{STANDARD_ID}/manifest", token)
+    answer = _update_with_manifest(api, token, STANDARD_ID, content)
+    assert answer == {"status": "error", "messages": [message], "code": 400}
+    assert api.get(f"{RUNTIMES}/{STANDARD_ID}", token) == before_runtime
+    assert api.get(f"{RUNTIMES}/{STANDARD_ID}/manifest", token) == before_manifest
+
+
+def test_an_uploaded_manifest_survives_export_and_import_of_the_state(api, token):
+    assert _update_with_manifest(api, token, STANDARD_ID, CONDA_LIST) == {"status": "success"}
+    state = api.client.get("/__mock__/state").get_json(force=True)
+    fresh = Api(create_app())
+    assert fresh.client.post("/__mock__/state", json=state).status_code == 200
+    fresh_token = fresh.token()
+    assert fresh.get(f"{RUNTIMES}/{STANDARD_ID}/manifest", fresh_token) == api.get(
+        f"{RUNTIMES}/{STANDARD_ID}/manifest", token
+    )
+
+
 def test_a_copy_reports_its_sources_manifest(api, token):
     copied = api.post(f"{RUNTIMES}/{ADVANCED_ID}/copy", token, **SEED_COPY)["notebookRuntime"]
     assert api.get(f"{RUNTIMES}/{copied['id']}/manifest", token) == api.get(
@@ -115,7 +224,11 @@ def test_a_copy_reports_its_sources_manifest(api, token):
 
 def test_admin_root_and_notebooks_name_their_children(api, token):
     root = api.get("", token)
-    assert root == {"resources": ["notebooks"], "currentVersion": "12.1", "fullVersion": "12.1.0"}
+    assert list(root.items()) == [
+        ("fullVersion", "12.1.0"),
+        ("resources", ["notebooks"]),
+        ("currentVersion", 12.1),  # a number, as in Esri's example [doc]
+    ]
     assert api.get("notebooks", token) == {"resources": ["runtimes"]}
 
 

@@ -66,7 +66,7 @@ def test_a_forged_host_header_cannot_make_sign_in_redirect_a_token_there(client)
 
 def test_configured_public_url_is_the_only_redirect_host(app, client):
     app.config[PUBLIC_URLS_KEY] = [PORTAL]
-    refused = _authorize(client, "http://localhost/cb", base_url="http://localhost")
+    refused = _authorize(client, "http://nbmock.test/cb", base_url="http://nbmock.test")
     assert refused["messages"] == ["Invalid redirect_uri"]
     refused = _authorize(client, "https://evil.example/cb", base_url="https://evil.example")
     assert "oauth_state" not in refused
@@ -115,7 +115,7 @@ def _token_answer(client, username="admin", password="admin1234") -> dict:
     return client.post(
         f"{SHARING}/generateToken",
         data={"username": username, "password": password, "f": "json"},
-    ).get_json()
+    ).get_json(force=True)
 
 
 def test_five_wrong_passwords_lock_the_account_for_fifteen_minutes(app, client):
@@ -218,7 +218,7 @@ def test_a_cross_site_form_post_with_a_known_token_changes_nothing(client, heade
     copied = client.post(
         f"/arcgis/admin/notebooks/runtimes/{STANDARD_ID}/copy",
         data={**SEED_COPY, "f": "json", "token": token},
-    ).get_json()["notebookRuntime"]
+    ).get_json(force=True)["notebookRuntime"]
     response = client.post(
         f"/arcgis/admin/notebooks/runtimes/{copied['id']}/unregister",
         data={"f": "html", "token": token},
@@ -229,7 +229,7 @@ def test_a_cross_site_form_post_with_a_known_token_changes_nothing(client, heade
     still = client.get(
         f"/arcgis/admin/notebooks/runtimes/{copied['id']}",
         query_string={"f": "json", "token": token},
-    ).get_json()
+    ).get_json(force=True)
     assert still["id"] == copied["id"]
     signin = client.post(SIGNIN, data={"username": "admin"}, headers=headers)
     assert signin.status_code == 403
@@ -242,5 +242,17 @@ def test_api_clients_without_origin_and_same_origin_pages_are_never_refused(clie
             f"/arcgis/admin/notebooks/runtimes/{STANDARD_ID}/copy",
             data={**SEED_COPY, "f": "json", "token": token},
             headers=headers,
-        ).get_json()
+        ).get_json(force=True)
         assert answer["status"] == "success"
+
+
+def test_served_public_url_names_are_the_redirect_hosts_and_a_forged_host_is_not():
+    """``nbmock serve --public-url`` names (Settings.allowed_hosts) are the portal's own."""
+    app = create_app(allowed_hosts=frozenset({"localhost", "nbmock.example.org"}))
+    client = app.test_client()
+    ok = _authorize(client, "http://nbmock.example.org:8080/cb", base_url="http://127.0.0.1")
+    assert ok.get("oauth_state")
+    loopback = _authorize(client, "http://127.0.0.1:8080/cb", base_url="http://127.0.0.1")
+    assert loopback.get("oauth_state")
+    forged = _authorize(client, "http://1.2.3.4/steal", base_url="http://1.2.3.4")
+    assert forged["messages"] == ["Invalid redirect_uri"]

@@ -41,7 +41,7 @@ def test_concurrent_copies_are_all_kept_with_unique_ids_and_revisions(tmp_path):
         answer = client.post(
             f"/arcgis/admin/{COPY}",
             data={**SEED_COPY, "name": f"c{i}", "f": "json", "token": token},
-        ).get_json()
+        ).get_json(force=True)
         return answer["notebookRuntime"]
 
     with ThreadPoolExecutor(max_workers=8) as pool:

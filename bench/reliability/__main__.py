@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--schemathesis-examples", type=int, default=40)
     parser.add_argument("--framing-cases", type=int, default=1500)
     parser.add_argument("--slow-connections", type=int, default=64)
-    parser.add_argument("--hostile-examples", type=int, default=1000)
+    parser.add_argument("--hostile-examples", type=int, default=300)
     parser.add_argument("--out", default="reports/reliability")
     args = parser.parse_args(argv)
 

@@ -118,7 +118,7 @@ class Deployment:
         answer = self.client.post(
             "/arcgis/sharing/rest/generateToken",
             data={"username": username, "password": self.passwords[username], "f": "json", **extra},
-        ).get_json()
+        ).get_json(force=True)
         self.issued.append(answer["token"])
         return answer["token"]
 
@@ -191,7 +191,7 @@ def run_auth_matrix(
     def fresh_copy() -> str:
         answer = dep.client.post(
             f"{RUNTIMES}/{STANDARD_ID}/copy", data={**SEED_COPY, "f": "json", "token": admin_token}
-        ).get_json()
+        ).get_json(force=True)
         return answer["notebookRuntime"]["id"]
 
     for op in OPERATIONS:

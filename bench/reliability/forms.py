@@ -151,7 +151,7 @@ def run_form_fuzz(examples: int, *, seed: int | None = 8, oversized: bool = True
     issued = client.post(
         "/arcgis/sharing/rest/generateToken",
         data={"username": "admin", "password": "admin1234", "f": "json"},
-    ).get_json()["token"]
+    ).get_json(force=True)["token"]
     report = FormFuzzReport()
 
     def snapshot() -> str:
@@ -161,7 +161,7 @@ def run_form_fuzz(examples: int, *, seed: int | None = 8, oversized: bool = True
     def a_copy() -> str:
         answer = client.post(
             f"{RUNTIMES}/{STANDARD_ID}/copy", data={**SEED_COPY, "f": "json", "token": issued}
-        ).get_json()
+        ).get_json(force=True)
         return answer["notebookRuntime"]["id"]
 
     copy_id = [a_copy()]

@@ -176,16 +176,16 @@ def run_hostile_values(examples: int = 300, *, seed: int | None = None) -> Hosti
     token = client.post(
         "/arcgis/sharing/rest/generateToken",
         data={"username": "admin", "password": "admin1234", "f": "json"},
-    ).get_json()["token"]
+    ).get_json(force=True)["token"]
     report = HostileValuesReport()
 
     def state() -> dict[str, Any]:
-        return client.get("/__mock__/state").get_json()
+        return client.get("/__mock__/state").get_json(force=True)
 
     def a_copy() -> str:
         answer = client.post(
             f"{RUNTIMES}/{STANDARD_ID}/copy", data={**SEED_COPY, "f": "json", "token": token}
-        ).get_json()
+        ).get_json(force=True)
         return answer["notebookRuntime"]["id"]
 
     copy_id = a_copy()
@@ -210,7 +210,7 @@ def run_hostile_values(examples: int = 300, *, seed: int | None = None) -> Hosti
             if listed.status_code != 200:
                 report.problems.append(f"list f={fmt} answers {listed.status_code} after {label}")
         exported = client.get("/__mock__/state")
-        back = client.post("/__mock__/state", json=exported.get_json())
+        back = client.post("/__mock__/state", json=exported.get_json(force=True))
         if back.status_code != 200:
             report.problems.append(f"the export after {label} does not import back: {back.data!r}")
 
@@ -266,7 +266,7 @@ def run_hostile_values(examples: int = 300, *, seed: int | None = None) -> Hosti
 def _outcome(response) -> str:
     if response.status_code != 200:
         return f"HTTP {response.status_code}"
-    body = response.get_json(silent=True)
+    body = response.get_json(force=True, silent=True)
     if isinstance(body, dict) and body.get("status") == "error":
         return f"code {body.get('code')}"
     return "success"

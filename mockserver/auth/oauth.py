@@ -92,13 +92,16 @@ def host_key(url: str) -> str | None:
 def own_host(key: str, configured: Collection[str]) -> bool:
     """Whether ``key`` (``host_key`` of a URL) is the portal's own.
 
-    ``configured`` holds the keys of the deployment's public URLs; when there are
-    none, a loopback or never-resolved name on any port is.
+    Loopback always is (the machine itself). ``configured`` holds the keys of the
+    deployment's public URLs, or the host names it answers for on any port; when
+    there are none (in process), a never-resolved name on any port also is.
     """
-    if configured:
-        return key in configured
     name = key.rsplit(":", 1)[0]
-    return name in LOOPBACK_HOSTS or name.endswith(NEVER_RESOLVED_DOMAINS)
+    if name in LOOPBACK_HOSTS:
+        return True
+    if configured:
+        return key in configured or name in configured
+    return name.endswith(NEVER_RESOLVED_DOMAINS)
 
 
 def authorize(params: Mapping[str, str], *, portal_hosts: Collection[str], now_ms: int) -> SignIn:

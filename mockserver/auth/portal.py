@@ -37,8 +37,12 @@ def portal_version(release: Release) -> str:
 
 
 def root(release: Release) -> dict[str, Any]:
-    """The sharing API root [doc: since 11.3 it also names the Enterprise version]."""
-    return {"currentVersion": portal_version(release), "enterpriseVersion": release.full_version}
+    """The sharing API root [doc: since 11.3 it also names the Enterprise version and build]."""
+    return {
+        "currentVersion": portal_version(release),
+        "enterpriseVersion": release.full_version,
+        "enterpriseBuild": release.enterprise_build,
+    }
 
 
 def portal_role(user: User) -> str:
@@ -62,7 +66,12 @@ def user_profile(user: User, *, show_privileges: bool = True) -> dict[str, Any]:
 def portal_self(
     release: Release, user: User | None, *, portal_host: str, use_ssl: bool
 ) -> dict[str, Any]:
-    """``portals/self``: the organisation, and who is signed in when someone is [doc][client]."""
+    """``portals/self``: the organisation, and who is signed in when someone is [doc][client].
+
+    ``portal_host`` is ``host[:port]/<context>``: an Enterprise portal names its web
+    context in ``portalHostname`` [capture: an Esri test fixture has
+    ``"portalHostname": "pheede2-win10vm.esri.com/portal"``].
+    """
     payload: dict[str, Any] = {
         "id": ORG_ID,
         "name": PORTAL_NAME,

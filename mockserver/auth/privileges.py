@@ -1,21 +1,32 @@
 """Privileges and roles, as data with their provenance.
 
 Internal privilege names are those the official Python client reads [client].
-Notebook admin endpoints need one of the listed admin privileges **plus**
-"Create and edit notebooks" [seed][doc].
+Which of them open the notebook admin endpoints depends on the release
+(``NotebookAccess``, chosen by each release profile in runtimes/releases.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 CREATE_NOTEBOOKS = "premium:publisher:createNotebooks"  # "Create and edit notebooks" [client]
 ADVANCED_NOTEBOOKS = "premium:publisher:createAdvancedNotebooks"  # "Advanced notebooks" [client]
 MANAGE_SERVERS = "portal:admin:manageServers"  # "Servers" [client]
 MANAGE_SECURITY = "portal:admin:manageSecurity"  # "Security and infrastructure" [client]
 
-#: The admin privileges the notebook endpoints list; any one of them suffices [doc].
-NOTEBOOK_ADMIN_PRIVILEGES = frozenset({MANAGE_SERVERS, MANAGE_SECURITY})
+
+@dataclass(frozen=True)
+class NotebookAccess:
+    """Who may use the notebook endpoints: one privilege of ``any_of``, and all of ``also``."""
+
+    any_of: frozenset[str]
+    also: frozenset[str]
+
+    def allows(self, privileges: Iterable[str]) -> bool:
+        held = set(privileges)
+        return bool(held & self.any_of) and self.also <= held
+
 
 #: Built-in roles. The Administrator role holds every privilege above [doc];
 #: the remaining entries are a realistic subset of Portal's [inferred].
@@ -40,12 +51,6 @@ ROLES: dict[str, frozenset[str]] = {
     "User": frozenset({"portal:user:createItem"}),
     "Viewer": frozenset({"portal:user:viewOrgItems"}),
 }
-
-
-def may_administer_notebooks(privileges: Iterable[str]) -> bool:
-    """One listed admin privilege and Create and edit notebooks [seed]."""
-    held = set(privileges)
-    return bool(held & NOTEBOOK_ADMIN_PRIVILEGES) and CREATE_NOTEBOOKS in held
 
 
 def is_administrator(privileges: Iterable[str]) -> bool:

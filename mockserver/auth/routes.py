@@ -18,7 +18,7 @@ from mockserver.auth.guard import require_administrator, signed_in_user
 from mockserver.auth.oauth import SignIn
 from mockserver.auth.tokens import Token, token_request
 from mockserver.auth.users import User
-from mockserver.errors import ArcGISError, NotFound
+from mockserver.errors import ArcGISError, MethodNotSupported, NotFound
 from mockserver.pipeline import RESOURCE, Page, operation
 
 portal = Blueprint("portal", __name__)
@@ -32,7 +32,8 @@ TOKEN_FIELDS = ("username", "password", "client", "referer", "expiration")
 def info():
     """Public: where to get a token [doc][client]."""
     return {
-        "owningSystemUrl": request.host_url.rstrip("/"),
+        # The portal's URL with its web context [capture: `https://portalhostqa/gis`].
+        "owningSystemUrl": _base_url(),
         "authInfo": {
             "isTokenBasedSecurity": True,
             "tokenServicesUrl": url_for("portal.generate_token", _external=True),
@@ -45,7 +46,7 @@ def generate_token():
     """A token for username/password, POST only [doc]; GET shows the directory's form."""
     if request.method == "GET":
         if wire.response_format() != "html":
-            raise ArcGISError(messages.TOKEN_NEEDS_POST, code=405)
+            raise MethodNotSupported(messages.METHOD_NOT_SUPPORTED.format(method="GET"))
         form = {"url": url_for("portal.generate_token"), "fields": TOKEN_FIELDS}
         form["defaults"] = {"client": "requestip", "expiration": "60"}
         return Page({}, operations={"generateToken": form})
@@ -101,7 +102,7 @@ def portal_self():
     return portal_facts.portal_self(
         deployment.current().release,
         _optional_user(),
-        portal_host=request.host,
+        portal_host=f"{request.host}/{deployment.current().context}",
         use_ssl=request.is_secure,
     )
 

@@ -58,11 +58,20 @@ def init_app(app: Flask) -> None:
 
 
 def portal_hosts() -> frozenset[str]:
-    """``host_key`` of each configured public URL of the deployment."""
+    """Where the deployment's own URLs are, from its configuration, never from a request.
+
+    ``host_key`` (``name:port``) of each URL in the app's ``NBMOCK_PUBLIC_URLS``;
+    else the host names ``nbmock serve`` answers for (loopback names, the bound
+    name, each ``--public-url``'s), on any port; in process, neither (empty: see
+    ``oauth.own_host``).
+    """
     urls = current_app.config.get(PUBLIC_URLS_KEY) or ()
     if isinstance(urls, str):
         urls = (urls,)
-    return frozenset(key for key in map(host_key, urls) if key is not None)
+    keys = frozenset(key for key in map(host_key, urls) if key is not None)
+    if keys:
+        return keys
+    return deployment.current().settings.allowed_hosts or frozenset()
 
 
 def _records() -> SignInRecords:

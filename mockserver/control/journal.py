@@ -26,6 +26,9 @@ SECRET_KEY = re.compile(
 #: Keys a response may hold that look like credentials but are not: the ArcGIS
 #: error ``code`` must stay visible.
 RESPONSE_KEEP = frozenset({"code"})
+#: Answers that may hold JSON: ArcGIS labels its JSON ``text/plain`` (wire.JSON_CONTENT_TYPE),
+#: the control plane answers ``application/json``; a text/plain body that is not JSON is skipped.
+JSON_MIMETYPES = frozenset({"text/plain", "application/json"})
 #: Responses larger than this are journaled without their body (``responseBytes``
 #: says how large it was). A list of some hundred runtimes still fits.
 MAX_RESPONSE_BYTES = 64 * 1024
@@ -95,7 +98,7 @@ def response_json(mimetype: str | None, data: bytes) -> tuple[str | None, Any]:
     would cost more than the rest of the request. Only an answer that may
     carry a credential is parsed, masked and written again.
     """
-    if mimetype != "application/json" or len(data) > MAX_RESPONSE_BYTES:
+    if mimetype not in JSON_MIMETYPES or len(data) > MAX_RESPONSE_BYTES:
         return None, None
     text = data.decode("utf-8", errors="replace").strip()
     if not text.startswith(("{", "[")):

@@ -15,7 +15,8 @@ from mockserver.clock import Clock
 from mockserver.errors import ArcGISError, InvalidParameters, NotFound
 from mockserver.ids import IdGenerator
 from mockserver.runtimes import model
-from mockserver.runtimes.manifests import manifest_for
+from mockserver.runtimes.manifests import checked as checked_manifest
+from mockserver.runtimes.manifests import manifest_for, uploaded
 from mockserver.runtimes.model import Runtime
 from mockserver.runtimes.releases import Release, system_runtimes
 from mockserver.runtimes.store import Store, Transaction
@@ -50,7 +51,11 @@ class RuntimesBackend:
         )
 
     def manifest(self, runtime_id: str) -> dict:
+        """The manifest last uploaded for the runtime, else its system runtime's."""
         runtime = self.get(runtime_id)
+        uploaded = self.store.uploaded_manifest(runtime_id)
+        if uploaded is not None:
+            return uploaded
         source_id = self.store.source_of(runtime_id) or runtime.id
         return manifest_for(source_id)
 
@@ -64,13 +69,25 @@ class RuntimesBackend:
             tx.set_meta("id_sequence", str(sequence))
             runtime.revision = _next_revision(tx, self.clock)
             tx.insert_runtime(runtime.to_dict(), source_id=source.id)
+            # A copy starts with the libraries its source has now [inferred, M3].
+            tx.set_uploaded_manifest(runtime.id, tx.uploaded_manifest(source.id))
         return runtime
 
-    def update(self, runtime_id: str, params: Mapping[str, str]) -> Runtime:
+    def update(
+        self, runtime_id: str, params: Mapping[str, str], manifest_file: bytes | None = None
+    ) -> Runtime:
+        """Apply ``params``, and the uploaded ``manifestFile`` when one came [client].
+
+        An empty upload counts as none (C18); one that does not parse refuses the
+        whole update, so nothing changes.
+        """
+        manifest = uploaded(manifest_file) if manifest_file else None
         with self.store.transaction() as tx:
             runtime = model.updated(_get(tx, runtime_id), params)
             runtime.revision = _next_revision(tx, self.clock)
             tx.replace_runtime(runtime.to_dict())
+            if manifest is not None:
+                tx.set_uploaded_manifest(runtime_id, manifest)
         return runtime
 
     def unregister(self, runtime_id: str) -> None:
@@ -118,10 +135,18 @@ class RuntimesBackend:
         return None
 
     def export(self, tx: Transaction) -> dict[str, Any]:
-        """The runtimes (with the system runtime each copy came from) and both counters."""
+        """The runtimes (with the system runtime each copy came from, and the manifest
+        ``update`` uploaded for it, if any) and both counters."""
+        uploaded_manifests = tx.uploaded_manifests()
         return {
             "runtimes": [
-                {"runtime": body, "sourceId": source_id} for body, source_id in tx.list_runtimes()
+                {"runtime": body, "sourceId": source_id}
+                | (
+                    {"manifest": uploaded_manifests[body["id"]]}
+                    if body["id"] in uploaded_manifests
+                    else {}
+                )
+                for body, source_id in tx.list_runtimes()
             ],
             "idSequence": int(tx.get_meta("id_sequence", "0")),
             "lastRevision": int(tx.get_meta("last_revision", "0")),
@@ -136,10 +161,11 @@ class RuntimesBackend:
         id_sequence = _counter(snapshot.get("idSequence", 0), "idSequence")
         last_revision = _counter(snapshot.get("lastRevision", 0), "lastRevision")
         tx.delete_all_runtimes()
-        for runtime, source_id in runtimes:
+        for runtime, source_id, manifest in runtimes:
             tx.insert_runtime(runtime.to_dict(), source_id=source_id)
+            tx.set_uploaded_manifest(runtime.id, manifest)
         tx.set_meta("id_sequence", str(id_sequence))
-        newest = max([last_revision, *(runtime.revision for runtime, _ in runtimes)])
+        newest = max([last_revision, *(runtime.revision for runtime, _, _ in runtimes)])
         current = int(tx.get_meta("last_revision", "0"))
         # Revisions never go back, even to an older snapshot's.
         tx.set_meta("last_revision", str(max(current, newest)))
@@ -169,10 +195,10 @@ class RuntimesBackend:
         tx.set_meta("release", self.release.name)
 
 
-def _snapshot_runtimes(raw: Any) -> list[tuple[Runtime, str | None]]:
+def _snapshot_runtimes(raw: Any) -> list[tuple[Runtime, str | None, dict[str, Any] | None]]:
     if not isinstance(raw, list):
         raise ValueError("'runtimes' must be a list.")
-    runtimes: list[tuple[Runtime, str | None]] = []
+    runtimes: list[tuple[Runtime, str | None, dict[str, Any] | None]] = []
     ids: set[str] = set()
     revisions: set[int] = set()
     for index, item in enumerate(raw):
@@ -193,8 +219,18 @@ def _snapshot_runtimes(raw: Any) -> list[tuple[Runtime, str | None]]:
             raise ValueError(f"runtimes[{index}]: revision {runtime.revision} appears twice.")
         ids.add(runtime.id)
         revisions.add(runtime.revision)
-        runtimes.append((runtime, source_id))
+        runtimes.append((runtime, source_id, _snapshot_manifest(item.get("manifest"), index)))
     return runtimes
+
+
+def _snapshot_manifest(raw: Any, index: int) -> dict[str, Any] | None:
+    """An uploaded manifest of the snapshot, checked as an upload is (M4)."""
+    if raw is None:
+        return None
+    try:
+        return checked_manifest(raw)
+    except InvalidParameters as invalid:
+        raise ValueError(f"runtimes[{index}].manifest: {invalid.messages[0]}") from None
 
 
 def _counter(value: Any, name: str) -> int:

@@ -1,12 +1,35 @@
-"""Runtime manifests (the libraries a runtime ships), read from manifests.json."""
+"""Runtime manifests (the libraries a runtime ships): the system ones, and uploaded ones.
+
+A system runtime's manifest comes from manifests.json. ``update`` may upload a
+new manifest as the multipart file ``manifestFile`` [client: ``KubeRuntime.update
+(manifest=...)``]; ``uploaded`` reads it, or refuses it naming the problem.
+"""
 
 from __future__ import annotations
 
 import json
 from functools import cache
 from importlib import resources
+from typing import Any
 
+from mockserver import messages
+from mockserver.errors import InvalidParameters
 from mockserver.runtimes.releases import ADVANCED_ID
+
+#: The keys of a manifest row, in the order Esri's example writes them [doc:manifest].
+LIBRARY_KEYS = (
+    "name",
+    "version",
+    "build_string",
+    "dist_name",
+    "channel",
+    "build_number",
+    "base_url",
+    "platform",
+)
+#: Libraries an uploaded manifest may list; a real one has a few hundred.
+MAX_LIBRARIES = 5000
+UPLOAD_NAME = "manifestFile"
 
 
 @cache
@@ -14,7 +37,9 @@ def _data() -> dict:
     return json.loads(resources.files(__package__).joinpath("manifests.json").read_text())
 
 
-def _library(name, version, build_string, channel, build_number, platform) -> dict:
+def _library(name, version, build_string, channel, build_number) -> dict:
+    # base_url and platform are null as in Esri's example, which is conda's own
+    # `conda list --json` output [doc:manifest; support.esri.com 000025575].
     return {
         "name": name,
         "version": version,
@@ -22,8 +47,8 @@ def _library(name, version, build_string, channel, build_number, platform) -> di
         "dist_name": f"{name}-{version}-{build_string}",
         "channel": channel,
         "build_number": build_number,
-        "base_url": f"https://conda.anaconda.org/{channel}",
-        "platform": platform,
+        "base_url": None,
+        "platform": None,
     }
 
 
@@ -33,3 +58,50 @@ def manifest_for(system_runtime_id: str) -> dict:
     if system_runtime_id == ADVANCED_ID:
         rows = rows + _data()["advanced_extra"]
     return {"libraries": [_library(*row) for row in rows]}
+
+
+def uploaded(raw: bytes) -> dict[str, Any]:
+    """The manifest an uploaded ``manifestFile`` holds, or ``InvalidParameters`` saying why.
+
+    Accepted [inferred]: the manifest resource's own shape ``{"libraries": [...]}``, or
+    ``conda list --json`` output (a list of libraries), which is what Esri's manifests
+    are [support.esri.com 000025575]. Each library needs a string ``name`` and
+    ``version``; the other keys are kept when given, else null, in Esri's order.
+    """
+    try:
+        value = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise InvalidParameters(messages.MANIFEST_NOT_JSON.format(name=UPLOAD_NAME)) from None
+    return checked(value)
+
+
+def checked(value: Any) -> dict[str, Any]:
+    """``value`` (parsed JSON) as a manifest, or ``InvalidParameters`` naming the first problem."""
+    rows = value.get("libraries") if isinstance(value, dict) else value
+    if not isinstance(rows, list) or not rows:
+        raise InvalidParameters(messages.MANIFEST_NOT_A_LIST.format(name=UPLOAD_NAME))
+    if len(rows) > MAX_LIBRARIES:
+        raise InvalidParameters(
+            messages.MANIFEST_TOO_LONG.format(name=UPLOAD_NAME, limit=MAX_LIBRARIES)
+        )
+    libraries = []
+    for index, row in enumerate(rows):
+        if not (
+            isinstance(row, dict)
+            and isinstance(row.get("name"), str)
+            and row["name"].strip()
+            and isinstance(row.get("version"), str)
+            and row["version"].strip()
+        ):
+            raise InvalidParameters(
+                messages.MANIFEST_BAD_LIBRARY.format(name=UPLOAD_NAME, index=index)
+            )
+        libraries.append({key: _typed(key, row.get(key)) for key in LIBRARY_KEYS})
+    return {"libraries": libraries}
+
+
+def _typed(key: str, value: Any) -> Any:
+    """``value`` when it has the type Esri's rows give ``key``, else null."""
+    if key == "build_number":
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+    return value if isinstance(value, str) else None

@@ -9,11 +9,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mockserver.auth.privileges import (
+    CREATE_NOTEBOOKS,
+    MANAGE_SECURITY,
+    MANAGE_SERVERS,
+    NotebookAccess,
+)
+
 STANDARD_ID = "d47350a5-e4f0-4b63-ae55-c0a5773a96bb"  # [seed] the copy example's source
 ADVANCED_ID = "3b7c1f5e-9a2d-4e8b-b6c4-5f0e2a7d9c31"  # [inferred] fixed so tests can name it
 
 #: Operation names as declared on the views (mockserver/pipeline.py); [doc] since 11.4.
 BASE_OPERATIONS = frozenset({"runtimes", "runtime", "update", "manifest"})
+
+#: Who may use the notebook endpoints. [doc] 11.4's pages (e.g. update-notebook-runtime)
+#: accept any one of "Create and edit notebooks", "Servers", "Security and infrastructure";
+#: from 11.5 the pages (and the seed) ask for "Servers" or "Security and infrastructure"
+#: **plus** "Create and edit notebooks".
+ANY_ONE_OF_THREE = NotebookAccess(
+    any_of=frozenset({CREATE_NOTEBOOKS, MANAGE_SERVERS, MANAGE_SECURITY}), also=frozenset()
+)
+ADMIN_PLUS_NOTEBOOKS = NotebookAccess(
+    any_of=frozenset({MANAGE_SERVERS, MANAGE_SECURITY}), also=frozenset({CREATE_NOTEBOOKS})
+)
 
 
 @dataclass(frozen=True)
@@ -23,6 +41,15 @@ class Release:
     runtime_version: str
     operations: frozenset[str]
     provenance: str
+    #: ``sharing/rest``'s ``enterpriseBuild`` (see ``provenance`` for its source).
+    enterprise_build: str
+    notebook_access: NotebookAccess = ADMIN_PLUS_NOTEBOOKS
+
+    @property
+    def admin_current_version(self) -> float:
+        """The admin root's ``currentVersion``: a number, as Esri's example and ArcGIS
+        Server captures write it [doc: enterprise-admin-root]; 12.0 is written 12 (W2)."""
+        return float(self.name)
 
 
 RELEASES: dict[str, Release] = {
@@ -33,28 +60,36 @@ RELEASES: dict[str, Release] = {
             "11.4.0",
             "11.0",
             BASE_OPERATIONS,
-            "[doc] runtime 11.0 for 11.4 (Esri's runtime table; its Kubernetes examples show 10.0)",
+            "[doc] runtime 11.0 for 11.4 (Esri's runtime table; its Kubernetes examples show 10.0);"
+            " [doc] any one of three privileges; build [inferred] between 11.3's and 11.5's",
+            enterprise_build="54130",
+            notebook_access=ANY_ONE_OF_THREE,
         ),
         Release(
             "11.5",
             "11.5.0",
             "12.0",
             BASE_OPERATIONS | {"copy", "unregister"},
-            "[doc] copy and unregister since 11.5; runtime 12.0 [inferred]",
+            "[doc] copy and unregister since 11.5; runtime 12.0 [inferred];"
+            " build 56755 [capture] of an 11.5 portal's sharing/rest",
+            enterprise_build="56755",
         ),
         Release(
             "12.0",
             "12.0.0",
             "13.0",
             BASE_OPERATIONS | {"copy", "unregister"},
-            "runtime 13.0 [inferred]",
+            "runtime 13.0 [inferred]; build [inferred]",
+            enterprise_build="59100",
         ),
         Release(
             "12.1",
             "12.1.0",
             "14.0",
             BASE_OPERATIONS | {"copy", "unregister", "upgrade"},
-            "[doc] upgrade since 12.1; runtime 14.0 as the seed shows [seed], its release [inferred]",
+            "[doc] upgrade since 12.1; runtime 14.0 as the seed shows [seed], its release [inferred];"
+            " build [inferred]",
+            enterprise_build="61400",
         ),
     )
 }

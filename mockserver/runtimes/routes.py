@@ -7,6 +7,7 @@ from flask import Blueprint, current_app, url_for
 from mockserver import deployment, wire
 from mockserver.auth.guard import require_administrator, require_notebook_administrator
 from mockserver.pipeline import OPERATION, Page, declared, operation
+from mockserver.runtimes.manifests import UPLOAD_NAME as UPLOADED_MANIFEST
 from mockserver.runtimes.model import Runtime
 
 admin = Blueprint("admin", __name__)
@@ -34,10 +35,12 @@ RUNTIME = "/notebooks/runtimes/<runtime_id>"
 )
 def root():
     release = deployment.current().release
+    # Keys in the order of Esri's example [doc: enterprise-admin-root]; its "status"
+    # (the site's installation stages) is not emulated (ledger A1).
     payload = {
-        "resources": ["notebooks"],
-        "currentVersion": release.name,
         "fullVersion": release.full_version,
+        "resources": ["notebooks"],
+        "currentVersion": release.admin_current_version,
     }
     return Page(payload, links=lambda: {"notebooks": url_for("admin.notebooks")})
 
@@ -149,7 +152,9 @@ def copy(runtime_id: str):
     form=UPDATE_FIELDS,
 )
 def update(runtime_id: str):
-    deployment.current().runtimes.update(runtime_id, wire.params())
+    deployment.current().runtimes.update(
+        runtime_id, wire.params(), manifest_file=wire.uploaded_file(UPLOADED_MANIFEST)
+    )
     return _success(runtime_id)
 
 

@@ -39,7 +39,8 @@ CREATE TABLE IF NOT EXISTS runtimes (
     id        TEXT NOT NULL UNIQUE,
     source_id TEXT,
     revision  INTEGER NOT NULL UNIQUE,
-    body      TEXT NOT NULL
+    body      TEXT NOT NULL,
+    manifest  TEXT
 );
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
@@ -98,6 +99,12 @@ class Store:
             # octet_length is SQL's (and PostgreSQL's) byte count; SQLite has it from 3.43.
             self._db.create_function("octet_length", 1, _octet_length, deterministic=True)
         self.migrate("runtimes", MIGRATIONS)
+        with self.write() as db:
+            # A state file made before uploaded manifests (and before numbered migrations,
+            # so its step 1 was recorded on a table without the column).
+            columns = {row[1] for row in db.execute("PRAGMA table_info(runtimes)")}
+            if "manifest" not in columns:
+                db.execute("ALTER TABLE runtimes ADD COLUMN manifest TEXT")
 
     def create_tables(self, schema: str) -> None:
         """Run ``schema``'s ``CREATE TABLE IF NOT EXISTS`` statements, unversioned."""
@@ -218,6 +225,14 @@ class Store:
             ).fetchone()
         return None if row is None else json.loads(row[0])
 
+    def uploaded_manifest(self, runtime_id: str) -> dict[str, Any] | None:
+        """The manifest last uploaded for the runtime by ``update``, if any."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT manifest FROM runtimes WHERE id = ?", (runtime_id,)
+            ).fetchone()
+        return None if row is None or row[0] is None else json.loads(row[0])
+
     def source_of(self, runtime_id: str) -> str | None:
         with self._lock:
             row = self._db.execute(
@@ -264,6 +279,22 @@ class Transaction:
             "UPDATE runtimes SET revision = ?, body = ? WHERE id = ?",
             (body["revision"], json.dumps(body), body["id"]),
         )
+
+    def uploaded_manifest(self, runtime_id: str) -> dict[str, Any] | None:
+        row = self._db.execute(
+            "SELECT manifest FROM runtimes WHERE id = ?", (runtime_id,)
+        ).fetchone()
+        return None if row is None or row[0] is None else json.loads(row[0])
+
+    def set_uploaded_manifest(self, runtime_id: str, manifest: dict[str, Any] | None) -> None:
+        self._db.execute(
+            "UPDATE runtimes SET manifest = ? WHERE id = ?",
+            (None if manifest is None else json.dumps(manifest), runtime_id),
+        )
+
+    def uploaded_manifests(self) -> dict[str, dict[str, Any]]:
+        rows = self._db.execute("SELECT id, manifest FROM runtimes WHERE manifest IS NOT NULL")
+        return {runtime_id: json.loads(manifest) for runtime_id, manifest in rows}
 
     def delete_runtime(self, runtime_id: str) -> bool:
         return self._db.execute("DELETE FROM runtimes WHERE id = ?", (runtime_id,)).rowcount > 0
