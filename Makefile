@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8080
 ARGS   ?=
 
-.PHONY: serve test test-packaging lint clean bench reliability bench-tools contract-deep
+.PHONY: serve test test-packaging lint clean bench reliability bench-tools contract-deep mutation
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,16 +51,22 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff check --fix mockserver contracts tests bench openapi
 	$(BIN)/ruff format mockserver contracts tests bench openapi
 
-# make bench: the emulator against bare Flask and Prism (docs/BENCHMARKS.md); not part of make test.
+# make bench: the emulator against bare Flask, a naive stateful handler, Prism, WireMock and
+# moto's server (docs/BENCHMARKS.md); not part of make test.
 # make reliability: integrity, kill -9, fuzzing, auth matrix, secrets at full size (docs/RELIABILITY.md).
 # wrk comes from Debian (the Python load generator stands in where it cannot be installed);
-# Prism from npm into bench/.prism, never globally.
+# Prism and WireMock from npm into bench/.prism and bench/.wiremock, never globally.
 PRISM_VERSION  ?= 5.16.0
+# npm's wiremock package carries WireMock's standalone jar (Maven's registry is not reachable);
+# it runs on the machine's own Java. moto[server] goes into the venv for bench only: it is
+# no dependency of the project.
+WIREMOCK_VERSION ?= 3.13.2
+MOTO_VERSION   ?= 5.2.5
 BENCH_ARGS     ?=
 RELIABILITY_ARGS ?=
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo -n)
 
-bench-tools:
+bench-tools: $(VENV)/.installed-test
 	@command -v wrk >/dev/null 2>&1 \
 	  || ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wrk >/dev/null) \
 	  || echo "make: wrk could not be installed; the Python load generator will be used"
@@ -68,6 +74,15 @@ bench-tools:
 	  || (command -v npm >/dev/null 2>&1 && mkdir -p bench/.prism \
 	      && npm install --prefix bench/.prism --no-audit --no-fund --silent @stoplight/prism-cli@$(PRISM_VERSION)) \
 	  || echo "make: Prism could not be installed; it is left out of the table"
+	@ls bench/.wiremock/node_modules/wiremock/build/wiremock-standalone-*.jar >/dev/null 2>&1 \
+	  || (command -v npm >/dev/null 2>&1 && mkdir -p bench/.wiremock \
+	      && npm install --prefix bench/.wiremock --no-audit --no-fund --silent wiremock@$(WIREMOCK_VERSION)) \
+	  || echo "make: WireMock could not be installed; it is left out of the table"
+	@command -v java >/dev/null 2>&1 \
+	  || echo "make: no java on this machine; WireMock is left out of the table"
+	@test -f $(VENV)/.installed-bench \
+	  || ($(BIN)/python -m pip install --quiet 'moto[server]==$(MOTO_VERSION)' && touch $(VENV)/.installed-bench) \
+	  || echo "make: moto[server] could not be installed; moto is left out of the table"
 
 bench: $(VENV)/.installed-test bench-tools
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
@@ -77,7 +92,7 @@ reliability: $(VENV)/.installed-test
 	$(BIN)/python -m bench.reliability $(RELIABILITY_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info
+	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info mutants
 
 # make contract-deep: Schemathesis against the emulator (openapi/notebook-runtimes.yaml,
 # schemathesis.toml) with thousands of examples; make test runs the same with a few.
@@ -87,3 +102,16 @@ contract-deep: $(VENV)/.installed-test
 	$(BIN)/ruff format --check openapi
 	CONTRACT_EXAMPLES=$(CONTRACT_EXAMPLES) CONTRACT_STATEFUL_STEPS=50 \
 	  $(BIN)/python -m pytest tests/test_contract.py -k schemathesis_finds_no -s
+
+# make mutation: mutmut over the modules that hold the rules ([tool.mutmut] in pyproject.toml),
+# then the score table and every survivor in docs/MUTATION.md; not part of make test (about an
+# hour on 2 idle cores). One module: make mutation MUTANTS='mockserver.auth.tokens.*'.
+MUTMUT_VERSION    ?= 3.8.1
+MUTATION_CHILDREN ?= 2
+MUTANTS ?= 'mockserver.runtimes.model.*' 'mockserver.wire.*' 'mockserver.auth.tokens.*' \
+           'mockserver.runtimes.store.*next_revision__mutmut_*' 'mockserver.pipeline.*'
+mutation: $(VENV)/.installed-test
+	$(BIN)/python -m pip install --quiet 'mutmut==$(MUTMUT_VERSION)'
+	rm -rf mutants
+	$(BIN)/mutmut run --max-children $(MUTATION_CHILDREN) $(MUTANTS)
+	$(BIN)/python -m bench.mutation --write docs/MUTATION.md

@@ -1,22 +1,19 @@
-"""The ceiling for a Flask app: constant JSON under the emulator's gunicorn settings.
+"""The ceiling for a Flask app: constant JSON under the emulator's server settings.
 
 ``python -m bench.ceiling --port P --workers N`` serves the same URLs the
 benchmark drives, each answering the seed's copy response, pre-serialised:
-no parsing, no auth, no state. Same worker class, worker count and access log
-as ``nbmock serve`` (mockserver/serving.py), so the difference is the emulator's own work.
+no parsing, no auth, no state. Served by ``bench/hosting.py`` with ``nbmock
+serve``'s own server options, so the difference is the emulator's own work.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
 
 from flask import Flask, Response
-from gunicorn.app.base import BaseApplication
 
-from mockserver.serving import ACCESS_LOG_FORMAT, KEEPALIVE_SECONDS, THREADS
-from mockserver.worker import HeadFirstWorker
+from bench import hosting
 
 RUNTIME = {
     "id": "7b9d1c2e-3f4a-4b5c-8d6e-9f0a1b2c3d4e",
@@ -64,39 +61,14 @@ def create_ceiling_app() -> Flask:
     return app
 
 
-class CeilingServer(BaseApplication):
-    def __init__(self, options: dict[str, Any]) -> None:
-        self.options = options
-        super().__init__()
-
-    def load_config(self) -> None:
-        for key, value in self.options.items():
-            self.cfg.set(key, value)
-
-    def load(self) -> Flask:
-        return create_ceiling_app()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
-    CeilingServer(
-        {
-            "bind": f"127.0.0.1:{args.port}",
-            "workers": args.workers,
-            "worker_class": HeadFirstWorker,
-            "threads": THREADS,
-            "keepalive": KEEPALIVE_SECONDS,
-            "accesslog": "-",
-            "errorlog": "-",
-            "access_log_format": ACCESS_LOG_FORMAT,
-            "graceful_timeout": 10,
-            "timeout": 60,
-            "proc_name": "nbmock-ceiling",
-        }
-    ).run()
+    hosting.run(
+        create_ceiling_app, port=args.port, workers=args.workers, proc_name="nbmock-ceiling"
+    )
 
 
 if __name__ == "__main__":

@@ -29,9 +29,18 @@ class Request:
     url: str
     form: dict[str, str] | None = None
     headers: tuple[tuple[str, str], ...] = ()
+    #: A body sent as is (moto's JSON), instead of ``form``.
+    content: str | None = None
+    content_type: str = "application/x-www-form-urlencoded"
+
+    @property
+    def has_body(self) -> bool:
+        return self.form is not None or self.content is not None
 
     @property
     def body(self) -> str:
+        if self.content is not None:
+            return self.content
         return urlencode(self.form) if self.form else ""
 
 
@@ -87,10 +96,10 @@ def _lua_string(text: str) -> str:
 
 def _wrk(request: Request, *, seconds: float, connections: int, threads: int) -> Result:
     body = ""
-    if request.form is not None:
+    if request.has_body:
         body = (
             f"wrk.body = {_lua_string(request.body)}\n"
-            'wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"'
+            f'wrk.headers["Content-Type"] = {_lua_string(request.content_type)}'
         )
     headers = "\n".join(
         f"wrk.headers[{_lua_string(name)}] = {_lua_string(value)}"
@@ -136,10 +145,10 @@ def _wrk(request: Request, *, seconds: float, connections: int, threads: int) ->
 def _worker(request: Request, seconds: float, connections: int, queue) -> None:
     parts = urlsplit(request.url)
     target = parts.path + (f"?{parts.query}" if parts.query else "")
-    body = request.body.encode() if request.form is not None else None
+    body = request.body.encode() if request.has_body else None
     headers = dict(request.headers)
     if body:
-        headers["Content-Type"] = "application/x-www-form-urlencoded"
+        headers["Content-Type"] = request.content_type
     latencies: list[float] = []
     errors = [0]
     lock = threading.Lock()

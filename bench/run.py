@@ -1,4 +1,9 @@
-"""``make bench``: the emulator against bare Flask and Prism, side by side.
+"""``make bench``: the emulator against its baselines and peers, side by side.
+
+Baselines: bare Flask and a naive stateful handler, under ``nbmock serve``'s
+own server options. Peers: Prism (static contract mock), WireMock (one stub)
+and moto's server (a stateful write); a peer whose tool is missing here is
+left out of the table with its reason.
 
 Every contender runs at once on 127.0.0.1; rounds alternate the order in
 which they are driven and each figure is the median over rounds. Targets are
@@ -15,16 +20,22 @@ import platform
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from urllib.parse import urlencode
 
 import yaml
 
-from bench import load, scale, servers
+from bench import breakdown, ceiling, load, scale, servers
 from bench.load import Request, Result
 
 OPERATIONS = ("copy", "get", "list")
+NAIVE = "naive stateful"
+#: moto's comparable stateful write: each call stores a new message under an id
+#: the server draws, as a copy stores a new runtime (moto keeps it in memory).
+MOTO_OPERATION = "SQS SendMessage"
 
 
 @dataclass
@@ -140,7 +151,7 @@ def per_round_ratio(mine: Cell, theirs: Cell, attribute: str) -> float:
     return median(ratios)
 
 
-def targets(cells: list[Cell]) -> list[list[str]]:
+def targets(cells: list[Cell], left_out: dict[str, str]) -> list[list[str]]:
     by = {(c.contender, c.operation): c for c in cells}
     emulator = {op: by[("emulator", op)] for op in OPERATIONS}
     flask = {op: by[("bare Flask", op)] for op in OPERATIONS}
@@ -158,6 +169,9 @@ def targets(cells: list[Cell]) -> list[list[str]]:
             ]
         )
 
+    def missing(what: str, contender: str, target: str) -> None:
+        rows.append([what, "-", target, f"left out: {left_out.get(contender, 'not measured')}"])
+
     prism_copies = [c for c in cells if c.contender.startswith("Prism") and c.operation == "copy"]
     if prism_copies:
         best = max(prism_copies, key=lambda c: median([r.rps for r in c.results]))
@@ -166,6 +180,17 @@ def targets(cells: list[Cell]) -> list[list[str]]:
             per_round_ratio(emulator["copy"], best, "rps"),
             1.0,
         )
+    else:
+        missing("emulator copy req/s ÷ best Prism copy", "Prism", "≥ 1")
+    naive = by.get((NAIVE, "copy"))
+    if naive:
+        add(
+            "emulator copy req/s ÷ naive stateful copy",
+            per_round_ratio(emulator["copy"], naive, "rps"),
+            0.9,
+        )
+    else:
+        missing("emulator copy req/s ÷ naive stateful copy", NAIVE, "≥ 0.9")
     add(
         "emulator copy req/s ÷ bare Flask",
         per_round_ratio(emulator["copy"], flask["copy"], "rps"),
@@ -183,15 +208,28 @@ def targets(cells: list[Cell]) -> list[list[str]]:
             2.0,
             higher_is_better=False,
         )
-    ratio = per_round_ratio(emulator["list"], flask["list"], "rps")
-    rows.append(
-        [
-            "emulator list (10 runtimes) req/s ÷ bare Flask",
-            f"{ratio:.2f}",
-            "none",
-            "for information",
-        ]
-    )
+    wiremock = by.get(("WireMock", "copy"))
+    if wiremock:
+        add(
+            "emulator copy req/s ÷ WireMock copy (moonshot)",
+            per_round_ratio(emulator["copy"], wiremock, "rps"),
+            0.5,
+        )
+    else:
+        missing("emulator copy req/s ÷ WireMock copy (moonshot)", "WireMock", "≥ 0.5")
+
+    def information(what: str, mine: Cell, theirs: Cell) -> None:
+        ratio = per_round_ratio(mine, theirs, "rps")
+        rows.append([what, f"{ratio:.2f}", "none", "for information"])
+
+    moto = by.get(("moto", MOTO_OPERATION))
+    if moto:
+        information(f"emulator copy req/s ÷ moto {MOTO_OPERATION}", emulator["copy"], moto)
+    else:
+        missing(f"emulator copy req/s ÷ moto {MOTO_OPERATION}", "moto", "none")
+    if naive:
+        information("naive stateful copy req/s ÷ bare Flask copy", naive, flask["copy"])
+    information("emulator list (10 runtimes) req/s ÷ bare Flask", emulator["list"], flask["list"])
     return rows
 
 
@@ -237,6 +275,65 @@ def machine() -> dict:
     }
 
 
+def start_optional(
+    name: str,
+    missing: str | None,
+    make: Callable[[], servers.Server],
+    started: list[servers.Server],
+    left_out: dict[str, str],
+) -> servers.Server | None:
+    """Start a contender that may be missing here; a missing one is left out of the
+    table with its reason, never a failed run."""
+    if missing:
+        left_out[name] = missing
+        return None
+    server = make()
+    try:
+        server.start()
+    except RuntimeError as error:
+        left_out[name] = f"it did not start: {server.failure() or error}"
+        return None
+    started.append(server)
+    return server
+
+
+def moto_request(server: servers.Server) -> Request:
+    """SQS SendMessage as boto3 sends it today (the JSON protocol)."""
+    queue = servers.moto_queue(server.origin)
+    return Request(
+        "POST",
+        server.origin + "/",
+        headers=(
+            ("X-Amz-Target", "AmazonSQS.SendMessage"),
+            ("Authorization", servers.MOTO_AUTH),
+        ),
+        content=json.dumps({"QueueUrl": queue, "MessageBody": urlencode(servers.SEED_COPY)}),
+        content_type="application/x-amz-json-1.0",
+    )
+
+
+def run_rounds(
+    cells: list[Cell], *, rounds: int, seconds: float, connections: int, left_out: dict[str, str]
+) -> None:
+    for cell in list(cells):  # warm up each contender (and the JVM's JIT); check its answers
+        result = drive_cell(cell, seconds=1, connections=2, threads=1)
+        if result.requests and result.errors >= result.requests:
+            # A peer that refuses everything (Prism on a contract whose answers it cannot
+            # serialise) is left out rather than measured on its errors.
+            cells.remove(cell)
+            left_out[f"{cell.contender} {cell.operation}"] = (
+                "every answer in its warm-up was an error (see its log)"
+            )
+        elif result.errors:
+            print(
+                f"  warning: {cell.contender} {cell.operation}: {result.errors} errors in warm-up"
+            )
+    for round_number in range(rounds):
+        for cell in rotate(cells, round_number * 3):
+            cell.results.append(drive_cell(cell, seconds=seconds, connections=connections))
+        print(f"  round {round_number + 1}/{rounds} done", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=5)
@@ -246,6 +343,9 @@ def main(argv: list[str] | None = None) -> int:
         "--sizes", default="10,1000,100000", help="stored runtimes for the growth table"
     )
     parser.add_argument("--skip-growth", action="store_true")
+    parser.add_argument(
+        "--breakdown-calls", type=int, default=3000, help="copies profiled in process (0: none)"
+    )
     parser.add_argument(
         "--skip-postgres", action="store_true", help="leave out the PostgreSQL replicas"
     )
@@ -263,31 +363,48 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     started: list[servers.Server] = []
+    #: (what, server): each started contender, for the start-up and memory tables.
+    labelled: list[tuple[str, servers.Server]] = []
+    left_out: dict[str, str] = {}
     cells: list[Cell] = []
     stack = contextlib.ExitStack()
+    memory: list[dict] = []
     try:
-        writer = servers.emulator(work / "emulator-copy.log", state=work / "copy.sqlite3").start()
-        started.append(writer)
+
+        def start(label: str, server: servers.Server) -> servers.Server:
+            server.start()
+            started.append(server)
+            labelled.append((label, server))
+            return server
+
+        writer = start(
+            "emulator (copy)",
+            servers.emulator(work / "emulator-copy.log", state=work / "copy.sqlite3"),
+        )
         read_state = work / "read.sqlite3"
         scale.prefill(read_state, 10)
-        reader = servers.emulator(work / "emulator-read.log", state=read_state).start()
-        started.append(reader)
-        flask = servers.ceiling(work / "ceiling.log").start()
-        started.append(flask)
+        reader = start(
+            "emulator (get, list; 10 stored)",
+            servers.emulator(work / "emulator-read.log", state=read_state),
+        )
+        flask = start("bare Flask", servers.ceiling(work / "ceiling.log"))
+        naive = start(NAIVE, servers.naive(work / "naive.log", state=work / "naive.sqlite3"))
         quiet_writer = quiet_reader = None
         if servers.serve_supports("--no-journal"):
             # The request journal writes a row per request; measured apart to show its cost.
             extra = ("--no-journal",)
-            quiet_writer = servers.emulator(
-                work / "emulator-nj-copy.log", state=work / "nj-copy.sqlite3", extra=extra
-            ).start()
-            started.append(quiet_writer)
+            quiet_writer = start(
+                "emulator --no-journal (copy)",
+                servers.emulator(
+                    work / "emulator-nj-copy.log", state=work / "nj-copy.sqlite3", extra=extra
+                ),
+            )
             nj_read = work / "nj-read.sqlite3"
             scale.prefill(nj_read, 10)
-            quiet_reader = servers.emulator(
-                work / "emulator-nj-read.log", state=nj_read, extra=extra
-            ).start()
-            started.append(quiet_reader)
+            quiet_reader = start(
+                "emulator --no-journal (get, list)",
+                servers.emulator(work / "emulator-nj-read.log", state=nj_read, extra=extra),
+            )
 
         copy_requests = operation_requests(
             writer.origin, emulator_paths(), servers.token(writer.origin)
@@ -312,37 +429,73 @@ def main(argv: list[str] | None = None) -> int:
             cells.append(Cell(name, "list", nj_read["list"], []))
         for op, request in operation_requests(flask.origin, emulator_paths(), "-").items():
             cells.append(Cell("bare Flask", op, request, []))
+        naive_copy = operation_requests(naive.origin, emulator_paths(), "-")["copy"]
+        cells.append(Cell(NAIVE, "copy", naive_copy, []))
 
         if servers.prism_available():
             for multiprocess in (False, True):
                 for quiet in (False, True):
-                    prism = servers.prism(
-                        work / "prism.log", multiprocess=multiprocess, quiet=quiet
-                    ).start()
-                    started.append(prism)
+                    log = work / f"prism{'-m' * multiprocess}{'-quiet' * quiet}.log"
+                    prism = servers.prism(log, multiprocess=multiprocess, quiet=quiet)
+                    if not start_optional(prism.name, None, lambda p=prism: p, started, left_out):
+                        continue
+                    labelled.append((prism.name, prism))
                     # Prism checks only that a credential is present.
                     prism_ops = operation_requests(prism.origin, contract_paths(), "not-checked")
                     for op, request in prism_ops.items():
                         cells.append(Cell(prism.name, op, request, []))
         else:
-            print("Prism left out: bench/.prism or openapi/notebook-runtimes.yaml is missing")
+            left_out["Prism"] = (
+                "bench/.prism, node or openapi/notebook-runtimes.yaml is missing"
+                " (make bench-tools installs Prism with npm)"
+            )
+
+        copy_path = emulator_paths()["copy"]
+        wiremock = start_optional(
+            "WireMock",
+            servers.wiremock_missing(),
+            lambda: servers.wiremock(
+                work / "wiremock.log",
+                work / "wiremock",
+                copy_path,
+                json.dumps({"notebookRuntime": ceiling.RUNTIME, "status": "success"}),
+            ),
+            started,
+            left_out,
+        )
+        if wiremock:
+            labelled.append(("WireMock", wiremock))
+            request = operation_requests(wiremock.origin, emulator_paths(), "-")["copy"]
+            cells.append(Cell("WireMock", "copy", request, []))
+        moto = start_optional(
+            "moto",
+            servers.moto_missing(),
+            lambda: servers.moto(work / "moto.log"),
+            started,
+            left_out,
+        )
+        if moto:
+            labelled.append(("moto", moto))
+            cells.append(Cell("moto", MOTO_OPERATION, moto_request(moto), []))
 
         if not args.skip_postgres:
             cells += postgres_cells(work, started, stack)
 
-        for cell in cells:  # warm up each contender and check it answers correctly
-            result = drive_cell(cell, seconds=1, connections=2, threads=1)
-            if result.errors:
-                print(
-                    f"  warning: {cell.contender} {cell.operation}: {result.errors} errors in warm-up"
-                )
-
-        for round_number in range(args.rounds):
-            for cell in rotate(cells, round_number * 3):
-                cell.results.append(
-                    drive_cell(cell, seconds=args.seconds, connections=args.connections)
-                )
-            print(f"  round {round_number + 1}/{args.rounds} done", flush=True)
+        run_rounds(
+            cells,
+            rounds=args.rounds,
+            seconds=args.seconds,
+            connections=args.connections,
+            left_out=left_out,
+        )
+        for label, server in labelled:
+            memory.append(
+                {
+                    "contender": label,
+                    "total_mib": server.rss_bytes() / 2**20,
+                    "worker_mib": [b / 2**20 for b in server.worker_rss_bytes()],
+                }
+            )
     finally:
         for server in started:
             server.stop()
@@ -365,11 +518,31 @@ def main(argv: list[str] | None = None) -> int:
             for r in rows
         ],
     )
-    target_rows = targets(cells)
+    target_rows = targets(cells, left_out)
     print_table(
         "Targets (median of per-round ratios)",
         ["ratio", "measured", "target", "verdict"],
         target_rows,
+    )
+    for name, reason in left_out.items():
+        print(f"{name} left out of the table, because {reason}")
+    startup = [{"contender": label, "seconds": server.ready_seconds} for label, server in labelled]
+    print_table(
+        "Start: seconds from launching the server to its first answer",
+        ["server", "seconds"],
+        [[s["contender"], f"{s['seconds']:.2f}"] for s in startup],
+    )
+    print_table(
+        "Memory after the rounds (RSS; a worker is a child process where the server forks them)",
+        ["server", "all processes MiB", "per worker MiB"],
+        [
+            [
+                m["contender"],
+                f"{m['total_mib']:.0f}",
+                ", ".join(f"{w:.0f}" for w in m["worker_mib"]),
+            ]
+            for m in memory
+        ],
     )
 
     growth, inproc = [], []
@@ -400,15 +573,26 @@ def main(argv: list[str] | None = None) -> int:
                 for g in growth
             ],
         )
-        inproc = [scale.in_process("memory", work), scale.in_process("file", work)]
+        inproc = [
+            scale.in_process("memory", work),
+            scale.in_process("file", work),
+            scale.fixture_rates(),
+        ]
         print_table(
-            "In process (Flask test client, one thread): operations per second",
-            ["state", "copy", "get", "list (2 runtimes)"],
+            "In process, one thread: calls per second",
+            ["how", "copy", "get", "list (2 runtimes)"],
             [
-                [f.storage, f"{f.copy_ops:.0f}", f"{f.get_ops:.0f}", f"{f.list_ops:.0f}"]
+                [
+                    in_process_label(f.storage),
+                    f"{f.copy_ops:.0f}",
+                    f"{f.get_ops:.0f}",
+                    f"{f.list_ops:.0f}",
+                ]
                 for f in inproc
             ],
         )
+    if args.breakdown_calls:
+        breakdown.main(["--calls", str(args.breakdown_calls)])
 
     report = {
         "when": time.strftime("%Y-%m-%d %H:%M:%S %z"),
@@ -418,6 +602,9 @@ def main(argv: list[str] | None = None) -> int:
         "settings": vars(args),
         "throughput": rows,
         "targets": target_rows,
+        "left_out": left_out,
+        "startup": startup,
+        "memory": memory,
         "growth": [asdict(g) for g in growth],
         "in_process": [asdict(f) for f in inproc],
     }
@@ -425,6 +612,12 @@ def main(argv: list[str] | None = None) -> int:
     path.write_text(json.dumps(report, indent=2))
     print(f"\nresults written to {path}")
     return 0
+
+
+def in_process_label(storage: str) -> str:
+    if storage in ("memory", "file"):
+        return f"Flask test client, state in {storage}"
+    return f"{storage} (requests session, state in memory)"
 
 
 if __name__ == "__main__":

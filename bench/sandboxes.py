@@ -53,7 +53,7 @@ def measure(sizes: tuple[int, ...] = SIZES, probes: int = 7) -> dict:
         # Memory: Python allocations held by 32 sandbox apps reopened from their state
         # (the oldest, which the worker's LRU of live apps had closed). RSS would hide
         # them in arenas freed by the apps the LRU closed.
-        listing = client.get("/__mock__/sandboxes").get_json()["sandboxes"][:32]
+        listing = client.get("/__mock__/sandboxes").get_json(force=True)["sandboxes"][:32]
         gc.collect()
         tracemalloc.start()
         before = tracemalloc.get_traced_memory()[0]

@@ -15,7 +15,7 @@ from pathlib import Path
 import requests
 
 from bench import servers
-from mockserver import create_app, deployment
+from mockserver import create_app, deployment, testing
 from mockserver.runtimes import model
 
 
@@ -148,3 +148,43 @@ def _in_process_call(client, operation: str, token: str):
     if operation == "get":
         return lambda: client.get(f"{base}/{servers.STANDARD_ID}", query_string=query)
     return lambda: client.get(base, query_string=query)
+
+
+def fixture_rates(*, seconds: float = 2.0) -> InProcessFigures:
+    """Calls per second through the pytest fixture ``arcgis_mock`` as a test makes them:
+    ``mockserver.testing.in_process()`` (what the fixture is built on) and its
+    ``requests`` session, reset before each operation as the fixture resets before
+    each test."""
+    emulator = testing.in_process()
+    try:
+        admin = f"{emulator.admin_url}/notebooks/runtimes"
+        session = emulator.session
+        rates = {}
+        for operation in ("copy", "get", "list"):
+            emulator.control("POST", "reset", {"seed": None})
+            auth = {"X-Esri-Authorization": f"Bearer {emulator.token()}"}
+            if operation == "copy":
+                form = {**servers.SEED_COPY, "f": "json"}
+
+                def call(form=form, auth=auth):
+                    return session.post(
+                        f"{admin}/{servers.STANDARD_ID}/copy", data=form, headers=auth
+                    )
+            else:
+                url = f"{admin}/{servers.STANDARD_ID}" if operation == "get" else admin
+
+                def call(url=url, auth=auth):
+                    return session.get(url, params={"f": "json"}, headers=auth)
+
+            done = 0
+            start = time.perf_counter()
+            while time.perf_counter() - start < seconds:
+                response = call()
+                if response.status_code != 200 or b'"error"' in response.content:
+                    raise RuntimeError(f"arcgis_mock {operation} refused")
+                done += 1
+            rates[operation] = done / (time.perf_counter() - start)
+    finally:
+        emulator.session.close()
+        deployment.of(emulator.app).close()
+    return InProcessFigures("arcgis_mock fixture", rates["copy"], rates["get"], rates["list"])

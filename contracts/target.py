@@ -89,7 +89,10 @@ class Target:
         self.session = session
         self.base_url = base_url.rstrip("/")
         parts = urlsplit(self.base_url)
-        self.control_url = f"{parts.scheme}://{parts.netloc}/{CONTROL_PATH}"
+        self._origin = f"{parts.scheme}://{parts.netloc}"
+        self._context = parts.path.strip("/").split("/", 1)[0]
+        #: The control plane of the target's own deployment, once found (``_find_control``).
+        self.control_url = f"{self._origin}/{CONTROL_PATH}"
         self.credentials = credentials
         self.limited = limited
         self.allow_writes = allow_writes
@@ -248,11 +251,30 @@ class Target:
         with self._lock:
             if self._has_control is None:
                 try:
-                    answer = self._control_call("GET", "clock")
-                    self._has_control = isinstance(answer, dict) and "epochMs" in answer
+                    self._has_control = self._find_control()
                 except (RuntimeError, ConnectionError):
                     self._has_control = False
             return self._has_control
+
+    def _find_control(self) -> bool:
+        """Point ``control_url`` at the control plane of the target's own deployment.
+
+        An emulator's main deployment has its control plane at ``/__mock__/``; a
+        sandbox of it (``/sb-<id>/``) at ``/__mock__/sandboxes/<id>/``. Moving
+        the main deployment's clock, or restoring its state, would change
+        another deployment than the one under test, so the kit asks which is whose.
+        """
+        main = f"{self._origin}/{CONTROL_PATH}"
+        self.control_url = main
+        health = self._control_call("GET", "health")
+        if isinstance(health, dict) and health.get("context") == self._context:
+            return True
+        sandboxes = self._control_call("GET", "sandboxes")
+        for sandbox in sandboxes.get("sandboxes", []) if isinstance(sandboxes, dict) else []:
+            if sandbox.get("context") == self._context:
+                self.control_url = f"{main}/sandboxes/{sandbox['id']}"
+                return True
+        return False
 
     @property
     def can_move_clock(self) -> bool:
@@ -295,13 +317,13 @@ class Target:
                 allow_redirects=False,
             )
         except requests.RequestException as error:
-            raise ConnectionError(redact(f"/{CONTROL_PATH}/{path}: {error}")) from None
+            raise ConnectionError(redact(f"{self.control_url}/{path}: {error}")) from None
         try:
             answer = response.json()
         except ValueError:
             answer = None
         if response.status_code != 200 or answer is None:
-            raise RuntimeError(f"/{CONTROL_PATH}/{path} answered HTTP {response.status_code}")
+            raise RuntimeError(f"{self.control_url}/{path} answered HTTP {response.status_code}")
         return answer
 
     def require_writes(self) -> None:

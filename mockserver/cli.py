@@ -6,10 +6,11 @@ import argparse
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import astuple
+from dataclasses import astuple, replace
 from importlib.metadata import entry_points
 from pathlib import Path
 
+from mockserver.auth.lockout import PORTAL_LOCKOUT
 from mockserver.auth.users import DEFAULT_PASSWORD, DEFAULT_USERNAME
 from mockserver.runtimes.releases import RELEASES
 from mockserver.settings import DEFAULT_CONTEXT, DEFAULT_MAX_BODY, DEFAULT_RELEASE, Settings
@@ -101,6 +102,14 @@ def _serve_parser(commands) -> None:
         f"(default: {Settings.max_sandboxes})",
     )
     serve.add_argument(
+        "--lockout-attempts",
+        metavar="N",
+        type=int,
+        default=PORTAL_LOCKOUT.attempts,
+        help="failed sign-ins within 15 minutes that lock an account for 15 minutes, as "
+        f"Portal does; 0 turns the lockout off (default: {PORTAL_LOCKOUT.attempts})",
+    )
+    serve.add_argument(
         "--no-journal",
         dest="journal",
         action="store_false",
@@ -152,6 +161,9 @@ def _run_serve(args: argparse.Namespace) -> int:
         max_body=args.max_body,
         journal=args.journal,
         max_sandboxes=args.max_sandboxes,
+        lockout=replace(PORTAL_LOCKOUT, attempts=args.lockout_attempts)
+        if args.lockout_attempts > 0
+        else None,
         control_token=args.control_token,
         control_enabled=bool(args.control_token) or is_loopback(args.host),
         allowed_hosts=allowed_hosts,

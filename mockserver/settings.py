@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mockserver.auth.lockout import PORTAL_LOCKOUT, LockoutPolicy
 from mockserver.runtimes.releases import DEFAULT_RELEASE
 
 if TYPE_CHECKING:
@@ -50,6 +51,11 @@ class Settings:
     trusted_proxies: frozenset[str] = frozenset()
     #: How many sandboxes (``POST /__mock__/sandboxes``) may exist at once.
     max_sandboxes: int = 100
+    #: Portal's account lockout (mockserver/auth/lockout.py); None turns it off.
+    lockout: LockoutPolicy | None = PORTAL_LOCKOUT
+    #: The deployment's public URLs (``https://portal.example.com``): where the built-in
+    #: OAuth apps may send a signed-in browser, never the request's Host header.
+    public_urls: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         context = self.context.strip("/")

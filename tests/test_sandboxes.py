@@ -301,5 +301,7 @@ def test_the_contract_kit_verifies_a_sandbox_like_any_target(server, tmp_path):
     assert result.returncode == 0, result.stdout[-3000:]
     token = _token(sandbox["url"])["token"]
     assert [r for r in _runtimes(sandbox["url"], token)["runtimes"] if r["copied"]] == []
-    # The main deployment saw none of it.
+    # The main deployment saw none of it: its runtimes, and its clock, which the kit's
+    # emulator-only checks move (they must find the sandbox's own control plane).
     assert len(_runtimes(server.base, server.token())["runtimes"]) == 2
+    assert _control(server, "GET", "clock").json()["offsetSeconds"] == 0

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from mockserver import create_app, deployment
-from mockserver.auth.signin import CONFIG_KEY, PUBLIC_URLS_KEY, LockoutPolicy
+from mockserver.auth.lockout import LockoutPolicy
 from mockserver.clock import Clock
 from tests.conftest import SEED_COPY, STANDARD_ID
 
@@ -64,8 +64,8 @@ def test_a_forged_host_header_cannot_make_sign_in_redirect_a_token_there(client)
     assert info["messages"] == ["Invalid redirect_uri"]
 
 
-def test_configured_public_url_is_the_only_redirect_host(app, client):
-    app.config[PUBLIC_URLS_KEY] = [PORTAL]
+def test_configured_public_url_is_the_only_redirect_host():
+    client = create_app(clock=Clock(), public_urls=(PORTAL,)).test_client()
     refused = _authorize(client, "http://nbmock.test/cb", base_url="http://nbmock.test")
     assert refused["messages"] == ["Invalid redirect_uri"]
     refused = _authorize(client, "https://evil.example/cb", base_url="https://evil.example")
@@ -161,12 +161,14 @@ def test_wrong_sign_ins_with_an_unknown_user_name_never_lock_a_real_user(client)
     assert "token" in _token_answer(client)
 
 
-def test_lockout_can_be_changed_or_turned_off(app, client):
-    app.config[CONFIG_KEY] = None
+def test_lockout_can_be_changed_or_turned_off():
+    client = create_app(clock=Clock(), lockout=None).test_client()
     for _ in range(20):
         _token_answer(client, password="nope")
     assert "token" in _token_answer(client)
-    app.config[CONFIG_KEY] = LockoutPolicy(attempts=2, lock_minutes=1)
+    client = create_app(
+        clock=Clock(), lockout=LockoutPolicy(attempts=2, lock_minutes=1)
+    ).test_client()
     _token_answer(client, password="nope")
     assert "locked" in _token_answer(client, password="nope")["error"]["details"][0]
 

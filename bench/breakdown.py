@@ -1,0 +1,205 @@
+"""Where a copy's time goes, in process: the emulator beside its two Flask baselines.
+
+``python -m bench.breakdown`` calls each app's WSGI entry point directly (no
+socket, no server) with the copy request ``make bench`` sends, and prints:
+
+- microseconds per call for bare Flask (bench/ceiling.py), the naive stateful
+  handler (bench/naive.py) and the emulator as ``nbmock serve`` builds it (a
+  state file, the journal on), unprofiled;
+- a cProfile of the emulator's copy, its own time grouped by where it is spent
+  (each ``mockserver`` module, Flask, werkzeug, SQLite's C calls, ...), scaled
+  to the unprofiled time per call, so the groups add up to what a copy costs;
+- the emulator's own functions by cumulative time: the pipeline's steps.
+
+Bounded: a fixed number of calls per app, a few seconds in all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import pstats
+import sys
+import sysconfig
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlencode
+
+from flask import Flask
+from werkzeug.test import EnvironBuilder
+
+from bench import naive, servers
+from bench.ceiling import create_ceiling_app
+from mockserver import create_app
+
+COPY_PATH = f"/arcgis/admin/notebooks/runtimes/{servers.STANDARD_ID}/copy"
+FORM = "application/x-www-form-urlencoded"
+
+
+def wsgi_call(app: Flask, path: str, body: bytes, headers: dict[str, str]) -> Callable[[], bytes]:
+    """One POST straight into ``app``'s WSGI entry point, as a server would make it."""
+    template = EnvironBuilder(
+        path=path,
+        method="POST",
+        data=body,
+        content_type=FORM,
+        headers=headers,
+        # Tokens are bound to the client's address, as generateToken saw it.
+        environ_base={"REMOTE_ADDR": "127.0.0.1"},
+    ).get_environ()
+
+    def start_response(status: str, response_headers: list, exc_info=None) -> None:
+        if not status.startswith("200"):
+            raise RuntimeError(f"copy answered {status}")
+
+    def call() -> bytes:
+        environ = dict(template)
+        environ["wsgi.input"] = io.BytesIO(body)
+        answer = app(environ, start_response)
+        try:
+            return b"".join(answer)
+        finally:
+            close = getattr(answer, "close", None)
+            if close:
+                close()
+
+    return call
+
+
+def emulator_copy(workdir: Path) -> Callable[[], bytes]:
+    app = create_app(state=workdir / "breakdown.sqlite3")
+    client = app.test_client()
+    token = client.post(
+        "/arcgis/sharing/rest/generateToken",
+        data={"username": "admin", "password": "admin1234", "f": "json"},
+    ).get_json(force=True)["token"]  # labelled text/plain, as ArcGIS does
+    body = urlencode({**servers.SEED_COPY, "f": "json"}).encode()
+    call = wsgi_call(app, COPY_PATH, body, {"X-Esri-Authorization": f"Bearer {token}"})
+
+    def checked() -> bytes:
+        answer = call()
+        if b'"error"' in answer:
+            raise RuntimeError("the emulator refused the copy")
+        return answer
+
+    return checked
+
+
+def naive_copy(workdir: Path) -> Callable[[], bytes]:
+    state = workdir / "naive.sqlite3"
+    naive.prepare(state)
+    body = urlencode({**servers.SEED_COPY, "f": "json"}).encode()
+    return wsgi_call(naive.create_naive_app(state), COPY_PATH, body, {})
+
+
+def ceiling_copy() -> Callable[[], bytes]:
+    body = urlencode({**servers.SEED_COPY, "f": "json"}).encode()
+    return wsgi_call(create_ceiling_app(), COPY_PATH, body, {})
+
+
+def micros_per_call(call: Callable[[], bytes], count: int) -> float:
+    for _ in range(min(200, count)):  # warm caches, the token cache and SQLite's pages
+        call()
+    start = time.perf_counter()
+    for _ in range(count):
+        call()
+    return (time.perf_counter() - start) / count * 1e6
+
+
+_STDLIB = sysconfig.get_paths()["stdlib"]
+
+
+def group_of(filename: str, function: str) -> str:
+    """Where a profiled function lives: a mockserver module, a package, or C."""
+    if filename == "~":
+        return "SQLite (C calls)" if "sqlite3" in function else "builtins (C calls)"
+    path = filename.replace("\\", "/")
+    if "/mockserver/" in path:
+        return "mockserver/" + path.rsplit("/mockserver/", 1)[1]
+    if "/bench/" in path:
+        return "bench"
+    if "site-packages/" in path:
+        return path.split("site-packages/", 1)[1].split("/", 1)[0]
+    if path.startswith(_STDLIB):
+        rest = path[len(_STDLIB) :].lstrip("/")
+        return "stdlib " + rest.split("/", 1)[0].removesuffix(".py")
+    return path
+
+
+@dataclass(frozen=True)
+class Share:
+    where: str
+    micros: float
+    percent: float
+
+
+def profile(call: Callable[[], bytes], count: int, unprofiled_us: float) -> pstats.Stats:
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(count):
+        call()
+    profiler.disable()
+    return pstats.Stats(profiler)
+
+
+def own_time_by_group(stats: pstats.Stats, unprofiled_us: float) -> list[Share]:
+    totals: dict[str, float] = defaultdict(float)
+    for (filename, _line, function), (_cc, _nc, tottime, _ct, _callers) in stats.stats.items():
+        totals[group_of(filename, function)] += tottime
+    whole = sum(totals.values()) or 1.0
+    return sorted(
+        (Share(where, unprofiled_us * t / whole, 100 * t / whole) for where, t in totals.items()),
+        key=lambda share: -share.micros,
+    )
+
+
+def mockserver_steps(stats: pstats.Stats, unprofiled_us: float, count: int) -> list[Share]:
+    """The emulator's functions by cumulative time, scaled like the groups."""
+    whole = sum(entry[2] for entry in stats.stats.values()) or 1.0
+    steps = []
+    for (filename, line, function), (_cc, _nc, _tt, cumtime, _callers) in stats.stats.items():
+        if "/mockserver/" not in filename.replace("\\", "/"):
+            continue
+        where = group_of(filename, function) + f":{line} {function}"
+        steps.append(Share(where, unprofiled_us * cumtime / whole, 100 * cumtime / whole))
+    return sorted(steps, key=lambda share: -share.micros)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--calls", type=int, default=3000, help="calls per app (bounded)")
+    parser.add_argument("--top", type=int, default=25)
+    args = parser.parse_args(argv)
+    workdir = Path(tempfile.mkdtemp(prefix="nbmock-breakdown-"))
+
+    calls = {
+        "bare Flask": ceiling_copy(),
+        "naive stateful": naive_copy(workdir),
+        "emulator": emulator_copy(workdir),
+    }
+    micros = {name: micros_per_call(call, args.calls) for name, call in calls.items()}
+    print("\nIn process, one copy through the WSGI entry point (no socket, no server):")
+    for name, us in micros.items():
+        print(f"  {name:15} {us:7.1f} µs/call  ({1e6 / us:,.0f}/s)")
+
+    stats = profile(calls["emulator"], args.calls, micros["emulator"])
+    print(
+        f"\nThe emulator's copy ({micros['emulator']:.0f} µs), own time by where it is spent "
+        "(cProfile shares scaled to the unprofiled time):"
+    )
+    for share in own_time_by_group(stats, micros["emulator"])[: args.top]:
+        print(f"  {share.micros:7.1f} µs  {share.percent:5.1f} %  {share.where}")
+    print("\nThe emulator's own functions by cumulative time (the pipeline's steps):")
+    for share in mockserver_steps(stats, micros["emulator"], args.calls)[: args.top]:
+        print(f"  {share.micros:7.1f} µs  {share.percent:5.1f} %  {share.where}")
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
