@@ -10,8 +10,9 @@ from typing import Any
 from flask import Flask, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from mockserver import browser, control, deployment, hosts, messages, sandboxes, wire
+from mockserver import browser, control, deployment, directory, hosts, messages, sandboxes, wire
 from mockserver.auth import signin
+from mockserver.auth.admin_login import admin_login
 from mockserver.auth.routes import oauth_signin, portal
 from mockserver.auth.tokens import TokenService
 from mockserver.auth.users import UserDirectory, default_users, load_users
@@ -70,6 +71,8 @@ def create_app(settings: Settings | None = None, /, **options: Any) -> Flask:
     app.register_blueprint(portal, url_prefix=f"/{context}/sharing/rest")
     app.register_blueprint(oauth_signin, url_prefix=f"/{context}/sharing/oauth2")
     app.register_blueprint(admin, url_prefix=f"/{context}/admin")
+    app.register_blueprint(admin_login, url_prefix=f"/{context}/admin")
+    directory.install(app)
     _register_error_handlers(app, context)
     control.install(
         app,
@@ -91,7 +94,7 @@ def _register_error_handlers(app: Flask, context: str) -> None:
 
     @app.errorhandler(ArcGISError)
     def arcgis_error(error: ArcGISError):
-        return wire.render_error(error, portal=is_portal())
+        return directory.render_error(error, portal=is_portal())
 
     @app.errorhandler(Unavailable)
     def unavailable(error: Unavailable):
@@ -109,7 +112,7 @@ def _register_error_handlers(app: Flask, context: str) -> None:
             else messages.BODY_TOO_LARGE.format(limit=limit)
         )
         problem = ArcGISError(message, code=413)
-        return wire.render_error(problem, portal=is_portal(), status=413)
+        return directory.render_error(problem, portal=is_portal(), status=413)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
@@ -128,7 +131,7 @@ def _register_error_handlers(app: Flask, context: str) -> None:
         # A 5xx here is an exception outside a view (Flask wraps it): a bug,
         # so it keeps its HTTP status for tests and clients to see.
         status = 500 if (error.code or 0) >= 500 else 200
-        return wire.render_error(problem, portal=is_portal(), status=status)
+        return directory.render_error(problem, portal=is_portal(), status=status)
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):
@@ -142,4 +145,4 @@ def _register_error_handlers(app: Flask, context: str) -> None:
             "".join(traceback.format_tb(error.__traceback__)),
         )
         problem = ArcGISError(messages.INTERNAL_ERROR, code=500)
-        return wire.render_error(problem, portal=is_portal(), status=500)
+        return directory.render_error(problem, portal=is_portal(), status=500)

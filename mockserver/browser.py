@@ -3,8 +3,10 @@
 The HTML directory and the sign-in page carry tokens in their links and
 forms (ArcGIS's own model, kept), so every HTML answer is sent with
 ``X-Frame-Options: DENY``, CSP ``frame-ancestors 'none'`` (no clickjacking),
-``Referrer-Policy: no-referrer`` (a token in the URL never leaks to another
-site) and ``Cache-Control: no-store``.
+``Referrer-Policy: same-origin`` (a token in the URL never leaks to another
+site; ``no-referrer`` would also make Chromium send ``Origin: null`` on the
+directory's own form posts, which the rule below must refuse) and
+``Cache-Control: no-store``.
 
 A POST that a browser marks as cross-site, by an ``Origin`` that is not the
 emulator's own or by ``Sec-Fetch-Site: cross-site``, is refused before any
@@ -26,7 +28,7 @@ from mockserver.errors import ArcGISError
 PAGE_HEADERS = {
     "X-Frame-Options": "DENY",
     "Content-Security-Policy": "frame-ancestors 'none'",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
 

@@ -56,6 +56,13 @@ ACCOUNT_LOCKED = (  # [inferred] wording; the lockout itself: mockserver/auth/at
 
 # A failed sign-in page says INVALID_CREDENTIALS, the words the official client looks for [client].
 SIGNIN_EXPIRED_STATE = "Your sign-in page has expired or is not valid. Sign in again."  # [inferred]
+# --- the HTML directory's sign-in page [inferred: wording ours] -----------------------
+
+SIGN_IN_AGAIN = "Your sign-in has expired or is not valid. Sign in again."
+SIGN_IN_AS_SOMEONE_ELSE = (
+    "You are signed in as a user without permission for that page. Sign in as someone else."
+)
+OPERATION_NOT_OFFERED = "'{name}' is not offered for runtime '{id}'."
 OAUTH_INVALID_CLIENT = "Invalid client_id"  # [client] looks for these words
 OAUTH_INVALID_REDIRECT = "Invalid redirect_uri"  # [client]
 OAUTH_UNSUPPORTED_RESPONSE_TYPE = (  # [inferred]

@@ -21,10 +21,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, g
+from flask import Blueprint, Flask, Response, current_app, g, request
 
-from mockserver import deployment, messages, wire
-from mockserver.errors import NotFound
+from mockserver import deployment, directory, messages, wire
+from mockserver.errors import MethodNotSupported, NotFound
+from mockserver.forms import Field
 
 #: A resource answers GET and POST alike: [doc] Esri's Administrator API overview
 #: reaches each URL "over the prescribed HTTPS method (either GET or POST)", and
@@ -50,13 +51,23 @@ class Operation:
     release_bound: bool
     writes: bool
     #: Fields the directory's form for this operation offers.
-    form: tuple[str, ...]
+    form: tuple[Field, ...]
     #: False for pages that are HTML whatever ``f`` says (the OAuth sign-in pages).
     renders: bool
+    #: The operation's own page in the HTML directory (GET with ``f=html`` on a POST
+    #: operation): called with the URL's arguments, returns the ``Page`` with its form.
+    page: Callable[..., Any] | None = None
 
     @property
     def is_resource(self) -> bool:
         return "GET" in self.methods
+
+    @property
+    def served_methods(self) -> tuple[str, ...]:
+        """``methods``, plus GET for the operation's own page when it has one."""
+        if self.page is None or "GET" in self.methods:
+            return self.methods
+        return (*self.methods, "GET")
 
 
 @dataclass
@@ -72,6 +83,8 @@ class Page:
     links: Mapping[str, str] | Callable[[], Mapping[str, str]] | None = None
     operations: Mapping[str, Any] | Callable[[], Mapping[str, Any]] | None = None
     session_token: str | None = None
+    #: One list of the payload laid out as a table (``key``, ``columns``, ``rows``, ``links``).
+    table: Mapping[str, Any] | Callable[[], Mapping[str, Any]] | None = None
 
 
 def operation(
@@ -83,8 +96,9 @@ def operation(
     methods: tuple[str, ...] = RESOURCE,
     guard: Callable[[], Any] | None = None,
     release_bound: bool = False,
-    form: tuple[str, ...] = (),
+    form: tuple[Field, ...] = (),
     renders: bool = True,
+    page: Callable[..., Any] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Response]]:
     """Declare ``view`` as the operation ``name`` at ``rule`` of ``blueprint``."""
 
@@ -99,6 +113,7 @@ def operation(
             writes=methods == OPERATION,
             form=form,
             renders=renders,
+            page=page,
         )
 
         @functools.wraps(view)
@@ -106,7 +121,12 @@ def operation(
             return _dispatch(declared_operation, view, kwargs)
 
         run.operation = declared_operation  # type: ignore[attr-defined]
-        blueprint.add_url_rule(rule, view_func=run, methods=list(methods), strict_slashes=False)
+        blueprint.add_url_rule(
+            rule,
+            view_func=run,
+            methods=list(declared_operation.served_methods),
+            strict_slashes=False,
+        )
         return run
 
     return declare
@@ -114,12 +134,18 @@ def operation(
 
 def _dispatch(op: Operation, view: Callable[..., Any], kwargs: dict[str, Any]) -> Response:
     g.nbmock_operation = op.name
+    # GET (or HEAD) on a POST operation: its page in the directory, else 405 as before.
+    as_page = op.page is not None and request.method not in op.methods
+    if as_page and wire.error_format() != "html":
+        raise MethodNotSupported(messages.METHOD_NOT_SUPPORTED.format(method=request.method))
     fmt = wire.response_format() if op.renders else "html"
     if op.guard is not None:
         op.guard()
     dep = deployment.current()
     if op.release_bound and op.name not in dep.release.operations:
         raise NotFound(messages.NO_SUCH_RESOURCE.format(name=op.name))
+    if as_page:
+        return _render(op, op.page(**kwargs), "html")
     if not op.writes:
         return _render(op, view(**kwargs), fmt)
     with dep.store.transaction():
@@ -133,14 +159,24 @@ def _render(op: Operation, answer: Any, fmt: str) -> Response:
     if isinstance(answer, Response):
         return answer
     page = answer if isinstance(answer, Page) else Page(answer)
-    return wire.render(
+    if fmt != "html":
+        return wire.render(page.payload, fmt=fmt)
+    return directory.render_page(
         page.payload,
         title=page.title or op.title,
-        links=page.links,
-        operations=page.operations,
-        fmt=fmt,
+        name=op.name,
+        links=_built(page.links),
+        operations=_built(page.operations),
+        table=_built(page.table),
         session_token=page.session_token,
+        # An operation's JSON is its answer to a POST: its page has no JSON view.
+        json_view=not op.writes,
     )
+
+
+def _built(part: Any) -> Any:
+    """A page part given as a callable is built only now that a page is asked for."""
+    return part() if callable(part) else part
 
 
 # --- reading the declarations ----------------------------------------------------

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import IO, Any
 from urllib.parse import unquote_to_bytes
 
@@ -95,7 +95,8 @@ def response_format() -> str:
     return value
 
 
-def _format_for_errors() -> str:
+def error_format() -> str:
+    """``f`` for an error answer: never refused, and JSON when the request cannot say."""
     try:
         value = request.values.get("f")
     except (HTTPException, ValueError):
@@ -275,38 +276,9 @@ def dumps(payload: Any, *, pretty: bool = False) -> str:
     return _ENCODERS[pretty].encode(integral(payload))
 
 
-def render(
-    payload: Mapping[str, Any],
-    *,
-    title: str,
-    links: Mapping[str, str] | Callable[[], Mapping[str, str]] | None = None,
-    operations: Mapping[str, Any] | Callable[[], Mapping[str, Any]] | None = None,
-    fmt: str | None = None,
-    session_token: str | None = None,
-) -> Response:
-    """The resource as JSON, pretty JSON or the HTML directory page.
-
-    ``links`` and ``operations`` only decorate the HTML page; given as
-    callables they are built only when a page is asked for, so JSON answers
-    do not pay for URL building. ``session_token`` is the token the page's
-    links and forms carry; by default the one the request came with.
-    """
-    fmt = fmt or response_format()
-    if fmt == "html":
-        links = links() if callable(links) else links
-        operations = operations() if callable(operations) else operations
-        html = render_template(
-            "resource.html",
-            title=title,
-            payload=integral(payload),
-            pretty=dumps(payload, pretty=True),
-            links=links or {},
-            operations=operations or {},
-            # The directory carries the caller's token from page to page, as a
-            # signed-in session would [doc: tokens of the HTML interface].
-            token=session_token or token() or "",
-        )
-        return Response(html, mimetype="text/html")
+def render(payload: Mapping[str, Any], *, fmt: str) -> Response:
+    """The resource as JSON or pretty JSON; HTML pages are the directory's
+    (mockserver/directory.py)."""
     return Response(dumps(payload, pretty=fmt == "pjson"), content_type=JSON_CONTENT_TYPE)
 
 
@@ -334,7 +306,7 @@ def portal_envelope(error: ArcGISError) -> dict[str, Any]:
 
 def render_error(error: ArcGISError, *, portal: bool = False, status: int = 200) -> Response:
     envelope = portal_envelope(error) if portal else admin_envelope(error)
-    fmt = _format_for_errors()
+    fmt = error_format()
     if fmt == "html":
         html = render_template("error.html", code=error.code, messages=error.messages)
         return Response(html, status=status, mimetype="text/html")

@@ -80,7 +80,7 @@ def _served_routes(app) -> set[tuple[str, str]]:
         if rule.endpoint not in operations:
             continue
         path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule[len(prefix) :])
-        for method in operations[rule.endpoint].methods:
+        for method in operations[rule.endpoint].served_methods:
             routes.add((method, path))
     return routes
 

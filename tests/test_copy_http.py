@@ -144,7 +144,7 @@ def test_html_is_the_default_format(api, token):
     assert response.mimetype == "text/html"
     page = response.get_data(as_text=True)
     assert "ArcGIS Notebook Python 3 Standard" in page
-    assert f'action="/arcgis/admin/notebooks/runtimes/{STANDARD_ID}/copy"' in page
+    assert f'href="/arcgis/admin/notebooks/runtimes/{STANDARD_ID}/copy?f=html&amp;token=' in page
 
 
 def test_unknown_format_is_refused(api, token):

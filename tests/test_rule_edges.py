@@ -58,7 +58,7 @@ def refused_over_http(api: Api, token: str, **changes: str) -> dict:
     before = api.runtimes(token)
     response = api.client.post(COPY, data={**SEED_COPY, **changes, "f": "json", "token": token})
     assert response.status_code == 200, response.status_code
-    answer = response.get_json()
+    answer = response.get_json(force=True)
     assert answer["status"] == "error" and answer["code"] == 400, answer
     assert api.runtimes(token) == before
     return answer

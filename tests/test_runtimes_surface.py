@@ -11,6 +11,7 @@ import pytest
 from mockserver import create_app, deployment
 from mockserver.runtimes.releases import ADVANCED_ID, RELEASES
 from tests.conftest import SEED_COPY, STANDARD_ID, Api
+from tests.html_forms import form_fields
 
 RUNTIMES = "notebooks/runtimes"
 
@@ -327,12 +328,13 @@ def test_html_directory_walks_from_token_to_copy_result(api):
     ).group(1)
     page = api.client.get(standard_link.replace("&amp;", "&")).get_data(as_text=True)
 
-    # The copy form posts with f=html and the session's token.
-    copy_form = page[
-        page.index('action="/arcgis/admin/notebooks/runtimes/' + STANDARD_ID + '/copy"') :
-    ]
-    copy_form = copy_form[: copy_form.index("</form>")]
-    fields = dict(re.findall(r'name="([^"]+)"[^>]*value="([^"]*)"', copy_form))
+    # The runtime page links to the copy operation's own page, whose form posts
+    # with f=html and the session's token.
+    copy_link = re.search(
+        rf'href="(/arcgis/admin/notebooks/runtimes/{STANDARD_ID}/copy\?[^"]+)"', page
+    ).group(1)
+    copy_page = api.client.get(copy_link.replace("&amp;", "&")).get_data(as_text=True)
+    fields = form_fields(copy_page)
     assert fields["f"] == "html" and fields["token"]
     fields.update(name="From the directory", minCpu="1", maxCpu="2")
     result = api.client.post(f"/arcgis/admin/notebooks/runtimes/{STANDARD_ID}/copy", data=fields)
@@ -341,6 +343,8 @@ def test_html_directory_walks_from_token_to_copy_result(api):
     assert "From the directory" in text and "success" in text
 
 
-def test_html_errors_are_pages_too(api):
-    page = api.client.get("/arcgis/admin/notebooks/runtimes").get_data(as_text=True)
-    assert "Error: 499" in page and "Token not found" in page
+def test_html_errors_are_pages_too(api, token):
+    page = api.client.post(
+        "/arcgis/admin/notebooks/runtimes/no-such-id/update", data={"f": "html", "token": token}
+    ).get_data(as_text=True)
+    assert "Error: 404" in page and "no-such-id" in page

@@ -13,6 +13,7 @@ import secrets
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 from flask import Flask
 
@@ -223,6 +224,12 @@ def refusal(response, fmt: str) -> int | None:
     """The ArcGIS code of an auth refusal, or None if the answer was anything else."""
     if response.status_code >= 500:
         return None
+    if fmt == "html" and response.status_code == 302:
+        # A browser without a usable token is sent to sign in (docs/FIDELITY.md H9).
+        location = urlsplit(response.headers.get("Location", ""))
+        if location.path != f"{ADMIN}/login":
+            return None
+        return 498 if parse_qs(location.query).get("reason") == ["expired"] else 499
     if fmt == "html":
         text = response.get_data(as_text=True)
         for code in AUTH_CODES:

@@ -16,29 +16,39 @@ from mockserver.auth import portal as portal_facts
 from mockserver.auth import signin as sign_ins
 from mockserver.auth.guard import require_administrator, signed_in_user
 from mockserver.auth.oauth import SignIn
-from mockserver.auth.tokens import Token, token_request
+from mockserver.auth.tokens import CLIENTS, Token, token_request
 from mockserver.auth.users import User
 from mockserver.errors import ArcGISError, MethodNotSupported, NotFound
+from mockserver.forms import NUMBER, PASSWORD, SELECT, Field
 from mockserver.pipeline import RESOURCE, Page, operation
 
 portal = Blueprint("portal", __name__)
 #: ``/<context>/sharing/oauth2``: the sign-in form posts outside ``/sharing/rest`` [client].
 oauth_signin = Blueprint("oauth_signin", __name__)
 
-TOKEN_FIELDS = ("username", "password", "client", "referer", "expiration")
+TOKEN_FIELDS = (
+    Field("username", required=True),
+    Field("password", PASSWORD, required=True),
+    Field("client", SELECT, CLIENTS),
+    Field("referer"),
+    Field("expiration", NUMBER, placeholder="minutes"),
+)
 
 
 @operation(portal, "/info", name="info", title="Info")
 def info():
     """Public: where to get a token [doc][client]."""
-    return {
-        # The portal's URL with its web context [capture: `https://portalhostqa/gis`].
-        "owningSystemUrl": _base_url(),
-        "authInfo": {
-            "isTokenBasedSecurity": True,
-            "tokenServicesUrl": url_for("portal.generate_token", _external=True),
+    return Page(
+        {
+            # The portal's URL with its web context [capture: `https://portalhostqa/gis`].
+            "owningSystemUrl": _base_url(),
+            "authInfo": {
+                "isTokenBasedSecurity": True,
+                "tokenServicesUrl": url_for("portal.generate_token", _external=True),
+            },
         },
-    }
+        links=lambda: {"generateToken": url_for("portal.generate_token")},
+    )
 
 
 @operation(portal, "/generateToken", name="generateToken", title="Generate Token", methods=RESOURCE)
@@ -47,7 +57,11 @@ def generate_token():
     if request.method == "GET":
         if wire.response_format() != "html":
             raise MethodNotSupported(messages.METHOD_NOT_SUPPORTED.format(method="GET"))
-        form = {"url": url_for("portal.generate_token"), "fields": TOKEN_FIELDS}
+        form = {
+            "url": url_for("portal.generate_token"),
+            "fields": TOKEN_FIELDS,
+            "submit": "Generate Token",
+        }
         form["defaults"] = {"client": "requestip", "expiration": "60"}
         return Page({}, operations={"generateToken": form})
     dep = deployment.current()

@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, current_app, url_for
 
-from mockserver import deployment, wire
+from mockserver import deployment, messages, wire
 from mockserver.auth.guard import require_administrator, require_notebook_administrator
+from mockserver.errors import Refused
 from mockserver.pipeline import OPERATION, Page, declared, operation
+from mockserver.runtimes import forms
 from mockserver.runtimes.manifests import UPLOAD_NAME as UPLOADED_MANIFEST
 from mockserver.runtimes.model import Runtime
 
 admin = Blueprint("admin", __name__)
-
-#: Fields the HTML directory's operation forms offer.
-COPY_FIELDS = (
-    "name", "minCpu", "maxCpu", "minMemory", "minMemoryUnit", "maxMemory", "maxMemoryUnit",
-    "maxSwapMemory", "maxSwapMemoryUnit", "sharedMemorySize", "sharedMemorySizeUnit",
-    "podPlacementPolicy", "customResources",
-)  # fmt: skip
-UPDATE_FIELDS = (
-    "minCpu", "maxCpu", "minMemory", "minMemoryUnit", "maxMemory", "maxMemoryUnit",
-    "maxSwapMemory", "maxSwapMemoryUnit", "sharedMemory", "sharedMemoryUnit",
-)  # fmt: skip
 
 RUNTIME = "/notebooks/runtimes/<runtime_id>"
 
@@ -69,13 +62,29 @@ def list_runtimes():
         "currentRuntimeVersion": backend.current_runtime_version,
         "runtimes": [runtime.to_dict() for runtime in runtimes],
     }
-    return Page(
-        payload,
-        links=lambda: {
-            runtime.name: url_for("admin.get_runtime", runtime_id=runtime.id)
+    return Page(payload, table=lambda: _runtimes_table(runtimes))
+
+
+def _runtimes_table(runtimes: list[Runtime]) -> dict:
+    """One row and one link per runtime id: names may repeat, ids never do."""
+    return {
+        "key": "runtimes",
+        "columns": ("name", "id", "version", "copied", "CPU", "memory"),
+        "rows": [
+            (
+                runtime.name,
+                runtime.id,
+                runtime.version,
+                runtime.copied,
+                f"{wire.integral(runtime.minCpu)}–{wire.integral(runtime.maxCpu)}",
+                f"{wire.integral(runtime.minMemory)} {runtime.minMemoryUnit}"
+                f" – {wire.integral(runtime.maxMemory)} {runtime.maxMemoryUnit}",
+            )
             for runtime in runtimes
-        },
-    )
+        ],
+        "links": [url_for("admin.get_runtime", runtime_id=runtime.id) for runtime in runtimes],
+        "link_column": 1,
+    }
 
 
 @operation(
@@ -92,26 +101,55 @@ def get_runtime(runtime_id: str):
         runtime.to_dict(),
         title=f"Notebook Runtime: {runtime.name}",
         links=lambda: {"manifest": url_for("admin.manifest", runtime_id=runtime_id)},
-        operations=lambda: _operation_forms(runtime),
+        operations=lambda: _operation_pages(runtime),
     )
 
 
-def _operation_forms(runtime: Runtime) -> dict:
-    """The directory's forms for the operations this release offers on ``runtime``."""
-    dep = deployment.current()
-    offered = dep.runtimes.offered_operations(runtime)
-    values = runtime.to_dict()
-    values.setdefault("sharedMemory", values["sharedMemorySize"])
-    values.setdefault("sharedMemoryUnit", values["sharedMemorySizeUnit"])
-    forms = {}
-    for endpoint, op in declared_runtime_operations().items():
-        if op.name in offered:
-            forms[op.name] = {
-                "url": url_for(endpoint, runtime_id=runtime.id),
-                "fields": op.form,
-                "defaults": {field: wire.integral(values.get(field, "")) for field in op.form},
-            }
-    return forms
+def _operation_pages(runtime: Runtime) -> dict[str, str]:
+    """Links to the pages of the operations that can succeed on ``runtime``, as Esri's
+    directory lists them under "Supported Operations"."""
+    offered = deployment.current().runtimes.offered_operations(runtime)
+    return {
+        op.name: url_for(endpoint, runtime_id=runtime.id)
+        for endpoint, op in declared_runtime_operations().items()
+        if op.name in offered
+    }
+
+
+def _operation_page(
+    name: str,
+    submit: str,
+    defaults: Callable[[Runtime], dict[str, str]] | None = None,
+    *,
+    confirm: str = "",
+) -> Callable[[str], Page]:
+    """The page of the runtime operation ``name``: its form, prefilled by ``defaults``."""
+
+    def page(runtime_id: str) -> Page:
+        backend = deployment.current().runtimes
+        runtime = backend.get(runtime_id)
+        if name not in backend.offered_operations(runtime):
+            raise Refused(messages.OPERATION_NOT_OFFERED.format(name=name, id=runtime_id))
+        endpoint, op = next(
+            (endpoint, op)
+            for endpoint, op in declared_runtime_operations().items()
+            if op.name == name
+        )
+        form = {
+            "url": url_for(endpoint, runtime_id=runtime_id),
+            "fields": op.form,
+            "defaults": defaults(runtime) if defaults else {},
+            "submit": submit,
+            "confirm": confirm.format(name=runtime.name, id=runtime.id),
+            "cancel": url_for("admin.get_runtime", runtime_id=runtime_id),
+        }
+        return Page(
+            {"name": runtime.name, "id": runtime.id, "version": runtime.version},
+            title=f"{op.title}: {runtime.name}",
+            operations={name: form},
+        )
+
+    return page
 
 
 def declared_runtime_operations() -> dict:
@@ -131,7 +169,8 @@ def declared_runtime_operations() -> dict:
     methods=OPERATION,
     guard=require_notebook_administrator,
     release_bound=True,
-    form=COPY_FIELDS,
+    form=forms.COPY,
+    page=_operation_page("copy", "Copy", forms.copy_defaults),
 )
 def copy(runtime_id: str):
     runtime = deployment.current().runtimes.copy(runtime_id, wire.params())
@@ -149,7 +188,8 @@ def copy(runtime_id: str):
     methods=OPERATION,
     guard=require_notebook_administrator,
     release_bound=True,
-    form=UPDATE_FIELDS,
+    form=forms.UPDATE,
+    page=_operation_page("update", "Update", forms.update_defaults),
 )
 def update(runtime_id: str):
     deployment.current().runtimes.update(
@@ -166,6 +206,12 @@ def update(runtime_id: str):
     methods=OPERATION,
     guard=require_notebook_administrator,
     release_bound=True,
+    # Its page is the confirmation step: nothing is removed until its form is sent.
+    page=_operation_page(
+        "unregister",
+        "Unregister",
+        confirm="Unregister the runtime '{name}' ({id})? It is removed for good.",
+    ),
 )
 def unregister(runtime_id: str):
     deployment.current().runtimes.unregister(runtime_id)
@@ -180,6 +226,7 @@ def unregister(runtime_id: str):
     methods=OPERATION,
     guard=require_notebook_administrator,
     release_bound=True,
+    page=_operation_page("upgrade", "Upgrade"),
 )
 def upgrade(runtime_id: str):
     deployment.current().runtimes.upgrade(runtime_id)
@@ -195,7 +242,10 @@ def upgrade(runtime_id: str):
     release_bound=True,
 )
 def manifest(runtime_id: str):
-    return deployment.current().runtimes.manifest(runtime_id)
+    return Page(
+        deployment.current().runtimes.manifest(runtime_id),
+        links=lambda: {"runtime": url_for("admin.get_runtime", runtime_id=runtime_id)},
+    )
 
 
 def _success(runtime_id: str) -> Page:

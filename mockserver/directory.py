@@ -1,0 +1,281 @@
+"""The HTML directory: how resources, operation forms and errors look in a browser.
+
+ArcGIS's Administrator and Portal directories are HTML views of the same API
+[doc]: every page carries the signed-in token in its links and forms, shows
+where it is (breadcrumbs), who is signed in, a JSON view and a link to Esri's
+reference for the resource (framing, caching and cross-site posts are
+browser.py's). This module renders those pages for the pipeline
+and the error handlers, and decides where a browser without a (valid) token
+goes: to the sign-in page, with the page it asked for to come back to.
+JSON answers never pass through here: API clients see only ArcGIS's envelopes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from flask import Flask, Response, redirect, render_template, request, url_for
+
+from mockserver import deployment, messages, wire
+from mockserver.errors import ArcGISError, Forbidden, InvalidToken, TokenRequired
+
+#: Esri's reference page for each declared operation, as its directory links it
+#: ("API Reference") [doc]; the URLs are those docs/FIDELITY.md and the contract cite.
+_ADMIN_DOCS = "https://developers.arcgis.com/rest/enterprise-administration/enterprise"
+_PORTAL_DOCS = "https://developers.arcgis.com/rest/users-groups-and-items"
+API_REFERENCE: Mapping[str, str] = {
+    "admin": f"{_ADMIN_DOCS}/",
+    "notebooks": f"{_ADMIN_DOCS}/notebooks/",
+    "runtimes": f"{_ADMIN_DOCS}/notebook-runtimes",
+    "runtime": f"{_ADMIN_DOCS}/notebook-runtime",
+    "manifest": f"{_ADMIN_DOCS}/runtime-manifest",
+    "copy": f"{_ADMIN_DOCS}/copy-notebook-runtime/",
+    "update": "https://developers.arcgis.com/rest/enterprise-administration/notebook/update-notebook-runtime",
+    "unregister": f"{_ADMIN_DOCS}/unregister-notebook-runtime/",
+    "upgrade": f"{_ADMIN_DOCS}/upgrade-notebook-runtime/",
+    "login": f"{_ADMIN_DOCS}/overview/",
+    "sharing": f"{_PORTAL_DOCS}/root.htm",
+    "info": f"{_PORTAL_DOCS}/info.htm",
+    "generateToken": f"{_PORTAL_DOCS}/generate-token.htm",
+    "portalSelf": f"{_PORTAL_DOCS}/portal-self.htm",
+    "servers": f"{_PORTAL_DOCS}/servers.htm",
+    "communitySelf": f"{_PORTAL_DOCS}/self.htm",
+    "communityUser": f"{_PORTAL_DOCS}/user.htm",
+}
+
+#: Why the sign-in page was shown, by the ``reason`` its URL carries.
+SIGN_IN_REASONS: Mapping[str, str] = {
+    "expired": messages.SIGN_IN_AGAIN,
+    "refused": messages.SIGN_IN_AS_SOMEONE_ELSE,
+}
+
+
+def install(app: Flask) -> None:
+    """The directory's helpers for the templates, its ways in and the favicon."""
+    context = deployment.of(app).context
+    app.add_template_global(link, "link")
+    app.add_template_filter(json_value, "json_value")
+
+    def favicon() -> Response:
+        # Browsers ask for it on every page; a 404 is an error in their console.
+        return Response(status=204)
+
+    def home() -> Response:
+        return redirect(link(url_for("admin.root")), code=302)
+
+    app.add_url_rule("/favicon.ico", "favicon", favicon)
+    app.add_url_rule(f"/{context}/", "home", home)
+    app.add_url_rule(f"/{context}/home", "home_page", home, strict_slashes=False)
+
+
+# --- pages ------------------------------------------------------------------------
+
+
+def render_page(
+    payload: Mapping[str, Any],
+    *,
+    title: str,
+    name: str,
+    links: Mapping[str, str] | None = None,
+    operations: Mapping[str, Any] | None = None,
+    table: Mapping[str, Any] | None = None,
+    session_token: str | None = None,
+    json_view: bool = True,
+) -> Response:
+    """A resource or operation page.
+
+    ``operations`` maps a name to the URL of the operation's own page, or to a
+    form (``url``, ``fields``, ``defaults``) to show here; ``table`` lays out one
+    list of the payload (``key``, ``columns``, ``rows``, ``links``).
+    """
+    token = session_token or wire.token() or ""
+    html = render_template(
+        "resource.html",
+        title=title,
+        payload=wire.integral(payload),
+        links=links or {},
+        operations=operations or {},
+        table=table,
+        **_chrome(name, token, json_view=json_view),
+    )
+    return Response(html, mimetype="text/html")
+
+
+def render_sign_in(
+    *, return_to: str, notes: list[str] | None = None, username: str = ""
+) -> Response:
+    html = render_template(
+        "login.html",
+        title="Sign In",
+        action=url_for("admin_login.login"),
+        return_to=return_to,
+        messages=notes or [],
+        username=username,
+        generate_token=url_for("portal.generate_token"),
+        **_chrome("login", "", json_view=False),
+    )
+    return Response(html, mimetype="text/html")
+
+
+def render_error(error: ArcGISError, *, portal: bool, status: int = 200) -> Response:
+    """An ArcGIS error as the caller asked for it.
+
+    JSON keeps ArcGIS's envelope (HTTP 200). A browser navigating to an admin
+    page without a usable token is sent to sign in, and comes back after; any
+    other error is a page that says what happened and how to go on.
+    """
+    if wire.error_format() != "html":
+        return wire.render_error(error, portal=portal, status=status)
+    token = wire.token() or ""
+    if (
+        isinstance(error, TokenRequired | InvalidToken)
+        and request.method == "GET"
+        and _is_admin_page(request.path)
+    ):
+        reason = "expired" if isinstance(error, InvalidToken) else None
+        return redirect(sign_in_url(_current_page(), reason=reason), code=302)
+    # After a failed form, back is the form's own page (GET on the same URL).
+    back = _current_page() if request.method == "GET" else request.path
+    sign_in = None
+    if isinstance(error, TokenRequired | InvalidToken | Forbidden):
+        reason = "refused" if isinstance(error, Forbidden) else "expired"
+        sign_in = sign_in_url(back, reason=reason)
+    html = render_template(
+        "error.html",
+        title=f"Error: {error.code}",
+        code=error.code,
+        messages=error.messages,
+        sign_in=sign_in,
+        back=link(back) if request.method == "POST" else None,
+        **_chrome(None, "" if isinstance(error, InvalidToken) else token, json_view=False),
+    )
+    return Response(html, status=status, mimetype="text/html")
+
+
+def _chrome(name: str | None, token: str, *, json_view: bool) -> dict[str, Any]:
+    """What every page shows around its content."""
+    return {
+        "token": token,
+        "user": signed_in_username(token),
+        # A path no route knows may hold anything (a token typed after "&"): only Home.
+        "crumbs": breadcrumbs(request.path) if request.url_rule else [("Home", link(_root()))],
+        "reference": API_REFERENCE.get(name or ""),
+        "json_href": link(request.path, f="pjson") if json_view else None,
+        "sign_out": url_for("admin_login.logout"),
+    }
+
+
+# --- links, tokens and the way back ------------------------------------------------
+
+
+def link(path: str, *, f: str = "html", token: str | None = None) -> str:
+    """``path`` as the directory links it: with ``f`` and the session's token [doc]."""
+    token = wire.token() if token is None else token
+    query = {"f": f, "token": token} if token else {"f": f}
+    return f"{path}?{urlencode(query)}"
+
+
+def signed_in_username(token: str) -> str | None:
+    """Whom ``token`` signs in, or None if it does not (any more)."""
+    if not token:
+        return None
+    dep = deployment.current()
+    try:
+        claims = dep.tokens.verify(
+            token,
+            now_ms=dep.clock.now_ms(),
+            referer=request.headers.get("Referer"),
+            ip=request.remote_addr,
+        )
+    except ArcGISError:
+        return None
+    return claims.username if dep.users.get(claims.username) else None
+
+
+def sign_in_url(return_to: str, *, reason: str | None = None) -> str:
+    query = {"redirect": return_to}
+    if reason:
+        query["reason"] = reason
+    return f"{url_for('admin_login.login')}?{urlencode(query)}"
+
+
+def safe_return_path(target: str, context: str) -> str:
+    """Where signing in may send the browser: one of the emulator's own pages.
+
+    Anything else (an absolute URL, ``//host``, a backslash that browsers read
+    as a slash, another path) gets the admin directory's root: the sign-in page
+    must not become an open redirect.
+    """
+    home = f"/{context}/admin"
+    if not target or any(ch in target for ch in "\\\r\n\t") or target.startswith("//"):
+        return home
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith(f"/{context}/"):
+        return home
+    # A token in the page to come back to is dropped: signing in brings a fresh one.
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k != "token"]
+    return f"{parts.path}?{urlencode(query)}" if query else parts.path
+
+
+def with_token(target: str, token: str) -> str:
+    """``target`` asked for as a page, carrying ``token`` in its query as the directory does."""
+    parts = urlsplit(target)
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k not in ("token", "f")]
+    query += [("f", "html"), ("token", token)]
+    return f"{parts.path}?{urlencode(query)}"
+
+
+def breadcrumbs(path: str) -> list[tuple[str, str | None]]:
+    """(label, link) from the directory's root down to ``path``; the page itself unlinked."""
+    context = deployment.current().context
+    roots = [f"/{context}/admin", f"/{context}/sharing/rest"]
+    root = next((r for r in roots if path == r or path.startswith(r + "/")), None)
+    if root is None:
+        return []
+    parts = [part for part in path[len(root) :].split("/") if part]
+    crumbs: list[tuple[str, str | None]] = [("Home", link(root))]
+    for depth, part in enumerate(parts, start=1):
+        crumbs.append((part, link(root + "/" + "/".join(parts[:depth]))))
+    crumbs[-1] = (crumbs[-1][0], None)
+    return crumbs
+
+
+def _root() -> str:
+    """The directory's root for the current path (Portal's or the admin one)."""
+    context = deployment.current().context
+    sharing = f"/{context}/sharing/rest"
+    return sharing if request.path.startswith(sharing) else f"/{context}/admin"
+
+
+def _is_admin_page(path: str) -> bool:
+    context = deployment.current().context
+    admin = f"/{context}/admin"
+    return (path == admin or path.startswith(admin + "/")) and path not in (
+        url_for("admin_login.login"),
+        url_for("admin_login.logout"),
+    )
+
+
+def _current_page() -> str:
+    """The page asked for, without its token (the sign-in adds a fresh one)."""
+    query = [(k, v) for k, v in parse_qsl(request.query_string.decode()) if k != "token"]
+    return f"{request.path}?{urlencode(query)}" if query else request.path
+
+
+# --- values as JSON writes them ------------------------------------------------------
+
+
+def json_value(value: Any, key: str = "") -> str:
+    """A property as JSON writes it (``true``, ``null``, ``1``), strings as they are;
+    ``expires`` (epoch milliseconds) with its UTC time beside it."""
+    if isinstance(value, str):
+        return value
+    text = json.dumps(wire.integral(value), ensure_ascii=False)
+    if key == "expires" and isinstance(value, int) and not isinstance(value, bool):
+        when = datetime.fromtimestamp(value / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        return f"{text} ({when})"
+    return text
