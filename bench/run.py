@@ -13,6 +13,7 @@ ratios taken within the same round, so a noisy machine moves both sides.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -20,6 +21,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from urllib.parse import urlencode
@@ -42,6 +44,34 @@ class Cell:
     operation: str
     request: Request
     results: list[Result]
+    #: The same request on other replicas of one deployment, driven at the same time.
+    replicas: tuple[Request, ...] = ()
+
+
+def drive_cell(cell: Cell, *, seconds: float, connections: int, threads: int = 2) -> Result:
+    """One cell's load; spread evenly over its replicas when it has several.
+
+    Replicas' results merge as: requests and errors summed, p50 the
+    request-weighted mean of the replicas' p50s, p99 the highest p99 (an upper bound).
+    """
+    if not cell.replicas:
+        return load.drive(cell.request, seconds=seconds, connections=connections, threads=threads)
+    requests = (cell.request, *cell.replicas)
+    share = max(1, connections // len(requests))
+    with ThreadPoolExecutor(max_workers=len(requests)) as pool:
+        results = list(
+            pool.map(
+                lambda r: load.drive(r, seconds=seconds, connections=share, threads=1), requests
+            )
+        )
+    total = sum(r.requests for r in results)
+    return Result(
+        requests=total,
+        seconds=max(r.seconds for r in results),
+        p50_ms=sum(r.p50_ms * r.requests for r in results) / total if total else 0.0,
+        p99_ms=max(r.p99_ms for r in results),
+        errors=sum(r.errors for r in results),
+    )
 
 
 def operation_requests(origin: str, paths: dict[str, str], token: str) -> dict[str, Request]:
@@ -203,6 +233,38 @@ def targets(cells: list[Cell], left_out: dict[str, str]) -> list[list[str]]:
     return rows
 
 
+def postgres_cells(
+    work: Path, started: list[servers.Server], stack: contextlib.ExitStack
+) -> list[Cell]:
+    """copy and GET through 1 and 2 ``nbmock serve`` replicas on one PostgreSQL database.
+
+    The cluster keeps PostgreSQL's durable defaults (fsync, synchronous_commit):
+    what a shared deployment runs. It shares the machine's cores with the replicas.
+    """
+    from tests import postgres
+
+    reason = postgres.unavailable()
+    if reason:
+        print(f"PostgreSQL left out: {reason}")
+        return []
+    cluster = stack.enter_context(postgres.cluster(durable=True))
+    cells = []
+    for count in (1, 2):
+        url = cluster.fresh_database(f"bench{count}")
+        replicas = []
+        for index in range(count):
+            log = work / f"emulator-pg{count}-{index}.log"
+            replicas.append(servers.emulator(log, state=url).start())
+            started.append(replicas[-1])
+        token = servers.token(replicas[0].origin)
+        per_replica = [operation_requests(r.origin, emulator_paths(), token) for r in replicas]
+        name = f"emulator PostgreSQL × {count}"
+        for op in ("copy", "get"):
+            first, *others = (requests[op] for requests in per_replica)
+            cells.append(Cell(name, op, first, [], tuple(others)))
+    return cells
+
+
 def machine() -> dict:
     return {
         "cpus": os.cpu_count(),
@@ -254,7 +316,7 @@ def run_rounds(
     cells: list[Cell], *, rounds: int, seconds: float, connections: int, left_out: dict[str, str]
 ) -> None:
     for cell in list(cells):  # warm up each contender (and the JVM's JIT); check its answers
-        result = load.drive(cell.request, seconds=1, connections=2, threads=1)
+        result = drive_cell(cell, seconds=1, connections=2, threads=1)
         if result.requests and result.errors >= result.requests:
             # A peer that refuses everything (Prism on a contract whose answers it cannot
             # serialise) is left out rather than measured on its errors.
@@ -268,7 +330,7 @@ def run_rounds(
             )
     for round_number in range(rounds):
         for cell in rotate(cells, round_number * 3):
-            cell.results.append(load.drive(cell.request, seconds=seconds, connections=connections))
+            cell.results.append(drive_cell(cell, seconds=seconds, connections=connections))
         print(f"  round {round_number + 1}/{rounds} done", flush=True)
 
 
@@ -283,6 +345,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-growth", action="store_true")
     parser.add_argument(
         "--breakdown-calls", type=int, default=3000, help="copies profiled in process (0: none)"
+    )
+    parser.add_argument(
+        "--skip-postgres", action="store_true", help="leave out the PostgreSQL replicas"
     )
     parser.add_argument("--out", default="reports/bench", help="where the JSON results go")
     args = parser.parse_args(argv)
@@ -302,6 +367,7 @@ def main(argv: list[str] | None = None) -> int:
     labelled: list[tuple[str, servers.Server]] = []
     left_out: dict[str, str] = {}
     cells: list[Cell] = []
+    stack = contextlib.ExitStack()
     memory: list[dict] = []
     try:
 
@@ -412,6 +478,9 @@ def main(argv: list[str] | None = None) -> int:
             labelled.append(("moto", moto))
             cells.append(Cell("moto", MOTO_OPERATION, moto_request(moto), []))
 
+        if not args.skip_postgres:
+            cells += postgres_cells(work, started, stack)
+
         run_rounds(
             cells,
             rounds=args.rounds,
@@ -430,6 +499,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         for server in started:
             server.stop()
+        stack.close()
 
     rows = summary_rows(cells)
     print_table(

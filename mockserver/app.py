@@ -18,13 +18,13 @@ from mockserver.auth.tokens import TokenService
 from mockserver.auth.users import UserDirectory, default_users, load_users
 from mockserver.clock import Clock
 from mockserver.deployment import Deployment
-from mockserver.errors import ArcGISError, MethodNotSupported
+from mockserver.errors import ArcGISError, MethodNotSupported, Unavailable
 from mockserver.ids import IdGenerator
 from mockserver.redact import redact
 from mockserver.runtimes.backend import RuntimesBackend
 from mockserver.runtimes.releases import release
 from mockserver.runtimes.routes import admin
-from mockserver.runtimes.store import Store
+from mockserver.runtimes.stores import open_store
 from mockserver.settings import Settings
 
 log = logging.getLogger("nbmock")
@@ -38,7 +38,7 @@ def create_app(settings: Settings | None = None, /, **options: Any) -> Flask:
     """
     settings = Settings.of(settings, **options)
     the_release = release(settings.release_name)
-    store = Store(str(settings.state) if settings.state else None)
+    store = open_store(settings.state)
     clock = settings.clock or Clock()
     users = settings.users
     if not isinstance(users, UserDirectory):
@@ -95,6 +95,13 @@ def _register_error_handlers(app: Flask, context: str) -> None:
     @app.errorhandler(ArcGISError)
     def arcgis_error(error: ArcGISError):
         return directory.render_error(error, portal=is_portal())
+
+    @app.errorhandler(Unavailable)
+    def unavailable(error: Unavailable):
+        # HTTP 503 too (FIDELITY S14), so load balancers and retrying clients see it as transient.
+        response = wire.render_error(error, portal=is_portal(), status=503)
+        response.headers["Retry-After"] = "1"
+        return response
 
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(error: RequestEntityTooLarge):

@@ -36,8 +36,9 @@ def _serve_parser(commands) -> None:
     )
     serve.add_argument(
         "--state",
-        metavar="PATH",
-        help="SQLite file that keeps state across restarts (default: a temporary file)",
+        metavar="PATH|URL",
+        help="SQLite file that keeps state across restarts (default: a temporary file), "
+        "or a postgresql://user@host:port/db URL that replicas share",
     )
     serve.add_argument(
         "--release",

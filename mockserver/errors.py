@@ -63,3 +63,12 @@ class Forbidden(ArcGISError):
 class MethodNotSupported(ArcGISError):
     code = 405
     portal_form = messages.PORTAL_METHOD_NOT_SUPPORTED
+
+
+class Unavailable(ArcGISError):
+    """The emulator cannot serve now (its state database is unreachable): retry later.
+
+    Emulator design (docs/FIDELITY.md S14): no ArcGIS counterpart.
+    """
+
+    code = 503

@@ -165,3 +165,8 @@ COUNTER_EXHAUSTED = (  # emulator limit, code 500: only an imported state can ge
     "The emulator's {counter} has reached its limit; reset it (POST /__mock__/reset)."
 )
 INTERNAL_ERROR = "Internal error in the emulator."  # a bug of ours, HTTP 500
+#: emulator design (FIDELITY S14), code 503 and HTTP 503: the PostgreSQL state cannot be reached.
+STATE_DATABASE_UNAVAILABLE = (
+    "The emulator's state database is unavailable; try again when it is back."
+)
+STATE_DATABASE_UNREACHABLE = "the state database {url} is unreachable: {error}"

@@ -12,6 +12,7 @@ import shutil
 import sqlite3
 import sys
 import tempfile
+import time
 from typing import Any, NoReturn
 
 from gunicorn.app.base import BaseApplication
@@ -20,7 +21,9 @@ from gunicorn.arbiter import Arbiter
 from mockserver import deployment, messages, statefile
 from mockserver.app import create_app
 from mockserver.control.shared import start_of_run
+from mockserver.errors import Unavailable
 from mockserver.redact import redact_loggers
+from mockserver.runtimes.stores import redacted_url
 from mockserver.settings import Settings
 from mockserver.statefile import StateIdentity
 from mockserver.tls import CertificatePair, self_signed_certificate
@@ -61,7 +64,7 @@ class EmulatorServer(BaseApplication):
         gunicorn stops the server when a worker cannot boot, which beats two truths."""
         _log_beside_gunicorn("nbmock")
         if self.identity is None:
-            return create_app(self.settings)
+            return _app_when_reachable(self.settings)
         try:
             statefile.check_file(self.identity)
             app = create_app(self.settings)
@@ -72,6 +75,19 @@ class EmulatorServer(BaseApplication):
             _refuse(error)
         statefile.init_app(app, self.identity)
         return app
+
+
+def _app_when_reachable(settings: Settings, wait_seconds: float = 30) -> Any:
+    """The worker's app; a state database that is away when a worker (re)starts is
+    waited for a while, so a short outage does not stop the whole replica."""
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            return create_app(settings)
+        except Unavailable:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(1)
 
 
 def _log_beside_gunicorn(name: str) -> None:
@@ -145,7 +161,15 @@ def serve(
     try:
         store = deployment.of(create_app(settings)).store
         start_of_run(store, settings.seed)
-        identity = statefile.record_identity(store, str(settings.state))
+        # A database server's state has no file to watch; its replicas share it by design.
+        identity = None if store.shared else statefile.record_identity(store, str(settings.state))
+    except Unavailable:
+        raise SystemExit(
+            "nbmock serve: "
+            + messages.STATE_DATABASE_UNREACHABLE.format(
+                url=redacted_url(str(settings.state)), error="see the log line above"
+            )
+        ) from None
     except sqlite3.OperationalError as error:
         raise SystemExit(
             "nbmock serve: "

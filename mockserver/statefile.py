@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from flask import Flask, Response, request
 
 from mockserver import deployment, messages, wire
-from mockserver.errors import ArcGISError
+from mockserver.errors import ArcGISError, Unavailable
 from mockserver.runtimes.store import Store
 
 log = logging.getLogger("nbmock")
@@ -85,7 +85,7 @@ def health_problem(app: Flask) -> str | None:
             check_database(store, identity)
         with store.transaction() as tx:
             tx.set_meta(HEALTH_PROBE, str(time.time()))
-    except StateFileError as error:
+    except (StateFileError, Unavailable) as error:
         return str(error)
     except sqlite3.Error as error:
         return messages.STATE_FILE_NOT_WRITABLE.format(path=path, error=error)

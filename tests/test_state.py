@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
 from mockserver import create_app, deployment
@@ -70,3 +72,13 @@ def test_seeded_ids_are_reproducible():
         return api.post(COPY, api.token(), **SEED_COPY)["notebookRuntime"]["id"]
 
     assert first_copy_id() == first_copy_id()
+
+
+def test_a_sqlite_state_does_not_need_psycopg():
+    """psycopg is an optional extra ([postgres]): SQLite users never import it."""
+    code = (
+        "import sys; from mockserver import create_app; create_app(); "
+        "print('psycopg' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

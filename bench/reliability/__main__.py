@@ -26,6 +26,7 @@ from bench.reliability import (
     integrity,
     journal_bound,
     openapi_fuzz,
+    replicas,
     sandbox_isolation,
     secrets_scan,
     slow_clients,
@@ -299,7 +300,64 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"  cross-site: {'ok' if not report.problems else report.problems[:5]}", flush=True)
 
-    # 9. Secrets: every log, journal and report of this run, this run's own report included.
+    # 9. Replicas over PostgreSQL (issue 15): a throwaway cluster from the machine's binaries.
+    from tests import postgres
+
+    reason = postgres.unavailable()
+    if reason:
+        print(f"  replicas over PostgreSQL: skipped ({reason})", flush=True)
+        rows.append(["replicas over PostgreSQL", "-", f"skipped: {reason}", "skipped"])
+    else:
+        with postgres.cluster(durable=True) as cluster:
+            kill = replicas.run_replica_kill(
+                work, cluster.fresh_database("kill"), users=users, credentials=boss
+            )
+            restart = replicas.run_database_restart(
+                work, cluster, cluster.fresh_database("restart"), users=users, credentials=boss
+            )
+            cross = replicas.run_cross_replica_copies(
+                work, cluster.fresh_database("cross"), users=users, credentials=boss
+            )
+        for name, report in (
+            ("replica kill -9 under load", kill),
+            ("database restart under load", restart),
+            ("concurrent copies across replicas", cross),
+        ):
+            tokens += report.tokens
+            results[name] = as_record(report)
+            problems[name] = report.problems
+            print(f"  {name}: {'ok' if not report.problems else report.problems}", flush=True)
+        rows.append(
+            row(
+                "replica kill -9 under load (2 replicas, one PostgreSQL)",
+                f"6 client threads, {kill.seconds:.0f} s",
+                f"{kill.copies_acknowledged} copies acknowledged ({kill.acknowledged_by_victim} "
+                f"by the victim), {kill.requests_cut_by_kill} cut by the kill; lost: {kill.lost}",
+                kill.problems,
+            )
+        )
+        rows.append(
+            row(
+                "database restart under load (pg_ctl stop -m fast, start)",
+                f"4 client threads, database down {restart.seconds_down:.1f} s",
+                f"{restart.requests} answers {dict(restart.by_outcome)}; health during: "
+                f"{restart.health_during}; HTTP 500: {restart.http_500}; traces: {restart.traces}; "
+                f"healthy {restart.seconds_to_recover:.2f} s after start; lost: {restart.lost}",
+                restart.problems,
+            )
+        )
+        rows.append(
+            row(
+                "concurrent copies across 2 replicas",
+                "16 client threads × 25 copies",
+                f"{cross.copies} copies ({cross.copies_per_second}/s): {cross.unique_ids} unique "
+                f"ids, {cross.unique_property_ids} unique property ids; revisions strictly "
+                f"increasing: {cross.revisions_increasing}",
+                cross.problems,
+            )
+        )
+
+    # 10. Secrets: every log, journal and report of this run, this run's own report included.
     report_path = out / "reliability.json"
     summary = {
         "when": time.strftime("%Y-%m-%d %H:%M:%S %z"),

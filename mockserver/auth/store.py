@@ -1,7 +1,7 @@
 """The sign-in records every worker must share: used OAuth states and failed sign-ins.
 
-Kept in the deployment's SQLite state beside the runtimes (same file, same
-write lock), so a state used on one worker is used on all, and failures are
+Kept in the deployment's state beside the runtimes (same SQLite file or
+PostgreSQL database, same write lock), so a state used on one worker is used on all, and failures are
 counted deployment-wide. The only module of ``auth`` that speaks SQL.
 """
 
@@ -25,12 +25,14 @@ CREATE TABLE IF NOT EXISTS signin_failures (
     locked_until INTEGER NOT NULL DEFAULT 0
 );
 """
+#: The sign-in records' schema, one numbered step per entry (see ``Store.migrate``).
+MIGRATIONS = (SCHEMA,)
 
 
 class SignInRecords:
     def __init__(self, store: Store) -> None:
         self.store = store
-        store.create_tables(SCHEMA)
+        store.migrate("signin", MIGRATIONS)
 
     def use_state(self, state: str, *, expires_ms: int, now_ms: int) -> bool:
         """Mark an OAuth state used; False if it already was (on any worker)."""
@@ -39,7 +41,8 @@ class SignInRecords:
         with self.store.write() as db:
             db.execute("DELETE FROM oauth_states_used WHERE expires_ms < ?", (now_ms,))
             inserted = db.execute(
-                "INSERT OR IGNORE INTO oauth_states_used (digest, expires_ms) VALUES (?, ?)",
+                "INSERT INTO oauth_states_used (digest, expires_ms) VALUES (?, ?) "
+                "ON CONFLICT (digest) DO NOTHING",
                 (digest, expires_ms),
             ).rowcount
         return inserted == 1

@@ -19,7 +19,7 @@ from flask import Request, Response, g, request
 from mockserver import pipeline, wire
 from mockserver.control import context, journal
 from mockserver.control.faults import FaultRule
-from mockserver.errors import ArcGISError
+from mockserver.errors import ArcGISError, Unavailable
 from mockserver.redact import redact
 
 log = logging.getLogger("nbmock")
@@ -82,9 +82,10 @@ def after_request(response: Response) -> Response:
     if not g.get("nbmock_journaled"):
         try:
             _journal(control, response)
-        except sqlite3.OperationalError as error:
-            # A state file this worker cannot write (health says so): the answer
-            # stands, the journal entry is lost, and the log says so.
+        except (sqlite3.OperationalError, Unavailable) as error:
+            # A state file this worker cannot write, or a state database that is
+            # unreachable (health says so): the answer stands, the journal entry is
+            # lost, and the log says so.
             log.error("nbmock: worker %d: journal entry not kept: %s", os.getpid(), error)
     return response
 

@@ -1,4 +1,4 @@
-"""Control settings every gunicorn worker must agree on, kept in the shared SQLite state.
+"""Control settings every worker and replica must agree on, kept in the shared state.
 
 The clock offset, the id seed and the fault rules change rarely and are read
 on every request. Each change bumps ``control_generation`` in ``meta``; a
@@ -15,7 +15,7 @@ from typing import Any
 
 from mockserver.clock import Clock
 from mockserver.control.faults import FaultRule
-from mockserver.control.store import SCHEMA, ControlStore, ControlWrites
+from mockserver.control.store import MIGRATIONS, ControlStore, ControlWrites
 from mockserver.ids import IdGenerator
 from mockserver.runtimes.store import Store, Transaction
 
@@ -92,8 +92,19 @@ def start_of_run(store: Store, seed: int | None) -> None:
 
     Fault rules and clock moves of an earlier run would surprise whoever runs
     the next one against the same state file; the seed is the command line's.
+
+    A replica joining a deployment kept in a database server (``store.shared``)
+    leaves it as it is: the other replicas' clients may have set those faults
+    and that clock. It sets the seed only when given one (every replica is
+    started with the same command line); ``/__mock__/reset`` starts afresh.
     """
-    store.create_tables(SCHEMA)
+    store.migrate("control", MIGRATIONS)
+    if store.shared:
+        if seed is not None:
+            with store.transaction() as tx:
+                tx.set_meta(SEED, json.dumps(seed))
+                tx.set_meta(GENERATION, str(int(tx.get_meta(GENERATION, "0")) + 1))
+        return
     with store.transaction() as tx:
         ControlWrites(tx.connection).clear_faults()
         tx.set_meta(CLOCK_OFFSET, "0.0")

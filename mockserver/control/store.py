@@ -1,14 +1,13 @@
-"""The control plane's SQL: its journal and fault rules, in the deployment's state file.
+"""The control plane's SQL: its journal and fault rules, in the deployment's state.
 
 Kept apart from the runtimes' tables (mockserver/runtimes/store.py) but in the
-same SQLite file and write lock, so every worker sees the same journal and
+same SQLite file or PostgreSQL database and write lock, so every worker sees the same journal and
 rules, and a change of settings can share a transaction with a change of
 runtimes (a reset, an import).
 """
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -28,6 +27,8 @@ CREATE TABLE IF NOT EXISTS faults (
     matched   INTEGER NOT NULL DEFAULT 0
 );
 """
+#: The control plane's schema, one numbered step per entry (see ``Store.migrate``).
+MIGRATIONS = (SCHEMA,)
 
 #: The journal is pruned to its bounds every this many appends or bytes appended by
 #: one worker, not on each append, to keep the per-request write to a single INSERT.
@@ -43,7 +44,7 @@ class ControlStore:
         self.store = store
         self.max_entries = max_entries
         self.max_bytes = max_bytes
-        store.create_tables(SCHEMA)
+        store.migrate("control", MIGRATIONS)
         self._lock = threading.Lock()
         self._appends = 0
         self._bytes = 0
@@ -69,8 +70,8 @@ class ControlStore:
             newest = db.execute("SELECT MAX(seq) FROM journal").fetchone()[0] or 0
             db.execute("DELETE FROM journal WHERE seq <= ?", (newest - self.max_entries,))
             row = db.execute(
-                "SELECT seq FROM (SELECT seq, SUM(length(CAST(entry AS BLOB))) "
-                "OVER (ORDER BY seq DESC) AS total FROM journal) "
+                "SELECT seq FROM (SELECT seq, SUM(octet_length(entry)) "
+                "OVER (ORDER BY seq DESC) AS total FROM journal) AS sizes "
                 "WHERE total > ? ORDER BY seq DESC LIMIT 1",
                 (self.max_bytes,),
             ).fetchone()
@@ -95,7 +96,7 @@ class ControlStore:
         """(entries, bytes) the journal holds now."""
         with self.store.autocommit() as db:
             count, size = db.execute(
-                "SELECT COUNT(*), COALESCE(SUM(length(CAST(entry AS BLOB))), 0) FROM journal"
+                "SELECT COUNT(*), COALESCE(SUM(octet_length(entry)), 0) FROM journal"
             ).fetchone()
         return count, size
 
@@ -134,16 +135,17 @@ class ControlStore:
 class ControlWrites:
     """The control plane's writes inside a transaction another store opened."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: Any) -> None:
         self._db = db
 
     def clear_journal(self) -> None:
         self._db.execute("DELETE FROM journal")
 
     def add_fault(self, rule: str, remaining: int | None) -> int:
+        # RETURNING, not lastrowid: both engines have it (SQLite from 3.35).
         return self._db.execute(
-            "INSERT INTO faults (rule, remaining) VALUES (?, ?)", (rule, remaining)
-        ).lastrowid
+            "INSERT INTO faults (rule, remaining) VALUES (?, ?) RETURNING id", (rule, remaining)
+        ).fetchone()[0]
 
     def delete_fault(self, fault_id: int) -> bool:
         return self._db.execute("DELETE FROM faults WHERE id = ?", (fault_id,)).rowcount > 0

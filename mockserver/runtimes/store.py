@@ -11,6 +11,13 @@ before they ask SQLite for its write lock. SQLite's own busy handler sleeps
 and polls (1, 2, 5 ... 100 ms) when the lock is taken, so a worker often slept
 while the lock stood free; the kernel wakes the next writer the moment the
 lock is released.
+
+The same interface keeps the state in PostgreSQL when ``--state`` is a
+``postgresql://`` URL (``mockserver/runtimes/pgstore.py``, chosen by
+``mockserver/runtimes/stores.py``): the rooms write their SQL once, with ``?`` placeholders and
+forms both engines share (``RETURNING``, ``ON CONFLICT``, ``octet_length``).
+Each room's schema is a list of numbered steps (``migrate``), recorded in
+``schema_migrations``.
 """
 
 from __future__ import annotations
@@ -20,9 +27,11 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
+
+from mockserver.errors import Unavailable
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runtimes (
@@ -38,10 +47,38 @@ CREATE TABLE IF NOT EXISTS meta (
     value TEXT NOT NULL
 );
 """
+#: The runtimes' schema, one numbered step per entry (see ``Store.migrate``).
+MIGRATIONS = (SCHEMA,)
+
+MIGRATIONS_TABLE = """
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    component TEXT NOT NULL,
+    version   INTEGER NOT NULL,
+    PRIMARY KEY (component, version)
+)
+"""
+
+
+class StoreUnavailable(Unavailable):
+    """The state's database cannot be reached: the request changed nothing, try again."""
+
+
+def statements(schema: str) -> list[str]:
+    return [statement for statement in schema.split(";") if statement.strip()]
+
+
+def _octet_length(text: str | bytes | None) -> int | None:
+    if text is None:
+        return None
+    return len(text) if isinstance(text, bytes) else len(text.encode("utf-8", "surrogatepass"))
 
 
 class Store:
     """Runtimes as JSON bodies, in insertion order, plus a small key/value ``meta``."""
+
+    #: Whether other machines' processes share this state (a database server): then a
+    #: process starting joins the deployment as it is (mockserver/control/shared.py).
+    shared = False
 
     def __init__(self, path: str | None = None) -> None:
         self.path = path or ":memory:"
@@ -58,18 +95,48 @@ class Store:
             self._db.execute("PRAGMA journal_mode = WAL")
             # WAL with NORMAL survives a killed process; only power loss may drop the tail.
             self._db.execute("PRAGMA synchronous = NORMAL")
-        self.create_tables(SCHEMA)
+        if sqlite3.sqlite_version_info < (3, 43):
+            # octet_length is SQL's (and PostgreSQL's) byte count; SQLite has it from 3.43.
+            self._db.create_function("octet_length", 1, _octet_length, deterministic=True)
+        self.migrate("runtimes", MIGRATIONS)
         with self.write() as db:
+            # A state file made before uploaded manifests (and before numbered migrations,
+            # so its step 1 was recorded on a table without the column).
             columns = {row[1] for row in db.execute("PRAGMA table_info(runtimes)")}
-            if "manifest" not in columns:  # a state file made before uploaded manifests
+            if "manifest" not in columns:
                 db.execute("ALTER TABLE runtimes ADD COLUMN manifest TEXT")
 
     def create_tables(self, schema: str) -> None:
-        """Run ``schema``'s ``CREATE TABLE IF NOT EXISTS`` statements: each room brings its own."""
+        """Run ``schema``'s ``CREATE TABLE IF NOT EXISTS`` statements, unversioned."""
         with self.write() as db:
-            for statement in schema.split(";"):
-                if statement.strip():
-                    db.execute(statement)
+            for statement in statements(schema):
+                self._ddl(db, statement)
+
+    def migrate(self, component: str, steps: Sequence[str]) -> None:
+        """Bring ``component``'s tables to ``len(steps)``: run each step not yet recorded.
+
+        Steps are numbered from 1 and never edited once released; a change of
+        schema is a new step. They run in one write transaction, behind the
+        deployment-wide write lock, so processes starting at once never race.
+        """
+        with self.write() as db:
+            self._ddl(db, MIGRATIONS_TABLE)
+            row = db.execute(
+                "SELECT MAX(version) FROM schema_migrations WHERE component = ?", (component,)
+            ).fetchone()
+            done = row[0] or 0
+            for version, step in enumerate(steps, start=1):
+                if version <= done:
+                    continue
+                for statement in statements(step):
+                    self._ddl(db, statement)
+                db.execute(
+                    "INSERT INTO schema_migrations (component, version) VALUES (?, ?)",
+                    (component, version),
+                )
+
+    def _ddl(self, db: Any, statement: str) -> None:
+        db.execute(statement)
 
     def close(self) -> None:
         with self._lock:
@@ -106,16 +173,25 @@ class Store:
                 yield self._db
                 return
         with self.writing():
-            self._db.execute("BEGIN IMMEDIATE")
+            self._begin()
             self._open = Transaction(self._db)
             try:
                 yield self._db
             except BaseException:
                 self._open = None
-                self._db.execute("ROLLBACK")
+                self._rollback()
                 raise
             self._open = None
-            self._db.execute("COMMIT")
+            self._commit()
+
+    def _begin(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def _commit(self) -> None:
+        self._db.execute("COMMIT")
+
+    def _rollback(self) -> None:
+        self._db.execute("ROLLBACK")
 
     @contextmanager
     def autocommit(self, *, writes: bool = False) -> Iterator[sqlite3.Connection]:

@@ -19,6 +19,7 @@ from flask import Flask, current_app
 from mockserver import deployment as deployments
 from mockserver.auth.users import users_from_records
 from mockserver.deployment import Deployment
+from mockserver.runtimes import stores
 from mockserver.sandboxes.store import Sandbox, SandboxRecords
 from mockserver.settings import Settings
 
@@ -28,6 +29,9 @@ CONTROL_PREFIX = "/__mock__/sandboxes/"
 #: Sandbox apps a worker keeps open at once; a sandbox beyond them is reopened from its
 #: state on its next request (a few milliseconds), so this bounds memory, not sandboxes.
 MAX_LIVE_APPS = 64
+#: Over PostgreSQL each open sandbox app holds a database connection: fewer, so that
+#: replicas × workers × (1 + this) stays within a default max_connections of 100.
+MAX_LIVE_APPS_DATABASE = 16
 _ID = re.compile(r"[0-9a-f]{12}")
 _KEY = "nbmock_sandboxes"
 
@@ -164,7 +168,12 @@ class Sandboxes:
 
     def _remember(self, sandbox_id: str, app: Flask) -> None:
         self._apps[sandbox_id] = app
-        while len(self._apps) > MAX_LIVE_APPS:
+        limit = (
+            MAX_LIVE_APPS_DATABASE
+            if stores.is_database_url(self.main.settings.state)
+            else MAX_LIVE_APPS
+        )
+        while len(self._apps) > limit:
             _, oldest = self._apps.popitem(last=False)
             deployments.of(oldest).close()
 
@@ -185,10 +194,14 @@ class Sandboxes:
 
     def state_of(self, sandbox_id: str) -> str:
         """Where a sandbox keeps its state: a SQLite file beside the main state file (a
-        scratch folder for an in-memory main state, removed at exit)."""
+        scratch folder for an in-memory main state, removed at exit), or its own schema
+        of the main state's PostgreSQL database, which every replica reaches."""
         if not _ID.fullmatch(sandbox_id):
             raise ValueError(f"not a sandbox id: {sandbox_id[:40]!r}")
         main_state = self.main.settings.state
+        in_database = stores.state_in_database(main_state, f"sandbox_{sandbox_id}")
+        if in_database is not None:
+            return in_database
         if main_state:
             folder = f"{main_state}.sandboxes"
         else:
@@ -202,6 +215,9 @@ class Sandboxes:
 
     def _remove_state(self, sandbox_id: str) -> None:
         path = self.state_of(sandbox_id)
+        if stores.is_database_url(path):
+            stores.remove_state_in_database(path)
+            return
         for suffix in ("", "-wal", "-shm", ".lock"):
             with contextlib.suppress(FileNotFoundError):
                 os.remove(path + suffix)
