@@ -267,14 +267,16 @@ class Target:
         main = f"{self._origin}/{CONTROL_PATH}"
         self.control_url = main
         health = self._control_call("GET", "health")
-        if isinstance(health, dict) and health.get("context") == self._context:
-            return True
-        sandboxes = self._control_call("GET", "sandboxes")
-        for sandbox in sandboxes.get("sandboxes", []) if isinstance(sandboxes, dict) else []:
-            if sandbox.get("context") == self._context:
-                self.control_url = f"{main}/sandboxes/{sandbox['id']}"
-                return True
-        return False
+        if not (isinstance(health, dict) and health.get("context") == self._context):
+            sandboxes = self._control_call("GET", "sandboxes")
+            listed = sandboxes.get("sandboxes", []) if isinstance(sandboxes, dict) else []
+            ours = [sandbox for sandbox in listed if sandbox.get("context") == self._context]
+            if not ours:
+                return False
+            self.control_url = f"{main}/sandboxes/{ours[0]['id']}"
+        # Health answers even where the control plane is off: only a control call tells.
+        clock = self._control_call("GET", "clock")
+        return isinstance(clock, dict) and "epochMs" in clock
 
     @property
     def can_move_clock(self) -> bool:
