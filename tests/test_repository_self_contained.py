@@ -69,15 +69,16 @@ def test_a_reference_outside_is_reported_with_its_line(tmp_path):
     (tmp_path / "README.md").write_text("# A project\n")
     # Written in pieces, so that this file does not itself refer outside.
     up, machine, parent = "..", "/".join(["", "work", ""]), ".".join(["REPO", "parent"])
+    neighbour = "/".join(["shared", "notes"])  # a folder beside the clone, as a user has none
     (tmp_path / "docs" / "notes.md").write_text(
         f"See [the API]({up}/README.md).\n"  # inside: docs/../README.md
-        f"Kept in `{up}/shared/reference/page.txt`.\n"
-        f"Copied from {machine}shared/reference.\n"
+        f"Kept in `{up}/{neighbour}/page.txt`.\n"
+        f"Copied from {machine}{neighbour}.\n"
     )
-    (tmp_path / "conftest.py").write_text(f'SEED = {parent} / "shared"\n')
+    (tmp_path / "conftest.py").write_text(f'SEED = {parent} / "{neighbour}"\n')
     assert sorted(outside_references(tmp_path)) == [
         f"conftest.py:1: {parent}",
-        f"docs/notes.md:2: {up}/shared/reference/page.txt",
+        f"docs/notes.md:2: {up}/{neighbour}/page.txt",
         f"docs/notes.md:3: {machine}",
     ]
 
