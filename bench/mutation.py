@@ -3,8 +3,8 @@
 mutmut (3.x) leaves one ``mutants/<module>.py.meta`` per mutated module, holding
 each mutant's exit code. This reads them, counts per module, and lists every
 survivor with its diff: either as **equivalent** (a reason is kept in
-``bench/mutation_equivalents.toml``, matched by function and mutated line, so
-that renumbered mutants keep their reason) or as a **gap** no test notices.
+``bench/mutation_equivalents/<module>.toml``, matched by function and mutated
+line, so that renumbered mutants keep their reason) or as a **gap** no test notices.
 
 Only the part of docs/MUTATION.md below ``GENERATED`` is rewritten; the prose
 above it is kept. Exit status 1 if a module that was run has a gap.
@@ -20,7 +20,8 @@ from fnmatch import fnmatch
 from pathlib import Path
 
 GENERATED = "<!-- Everything below is written by `make mutation` (bench/mutation.py). -->"
-EQUIVALENTS = Path(__file__).with_name("mutation_equivalents.toml")
+#: One file per mutated module, so that work on two modules never edits the same file.
+EQUIVALENTS = Path(__file__).with_name("mutation_equivalents")
 
 #: The modules that hold the rules, and which of their mutants count (issue 16).
 MODULES: dict[str, tuple[str, str]] = {
@@ -92,8 +93,12 @@ def function_of(mutant: str) -> str:
 
 
 def load_equivalents() -> dict[tuple[str, str], str]:
-    data = tomllib.loads(EQUIVALENTS.read_text(encoding="utf-8"))
-    return {(e["function"], e["mutation"].strip()): e["why"] for e in data["equivalent"]}
+    reasons = {}
+    for path in sorted(EQUIVALENTS.glob("*.toml")):
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        for e in data.get("equivalent", []):
+            reasons[(e["function"], e["mutation"].strip())] = e["why"]
+    return reasons
 
 
 def collect(mutants_dir: Path) -> list[ModuleResult]:
