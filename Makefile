@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8080
 ARGS   ?=
 
-.PHONY: serve test test-packaging lint clean bench reliability bench-tools contract-deep mutation
+.PHONY: serve test test-packaging lint clean bench reliability bench-tools contract-deep mutation mutation-pending
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -114,4 +114,17 @@ mutation: $(VENV)/.installed-test
 	$(BIN)/python -m pip install --quiet 'mutmut==$(MUTMUT_VERSION)'
 	rm -rf mutants
 	$(BIN)/mutmut run --max-children $(MUTATION_CHILDREN) $(MUTANTS)
+	$(BIN)/python -m bench.mutation --write docs/MUTATION.md
+
+# make mutation-pending: after writing tests for the gaps, run again only the survivors with no
+# equivalent entry, and the mutants not run yet, against the current tests; the other verdicts
+# of the last make mutation stand (a new test can only kill a mutant, never revive one).
+mutation-pending: $(VENV)/.installed-test
+	@test -d mutants || { echo "mutation-pending: no mutants/ here; run make mutation first" >&2; exit 2; }
+	$(BIN)/python -m pip install --quiet 'mutmut==$(MUTMUT_VERSION)'
+	rm -rf mutants/tests && cp -a tests mutants/tests
+	$(BIN)/python -m bench.mutation --pending > mutants/pending.txt
+	@echo "mutation-pending: $$(wc -l < mutants/pending.txt) mutants to run again"
+	if [ -s mutants/pending.txt ]; then \
+	  $(BIN)/mutmut run --max-children $(MUTATION_CHILDREN) $$(cat mutants/pending.txt); fi
 	$(BIN)/python -m bench.mutation --write docs/MUTATION.md

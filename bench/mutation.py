@@ -57,6 +57,8 @@ class ModuleResult:
     no_tests: int = 0
     other: list[str] = field(default_factory=list)
     survivors: list[Survivor] = field(default_factory=list)
+    #: Mutants not run yet, or whose function no test reached: worth another run.
+    unsettled: list[str] = field(default_factory=list)
 
     @property
     def equivalent(self) -> int:
@@ -119,10 +121,12 @@ def collect(mutants_dir: Path) -> list[ModuleResult]:
                 result.total += 1
                 if code is None:
                     result.not_run += 1
+                    result.unsettled.append(name)
                 elif code in KILLED:
                     result.killed += 1
                 elif code in NO_TESTS:
                     result.no_tests += 1
+                    result.unsettled.append(name)
                 elif code in SURVIVED:
                     diff = get_diff_for_mutant(name, path=Path(meta_source(label)))
                     why = equivalents.get((function_of(name), mutated_lines(diff)))
@@ -190,8 +194,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--mutants", default="mutants", type=Path)
     parser.add_argument("--write", type=Path, help="the document to update, e.g. docs/MUTATION.md")
+    parser.add_argument(
+        "--pending",
+        action="store_true",
+        help="only print the mutants worth running again: gaps, not run, reached by no test",
+    )
     args = parser.parse_args(argv)
     results = collect(args.mutants)
+    if args.pending:
+        pending = [name for r in results for name in (*(s.name for s in r.gaps), *r.unsettled)]
+        print("\n".join(pending))
+        return 0
     generated = render(results)
     if args.write:
         write(args.write, generated)
