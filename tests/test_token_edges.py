@@ -201,3 +201,99 @@ def test_a_token_is_not_a_sealed_value_and_a_sealed_value_is_not_a_token():
     sealed = service.seal(["admin", NOW_MS, None, None, "n"], purpose="oauth")
     with pytest.raises(InvalidToken):
         service.verify(sealed, now_ms=0, referer=None, ip=None)
+
+
+# --- what generateToken says when it refuses --------------------------------------
+
+
+def generate(api: Api, remote_addr: str = "127.0.0.1", **form: str) -> dict:
+    response = api.client.post(
+        TOKEN_URL, data={"f": "json", **form}, environ_base={"REMOTE_ADDR": remote_addr}
+    )
+    assert response.status_code == 200, response.status_code
+    return response.get_json(force=True)
+
+
+def unable(detail: str) -> dict:
+    return {
+        "error": {"code": 400, "message": messages.UNABLE_TO_GENERATE_TOKEN, "details": [detail]}
+    }
+
+
+ADMIN = {"username": "admin", "password": "admin1234"}
+
+
+@pytest.mark.parametrize("expiration", ["soon", "1e999", "nan"])
+def test_an_expiration_that_is_not_a_number_is_refused_with_its_reason(api, expiration):
+    assert generate(api, **ADMIN, expiration=expiration) == unable(messages.BAD_EXPIRATION)
+
+
+@pytest.mark.parametrize("expiration", ["0", "-5", "0.5"])
+def test_an_expiration_of_no_minutes_or_fewer_is_refused_with_its_reason(api, expiration):
+    assert generate(api, **ADMIN, expiration=expiration) == unable(messages.EXPIRATION_NOT_POSITIVE)
+
+
+def test_a_client_that_is_not_one_of_the_three_is_refused_with_its_reason(api):
+    answer = generate(api, **ADMIN, client="browser", referer="https://app.example.com")
+    assert answer == unable(messages.BAD_CLIENT)
+
+
+@pytest.mark.parametrize("name", ["referer", "ip"])
+def test_a_client_without_its_value_is_refused_naming_the_missing_parameter(api, name):
+    assert generate(api, **ADMIN, client=name) == unable(messages.REQUIRED.format(name=name))
+    assert generate(api, **ADMIN, client=name, **{name: "  "}) == unable(
+        messages.REQUIRED.format(name=name)
+    )
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        {"password": "admin1234"},
+        {"username": "admin"},
+        {"username": "admin", "password": ""},
+        {"username": "", "password": "admin1234"},
+        {},
+    ],
+    ids=["no username", "no password", "empty password", "empty username", "neither"],
+)
+def test_a_missing_username_or_password_is_refused_as_required(api, form):
+    assert generate(api, **form) == unable(messages.CREDENTIALS_REQUIRED)
+
+
+# --- what a token is bound to when the client is left out --------------------------
+
+
+def listing_from(api: Api, token: str, remote_addr: str, referer: str | None = None) -> dict:
+    headers = {"Referer": referer} if referer else {}
+    response = api.client.get(
+        RUNTIMES,
+        query_string={"f": "json", "token": token},
+        headers=headers,
+        environ_base={"REMOTE_ADDR": remote_addr},
+    )
+    return response.get_json(force=True)
+
+
+@pytest.mark.parametrize("client", [{}, {"client": "referer"}], ids=["inferred", "named"])
+def test_a_referer_bound_token_works_from_its_referer_on_any_address_and_nowhere_else(api, client):
+    referer = "https://app.example.com"
+    answer = generate(api, **ADMIN, **client, referer=referer)
+    for address in ("127.0.0.1", "10.1.2.3"):
+        assert "runtimes" in listing_from(api, answer["token"], address, referer)
+    refused = listing_from(api, answer["token"], "127.0.0.1", "https://evil.example.com")
+    assert refused == refusal([messages.INVALID_TOKEN])
+
+
+@pytest.mark.parametrize("client", [{}, {"client": "ip"}], ids=["inferred", "named"])
+def test_an_ip_bound_token_works_from_that_address_and_not_from_the_callers(api, client):
+    answer = generate(api, **ADMIN, **client, ip="10.9.8.7")
+    assert "runtimes" in listing_from(api, answer["token"], "10.9.8.7")
+    assert listing_from(api, answer["token"], "127.0.0.1") == refusal([messages.INVALID_TOKEN])
+
+
+@pytest.mark.parametrize("client", [{}, {"client": "requestip"}], ids=["inferred", "named"])
+def test_a_token_asked_without_a_binding_works_only_from_the_callers_address(api, client):
+    answer = generate(api, "10.1.2.3", **ADMIN, **client)
+    assert "runtimes" in listing_from(api, answer["token"], "10.1.2.3")
+    assert listing_from(api, answer["token"], "10.1.2.4") == refusal([messages.INVALID_TOKEN])
