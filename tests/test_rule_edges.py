@@ -7,9 +7,12 @@ would move without any other test noticing. Messages are compared through
 
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
 
-from mockserver import create_app, messages
+from mockserver import create_app, deployment, messages
 from mockserver.clock import Clock
 from mockserver.errors import InvalidParameters, Refused
 from mockserver.runtimes import model
@@ -330,3 +333,153 @@ def test_a_revision_is_the_wall_clock_millisecond_once_time_has_moved_on():
     clock.epoch_ms += 60_000
     runtime = api.post(COPY.removeprefix("/arcgis/admin/"), token, **SEED_COPY)["notebookRuntime"]
     assert runtime["revision"] == clock.epoch_ms
+
+
+# --- JSON object values at their edges ------------------------------------------
+
+
+def copied_over_http(api: Api, token: str, **changes: str) -> dict:
+    """The runtime a copy with ``changes`` stored, read back as a client reads it."""
+    answer = api.post(COPY.removeprefix("/arcgis/admin/"), token, **{**SEED_COPY, **changes})
+    assert answer["status"] == "success", answer
+    runtime_id = answer["notebookRuntime"]["id"]
+    return api.get(f"notebooks/runtimes/{runtime_id}", token)
+
+
+def written_out(size: int) -> str:
+    """A JSON object that is ``size`` bytes long both as sent and as the emulator writes it."""
+    text = '{"a": "' + "x" * (size - 9) + '"}'
+    assert len(text) == size
+    return text
+
+
+@pytest.mark.parametrize("field", ["customResources", "podPlacementPolicy"])
+def test_a_json_object_of_exactly_the_byte_limit_is_kept_and_one_byte_more_refused(
+    api, token, field
+):
+    exact = written_out(model.JSON_MAX_BYTES)
+    assert copied_over_http(api, token, **{field: exact})[field] == {"a": "x" * (len(exact) - 9)}
+    answer = refused_over_http(api, token, **{field: written_out(model.JSON_MAX_BYTES + 1)})
+    assert answer["messages"] == [
+        messages.JSON_TOO_LARGE.format(name=field, limit=model.JSON_MAX_BYTES)
+    ]
+
+
+@pytest.mark.parametrize("field", ["customResources", "podPlacementPolicy"])
+def test_a_compact_object_that_outgrows_the_byte_limit_once_written_out_is_refused(
+    api, token, field
+):
+    # Sent without spaces it fits; written out as every answer writes it (", ") it does not.
+    compact = '{"a":[' + ",".join(["1"] * 30_000) + "]}"
+    assert len(compact) < model.JSON_MAX_BYTES
+    answer = refused_over_http(api, token, **{field: compact})
+    assert answer["messages"] == [
+        messages.JSON_TOO_LARGE.format(name=field, limit=model.JSON_MAX_BYTES)
+    ]
+
+
+def test_non_ascii_text_counts_its_utf8_bytes_toward_the_limit_not_its_escapes(api, token):
+    # 30,000 "é" are 60,000 bytes of UTF-8 (under 64 KiB) but 180,000 as \u00e9 escapes.
+    text = "é" * 30_000
+    stored = copied_over_http(api, token, customResources=f'{{"note": "{text}"}}')
+    assert stored["customResources"] == {"note": text}
+
+
+def test_fractions_and_nulls_inside_a_json_object_are_kept(api, token):
+    sent = {"limits": {"cpu": 1.5, "memory": -0.25, "gpu": None}, "tolerations": [None, 2.5]}
+    stored = copied_over_http(
+        api, token, customResources=json.dumps(sent), podPlacementPolicy=json.dumps(sent)
+    )
+    assert stored["customResources"] == stored["podPlacementPolicy"] == sent
+
+
+def nested_arrays(depth: int) -> str:
+    """An object whose one value nests arrays until the whole is ``depth`` levels deep."""
+    return '{"a": ' + "[" * (depth - 1) + "]" * (depth - 1) + "}"
+
+
+@pytest.mark.parametrize("field", ["customResources", "podPlacementPolicy"])
+def test_arrays_count_toward_the_depth_limit_one_level_each(api, token, field):
+    at_limit = nested_arrays(model.JSON_MAX_DEPTH)
+    assert copied_over_http(api, token, **{field: at_limit})[field] == json.loads(at_limit)
+    answer = refused_over_http(api, token, **{field: nested_arrays(model.JSON_MAX_DEPTH + 1)})
+    assert answer["messages"] == [
+        messages.JSON_TOO_DEEP.format(name=field, depth=model.JSON_MAX_DEPTH)
+    ]
+
+
+@pytest.mark.parametrize("number", ["1e999", "-1E400", "NaN", "Infinity", "-Infinity"])
+def test_a_number_json_cannot_hold_makes_the_text_not_json_whatever_else_it_holds(
+    api, token, number
+):
+    # The text is refused as not JSON at all, not for the lone surrogate beside the number.
+    text = f'{{"s": "\\ud800", "a": {number}, "z": "\\udfff"}}'
+    answer = refused_over_http(api, token, customResources=text)
+    assert answer["messages"] == [messages.NOT_AN_OBJECT.format(name="customResources")]
+
+
+# --- the name rules at their edges ----------------------------------------------
+
+
+def test_a_name_of_every_kind_of_invisible_character_together_is_refused(api, token):
+    # A space (Zs), a line and a paragraph separator (Zl, Zp), a zero-width space (Cf).
+    answer = refused_over_http(api, token, name="\u3000\u2028\u2029\u200b")
+    assert answer["messages"] == [messages.NAME_INVISIBLE]
+
+
+# --- the operations a runtime's directory page offers ------------------------------
+
+
+def supported_operations(api: Api, token: str, runtime_id: str) -> set[str]:
+    """The operations the runtime's HTML page links under "Supported operations"."""
+    response = api.client.get(
+        f"/arcgis/admin/notebooks/runtimes/{runtime_id}", query_string={"token": token}
+    )
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    page = response.get_data(as_text=True)
+    _, _, section = page.partition("<h2>Supported operations</h2>")
+    return set(re.findall(rf'href="/arcgis/admin/notebooks/runtimes/{runtime_id}/(\w+)\?', section))
+
+
+def copy_in(api: Api, token: str) -> str:
+    return api.post(COPY.removeprefix("/arcgis/admin/"), token, **SEED_COPY)["notebookRuntime"][
+        "id"
+    ]
+
+
+#: What each release offers on a system runtime and on a copy made in it [doc: copy and
+#: unregister since 11.5, upgrade since 12.1]; a copy made now is current, so never upgradable.
+OFFERED_BY_RELEASE = {
+    "11.5": ({"copy", "update"}, {"update", "unregister"}),
+    "12.0": ({"copy", "update"}, {"update", "unregister"}),
+    "12.1": ({"copy", "update"}, {"update", "unregister"}),
+}
+
+
+@pytest.mark.parametrize("release_name", sorted(OFFERED_BY_RELEASE))
+def test_a_system_runtime_offers_copy_and_a_current_copy_unregister_never_upgrade(release_name):
+    api = Api(create_app(release_name=release_name))
+    token = api.token()
+    on_system, on_copy = OFFERED_BY_RELEASE[release_name]
+    assert supported_operations(api, token, STANDARD_ID) == on_system
+    assert supported_operations(api, token, copy_in(api, token)) == on_copy
+
+
+def test_a_release_without_copy_offers_only_update_on_a_system_runtime():
+    api = Api(create_app(release_name="11.4"))
+    token = api.token()
+    assert supported_operations(api, token, STANDARD_ID) == {"update"}
+
+
+def test_a_copy_made_at_an_older_runtime_version_offers_upgrade_until_upgraded(tmp_path):
+    state = tmp_path / "state.sqlite3"
+    old = Api(create_app(state=state, release_name="12.0"))
+    token = old.token()
+    copy_id = copy_in(old, token)
+    deployment.of(old.app).store.close()
+
+    new = Api(create_app(state=state, release_name="12.1"))
+    assert supported_operations(new, token, copy_id) == {"update", "unregister", "upgrade"}
+    assert supported_operations(new, token, STANDARD_ID) == {"copy", "update"}
+    assert new.post(f"notebooks/runtimes/{copy_id}/upgrade", token) == {"status": "success"}
+    assert supported_operations(new, token, copy_id) == {"update", "unregister"}
