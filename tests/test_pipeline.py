@@ -322,6 +322,19 @@ def test_a_fault_rule_names_a_declared_operation_by_its_declared_name(probe):
     assert probe.ran == []
 
 
+def test_a_route_under_the_api_prefix_that_declares_no_operation_is_served_unnamed(probe):
+    """The directory's home is no operation: faults naming operations pass it by and its
+    journal entry names none."""
+    rule = {"operation": "probeRead", "error": {"code": 503, "message": "Injected."}}
+    assert probe.client.post("/__mock__/faults", json=rule).status_code == 200
+    answer = probe.client.get("/arcgis/home")
+    assert answer.status_code == 302
+    assert answer.headers["Location"] == "/arcgis/admin?f=html"
+    entries = probe.client.get("/__mock__/journal").get_json(force=True)["entries"]
+    (home,) = [entry for entry in entries if entry["path"] == "/arcgis/home"]
+    assert (home["operation"], home["status"], home["fault"]) == (None, 302, None)
+
+
 def test_declared_reads_back_each_operation_as_it_was_declared(probe):
     """What the directory's operation pages and the OpenAPI drift test read."""
     by_name = {op.name: op for op in pipeline.declared(probe.app).values()}
