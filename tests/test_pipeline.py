@@ -11,13 +11,21 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from flask import Blueprint, Flask
+from flask.testing import FlaskClient
 
-from mockserver import create_app, pipeline, wire
+from mockserver import create_app, deployment, messages, pipeline, wire
+from mockserver.clock import Clock
+from mockserver.errors import Refused
+from mockserver.forms import Field
+from mockserver.pipeline import OPERATION, Page
 from mockserver.runtimes.releases import STANDARD_ID
 from tests.conftest import SEED_COPY
+from tests.test_wire_edges import PAGE_TITLE, page_of
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "mockserver"
@@ -60,7 +68,22 @@ def test_operations_stay_post_only(api):
         f"/arcgis/admin/notebooks/runtimes/{STANDARD_ID}/copy",
         query_string={"f": "json", "token": token},
     )
-    assert answer.get_json(force=True)["code"] == 405
+    assert answer.get_json(force=True) == {
+        "status": "error",
+        "messages": [messages.METHOD_NOT_SUPPORTED.format(method="GET")],
+        "code": 405,
+    }
+
+
+def test_a_write_operations_page_has_no_json_view_and_a_resource_page_has_one(api):
+    """An operation's JSON is its answer to a POST: its page links no JSON view."""
+    token = api.token()
+    runtime = f"/arcgis/admin/notebooks/runtimes/{STANDARD_ID}"
+    copy_page = page_of(api.client.get(f"{runtime}/copy", query_string={"token": token}))
+    runtime_page = page_of(api.client.get(runtime, query_string={"token": token}))
+    assert copy_page.title.startswith("Copy Notebook Runtime")
+    assert "JSON" not in copy_page.links
+    assert runtime_page.links["JSON"] == f"{runtime}?f=pjson&token={token}"
 
 
 def _runtime_ids(api) -> list[str]:
@@ -123,6 +146,211 @@ def test_fault_names_are_the_declared_operation_names():
     # The names users already write in fault rules and journal filters.
     assert {"admin", "notebooks", "runtimes", "runtime", "copy", "update", "unregister"} <= names
     assert {"upgrade", "manifest", "generateToken", "sharing", "portalSelf", "signin"} <= names
+
+
+# --- an operation declared now, as a new route module would declare it ------------
+# The route modules declared theirs on import; these declare theirs inside the test, so
+# what ``@operation`` records is what the test then meets through the client.
+
+PROBE = "/arcgis/admin/probe"
+GUARD_REFUSAL = "The probe's guard refuses this request."
+PROBE_FORM = (Field("reason", required=True),)
+
+
+def _confirm_page() -> Page:
+    return Page({"step": "confirm"})
+
+
+def _refuse() -> None:
+    raise Refused(GUARD_REFUSAL)
+
+
+@dataclass
+class Probe:
+    """An emulator with the probe operations declared on it, and what they saw."""
+
+    app: Flask
+    client: FlaskClient
+    #: The names of the views that ran, in order.
+    ran: list[str] = field(default_factory=list)
+    #: (operation name, HTTP status) for each call of a commit hook.
+    hooked: list[tuple[str, int]] = field(default_factory=list)
+
+    def get(self, path: str, **query: str):
+        return self.client.get(f"{PROBE}{path}", query_string=query)
+
+    def post(self, path: str, **form: str):
+        return self.client.post(f"{PROBE}{path}", data=form)
+
+    def journal(self, operation: str) -> list[dict]:
+        answer = self.client.get("/__mock__/journal", query_string={"operation": operation})
+        return answer.get_json(force=True)["entries"]
+
+
+@pytest.fixture
+def probe() -> Probe:
+    app = create_app(clock=Clock())
+    probe = Probe(app, app.test_client())
+    probes = Blueprint("probe", __name__)
+
+    @pipeline.operation(probes, "/read", name="probeRead", title="Probe Resource")
+    def read():
+        probe.ran.append("probeRead")
+        return {"answer": 42}
+
+    @pipeline.operation(probes, "/write", name="probeWrite", title="Probe Write", methods=OPERATION)
+    def write():
+        probe.ran.append("probeWrite")
+        return {"status": "success"}
+
+    @pipeline.operation(
+        probes,
+        "/confirm",
+        name="probeConfirm",
+        title="Probe Confirm",
+        methods=OPERATION,
+        form=PROBE_FORM,
+        page=_confirm_page,
+    )
+    def confirm():
+        probe.ran.append("probeConfirm")
+        return {"status": "success"}
+
+    @pipeline.operation(
+        probes, "/bound", name="probeBound", title="Probe Bound", release_bound=True
+    )
+    def bound():
+        probe.ran.append("probeBound")
+        return {"answer": 1}
+
+    @pipeline.operation(probes, "/sign", name="probeSign", title="Probe Sign", renders=False)
+    def sign():
+        return {"answer": 1}
+
+    @pipeline.operation(probes, "/guarded", name="probeGuarded", title="Guarded", guard=_refuse)
+    def guarded():
+        probe.ran.append("probeGuarded")
+        return {"answer": 1}
+
+    app.register_blueprint(probes, url_prefix=PROBE)
+    deployment.of(app).commit_hooks.append(
+        lambda op, response: probe.hooked.append((op.name, response.status_code))
+    )
+    return probe
+
+
+def test_a_declared_resource_answers_get_and_post_alike(probe):
+    by_get = probe.get("/read", f="json")
+    by_post = probe.post("/read", f="json")
+    assert by_get.status_code == by_post.status_code == 200
+    assert by_get.get_json(force=True) == by_post.get_json(force=True) == {"answer": 42}
+    assert probe.ran == ["probeRead", "probeRead"]
+
+
+def test_a_declared_operation_answers_with_a_trailing_slash(probe):
+    answer = probe.get("/read/", f="json")
+    assert answer.status_code == 200 and answer.get_json(force=True) == {"answer": 42}
+    assert probe.post("/write/", f="json").get_json(force=True) == {"status": "success"}
+
+
+@pytest.mark.parametrize("path", ["/write", "/confirm"])
+def test_a_declared_post_operation_answers_get_with_the_method_error_naming_get(probe, path):
+    answer = probe.get(path, f="json")
+    assert answer.get_json(force=True) == {
+        "status": "error",
+        "messages": [messages.METHOD_NOT_SUPPORTED.format(method="GET")],
+        "code": 405,
+    }
+    assert probe.ran == []
+    assert probe.post(path, f="json").get_json(force=True) == {"status": "success"}
+
+
+def test_a_declared_write_operations_page_shows_its_title_and_no_json_view(probe):
+    page = page_of(probe.get("/confirm", f="html"))
+    assert page.title == PAGE_TITLE.format("Probe Confirm")
+    assert "JSON" not in page.links
+    assert probe.ran == []  # the page is not the operation
+    resource_page = page_of(probe.get("/read", f="html"))
+    assert resource_page.title == PAGE_TITLE.format("Probe Resource")
+    assert resource_page.links["JSON"] == f"{PROBE}/read?f=pjson"
+
+
+@pytest.mark.parametrize("fmt", ["json", "pjson", "html", "nonsense"])
+def test_an_operation_that_does_not_render_answers_html_whatever_f_says(probe, fmt):
+    answer = probe.get("/sign", f=fmt)
+    assert answer.status_code == 200
+    assert page_of(answer).title == PAGE_TITLE.format("Probe Sign")
+
+
+def test_a_release_bound_operation_the_release_lacks_is_not_found(probe):
+    answer = probe.get("/bound", f="json")
+    assert answer.get_json(force=True) == {
+        "status": "error",
+        "messages": [messages.NO_SUCH_RESOURCE.format(name="probeBound")],
+        "code": 404,
+    }
+    assert probe.ran == []
+
+
+def test_a_guard_runs_before_the_view_and_its_refusal_is_the_answer(probe):
+    answer = probe.get("/guarded", f="json")
+    assert answer.get_json(force=True) == {
+        "status": "error",
+        "messages": [GUARD_REFUSAL],
+        "code": 400,
+    }
+    assert probe.ran == []
+
+
+def test_a_write_is_journaled_under_its_name_and_its_commit_hooks_get_the_operation(probe):
+    probe.get("/read", f="json")
+    assert probe.hooked == []  # a read commits nothing
+    assert probe.post("/write", f="json").status_code == 200
+    assert probe.hooked == [("probeWrite", 200)]
+    (entry,) = probe.journal("probeWrite")
+    assert (entry["method"], entry["path"], entry["status"]) == ("POST", f"{PROBE}/write", 200)
+    assert [entry["method"] for entry in probe.journal("probeRead")] == ["GET"]
+
+
+def test_a_fault_rule_names_a_declared_operation_by_its_declared_name(probe):
+    names = {"probeRead", "probeWrite", "probeConfirm", "probeBound", "probeSign", "probeGuarded"}
+    assert names <= pipeline.operation_names(probe.app)
+    rule = {"operation": "probeRead", "error": {"code": 503, "message": "Injected."}}
+    assert probe.client.post("/__mock__/faults", json=rule).status_code == 200
+    answer = probe.get("/read", f="json").get_json(force=True)
+    assert answer["code"] == 503 and answer["messages"] == ["Injected."]
+    assert probe.ran == []
+
+
+def test_a_route_under_the_api_prefix_that_declares_no_operation_is_served_unnamed(probe):
+    """The directory's home is no operation: faults naming operations pass it by and its
+    journal entry names none."""
+    rule = {"operation": "probeRead", "error": {"code": 503, "message": "Injected."}}
+    assert probe.client.post("/__mock__/faults", json=rule).status_code == 200
+    answer = probe.client.get("/arcgis/home")
+    assert answer.status_code == 302
+    assert answer.headers["Location"] == "/arcgis/admin?f=html"
+    entries = probe.client.get("/__mock__/journal").get_json(force=True)["entries"]
+    (home,) = [entry for entry in entries if entry["path"] == "/arcgis/home"]
+    assert (home["operation"], home["status"], home["fault"]) == (None, 302, None)
+
+
+def test_declared_reads_back_each_operation_as_it_was_declared(probe):
+    """What the directory's operation pages and the OpenAPI drift test read."""
+    by_name = {op.name: op for op in pipeline.declared(probe.app).values()}
+    confirm, read = by_name["probeConfirm"], by_name["probeRead"]
+    assert (confirm.title, confirm.rule, confirm.methods, confirm.form) == (
+        "Probe Confirm",
+        "/confirm",
+        ("POST",),
+        PROBE_FORM,
+    )
+    assert (confirm.writes, confirm.renders, confirm.release_bound) == (True, True, False)
+    assert (confirm.guard, confirm.page) == (None, _confirm_page)
+    assert (read.methods, read.writes, read.form, read.page) == (("GET", "POST"), False, (), None)
+    assert by_name["probeGuarded"].guard is _refuse
+    assert by_name["probeBound"].release_bound is True
+    assert by_name["probeSign"].renders is False
 
 
 # --- the house rules ------------------------------------------------------------
