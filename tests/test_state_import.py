@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from bench.reliability.hostile_values import hostile_forms, hostile_snapshots
 from contracts.strategies import copy_requests, update_requests
-from mockserver import create_app
-from mockserver.runtimes.model import MAX_COUNTER
+from mockserver import create_app, messages
+from mockserver.runtimes.model import MAX_COUNTER, MEMORY_UNITS, NAME_MAX_LENGTH
 from tests.conftest import SEED_COPY, STANDARD_ID, Api
 
 COPY = f"notebooks/runtimes/{STANDARD_ID}/copy"
@@ -68,6 +68,133 @@ def test_import_refuses_what_the_api_would_refuse(api, token, spoil, words):
     assert words in answer["messages"][0]
     assert export(api) == before
     _all_operations_work(api, token)
+
+
+#: A field to leave out of the imported runtime.
+DROP = object()
+UNITS = ", ".join(MEMORY_UNITS)
+TEXT_RULE = f"'{{name}}' must be a non-empty string of at most {NAME_MAX_LENGTH}."
+REVISION_RULE = f"'revision' must be an integer from 0 to {MAX_COUNTER}."
+ELEVEN_UNKNOWN = {f"extra{n:02}": n for n in range(11)}
+
+
+def _changed(runtime: dict, changes: dict) -> None:
+    for name, value in changes.items():
+        if value is DROP:
+            del runtime[name]
+        else:
+            runtime[name] = value
+
+
+@pytest.mark.parametrize(
+    ("changes", "problem"),
+    [
+        pytest.param({"revision": DROP}, "missing revision", id="missing"),
+        pytest.param(
+            {"minCpu": DROP, "revision": DROP}, "missing minCpu, revision", id="two-missing"
+        ),
+        pytest.param({"colour": "red"}, "unknown colour", id="unknown"),
+        pytest.param(
+            ELEVEN_UNKNOWN,
+            "unknown " + ", ".join(list(ELEVEN_UNKNOWN)[:10]),
+            id="unknown-listed-up-to-ten",
+        ),
+        pytest.param({"k" * 50: 1}, "unknown " + "k" * 40, id="unknown-cut-to-40"),
+        pytest.param({"id": "   "}, TEXT_RULE.format(name="id"), id="blank-id"),
+        pytest.param({"version": 14}, TEXT_RULE.format(name="version"), id="version-not-text"),
+        pytest.param(
+            {"deploymentDefaultPropertyId": "p" * (NAME_MAX_LENGTH + 1)},
+            TEXT_RULE.format(name="deploymentDefaultPropertyId"),
+            id="property-id-too-long",
+        ),
+        pytest.param(
+            {"id": "a\nb"}, "'id' must hold printable characters only.", id="id-unprintable"
+        ),
+        pytest.param({"name": None}, messages.REQUIRED.format(name="name"), id="name-null"),
+        pytest.param({"copied": "true"}, "'copied' must be true or false.", id="flag-as-text"),
+        pytest.param(
+            {"minCpu": "2"},
+            messages.NOT_A_NUMBER.format(name="minCpu", value="'2'"),
+            id="number-as-text",
+        ),
+        pytest.param(
+            {"maxCpu": True},
+            messages.NOT_A_NUMBER.format(name="maxCpu", value="True"),
+            id="number-as-boolean",
+        ),
+        pytest.param({"minCpu": 0}, messages.NOT_POSITIVE.format(name="minCpu"), id="min-cpu-zero"),
+        pytest.param(
+            {"maxMemory": -1}, messages.NEGATIVE.format(name="maxMemory"), id="memory-negative"
+        ),
+        pytest.param(
+            {"sharedMemorySizeUnit": None},
+            messages.BAD_UNIT.format(name="sharedMemorySizeUnit", value="", units=UNITS),
+            id="unit-null",
+        ),
+        pytest.param(
+            {"maxSwapMemoryUnit": "G"},
+            messages.BAD_UNIT.format(name="maxSwapMemoryUnit", value="G", units=UNITS),
+            id="unit-upper-case",
+        ),
+        pytest.param(
+            {"podPlacementPolicy": []},
+            messages.NOT_AN_OBJECT.format(name="podPlacementPolicy"),
+            id="policy-a-list",
+        ),
+        pytest.param({"revision": "7"}, REVISION_RULE, id="revision-as-text"),
+        pytest.param({"revision": True}, REVISION_RULE, id="revision-boolean"),
+        pytest.param({"revision": -1}, REVISION_RULE, id="revision-negative"),
+        pytest.param({"revision": MAX_COUNTER + 1}, REVISION_RULE, id="revision-past-bound"),
+        pytest.param(
+            {"minCpu": 4.5, "maxCpu": 4},
+            messages.MIN_ABOVE_MAX.format(low="minCpu", high="maxCpu"),
+            id="cpu-min-above-max",
+        ),
+        pytest.param(
+            {"minMemory": 3, "minMemoryUnit": "g", "maxMemory": 2048, "maxMemoryUnit": "m"},
+            messages.MIN_ABOVE_MAX.format(low="minMemory", high="maxMemory"),
+            id="memory-min-above-max-across-units",
+        ),
+    ],
+)
+def test_import_names_the_runtime_and_its_problem_and_changes_nothing(api, token, changes, problem):
+    snapshot = with_copy(api, token)
+    before = export(api)
+    index = len(snapshot["runtimes"]) - 1
+    _changed(snapshot["runtimes"][index]["runtime"], changes)
+    status, answer = import_(api, snapshot)
+    assert status == 400
+    assert answer == {"status": "error", "messages": [f"runtimes[{index}]: {problem}"], "code": 400}
+    assert export(api) == before
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        pytest.param({"revision": MAX_COUNTER}, id="largest-revision"),
+        pytest.param({"revision": 0}, id="revision-zero"),
+        pytest.param({"id": "i" * NAME_MAX_LENGTH}, id="id-of-maximum-length"),
+        pytest.param({"name": "n" * NAME_MAX_LENGTH}, id="name-of-maximum-length"),
+        pytest.param(
+            {"requiresAdvancedPrivileges": True, "esriProvidedRuntime": True}, id="booleans"
+        ),
+        pytest.param({"minCpu": 4, "maxCpu": 4}, id="cpu-min-equals-max"),
+        pytest.param(
+            {"minMemory": 2048, "minMemoryUnit": "m", "maxMemory": 2, "maxMemoryUnit": "g"},
+            id="memory-min-equals-max-across-units",
+        ),
+        pytest.param({"minMemory": 0, "sharedMemorySize": 0}, id="memory-zero"),
+    ],
+)
+def test_import_accepts_a_runtime_at_the_edges_of_the_rules(api, token, changes):
+    snapshot = with_copy(api, token)
+    runtime = snapshot["runtimes"][-1]["runtime"]
+    _changed(runtime, changes)
+    status, answer = import_(api, snapshot)
+    assert status == 200, answer
+    assert export(api)["runtimes"] == snapshot["runtimes"]
+    listed = {listed["id"]: listed for listed in api.runtimes(token)}
+    assert listed[runtime["id"]] == runtime
 
 
 def test_import_refuses_nesting_past_the_limit(api, token):
