@@ -395,6 +395,7 @@ def test_a_cross_site_form_post_asking_for_a_page_gets_a_403_page_and_changes_no
     assert response.headers["Content-Type"] == "text/html; charset=utf-8"
     assert response.headers["X-Frame-Options"] == "DENY"  # every page's protection
     page = page_of(response)
+    assert page.title == PAGE_TITLE.format("Error: 403")
     assert page.headings == ["Error: 403"]
     assert page.errors == [messages.CROSS_SITE_REFUSED]
     assert api.runtimes(token) == before
