@@ -308,7 +308,9 @@ def render_error(error: ArcGISError, *, portal: bool = False, status: int = 200)
     envelope = portal_envelope(error) if portal else admin_envelope(error)
     fmt = error_format()
     if fmt == "html":
-        html = render_template("error.html", code=error.code, messages=error.messages)
+        html = render_template(
+            "error.html", title=f"Error: {error.code}", code=error.code, messages=error.messages
+        )
         return Response(html, status=status, mimetype="text/html")
     return Response(
         dumps(envelope, pretty=fmt == "pjson"), status=status, content_type=JSON_CONTENT_TYPE

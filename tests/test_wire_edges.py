@@ -9,14 +9,20 @@ that the JSON answers' exact Content-Type may follow ArcGIS Server's.
 from __future__ import annotations
 
 import json
+import socket
 from html.parser import HTMLParser
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
-from flask import Response
+from flask import Flask, Response
+from gunicorn.config import Config
+from gunicorn.http import RequestParser
+from gunicorn.http import wsgi as gunicorn_wsgi
 
 from mockserver import create_app, directory, messages
+from mockserver.clock import Clock
 from mockserver.runtimes.releases import ADVANCED_ID
+from mockserver.worker import closing_after_unread_bodies
 from tests.conftest import SEED_COPY, STANDARD_ID, Api
 
 ADMIN = "/arcgis/admin"
@@ -376,3 +382,110 @@ def test_a_multipart_body_just_under_both_limits_is_read(api, token):
     form.update({f"extra{i}": "1" for i in range(1000 - len(form))})
     response = api.client.post(COPY, data=form, content_type="multipart/form-data")
     assert json_of(response)["status"] == "success"
+
+
+# --- what a browser's cross-site form post gets ----------------------------------
+
+
+def test_a_cross_site_form_post_asking_for_a_page_gets_a_403_page_and_changes_nothing(api, token):
+    before = api.runtimes(token)
+    form = {**SEED_COPY, "token": token, "f": "html"}
+    response = api.client.post(COPY, data=form, headers={"Origin": "https://elsewhere.example"})
+    assert response.status_code == 403
+    assert response.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert response.headers["X-Frame-Options"] == "DENY"  # every page's protection
+    page = page_of(response)
+    assert page.title == PAGE_TITLE.format("Error: 403")
+    assert page.headings == ["Error: 403"]
+    assert page.errors == [messages.CROSS_SITE_REFUSED]
+    assert api.runtimes(token) == before
+
+
+# --- framing, as the shipped server (gunicorn) hands a raw request over -------------
+
+#: A body limit small enough that a body over it fits in a socket buffer at once.
+SMALL_LIMIT = 2000
+
+
+def gunicorn_exchange(app: Flask, raw: bytes) -> tuple[int, dict[str, str], bytes]:
+    """``raw`` parsed by gunicorn and answered by ``app`` as nbmock serve's worker does
+    (mockserver/worker.py): the status, the headers (names lower-cased) and the body."""
+    client, server = socket.socketpair()
+    with client, server:
+        client.sendall(raw)
+        cfg = Config()
+        peer = ("127.0.0.1", 50000)
+        request = next(RequestParser(cfg, server, peer))
+        response, environ = gunicorn_wsgi.create(request, server, peer, ("127.0.0.1", 80), cfg)
+        for piece in closing_after_unread_bodies(app)(environ, response.start_response):
+            response.write(piece)
+        response.close()
+        server.shutdown(socket.SHUT_WR)
+        answer = b""
+        while piece := client.recv(65536):
+            answer += piece
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = {name.lower(): value.strip() for name, _, value in (x.partition(":") for x in lines)}
+    return int(status_line.split(" ")[1]), headers, body
+
+
+def chunked(body: bytes, size: int = 500) -> bytes:
+    pieces = [body[i : i + size] for i in range(0, len(body), size)]
+    return b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in pieces) + b"0\r\n\r\n"
+
+
+def post_chunked(app: Flask, token: str, form: dict, coding: str = "chunked"):
+    head = (
+        f"POST {COPY} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        "Content-Type: application/x-www-form-urlencoded\r\n"
+        f"X-Esri-Authorization: Bearer {token}\r\n"
+        f"Transfer-Encoding: {coding}\r\n\r\n"
+    ).encode()
+    return gunicorn_exchange(app, head + chunked(urlencode(form).encode()))
+
+
+@pytest.fixture
+def small_api() -> Api:
+    return Api(create_app(clock=Clock(), max_body=SMALL_LIMIT))
+
+
+@pytest.mark.parametrize("coding", ["chunked", "Chunked"])
+def test_a_chunked_body_is_read_whatever_the_case_of_its_coding(small_api, coding):
+    token = small_api.token()
+    form = {**SEED_COPY, "name": f"sent {coding}", "f": "json"}
+    status, headers, body = post_chunked(small_api.app, token, form, coding)
+    assert status == 200
+    assert json.loads(body)["notebookRuntime"]["name"] == f"sent {coding}"
+    assert headers["connection"] == "keep-alive"
+
+
+@pytest.mark.parametrize(
+    "coding",
+    ["gzip, chunked", "gzip, gzip, deflate, deflate, compress, compress, chunked"],
+)
+def test_a_transfer_coding_the_server_does_not_decode_is_refused_naming_it(small_api, coding):
+    token = small_api.token()
+    before = small_api.runtimes(token)
+    form = {**SEED_COPY, "name": "compressed", "f": "json"}
+    status, _, body = post_chunked(small_api.app, token, form, coding)
+    assert status == 200
+    named = coding[:40]  # an echoed header value is cut to 40 characters
+    assert json.loads(body) == {
+        "status": "error",
+        "messages": [messages.UNSUPPORTED_TRANSFER_CODING.format(coding=named)],
+        "code": 400,
+    }
+    assert small_api.runtimes(token) == before
+
+
+def test_a_chunked_body_over_the_limit_is_refused_and_its_connection_closed(small_api):
+    # The rest of the body is never read: the next request must not start inside it.
+    token = small_api.token()
+    before = small_api.runtimes(token)
+    form = {**SEED_COPY, "name": "n" * (SMALL_LIMIT + 1), "f": "json"}
+    status, headers, body = post_chunked(small_api.app, token, form)
+    assert status == 413
+    assert headers["connection"] == "close"
+    assert json.loads(body)["messages"] == [messages.BODY_TOO_LARGE.format(limit=SMALL_LIMIT)]
+    assert small_api.runtimes(token) == before
