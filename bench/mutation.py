@@ -50,6 +50,7 @@ class Survivor:
 @dataclass
 class ModuleResult:
     label: str
+    module: str = ""
     present: bool = False
     total: int = 0
     killed: int = 0
@@ -110,7 +111,7 @@ def collect(mutants_dir: Path) -> list[ModuleResult]:
     equivalents = load_equivalents()
     results = []
     for label, (module, pattern) in MODULES.items():
-        result = ModuleResult(label)
+        result = ModuleResult(label, module)
         meta = mutants_dir / (module.replace(".", "/") + ".py.meta")
         if meta.exists():
             result.present = True
@@ -146,7 +147,21 @@ def _natural(name: str) -> tuple[str, int]:
     return function, int(number) if number.isdigit() else 0
 
 
-def render(results: list[ModuleResult]) -> str:
+def stale_equivalents(
+    results: list[ModuleResult], equivalents: dict[tuple[str, str], str]
+) -> list[tuple[str, str]]:
+    """Entries for a module run in full that no survivor matched: a reason kept for a mutant
+    that no longer exists could one day excuse a real gap with the same text, so prune them."""
+    matched = {(function_of(s.name), mutated_lines(s.diff)) for r in results for s in r.survivors}
+    complete = [r.module for r in results if r.run and not r.not_run and r.module]
+    return [
+        key
+        for key in equivalents
+        if key not in matched and any(key[0].startswith(f"{m}.") for m in complete)
+    ]
+
+
+def render(results: list[ModuleResult], stale: list[tuple[str, str]] = ()) -> str:
     lines = [
         GENERATED,
         "",
@@ -181,6 +196,11 @@ def render(results: list[ModuleResult]) -> str:
             lines += [f"  {line}" for line in changed_lines(s.diff)]
             lines += ["  ```"]
         lines += [f"- {o} (neither killed nor survived: look at it)" for o in r.other]
+    if stale:
+        lines += ["", "## Equivalent entries no survivor matched (prune them)", ""]
+        lines += [
+            f"- `{function}`: `{mutation or '(lines removed)'}`" for function, mutation in stale
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -205,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
         pending = [name for r in results for name in (*(s.name for s in r.gaps), *r.unsettled)]
         print("\n".join(pending))
         return 0
-    generated = render(results)
+    generated = render(results, stale_equivalents(results, load_equivalents()))
     if args.write:
         write(args.write, generated)
     print(generated)

@@ -52,3 +52,17 @@ def test_the_report_names_every_gap_with_its_diff_and_a_module_not_run_as_such()
     assert "`m.x_f__mutmut_2` — **GAP**" in text and "+    if minutes < 0:" in text
     assert "| `n.py` | — | — | — | — | — | not in the code yet |" in text
     assert "| `o.py` | 3 | — | — | — | — | **not run** |" in text
+
+
+def test_an_equivalent_entry_no_survivor_matches_is_reported_stale_once_its_module_ran_whole():
+    ran = ModuleResult("m.py", "m", present=True, total=2, killed=1)
+    ran.survivors = [Survivor("m.x_f__mutmut_2", DIFF, "same answer")]
+    partial = ModuleResult("n.py", "n", present=True, total=2, killed=1, not_run=1)
+    reasons = {
+        ("m.x_f", "if minutes < 0:"): "still matched",
+        ("m.x_g", "return None"): "its mutant is gone",
+        ("n.x_h", "return None"): "its module was not run whole",
+    }
+    stale = mutation.stale_equivalents([ran, partial], reasons)
+    assert stale == [("m.x_g", "return None")]
+    assert "`m.x_g`: `return None`" in mutation.render([ran, partial], stale)
