@@ -25,7 +25,7 @@ from mockserver.forms import Field
 from mockserver.pipeline import OPERATION, Page
 from mockserver.runtimes.releases import STANDARD_ID
 from tests.conftest import SEED_COPY
-from tests.test_wire_edges import PAGE_TITLE, page_of
+from tests.html_forms import PAGE_TITLE, page_of
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "mockserver"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import socket
-from html.parser import HTMLParser
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
@@ -24,55 +23,11 @@ from mockserver.clock import Clock
 from mockserver.runtimes.releases import ADVANCED_ID
 from mockserver.worker import closing_after_unread_bodies
 from tests.conftest import SEED_COPY, STANDARD_ID, Api
+from tests.html_forms import PAGE_TITLE, page_of
 
 ADMIN = "/arcgis/admin"
 RUNTIMES = f"{ADMIN}/notebooks/runtimes"
 COPY = f"{RUNTIMES}/{STANDARD_ID}/copy"
-PAGE_TITLE = "{} (ArcGIS notebook-runtime emulator)"
-
-
-class Page(HTMLParser):
-    """What a person sees on one of the directory's pages."""
-
-    def __init__(self, html: str) -> None:
-        super().__init__()
-        self.title = ""
-        self.headings: list[str] = []
-        self.table: dict[str, str] = {}
-        self.links: dict[str, str] = {}
-        self.pre: list[str] = []
-        self.errors: list[str] = []
-        self._open: list[tuple[str, dict]] = []
-        self._text = ""
-        self._th = ""
-        self.feed(html)
-
-    def handle_starttag(self, tag: str, attrs: list) -> None:
-        self._open.append((tag, dict(attrs)))
-        self._text = ""
-
-    def handle_data(self, data: str) -> None:
-        self._text += data
-
-    def handle_endtag(self, tag: str) -> None:
-        _, attrs = self._open.pop() if self._open else (tag, {})
-        text = self._text.strip()
-        if tag == "title":
-            self.title = text
-        elif tag in ("h1", "h2"):
-            self.headings.append(text)
-        elif tag == "th":
-            self._th = text
-        elif tag == "td" and self._th:
-            self.table[self._th] = text
-        elif tag == "a":
-            self.links[text] = attrs.get("href", "")
-        elif tag == "pre" and not any(t == "td" for t, _ in self._open):
-            self.pre.append(text)
-        elif tag == "p" and attrs.get("class") == "error":
-            self.errors.append(text)
-        if tag != "pre":
-            self._text = ""
 
 
 def signs_in(response: Response, page: str) -> bool:
@@ -84,11 +39,6 @@ def signs_in(response: Response, page: str) -> bool:
         and location.path == f"{ADMIN}/login"
         and [urlsplit(b).path for b in back] == [page]
     )
-
-
-def page_of(response: Response) -> Page:
-    assert response.mimetype == "text/html", response.mimetype
-    return Page(response.get_data(as_text=True))
 
 
 def json_of(response: Response) -> dict:
