@@ -166,6 +166,8 @@ def test_system_runtime_unregister_refused(target: Target, source_runtime: dict)
     assert source_runtime["id"] in listed
 
 
+#: The keys of a manifest row in Esri's example [doc:manifest]. Restated from the doc, not
+#: imported from mockserver: the kit judges the emulator as it judges a real Enterprise.
 LIBRARY_KEYS = {
     "name",
     "version",
