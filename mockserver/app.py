@@ -20,6 +20,7 @@ from mockserver.clock import Clock
 from mockserver.deployment import Deployment
 from mockserver.errors import ArcGISError, MethodNotSupported, Unavailable
 from mockserver.ids import IdGenerator
+from mockserver.profile import load as load_profile
 from mockserver.redact import redact
 from mockserver.runtimes.backend import RuntimesBackend
 from mockserver.runtimes.releases import release
@@ -37,7 +38,10 @@ def create_app(settings: Settings | None = None, /, **options: Any) -> Flask:
     seed=7))``; an unknown option raises ``TypeError`` at once.
     """
     settings = Settings.of(settings, **options)
+    profile = load_profile(settings.profile)
     the_release = release(settings.release_name)
+    if profile is not None:
+        the_release = profile.release(the_release)
     store = open_store(settings.state)
     clock = settings.clock or Clock()
     users = settings.users
@@ -60,7 +64,14 @@ def create_app(settings: Settings | None = None, /, **options: Any) -> Flask:
             clock=clock,
             users=users,
             tokens=TokenService(secret),
-            runtimes=RuntimesBackend(store, the_release, clock, IdGenerator(settings.seed)),
+            runtimes=RuntimesBackend(
+                store,
+                the_release,
+                clock,
+                IdGenerator(settings.seed),
+                profile.catalogue() if profile is not None else None,
+            ),
+            profile=profile,
         ),
     )
     hosts.init_app(app, settings.allowed_hosts, trusted_proxies=settings.trusted_proxies)

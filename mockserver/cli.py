@@ -12,6 +12,7 @@ from pathlib import Path
 
 from mockserver.auth.lockout import PORTAL_LOCKOUT
 from mockserver.auth.users import DEFAULT_PASSWORD, DEFAULT_USERNAME
+from mockserver.profile import Profile, ProfileError
 from mockserver.runtimes.releases import RELEASES
 from mockserver.settings import DEFAULT_CONTEXT, DEFAULT_MAX_BODY, DEFAULT_RELEASE, Settings
 
@@ -48,6 +49,14 @@ def _serve_parser(commands) -> None:
     )
     serve.add_argument(
         "--users", metavar="FILE", help="users TOML file (default: the single user admin)"
+    )
+    serve.add_argument(
+        "--profile",
+        metavar="FILE",
+        default=os.environ.get("NBMOCK_PROFILE") or None,
+        help="a deployment profile (nbmock capture writes one): serve that Enterprise's "
+        "release, system runtimes, portal and wording over the defaults "
+        "(default: $NBMOCK_PROFILE)",
     )
     serve.add_argument(
         "--workers", type=int, default=2, help="gunicorn worker processes (default: 2)"
@@ -127,6 +136,7 @@ def _positive_int(text: str) -> int:
 def _run_serve(args: argparse.Namespace) -> int:
     from mockserver.serving import generated_certificate, is_loopback, serve
 
+    profile = _profile(args)
     certfile, keyfile = _certificate(args)
     allowed_hosts, trusted_proxies = _hosts(args)
     generated = args.tls and not certfile
@@ -135,6 +145,8 @@ def _run_serve(args: argparse.Namespace) -> int:
     scheme = "https" if certfile else "http"
     base = f"{scheme}://{args.host}:{args.port}/{args.context.strip('/')}"
     print(f"nbmock: ArcGIS Enterprise {args.release} notebook-runtime emulator")
+    if profile is not None:
+        print(f"  Profile: {profile.name} ({args.profile})")
     print(f"  Portal:  {base}/sharing/rest")
     print(f"  Admin:   {base}/admin")
     if generated:
@@ -158,6 +170,7 @@ def _run_serve(args: argparse.Namespace) -> int:
         release_name=args.release,
         users=args.users,
         seed=args.seed,
+        profile=profile,
         max_body=args.max_body,
         journal=args.journal,
         max_sandboxes=args.max_sandboxes,
@@ -191,6 +204,16 @@ def _hosts(args: argparse.Namespace) -> tuple[frozenset[str], frozenset[str]]:
     except ValueError as error:
         raise SystemExit(f"nbmock serve: {error}") from None
     return allowed, proxies
+
+
+def _profile(args: argparse.Namespace) -> Profile | None:
+    """The --profile file, read and checked before anything starts; None without one."""
+    if not args.profile:
+        return None
+    try:
+        return Profile.read(args.profile)
+    except ProfileError as error:
+        raise SystemExit(f"nbmock serve: {error}") from None
 
 
 def _certificate(args: argparse.Namespace) -> tuple[str | None, str | None]:

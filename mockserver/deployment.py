@@ -16,6 +16,7 @@ from flask import Flask, current_app
 from mockserver.auth.tokens import TokenService
 from mockserver.auth.users import UserDirectory
 from mockserver.clock import Clock
+from mockserver.profile import Profile
 from mockserver.runtimes.backend import RuntimesBackend
 from mockserver.runtimes.releases import Release
 from mockserver.runtimes.store import Store
@@ -36,6 +37,8 @@ class Deployment:
     users: UserDirectory
     tokens: TokenService
     runtimes: RuntimesBackend
+    #: The captured deployment it reproduces (``--profile``), if any.
+    profile: Profile | None = None
     #: Called inside each write's transaction with its rendered answer (the journal):
     #: ``hook(operation, response)``; see mockserver/pipeline.py.
     commit_hooks: list[Callable[[Any, Any], None]] = field(default_factory=list)

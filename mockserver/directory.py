@@ -129,8 +129,17 @@ def render_error(error: ArcGISError, *, portal: bool, status: int = 200) -> Resp
     page without a usable token is sent to sign in, and comes back after; any
     other error is a page that says what happened and how to go on.
     """
+    content_type = None
+    if not portal:
+        # A profiled deployment's own wording, code, status and label for this refusal.
+        profile = deployment.current().profile
+        if profile is not None:
+            error, wording = profile.refusal(error)
+            if wording is not None:
+                status = wording.status or status
+                content_type = wording.content_type
     if wire.error_format() != "html":
-        return wire.render_error(error, portal=portal, status=status)
+        return wire.render_error(error, portal=portal, status=status, content_type=content_type)
     token = _readable_token()
     if (
         isinstance(error, TokenRequired | InvalidToken)

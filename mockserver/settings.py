@@ -17,6 +17,7 @@ from mockserver.runtimes.releases import DEFAULT_RELEASE
 if TYPE_CHECKING:
     from mockserver.auth.users import UserDirectory
     from mockserver.clock import Clock
+    from mockserver.profile import Profile
 
 DEFAULT_CONTEXT = "arcgis"
 DEFAULT_MAX_BODY = 1024 * 1024
@@ -33,6 +34,7 @@ class Settings:
     Administrator ``admin``). ``clock`` lets tests move time without sleeping.
     ``control_token``/``control_enabled`` guard the ``/__mock__/`` control
     plane; ``journal`` turns its request journal off for throughput runs.
+    ``profile`` lays a captured deployment's facts over the release's defaults.
     """
 
     context: str = DEFAULT_CONTEXT
@@ -56,6 +58,9 @@ class Settings:
     #: The deployment's public URLs (``https://portal.example.com``): where the built-in
     #: OAuth apps may send a signed-in browser, never the request's Host header.
     public_urls: tuple[str, ...] = ()
+    #: A deployment profile (mockserver/profile.py), or the path of its JSON file: the
+    #: captured facts of a real Enterprise, which win over the defaults they contradict.
+    profile: Profile | str | Path | None = None
 
     def __post_init__(self) -> None:
         context = self.context.strip("/")

@@ -15,19 +15,28 @@ from mockserver.clock import Clock
 from mockserver.errors import ArcGISError, InvalidParameters, NotFound
 from mockserver.ids import IdGenerator
 from mockserver.runtimes import model
+from mockserver.runtimes.catalogue import Catalogue
 from mockserver.runtimes.manifests import checked as checked_manifest
-from mockserver.runtimes.manifests import manifest_for, uploaded
+from mockserver.runtimes.manifests import uploaded
 from mockserver.runtimes.model import Runtime
-from mockserver.runtimes.releases import Release, system_runtimes
+from mockserver.runtimes.releases import Release
 from mockserver.runtimes.store import Store, Transaction
 
 
 class RuntimesBackend:
-    def __init__(self, store: Store, release: Release, clock: Clock, ids: IdGenerator) -> None:
+    def __init__(
+        self,
+        store: Store,
+        release: Release,
+        clock: Clock,
+        ids: IdGenerator,
+        catalogue: Catalogue | None = None,
+    ) -> None:
         self.store = store
         self.release = release
         self.clock = clock
         self.ids = ids
+        self.catalogue = catalogue or Catalogue()
         self._seed_or_migrate()
 
     @property
@@ -57,7 +66,7 @@ class RuntimesBackend:
         if uploaded is not None:
             return uploaded
         source_id = self.store.source_of(runtime_id) or runtime.id
-        return manifest_for(source_id)
+        return self.catalogue.manifest(source_id)
 
     # --- writes ----------------------------------------------------------------
 
@@ -189,7 +198,7 @@ class RuntimesBackend:
                 tx.set_meta("release", self.release.name)
 
     def _seed(self, tx: Transaction) -> None:
-        for body in system_runtimes(self.current_runtime_version):
+        for body in self.catalogue.seeded(self.current_runtime_version):
             body["revision"] = _next_revision(tx, self.clock)
             tx.insert_runtime(Runtime.from_dict(body).to_dict())
         tx.set_meta("release", self.release.name)

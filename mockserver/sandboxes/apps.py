@@ -19,6 +19,7 @@ from flask import Flask, current_app
 from mockserver import deployment as deployments
 from mockserver.auth.users import users_from_records
 from mockserver.deployment import Deployment
+from mockserver.profile import Profile
 from mockserver.runtimes import stores
 from mockserver.sandboxes.store import Sandbox, SandboxRecords
 from mockserver.settings import Settings
@@ -109,6 +110,7 @@ class Sandboxes:
         ttl_seconds: float,
         users: list[dict[str, Any]] | None,
         limit: int,
+        profile: dict[str, Any] | None = None,
     ) -> Sandbox | None:
         """A new sandbox, seeded and ready; None when ``limit`` sandboxes exist."""
         self.sweep()
@@ -122,6 +124,7 @@ class Sandboxes:
             created_ms=now_ms,
             expires_ms=now_ms + int(ttl_seconds * 1000),
             users=users,
+            profile=profile,
         )
         # Built (state made, runtimes seeded) before it is registered: once listed, it answers.
         app = self._build(sandbox)
@@ -187,6 +190,10 @@ class Sandboxes:
             users=self.main.users if sandbox.users is None else users_from_records(sandbox.users),
             clock=None,
             max_sandboxes=0,
+            # Without a profile of its own, a sandbox is the server's deployment, profile and all.
+            profile=self.main.settings.profile
+            if sandbox.profile is None
+            else Profile.from_mapping(sandbox.profile, source=f"sandbox {sandbox.id}"),
         )
         return self.factory(settings)
 

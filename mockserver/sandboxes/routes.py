@@ -16,6 +16,7 @@ from mockserver import deployment
 from mockserver.auth.users import users_from_mapping, users_to_records
 from mockserver.control.errors import ControlError
 from mockserver.control.routes import check_access, control_error
+from mockserver.profile import Profile, ProfileError
 from mockserver.runtimes.releases import RELEASES
 from mockserver.sandboxes.apps import current as _registry
 from mockserver.sandboxes.store import Sandbox
@@ -27,7 +28,7 @@ sandboxes.register_error_handler(ControlError, control_error)
 DEFAULT_TTL_SECONDS = 3600
 #: A week: a sandbox is for a pipeline run or a working day, not for keeps.
 MAX_TTL_SECONDS = 7 * 24 * 3600
-FIELDS = {"release", "seed", "ttl_seconds", "users"}
+FIELDS = {"release", "seed", "ttl_seconds", "users", "profile"}
 
 
 def _described(sandbox: Sandbox) -> dict[str, Any]:
@@ -42,6 +43,7 @@ def _described(sandbox: Sandbox) -> dict[str, Any]:
         "created": sandbox.created_ms,
         "expires": sandbox.expires_ms,
         "users": "own" if sandbox.users is not None else "server",
+        "profile": "own" if sandbox.profile is not None else "server",
     }
 
 
@@ -75,9 +77,20 @@ def create():
             users = users_to_records(users_from_mapping(body["users"], source="'users'"))
         except ValueError as problem:
             raise ControlError(str(problem)) from None
+    profile = body.get("profile")
+    if profile is not None:
+        try:
+            Profile.from_mapping(profile, source="'profile'")
+        except ProfileError as problem:
+            raise ControlError(str(problem)) from None
     limit = main.settings.max_sandboxes
     sandbox = _registry().create(
-        release=release, seed=seed, ttl_seconds=float(ttl), users=users, limit=limit
+        release=release,
+        seed=seed,
+        ttl_seconds=float(ttl),
+        users=users,
+        limit=limit,
+        profile=profile,
     )
     if sandbox is None:
         raise ControlError(

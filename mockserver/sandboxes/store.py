@@ -25,6 +25,10 @@ CREATE TABLE IF NOT EXISTS sandboxes (
 );
 """
 
+#: Numbered steps after SCHEMA (mockserver/runtimes/store.py ``migrate``): 1, a sandbox's
+#: own deployment profile (mockserver/profile.py) as JSON, or NULL for the server's.
+MIGRATIONS = ("ALTER TABLE sandboxes ADD COLUMN profile TEXT",)
+
 #: Bumped on every create and delete, so a worker re-reads the registry only when it moved.
 GENERATION = "sandboxes_generation"
 
@@ -39,6 +43,8 @@ class Sandbox:
     expires_ms: int
     #: The sandbox's own users as records (salts and hashes), or None for the server's.
     users: list[dict[str, Any]] | None = None
+    #: The sandbox's own deployment profile (its JSON), or None for the server's.
+    profile: dict[str, Any] | None = None
 
     def expired(self, now_ms: int) -> bool:
         return now_ms >= self.expires_ms
@@ -48,6 +54,7 @@ class SandboxRecords:
     def __init__(self, store: Store) -> None:
         self.store = store
         store.create_tables(SCHEMA)
+        store.migrate("sandboxes", MIGRATIONS)
 
     def generation(self) -> str:
         return self.store.get_meta(GENERATION, "0")
@@ -55,7 +62,7 @@ class SandboxRecords:
     def all(self) -> list[Sandbox]:
         with self.store.autocommit() as db:
             rows = db.execute(
-                "SELECT id, context, release, seed, created_ms, expires_ms, users "
+                "SELECT id, context, release, seed, created_ms, expires_ms, users, profile "
                 "FROM sandboxes ORDER BY created_ms, id"
             ).fetchall()
         return [_sandbox(row) for row in rows]
@@ -69,8 +76,9 @@ class SandboxRecords:
             if live >= limit:
                 return False
             db.execute(
-                "INSERT INTO sandboxes (id, context, release, seed, created_ms, expires_ms, users) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO sandboxes "
+                "(id, context, release, seed, created_ms, expires_ms, users, profile) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     sandbox.id,
                     sandbox.context,
@@ -79,6 +87,7 @@ class SandboxRecords:
                     sandbox.created_ms,
                     sandbox.expires_ms,
                     None if sandbox.users is None else json.dumps(sandbox.users),
+                    None if sandbox.profile is None else json.dumps(sandbox.profile),
                 ),
             )
             _bump(tx)
@@ -101,7 +110,7 @@ def _bump(tx) -> None:
 
 
 def _sandbox(row: tuple) -> Sandbox:
-    sandbox_id, context, release, seed, created_ms, expires_ms, users = row
+    sandbox_id, context, release, seed, created_ms, expires_ms, users, profile = row
     return Sandbox(
         sandbox_id,
         context,
@@ -110,4 +119,5 @@ def _sandbox(row: tuple) -> Sandbox:
         created_ms,
         expires_ms,
         None if users is None else json.loads(users),
+        None if profile is None else json.loads(profile),
     )
