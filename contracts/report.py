@@ -14,6 +14,7 @@ itself, so an installed kit marks the rows from any working directory.
 
 from __future__ import annotations
 
+import ast
 import datetime
 import re
 from collections.abc import Mapping
@@ -21,7 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-DEFAULT_LEDGER = Path(__file__).resolve().parent / "FIDELITY.md"
+KIT_DIRECTORY = Path(__file__).resolve().parent
+DEFAULT_LEDGER = KIT_DIRECTORY / "FIDELITY.md"
 _ROW = re.compile(r"^\|\s*([A-Z]+\d+)\s*\|(.*)\|\s*$")
 _CHECK = re.compile(r"`([a-z0-9_]+)`")
 
@@ -49,6 +51,34 @@ def checked_rows(ledger: Path = DEFAULT_LEDGER) -> list[LedgerRow]:
         if checks:
             rows.append(LedgerRow(match.group(1), behaviour, source, checks))
     return rows
+
+
+def checks_needing_writes(directory: Path = KIT_DIRECTORY) -> set[str]:
+    """The checks that create runtimes (they ask for the ``writable`` fixture), read from
+    the kit's own sources so the list never drifts from the checks."""
+    needing = set()
+    for module in directory.glob("test_*.py"):
+        for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.FunctionDef)
+                and node.name.startswith("test_")
+                and any(arg.arg == "writable" for arg in node.args.args)
+            ):
+                needing.add(node.name.removeprefix("test_"))
+    return needing
+
+
+def rows_only_writes_show(ledger: Path = DEFAULT_LEDGER) -> list[str]:
+    """Inferred ledger rows whose every check creates runtimes: no read-only capture
+    can settle them, so a profile never holds them."""
+    if not ledger.exists():
+        return []
+    writes = checks_needing_writes()
+    return [
+        row.row_id
+        for row in checked_rows(ledger)
+        if "[inferred]" in row.source and all(check in writes for check in row.checks)
+    ]
 
 
 def ledger_verdict(row: LedgerRow, results: Mapping[str, Mapping[str, Any]]) -> tuple[str, str]:

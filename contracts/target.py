@@ -278,6 +278,14 @@ class Target:
         clock = self._control_call("GET", "clock")
         return isinstance(clock, dict) and "epochMs" in clock
 
+    def emulator_profile(self) -> dict[str, Any] | None:
+        """The deployment profile an emulator serves (``/__mock__/health``); None for none,
+        or for a target that is not an emulator."""
+        if not self.is_emulator:
+            return None
+        profile = self._control_call("GET", "health").get("profile")
+        return profile if isinstance(profile, dict) else None
+
     @property
     def can_move_clock(self) -> bool:
         return self.is_emulator

@@ -13,7 +13,7 @@ from pathlib import Path
 from mockserver.auth.lockout import PORTAL_LOCKOUT
 from mockserver.auth.users import DEFAULT_PASSWORD, DEFAULT_USERNAME
 from mockserver.profile import Profile, ProfileError
-from mockserver.runtimes.releases import RELEASES
+from mockserver.runtimes.releases import RELEASES, release
 from mockserver.settings import DEFAULT_CONTEXT, DEFAULT_MAX_BODY, DEFAULT_RELEASE, Settings
 
 #: Packages add sub-commands to ``nbmock`` through this entry-point group (the contract
@@ -144,8 +144,11 @@ def _run_serve(args: argparse.Namespace) -> int:
         certfile, keyfile = (str(path) for path in astuple(generated_certificate(args.host)))
     scheme = "https" if certfile else "http"
     base = f"{scheme}://{args.host}:{args.port}/{args.context.strip('/')}"
-    print(f"nbmock: ArcGIS Enterprise {args.release} notebook-runtime emulator")
-    if profile is not None:
+    if profile is None:
+        print(f"nbmock: ArcGIS Enterprise {args.release} notebook-runtime emulator")
+    else:
+        full_version = profile.release(release(args.release)).full_version
+        print(f"nbmock: ArcGIS Enterprise {full_version} notebook-runtime emulator")
         print(f"  Profile: {profile.name} ({args.profile})")
     print(f"  Portal:  {base}/sharing/rest")
     print(f"  Admin:   {base}/admin")
@@ -245,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _kit_missing(commands) -> None:
     """``verify`` and ``sweep`` without the kit installed: say how to get it."""
-    for name in ("verify", "sweep"):
+    for name in ("verify", "capture", "sweep"):
         command = commands.add_parser(name, help="(needs the contract kit)", add_help=False)
         command.add_argument("rest", nargs=argparse.REMAINDER)
 

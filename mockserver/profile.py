@@ -10,8 +10,8 @@ captured (``captured``):
   ``enterpriseVersion`` and ``enterpriseBuild``, and which runtime
   ``operations`` exist;
 - ``runtimes``: the system runtimes, each ``{"runtime": {...}, "manifest": {...}}``;
-- ``portal``: the bodies of ``portals/self`` (without ``user``) and of the
-  ``servers`` listing, with ``<origin>``, ``<host>`` and ``<context>`` standing
+- ``portal``: the bodies of ``info``, ``portals/self`` (without ``user``) and of
+  the ``servers`` listing, with ``<origin>``, ``<host>`` and ``<context>`` standing
   for where the deployment is reached;
 - ``refusals``: how each refusal the kit provokes is answered (HTTP status,
   content type, code, messages), by name (``REFUSALS``).
@@ -121,6 +121,7 @@ class Profile:
     manifests: Mapping[str, dict[str, Any]] = field(default_factory=dict)
     portal_self: Mapping[str, Any] | None = None
     servers: tuple[dict[str, Any], ...] | None = None
+    portal_info: Mapping[str, Any] | None = None
     wordings: Mapping[str, Wording] = field(default_factory=dict)
     sections: tuple[str, ...] = ()
 
@@ -165,7 +166,7 @@ class Profile:
             raise where.error("flavour", f"must be one of {', '.join(FLAVOURS)}")
         release = _release_facts(data.get("release"), where.at("release"))
         runtimes, manifests = _runtimes(data.get("runtimes"), where.at("runtimes"))
-        portal_self, servers = _portal(data.get("portal"), where.at("portal"))
+        portal_self, servers, info = _portal(data.get("portal"), where.at("portal"))
         return cls(
             name=name.strip()[:120],
             flavour=flavour,
@@ -175,6 +176,7 @@ class Profile:
             manifests=manifests,
             portal_self=portal_self,
             servers=servers,
+            portal_info=info,
             wordings=_wordings(data.get("refusals"), where.at("refusals")),
             sections=tuple(section for section in SECTIONS if data.get(section)),
         )
@@ -376,10 +378,15 @@ def _runtimes(
     return tuple(runtimes), manifests
 
 
-def _portal(value: Any, where: _Where) -> tuple[dict[str, Any] | None, tuple[dict, ...] | None]:
+def _portal(
+    value: Any, where: _Where
+) -> tuple[dict[str, Any] | None, tuple[dict, ...] | None, dict[str, Any] | None]:
     if value is None:
-        return None, None
-    data = _object(value, where, {"self", "servers"})
+        return None, None, None
+    data = _object(value, where, {"self", "servers", "info"})
+    info = data.get("info")
+    if info is not None and (not isinstance(info, dict) or not info):
+        raise where.error("info", "must be the info JSON object")
     portal_self = data.get("self")
     if portal_self is not None:
         if not isinstance(portal_self, dict) or not portal_self:
@@ -390,7 +397,7 @@ def _portal(value: Any, where: _Where) -> tuple[dict[str, Any] | None, tuple[dic
         if not isinstance(servers, list) or not all(isinstance(s, dict) for s in servers):
             raise where.error("servers", "must be the servers listing's list of objects")
         servers = tuple(servers)
-    return portal_self, servers
+    return portal_self, servers, info
 
 
 def _wordings(value: Any, where: _Where) -> dict[str, Wording]:

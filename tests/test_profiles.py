@@ -247,3 +247,11 @@ def test_nbmock_serve_names_its_profile_in_health():
         assert "Profile: foreign-test-deployment" in server.output
     finally:
         server.stop()
+
+
+def test_kit_and_emulator_name_the_same_refusals():
+    """The kit restates the emulator's refusal names (it never imports the emulator)."""
+    from contracts.capture import READ_ONLY_REFUSALS, WRITE_REFUSALS
+
+    assert set(READ_ONLY_REFUSALS) == {n for n, r in REFUSALS.items() if not r.needs_writes}
+    assert set(WRITE_REFUSALS) == {n for n, r in REFUSALS.items() if r.needs_writes}

@@ -38,6 +38,12 @@ TOKEN_FIELDS = (
 @operation(portal, "/info", name="info", title="Info")
 def info():
     """Public: where to get a token [doc][client]."""
+    profile = deployment.current().profile
+    if profile is not None and profile.portal_info is not None:
+        return Page(
+            portal_facts.placed(dict(profile.portal_info), _places()),
+            links=lambda: {"generateToken": url_for("portal.generate_token")},
+        )
     return Page(
         {
             # The portal's URL with its web context [capture: `https://portalhostqa/gis`].
