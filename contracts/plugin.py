@@ -312,6 +312,24 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         f"prefix {the_target.prefix}, {created} runtime(s) to clean up, {len(left)} left behind"
         + (f": {', '.join(left)}" if left else "")
     )
+    for name, result in sorted(_ACTIVE["results"].items()):
+        if result["outcome"] == "inconclusive":
+            terminalreporter.write_line(
+                f"contract kit: {name} inconclusive after {'; '.join(result['causes'])}"
+            )
+
+
+_SEEN = pytest.StashKey[tuple[int, int]]()
+#: Exchanges kept as a check's evidence in the ledger patch: its last few.
+EVIDENCE_EXCHANGES = 4
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Where the target's transients and exchanges stood when this check began."""
+    the_target: Target | None = _ACTIVE.get("target")
+    item.stash[_SEEN] = (
+        (len(the_target.transients), the_target.exchange_count) if the_target else (0, 0)
+    )
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -340,13 +358,27 @@ def _record_result(item: pytest.Item, report: pytest.TestReport) -> None:
             "outcome": "passed",
             "doc": (getattr(item.obj, "__doc__", "") or "").strip(),
             "details": [],
+            "causes": [],
+            "evidence": [],
         },
     )
+    the_target: Target | None = _ACTIVE.get("target")
+    transients_before, exchanges_before = item.stash.get(_SEEN, (0, 0))
+    if the_target is not None and report.when == "call":
+        new = min(the_target.exchange_count - exchanges_before, EVIDENCE_EXCHANGES)
+        entry["evidence"] = list(the_target.exchanges)[-new:] if new > 0 else []
     if report.skipped:
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         if entry["outcome"] == "passed" and report.when in ("setup", "call"):
             entry["outcome"] = "skipped"
             entry["details"].append(redact(reason.removeprefix("Skipped: ")))
     elif report.failed:
-        entry["outcome"] = "failed"
+        causes = the_target.transients[transients_before:] if the_target is not None else []
+        # A 5xx, a timeout or a dropped connection says nothing about the rule under
+        # check: the check is inconclusive, never a refutation of its ledger row.
+        if causes and entry["outcome"] != "failed":
+            entry["outcome"] = "inconclusive"
+            entry["causes"] += [cause for cause in causes if cause not in entry["causes"]]
+        elif not causes:
+            entry["outcome"] = "failed"
         entry["details"].append(f"{item.name} ({report.when}):\n{redact(str(report.longrepr))}")

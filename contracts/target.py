@@ -16,6 +16,7 @@ in-process. The kit never reaches into the emulator's objects.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import os
 import threading
@@ -113,6 +114,13 @@ class Target:
         self._app_options: dict[str, Any] | None = None  # an in-process target's create_app
         self._token: str | None = credentials.token
         self._lock = threading.RLock()
+        #: Transient failures met so far (HTTP or ArcGIS code 5xx, timeouts, dropped
+        #: connections), each a short cause: a check that fails after one is inconclusive.
+        self.transients: list[str] = []
+        #: The latest exchanges, redacted and cut short: evidence for the ledger patch.
+        self.exchanges: collections.deque[dict[str, Any]] = collections.deque(maxlen=64)
+        self.exchange_count = 0
+        self._answers_health: bool | None = None
         session.headers["Referer"] = KIT_REFERER
         session.headers.setdefault("User-Agent", "nbmock-contract-kit")
 
@@ -457,14 +465,59 @@ class Target:
                 send["files"] = {key: (None, value) for key, value in form.items()}
             else:
                 send["data"] = form
+        shown = {k: v for k, v in {**params, **form}.items() if k != "token"}
         try:
             response = self.session.request(method, f"{self.base_url}/{path}", **send)
         except requests.RequestException as error:
             # The message may hold a URL with a GET token in it.
+            cause = redact(f"{type(error).__name__} on {method} {path}")
+            self._note(method, path, shown, None, cause)
             raise ConnectionError(redact(f"{method} {path}: {error}")) from None
         reply = Reply(response.status_code, response.headers, response.text, method, path, response)
+        code = reply.code if isinstance(reply.code, int) else 0
+        transient = None
+        if reply.status >= 500 or code >= 500:
+            transient = f"{'HTTP' if reply.status >= 500 else 'code'} {max(reply.status, code)}"
+            transient += f" on {method} {path}"
+        self._note(method, path, shown, reply, transient)
         self._record(path, form, reply, refusal_expected)
         return reply
+
+    def _note(
+        self,
+        method: str,
+        path: str,
+        sent: Mapping[str, str],
+        reply: Reply | None,
+        transient: str | None,
+    ) -> None:
+        """Keep the exchange (redacted, cut short) and any transient failure it showed."""
+        entry = {
+            "request": redact(f"{method} {path} {dict(sent)}")[:600],
+            "response": redact(f"HTTP {reply.status} {reply.text[:400]}") if reply else transient,
+        }
+        with self._lock:
+            self.exchanges.append(entry)
+            self.exchange_count += 1
+            if transient:
+                self.transients.append(redact(transient))
+
+    @property
+    def answers_as_emulator(self) -> bool:
+        """Whether ``/__mock__/health`` answers as nbmock's does: an emulator, even where
+        its control plane is closed to the kit (a real Enterprise has no such path)."""
+        with self._lock:
+            if self._answers_health is None:
+                try:
+                    health = self._control_call("GET", "health")
+                except (RuntimeError, ConnectionError):
+                    health = None
+                self._answers_health = (
+                    isinstance(health, dict)
+                    and health.get("status") == "ok"
+                    and "release" in health
+                ) or self.is_emulator
+            return self._answers_health
 
     def _spend(self) -> None:
         with self._lock:
