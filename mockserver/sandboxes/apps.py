@@ -17,12 +17,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 from flask import Flask, current_app
 
-from mockserver import deployment as deployments
 from mockserver.auth.users import users_from_records
-from mockserver.deployment import Deployment
+from mockserver.core import deployment as deployments
+from mockserver.core.deployment import Deployment
+from mockserver.core.settings import Settings
 from mockserver.runtimes import stores
 from mockserver.sandboxes.store import Sandbox, SandboxRecords
-from mockserver.settings import Settings
 
 #: Every sandbox's web context starts with this; the main context never may.
 CONTEXT_PREFIX = "sb-"

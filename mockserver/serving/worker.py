@@ -32,7 +32,7 @@ from gunicorn.http.body import LengthReader
 from gunicorn.http.unreader import SocketUnreader
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
-from mockserver.wire import BODY_REFUSED
+from mockserver.web.wire import BODY_REFUSED
 
 #: How long a client may take to send its request head (and a small body).
 REQUEST_READ_SECONDS = 60.0
@@ -240,7 +240,7 @@ def closing_after_unread_bodies(app):
 class HeadFirstWorker(ThreadWorker):
     """gthread, reading each request in the poller before a thread serves it."""
 
-    #: Set by mockserver.serving before the workers fork: the app's body limit.
+    #: Set by mockserver.serving.server before the workers fork: the app's body limit.
     max_body = 1024 * 1024
 
     def load_wsgi(self) -> None:
