@@ -21,7 +21,7 @@ import requests
 
 from bench.reliability.framing import run_framing_fuzz
 from bench.reliability.slow_clients import SLOW_KINDS, run_slow_clients
-from mockserver.worker import DeadlineUnreader
+from mockserver.serving.worker import DeadlineUnreader
 from tests.conftest import SEED_COPY, STANDARD_ID
 from tests.nbmock_process import NbmockProcess
 
