@@ -24,7 +24,7 @@ asked), and its size is bounded.
 
 The emulator reads the profile (``nbmock serve --profile``); the kit never
 imports the emulator, so the refusal names below restate the emulator's
-(mockserver/profile.py ``REFUSALS``), and tests/test_profiles.py holds them equal.
+(mockserver/core/profile.py ``REFUSALS``), and tests/test_profiles.py holds them equal.
 """
 
 from __future__ import annotations

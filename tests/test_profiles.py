@@ -1,4 +1,4 @@
-"""Deployment profiles (mockserver/profile.py): served where given, refused clearly where bad.
+"""Deployment profiles (mockserver/core/profile.py): served where given, refused clearly where bad.
 
 The foreign deployment (tests/data/foreign-deployment.json) differs from every
 default; nothing in the emulator knows it is special.
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from mockserver.profile import REFUSALS, Profile, ProfileError
+from mockserver.core.profile import REFUSALS, Profile, ProfileError
 from mockserver.runtimes.releases import STANDARD_ID
 from mockserver.testing import in_process, running
 from tests.nbmock_process import NbmockProcess
@@ -218,7 +218,7 @@ def test_unreadable_profile_is_refused(content, tmp_path):
 
 def test_every_refusal_template_reads_back_its_values():
     """The emulator's own messages are recognised, so a profile can reword each of them."""
-    from mockserver.profile import _fields, _recognised
+    from mockserver.core.profile import _fields, _recognised
 
     for name, refusal in REFUSALS.items():
         fields = {field: f"<{field}-value>" for field in _fields(refusal.template)}

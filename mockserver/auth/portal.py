@@ -66,7 +66,7 @@ def user_profile(user: User, *, show_privileges: bool = True) -> dict[str, Any]:
 
 
 def placed(value: Any, places: dict[str, str]) -> Any:
-    """A captured answer (mockserver/profile.py) with ``<origin>``, ``<host>`` and
+    """A captured answer (mockserver/core/profile.py) with ``<origin>``, ``<host>`` and
     ``<context>`` put back as this deployment is reached."""
     if isinstance(value, dict):
         return {key: placed(item, places) for key, item in value.items()}

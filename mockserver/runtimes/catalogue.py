@@ -1,7 +1,7 @@
 """The system runtimes a deployment ships, and the manifest of each.
 
 The emulator's own (``releases.system_runtimes``, ``manifests.manifest_for``)
-unless a deployment profile (mockserver/profile.py) captured others; a
+unless a deployment profile (mockserver/core/profile.py) captured others; a
 profiled runtime it has no manifest for reports the emulator's default one.
 """
 

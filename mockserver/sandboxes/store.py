@@ -26,7 +26,7 @@ CREATE TABLE IF NOT EXISTS sandboxes (
 """
 
 #: Numbered steps after SCHEMA (mockserver/runtimes/store.py ``migrate``): 1, a sandbox's
-#: own deployment profile (mockserver/profile.py) as JSON, or NULL for the server's.
+#: own deployment profile (mockserver/core/profile.py) as JSON, or NULL for the server's.
 MIGRATIONS = ("ALTER TABLE sandboxes ADD COLUMN profile TEXT",)
 
 #: Bumped on every create and delete, so a worker re-reads the registry only when it moved.

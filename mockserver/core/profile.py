@@ -33,8 +33,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from mockserver import messages
-from mockserver.errors import ArcGISError, InvalidParameters
+from mockserver.core import messages
+from mockserver.core.errors import ArcGISError, InvalidParameters
 from mockserver.runtimes import model
 from mockserver.runtimes.catalogue import Catalogue
 from mockserver.runtimes.manifests import checked as checked_manifest

@@ -16,8 +16,8 @@ from mockserver.runtimes.releases import DEFAULT_RELEASE
 
 if TYPE_CHECKING:
     from mockserver.auth.users import UserDirectory
-    from mockserver.clock import Clock
-    from mockserver.profile import Profile
+    from mockserver.core.clock import Clock
+    from mockserver.core.profile import Profile
 
 DEFAULT_CONTEXT = "arcgis"
 DEFAULT_MAX_BODY = 1024 * 1024
@@ -47,7 +47,7 @@ class Settings:
     control_token: str | None = field(default=None, repr=False)
     control_enabled: bool = True
     journal: bool = True
-    #: Host names answered (mockserver.hosts); None: any, as in process.
+    #: Host names answered (mockserver.serving.hosts); None: any, as in process.
     allowed_hosts: frozenset[str] | None = None
     #: Peers whose X-Forwarded-* headers count (addresses or networks).
     trusted_proxies: frozenset[str] = frozenset()
@@ -58,7 +58,7 @@ class Settings:
     #: The deployment's public URLs (``https://portal.example.com``): where the built-in
     #: OAuth apps may send a signed-in browser, never the request's Host header.
     public_urls: tuple[str, ...] = ()
-    #: A deployment profile (mockserver/profile.py), or the path of its JSON file: the
+    #: A deployment profile (mockserver/core/profile.py), or the path of its JSON file: the
     #: captured facts of a real Enterprise, which win over the defaults they contradict.
     profile: Profile | str | Path | None = None
 
