@@ -32,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import json
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -94,7 +95,7 @@ class Capture:
 
     def stamp(self) -> dict[str, Any]:
         stamp = {
-            "from": self.target.base_url,
+            "from": _where(self.target.base_url),
             "at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             "kit": kit_version(),
         }
@@ -285,31 +286,51 @@ class Capture:
         return systems[0]["id"]
 
     def scrubbed(self, profile: dict[str, Any]) -> dict[str, Any]:
-        """The profile with no secret and, unless asked, no user name; refused if too large."""
+        """The profile with no secret and, unless asked, no user name; refused if too large.
+
+        A deployment may echo what it was sent anywhere (a refusal quoting the token, a
+        URL carrying it, a name holding the password): every string, keys included, loses
+        each token and password the kit has held, however spelled, before anything is
+        written; the written text is then checked once more as a whole.
+        """
+        username = self.target.credentials.username
+        if username and not self.record_username:
+            profile = self.walked(profile, lambda text: self.without_username(text, username))
+        profile = self.walked(profile, self.without_secrets)
         text = json.dumps(profile, ensure_ascii=False)
         if redact(text) != text:
             raise RuntimeError("a token or password reached the profile; nothing written")
         if len(text.encode()) > MAX_BYTES:
             raise RuntimeError(f"the profile would be larger than {MAX_BYTES} bytes")
-        username = self.target.credentials.username
-        if not username or self.record_username:
-            return profile
-        return self.without_username(profile, username)
+        return profile
 
-    def without_username(self, value: Any, username: str) -> Any:
-        """``value`` with every string that is the signed-in user's name replaced.
-
-        Whole values only: a user called ``admin`` must not turn the servers'
-        ``<origin>/<context>/admin`` into ``.../<username>``.
-        """
+    def walked(self, value: Any, change: Callable[[str], str]) -> Any:
+        """``value`` with ``change`` applied to every string in it, keys included."""
         if isinstance(value, dict):
-            return {key: self.without_username(item, username) for key, item in value.items()}
+            return {change(key): self.walked(item, change) for key, item in value.items()}
         if isinstance(value, list):
-            return [self.without_username(item, username) for item in value]
-        if value == username:
-            self.notes.append("a value that was the signed-in user's name became <username>")
-            return "<username>"
-        return value
+            return [self.walked(item, change) for item in value]
+        return change(value) if isinstance(value, str) else value
+
+    def without_secrets(self, text: str) -> str:
+        cleaned = redact(text)
+        if cleaned != text:
+            self.notes.append("the deployment echoed a token or password; it became <redacted>")
+        return cleaned
+
+    def without_username(self, text: str, username: str) -> str:
+        """``text`` with the signed-in user's name replaced where it stands as a name.
+
+        As a word only, and never as a URL path segment: a user called ``admin`` must
+        not turn the servers' ``<origin>/<context>/admin`` into ``.../<username>``
+        (``/users/<name>``, percent-encoded or not, is a name, though).
+        """
+        name = re.escape(username)
+        pattern = rf"(?:(?<![\w.@/-])|(?<=/users/)|(?<=users%2[Ff])){name}(?![\w@-])"
+        cleaned = re.sub(pattern, "<username>", text)
+        if cleaned != text:
+            self.notes.append("the signed-in user's name became <username>")
+        return cleaned
 
 
 def _kubernetes(capture: Capture) -> dict[str, Any]:
@@ -392,13 +413,24 @@ def _refusal(reply: Reply, values: Mapping[str, str]) -> dict[str, Any] | None:
     """A refusal as a profile keeps it, or None when the answer was not an ArcGIS error."""
     if envelope(reply.json) not in ERRORS:
         return None
-    messages = [_template(message[:MAX_MESSAGE], values) for message in error_messages(reply.json)]
+    messages = [_bounded_template(message, values) for message in error_messages(reply.json)]
     return {
         "status": reply.status,
         "contentType": reply.headers.get("Content-Type", ""),
         "code": error_code(reply.json),
         "messages": [message for message in messages if message] or ["(no message)"],
     }
+
+
+def _bounded_template(message: str, values: Mapping[str, str]) -> str:
+    """``_template`` of as much of ``message`` as fits in ``MAX_MESSAGE``: cut before it is
+    templated, never through a placeholder or a doubled brace, which can only lengthen it."""
+    size = MAX_MESSAGE
+    while True:
+        text = _template(message[:size], values)
+        if len(text) <= MAX_MESSAGE:
+            return text
+        size -= len(text) - MAX_MESSAGE
 
 
 def _template(message: str, values: Mapping[str, str]) -> str:
@@ -410,6 +442,12 @@ def _template(message: str, values: Mapping[str, str]) -> str:
         if len(value) >= 3:
             text = text.replace(value, "{" + name + "}")
     return text
+
+
+def _where(url: str) -> str:
+    """``url`` as a profile names it: no user or password before the host, no query."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname}{f':{parts.port}' if parts.port else ''}{parts.path}"
 
 
 def _short(reply: Reply) -> str:
