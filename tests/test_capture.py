@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -237,3 +238,31 @@ def test_official_client_lists_the_captured_runtimes_with_their_manifests(captur
             assert runtime.manifest == entry["manifest"]["libraries"]
     finally:
         server.stop()
+
+
+def test_readme_three_commands_take_a_deployment_to_a_green_compare(foreign, users_file, tmp_path):
+    """The README's "Make it match your Enterprise" commands, as written, with its staging
+    URL, file names and port replaced by the foreign deployment's and this test's."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme.split("## Make it match your Enterprise", 1)[1].split("\n## ", 1)[0]
+    commands = [
+        shlex.split(line.split("#", 1)[0].rstrip(" &"))
+        for line in section.split("```sh", 1)[1].split("```", 1)[0].splitlines()
+        if line.startswith("nbmock ")
+    ]
+    assert [command[1] for command in commands] == ["capture", "serve", "verify"]
+    places = {
+        "https://staging.example.com/arcgis": foreign.base,
+        "staging-profile.json": str(tmp_path / "staging-profile.json"),
+        "kit-users.toml": users_file,
+    }
+    capture, serve, verify = [[places.get(word, word) for word in c[1:]] for c in commands]
+    assert nbmock(*capture).returncode == 0
+    server = NbmockProcess(*serve[1:])
+    try:
+        verify = [word.replace("127.0.0.1:8080", f"127.0.0.1:{server.port}") for word in verify]
+        done = nbmock(*verify)
+    finally:
+        server.stop()
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert " 0 difference(s) between" in done.stdout
