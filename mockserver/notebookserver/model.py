@@ -283,9 +283,12 @@ def offered_operations(
 
 
 def validation(runtimes: list[ServerRuntime], machine: str) -> dict[str, Any]:
-    """What ``validateRuntimes`` answers [doc: validate-runtimes, 10.8]: per machine, whether
-    each runtime's image is there. The emulated site is one machine that has every image
-    [inferred]; ``runtimeExists`` is the string "true", as Esri's example writes it [doc].
+    """What ``validateRuntimes`` answers: per machine, whether each runtime's image is there.
+
+    The operation is listed on Esri's notebook-runtimes page [doc]; no page of its own
+    was found, so the shape (machines, notebookRuntimes, ``runtimeExists`` as the string
+    "true") is our reading [inferred, ledger N14]. The emulated site is one machine
+    that has every image [inferred].
     """
     return {
         "machines": [

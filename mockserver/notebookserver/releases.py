@@ -25,7 +25,8 @@ BASE_OPERATIONS = frozenset({"runtimes", "runtime", "update", "manifest", "resto
 #: [doc] register-runtime: since 10.7.1; unregister came with it [inferred: nothing
 #: could be unregistered before a runtime could be registered].
 REGISTER = frozenset({"register", "unregister"})
-#: [doc] validate-runtimes: since 10.8.
+#: Esri's notebook-runtimes page lists Validate Runtimes among its operations [doc]; the
+#: client calls it [client]; that it came with 10.8 is our reading [inferred, ledger N14].
 VALIDATE = frozenset({"validateRuntimes"})
 
 #: [doc] notebook-runtimes / notebook-runtime: "Administrator or Create and Edit ArcGIS
