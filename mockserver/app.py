@@ -23,9 +23,7 @@ from mockserver.core.errors import ArcGISError, MethodNotSupported, Unavailable
 from mockserver.core.ids import IdGenerator
 from mockserver.core.profile import load as load_profile
 from mockserver.core.settings import Settings
-from mockserver.runtimes.backend import RuntimesBackend
-from mockserver.runtimes.releases import release
-from mockserver.runtimes.routes import admin
+from mockserver.flavours import claim_state, flavour
 from mockserver.runtimes.stores import open_store
 from mockserver.serving import hosts
 from mockserver.serving.redact import redact
@@ -42,10 +40,17 @@ def create_app(settings: Settings | None = None, /, **options: Any) -> Flask:
     """
     settings = Settings.of(settings, **options)
     profile = load_profile(settings.profile)
-    the_release = release(settings.release_name)
+    the_flavour = flavour(settings.flavour)
+    if profile is not None and profile.flavour != the_flavour.name:
+        raise ValueError(
+            f"profile {profile.name!r} was captured from a {profile.flavour} deployment; "
+            f"serve it as that flavour, not as {the_flavour.name}"
+        )
+    the_release = the_flavour.release(settings.release_name)
     if profile is not None:
-        the_release = profile.release(the_release)
+        the_release = profile.release(the_release, the_flavour.releases)
     store = open_store(settings.state)
+    claim_state(store, the_flavour)
     clock = settings.clock or Clock()
     users = settings.users
     if not isinstance(users, UserDirectory):
@@ -61,18 +66,20 @@ def create_app(settings: Settings | None = None, /, **options: Any) -> Flask:
         app,
         Deployment(
             settings=settings,
+            flavour=the_flavour,
             context=settings.context,
             release=the_release,
             store=store,
             clock=clock,
             users=users,
             tokens=TokenService(secret),
-            runtimes=RuntimesBackend(
+            runtimes=the_flavour.backend(
                 store,
                 the_release,
                 clock,
                 IdGenerator(settings.seed),
-                profile.catalogue() if profile is not None else None,
+                # Only a profile of this flavour gets here: its catalogue is this backend's.
+                *([profile.catalogue()] if profile is not None else []),
             ),
             profile=profile,
         ),
@@ -84,7 +91,7 @@ def create_app(settings: Settings | None = None, /, **options: Any) -> Flask:
     context = settings.context
     app.register_blueprint(portal, url_prefix=f"/{context}/sharing/rest")
     app.register_blueprint(oauth_signin, url_prefix=f"/{context}/sharing/oauth2")
-    app.register_blueprint(admin, url_prefix=f"/{context}/admin")
+    app.register_blueprint(the_flavour.admin, url_prefix=f"/{context}/admin")
     app.register_blueprint(admin_login, url_prefix=f"/{context}/admin")
     directory.install(app)
     _register_error_handlers(app, context)

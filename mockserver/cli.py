@@ -13,8 +13,8 @@ from pathlib import Path
 from mockserver.auth.lockout import PORTAL_LOCKOUT
 from mockserver.auth.users import DEFAULT_PASSWORD, DEFAULT_USERNAME
 from mockserver.core.profile import Profile, ProfileError
-from mockserver.core.settings import DEFAULT_CONTEXT, DEFAULT_MAX_BODY, DEFAULT_RELEASE, Settings
-from mockserver.runtimes.releases import RELEASES, release
+from mockserver.core.settings import DEFAULT_CONTEXT, DEFAULT_MAX_BODY, Settings
+from mockserver.flavours import DEFAULT_FLAVOUR, FLAVOURS, flavour
 
 #: Packages add sub-commands to ``nbmock`` through this entry-point group (the contract
 #: kit adds ``verify`` and ``sweep``): each entry point loads a callable taking the
@@ -42,10 +42,20 @@ def _serve_parser(commands) -> None:
         "or a postgresql://user@host:port/db URL that replicas share",
     )
     serve.add_argument(
+        "--flavour",
+        choices=sorted(FLAVOURS),
+        default=None,
+        help="which API to emulate: kubernetes (ArcGIS Enterprise on Kubernetes) or "
+        "notebook-server (the standalone ArcGIS Notebook Server) (default: the --profile's, "
+        f"else {DEFAULT_FLAVOUR})",
+    )
+    serve.add_argument(
         "--release",
-        choices=sorted(RELEASES),
-        default=DEFAULT_RELEASE,
-        help=f"ArcGIS Enterprise release to emulate (default: {DEFAULT_RELEASE})",
+        choices=sorted({name for each in FLAVOURS.values() for name in each.releases}),
+        default=None,
+        help="release to emulate, one of the flavour's (default: "
+        + ", ".join(f"{each.default_release} for {each.name}" for each in FLAVOURS.values())
+        + ")",
     )
     serve.add_argument(
         "--users", metavar="FILE", help="users TOML file (default: the single user admin)"
@@ -144,11 +154,23 @@ def _run_serve(args: argparse.Namespace) -> int:
         certfile, keyfile = (str(path) for path in astuple(generated_certificate(args.host)))
     scheme = "https" if certfile else "http"
     base = f"{scheme}://{args.host}:{args.port}/{args.context.strip('/')}"
-    if profile is None:
-        print(f"nbmock: ArcGIS Enterprise {args.release} notebook-runtime emulator")
-    else:
-        full_version = profile.release(release(args.release)).full_version
-        print(f"nbmock: ArcGIS Enterprise {full_version} notebook-runtime emulator")
+    try:
+        # A profile names the flavour it was captured from: that one, unless told otherwise.
+        the_flavour = flavour(args.flavour or (profile.flavour if profile else DEFAULT_FLAVOUR))
+        the_release = the_flavour.release(args.release)
+        release_name = the_release.name
+        if profile is not None:
+            if profile.flavour != the_flavour.name:
+                raise ValueError(
+                    f"profile {args.profile} was captured from a {profile.flavour} "
+                    f"deployment, not {the_flavour.name}"
+                )
+            the_release = profile.release(the_release, the_flavour.releases)
+    except ValueError as unknown:
+        print(f"nbmock serve: {unknown}", file=sys.stderr)
+        return 2
+    print(f"nbmock: {the_flavour.title} {the_release.full_version} notebook-runtime emulator")
+    if profile is not None:
         print(f"  Profile: {profile.name} ({args.profile})")
     print(f"  Portal:  {base}/sharing/rest")
     print(f"  Admin:   {base}/admin")
@@ -170,7 +192,8 @@ def _run_serve(args: argparse.Namespace) -> int:
     settings = Settings(
         context=args.context,
         state=args.state,
-        release_name=args.release,
+        flavour=the_flavour.name,
+        release_name=release_name,
         users=args.users,
         seed=args.seed,
         profile=profile,

@@ -12,7 +12,7 @@ from typing import Any
 
 from mockserver.auth.privileges import is_administrator
 from mockserver.auth.users import User
-from mockserver.runtimes.releases import Release
+from mockserver.core.release import Release
 
 #: [doc] the id every single-tenant Enterprise portal has (the servers page's example URL).
 ORG_ID = "0123456789ABCDEF"
@@ -84,6 +84,7 @@ def portal_self(
     *,
     portal_host: str,
     use_ssl: bool,
+    deployment_type: str = DEPLOYMENT_TYPE,
     captured: dict[str, Any] | None = None,
     places: dict[str, str] | None = None,
 ) -> dict[str, Any]:
@@ -104,7 +105,7 @@ def portal_self(
         "name": PORTAL_NAME,
         "portalName": PORTAL_NAME,
         "portalMode": "singletenant",
-        "portalDeploymentType": DEPLOYMENT_TYPE,
+        "portalDeploymentType": deployment_type,
         "isPortal": True,
         "portalHostname": portal_host,
         "allSSL": use_ssl,

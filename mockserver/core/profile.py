@@ -35,10 +35,11 @@ from typing import Any
 
 from mockserver.core import messages
 from mockserver.core.errors import ArcGISError, InvalidParameters
+from mockserver.core.release import Release
 from mockserver.runtimes import model
 from mockserver.runtimes.catalogue import Catalogue
 from mockserver.runtimes.manifests import checked as checked_manifest
-from mockserver.runtimes.releases import RELEASES, Release
+from mockserver.runtimes.releases import RELEASES
 
 #: The profile format this emulator reads; a newer one is refused, not half-read.
 FORMAT = 1
@@ -183,14 +184,15 @@ class Profile:
 
     # --- what the emulator asks of it ------------------------------------------------
 
-    def release(self, default: Release) -> Release:
-        """The release to emulate: the known release nearest the profile's, with its facts."""
+    def release(self, default: Release, releases: Mapping[str, Release] = RELEASES) -> Release:
+        """The release to emulate: the one of ``releases`` (the flavour's) nearest the
+        profile's, with its facts."""
         facts = self.release_facts
         if not facts:
             return default
-        base = RELEASES.get(_release_name(facts.get("currentVersion")) or "", default)
+        base = releases.get(_release_name(facts.get("currentVersion")) or "", default)
         if "currentVersion" in facts and base is default:
-            base = _nearest_release(facts["currentVersion"]) or default
+            base = _nearest_release(facts["currentVersion"], releases) or default
         changes: dict[str, Any] = {}
         for key, attribute in (
             ("fullVersion", "full_version"),
@@ -458,9 +460,9 @@ def _release_name(version: Any) -> str | None:
     return f"{float(version):.1f}"
 
 
-def _nearest_release(version: float) -> Release | None:
+def _nearest_release(version: float, releases: Mapping[str, Release]) -> Release | None:
     """The newest known release at or below ``version`` (else the oldest): its rules apply."""
-    ordered = sorted(RELEASES.values(), key=lambda r: float(r.name))
+    ordered = sorted(releases.values(), key=lambda r: float(r.name))
     below = [r for r in ordered if float(r.name) <= float(version)]
     return (below or ordered)[-1] if ordered else None
 

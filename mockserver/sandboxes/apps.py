@@ -107,6 +107,7 @@ class Sandboxes:
         self,
         *,
         release: str,
+        flavour: str = "kubernetes",
         seed: int | None,
         ttl_seconds: float,
         users: list[dict[str, Any]] | None,
@@ -125,6 +126,7 @@ class Sandboxes:
             created_ms=now_ms,
             expires_ms=now_ms + int(ttl_seconds * 1000),
             users=users,
+            flavour=flavour,
             profile=profile,
         )
         # Built (state made, runtimes seeded) before it is registered: once listed, it answers.
@@ -186,17 +188,23 @@ class Sandboxes:
             self.main.settings,
             context=sandbox.context,
             state=self.state_of(sandbox.id),
+            flavour=sandbox.flavour,
             release_name=sandbox.release,
             seed=sandbox.seed,
             users=self.main.users if sandbox.users is None else users_from_records(sandbox.users),
             clock=None,
             max_sandboxes=0,
-            # Without a profile of its own, a sandbox is the server's deployment, profile and all.
-            profile=self.main.settings.profile
-            if sandbox.profile is None
-            else Profile.from_mapping(sandbox.profile, source=f"sandbox {sandbox.id}"),
+            profile=self._profile(sandbox),
         )
         return self.factory(settings)
+
+    def _profile(self, sandbox: Sandbox) -> Profile | None:
+        """The sandbox's own profile; without one, the server's when it is of the sandbox's
+        flavour (a sandbox is the server's deployment, profile and all), else none."""
+        if sandbox.profile is not None:
+            return Profile.from_mapping(sandbox.profile, source=f"sandbox {sandbox.id}")
+        main = self.main.profile
+        return main if main is not None and main.flavour == sandbox.flavour else None
 
     # --- state ------------------------------------------------------------------------
 

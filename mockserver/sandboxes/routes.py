@@ -17,7 +17,7 @@ from mockserver.control.errors import ControlError
 from mockserver.control.routes import check_access, control_error
 from mockserver.core import deployment
 from mockserver.core.profile import Profile, ProfileError
-from mockserver.runtimes.releases import RELEASES
+from mockserver.flavours import FLAVOURS
 from mockserver.sandboxes.apps import current as _registry
 from mockserver.sandboxes.store import Sandbox
 
@@ -28,7 +28,7 @@ sandboxes.register_error_handler(ControlError, control_error)
 DEFAULT_TTL_SECONDS = 3600
 #: A week: a sandbox is for a pipeline run or a working day, not for keeps.
 MAX_TTL_SECONDS = 7 * 24 * 3600
-FIELDS = {"release", "seed", "ttl_seconds", "users", "profile"}
+FIELDS = {"flavour", "release", "seed", "ttl_seconds", "users", "profile"}
 
 
 def _described(sandbox: Sandbox) -> dict[str, Any]:
@@ -38,6 +38,7 @@ def _described(sandbox: Sandbox) -> dict[str, Any]:
         "context": sandbox.context,
         "url": f"{origin}/{sandbox.context}",
         "controlUrl": f"{origin}/__mock__/sandboxes/{sandbox.id}",
+        "flavour": sandbox.flavour,
         "release": sandbox.release,
         "seed": sandbox.seed,
         "created": sandbox.created_ms,
@@ -55,9 +56,17 @@ def create():
     if unknown:
         raise ControlError(f"Unknown sandbox fields: {', '.join(unknown)}.")
     main = deployment.current()
-    release = body.get("release", main.release.name)
-    if release not in RELEASES:
-        raise ControlError(f"'release' must be one of {', '.join(RELEASES)}.")
+    chosen = FLAVOURS.get(body.get("flavour", main.flavour.name))  # type: ignore[arg-type]
+    if chosen is None:
+        raise ControlError(f"'flavour' must be one of {', '.join(FLAVOURS)}.")
+    # Without a release: the server's own when the flavour is the server's, else the
+    # flavour's default.
+    default_release = main.release.name if chosen is main.flavour else chosen.default_release
+    release = body.get("release", default_release)
+    if release not in chosen.releases:
+        raise ControlError(
+            f"'release' must be one of {', '.join(chosen.releases)} for {chosen.name}."
+        )
     seed = body.get("seed")
     if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
         raise ControlError("'seed' must be an integer or null.")
@@ -80,12 +89,18 @@ def create():
     profile = body.get("profile")
     if profile is not None:
         try:
-            Profile.from_mapping(profile, source="'profile'")
+            captured = Profile.from_mapping(profile, source="'profile'")
         except ProfileError as problem:
             raise ControlError(str(problem)) from None
+        if captured.flavour != chosen.name:
+            raise ControlError(
+                f"'profile' was captured from a {captured.flavour} deployment; "
+                f"the sandbox is {chosen.name} ('flavour')."
+            )
     limit = main.settings.max_sandboxes
     sandbox = _registry().create(
         release=release,
+        flavour=chosen.name,
         seed=seed,
         ttl_seconds=float(ttl),
         users=users,

@@ -24,10 +24,15 @@ CREATE TABLE IF NOT EXISTS sandboxes (
     users      TEXT
 );
 """
-
-#: Numbered steps after SCHEMA (mockserver/runtimes/store.py ``migrate``): 1, a sandbox's
-#: own deployment profile (mockserver/core/profile.py) as JSON, or NULL for the server's.
-MIGRATIONS = ("ALTER TABLE sandboxes ADD COLUMN profile TEXT",)
+#: The registry's schema in numbered steps (``Store.migrate``): step 2 records each
+#: sandbox's flavour; rows made before it are Kubernetes sandboxes.
+MIGRATIONS = (
+    SCHEMA,
+    "ALTER TABLE sandboxes ADD COLUMN flavour TEXT NOT NULL DEFAULT 'kubernetes'",
+    # Step 3: a sandbox's own deployment profile (mockserver/core/profile.py) as JSON,
+    # or NULL for the server's.
+    "ALTER TABLE sandboxes ADD COLUMN profile TEXT",
+)
 
 #: Bumped on every create and delete, so a worker re-reads the registry only when it moved.
 GENERATION = "sandboxes_generation"
@@ -43,6 +48,7 @@ class Sandbox:
     expires_ms: int
     #: The sandbox's own users as records (salts and hashes), or None for the server's.
     users: list[dict[str, Any]] | None = None
+    flavour: str = "kubernetes"
     #: The sandbox's own deployment profile (its JSON), or None for the server's.
     profile: dict[str, Any] | None = None
 
@@ -53,7 +59,6 @@ class Sandbox:
 class SandboxRecords:
     def __init__(self, store: Store) -> None:
         self.store = store
-        store.create_tables(SCHEMA)
         store.migrate("sandboxes", MIGRATIONS)
 
     def generation(self) -> str:
@@ -62,7 +67,7 @@ class SandboxRecords:
     def all(self) -> list[Sandbox]:
         with self.store.autocommit() as db:
             rows = db.execute(
-                "SELECT id, context, release, seed, created_ms, expires_ms, users, profile "
+                "SELECT id, context, release, seed, created_ms, expires_ms, users, flavour, profile "
                 "FROM sandboxes ORDER BY created_ms, id"
             ).fetchall()
         return [_sandbox(row) for row in rows]
@@ -77,8 +82,8 @@ class SandboxRecords:
                 return False
             db.execute(
                 "INSERT INTO sandboxes "
-                "(id, context, release, seed, created_ms, expires_ms, users, profile) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "(id, context, release, seed, created_ms, expires_ms, users, flavour, profile) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     sandbox.id,
                     sandbox.context,
@@ -87,6 +92,7 @@ class SandboxRecords:
                     sandbox.created_ms,
                     sandbox.expires_ms,
                     None if sandbox.users is None else json.dumps(sandbox.users),
+                    sandbox.flavour,
                     None if sandbox.profile is None else json.dumps(sandbox.profile),
                 ),
             )
@@ -110,7 +116,7 @@ def _bump(tx) -> None:
 
 
 def _sandbox(row: tuple) -> Sandbox:
-    sandbox_id, context, release, seed, created_ms, expires_ms, users, profile = row
+    sandbox_id, context, release, seed, created_ms, expires_ms, users, flavour, profile = row
     return Sandbox(
         sandbox_id,
         context,
@@ -119,5 +125,6 @@ def _sandbox(row: tuple) -> Sandbox:
         created_ms,
         expires_ms,
         None if users is None else json.loads(users),
+        flavour,
         None if profile is None else json.loads(profile),
     )
