@@ -303,3 +303,49 @@ def test_running_serves_the_flavour_it_is_given():
         ).json()["token"]
         root = emulator.session.get(emulator.admin_url, params={"f": "json", "token": token})
         assert root.json() == {"version": "10.9", "resources": ["notebooks"]}
+
+
+# --- the pytest plugin's marker, faults, journal and clock, for this flavour ----------
+
+
+def _register(emulator, token: str, **changes: str) -> requests.Response:
+    return emulator.session.post(
+        f"{emulator.admin_url}/notebooks/runtimes/register",
+        data={**REGISTER, **changes, "f": "json", "token": token},
+        timeout=30,
+    )
+
+
+def _listed(emulator, token: str) -> list[str]:
+    answer = emulator.session.get(
+        f"{emulator.admin_url}/notebooks/runtimes",
+        params={"f": "json", "token": token},
+        timeout=30,
+    ).json()
+    return [runtime["id"] for runtime in answer["runtimes"]]
+
+
+@pytest.mark.arcgis_mock(flavour="notebook-server")
+def test_the_marker_gives_a_notebook_server_whose_fault_refuses_register_once(arcgis_mock):
+    token = arcgis_mock.token()
+    before = _listed(arcgis_mock, token)
+    arcgis_mock.fault("register", error={"code": 500, "message": "Injected"}, times=1)
+    first = _register(arcgis_mock, token)
+    assert first.json() == {"status": "error", "messages": ["Injected"], "code": 500}
+    assert _listed(arcgis_mock, token) == before
+    registered = _register(arcgis_mock, token).json()["notebookRuntime"]
+    assert _listed(arcgis_mock, token) == [*before, registered["id"]]
+    assert [entry["fault"] for entry in arcgis_mock.journal("register")] == ["error", None]
+
+
+@pytest.mark.arcgis_mock(flavour="notebook-server", release_name="11.3")
+def test_a_runtime_turns_deprecated_when_the_emulated_clock_passes_its_retirement(arcgis_mock):
+    token = arcgis_mock.token()
+    url = f"{arcgis_mock.admin_url}/notebooks/runtimes/{STANDARD_ID}"
+    runtime = arcgis_mock.session.get(url, params={"f": "json", "token": token}).json()
+    assert (runtime["version"], runtime["deprecated"]) == ("10.0", False)
+    now_ms = arcgis_mock.control("GET", "clock")["epochMs"]
+    arcgis_mock.advance_clock((runtime["deprecationDate"] - now_ms) / 1000 + 1)
+    token = arcgis_mock.token()  # the first one expired on the way
+    runtime = arcgis_mock.session.get(url, params={"f": "json", "token": token}).json()
+    assert runtime["deprecated"] is True
