@@ -16,7 +16,7 @@ import pytest
 
 from contracts import calls
 from contracts.reply import Reply
-from contracts.target import KUBERNETES_DEPLOYMENT_TYPE, NOTEBOOK_SERVER, Target
+from contracts.target import KIT_REFERER, KUBERNETES_DEPLOYMENT_TYPE, NOTEBOOK_SERVER, Target
 
 pytestmark = pytest.mark.flavour(NOTEBOOK_SERVER)
 
@@ -299,6 +299,34 @@ def test_server_generate_token_works_on_its_admin_api(target: Target, credential
     )
     body = reply.json
     assert isinstance(body, dict) and "token" in body and "expires" in body, reply
+    listed = target.admin("GET", calls.RUNTIMES, token=body["token"])
+    assert listed.envelope == "resource", listed
+
+
+def test_portal_token_exchanges_for_a_server_token(target: Target) -> None:
+    """N24: the Portal's generateToken exchanges the kit's Portal token (``serverURL``,
+    ``token``, ``request=getToken``, as the client sends them) for a token its federated
+    Notebook Server accepts."""
+    servers = target.portal(
+        "GET", "portals/self/servers", token=target.token, token_in="header"
+    ).json["servers"]
+    notebook = next(
+        server for server in servers if server["serverType"] == "ARCGIS_NOTEBOOK_SERVER"
+    )
+    reply = target.portal(
+        "POST",
+        "generateToken",
+        data={
+            "serverURL": notebook["adminUrl"],
+            "expiration": "5",
+            "request": "getToken",
+            "referer": KIT_REFERER,
+        },
+        token=target.token,
+        token_in="body",
+    )
+    body = reply.json
+    assert isinstance(body, dict) and body.get("token"), reply
     listed = target.admin("GET", calls.RUNTIMES, token=body["token"])
     assert listed.envelope == "resource", listed
 

@@ -349,3 +349,70 @@ def test_a_runtime_turns_deprecated_when_the_emulated_clock_passes_its_retiremen
     token = arcgis_mock.token()  # the first one expired on the way
     runtime = arcgis_mock.session.get(url, params={"f": "json", "token": token}).json()
     assert runtime["deprecated"] is True
+
+
+# --- the Portal's token exchange for its federated server ---------------------------
+
+
+#: What arcgis 2.4.4's EsriGenTokenAuth posts to the Portal for a federated server on
+#: another host (arcgis/auth/_auth/_token.py, _init_token_auth_handshake) [client].
+def _exchange(nb: Api, portal_token: str, server_url: str, **changes: str):
+    form = {
+        "serverURL": server_url,
+        "token": portal_token,
+        "expiration": "60",
+        "f": "json",
+        "request": "getToken",
+        "referer": "http",
+        **changes,
+    }
+    return nb.client.post(
+        "/arcgis/sharing/rest/generateToken", data=form, headers={"Referer": "http"}
+    ).get_json(force=True)
+
+
+def _portal_token(nb: Api) -> str:
+    return nb.client.post(
+        "/arcgis/sharing/rest/generateToken",
+        data={
+            "username": "admin",
+            "password": "admin1234",
+            "client": "referer",
+            "referer": "http",
+            "f": "json",
+        },
+    ).get_json(force=True)["token"]
+
+
+def test_a_portal_token_exchanges_for_a_token_of_its_notebook_server(nb):
+    portal_token = _portal_token(nb)
+    listed = nb.client.get(
+        "/arcgis/sharing/rest/portals/self/servers",
+        query_string={"f": "json", "token": portal_token},
+        headers={"Referer": "http"},
+    ).get_json(force=True)["servers"][0]
+    answer = _exchange(nb, portal_token, listed["adminUrl"])
+    assert set(answer) == {"token", "expires", "ssl"} and answer["token"] != portal_token
+    runtimes = nb.client.get(
+        "/arcgis/admin/notebooks/runtimes",
+        query_string={"f": "json", "token": answer["token"]},
+        headers={"Referer": "http"},
+    ).get_json(force=True)
+    assert STANDARD_ID in [runtime["id"] for runtime in runtimes["runtimes"]]
+
+
+@pytest.mark.parametrize(
+    ("server_url", "portal_token", "code"),
+    [
+        ("https://elsewhere.example.com:11443/arcgis", None, 400),
+        ("not a url", None, 400),
+        ("http://localhost", "forged-token", 498),
+        ("http://localhost", "", 400),
+    ],
+)
+def test_an_exchange_for_another_server_or_with_a_bad_token_is_refused(
+    nb, server_url, portal_token, code
+):
+    token = _portal_token(nb) if portal_token is None else portal_token
+    answer = _exchange(nb, token, server_url)
+    assert "token" not in answer and answer["error"]["code"] == code, answer
