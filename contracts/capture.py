@@ -92,6 +92,8 @@ class Capture:
     missing: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     log: Callable[[str], None] = print
+    #: Whether the flavour has the copies through which the kit provokes refused writes.
+    refuse_writes: bool = True
 
     def stamp(self) -> dict[str, Any]:
         stamp = {
@@ -108,6 +110,7 @@ class Capture:
     def profile(self) -> dict[str, Any]:
         flavour = self.flavour()
         facts = FLAVOURS[flavour](self)
+        self.refuse_writes = flavour in REFUSED_WRITES
         profile: dict[str, Any] = {
             "nbmockProfile": FORMAT,
             "name": self.name or urlsplit(self.target.base_url).netloc,
@@ -122,14 +125,14 @@ class Capture:
         return self.scrubbed(profile)
 
     def flavour(self) -> str:
-        """Which flavour of the notebook API the deployment speaks."""
-        listed = self.target.admin("GET", RUNTIMES)
-        if envelope(listed.json) in ("resource", "success") and "runtimes" in (listed.json or {}):
-            return "kubernetes"
-        raise RuntimeError(
-            f"{self.target.base_url} does not answer admin/{RUNTIMES} as Enterprise on "
-            f"Kubernetes does ({listed!r}); this kit captures that flavour only"
-        )
+        """Which flavour of the notebook API the deployment speaks, as the kit judges it."""
+        judged = self.target.flavour
+        if judged not in FLAVOURS:
+            raise RuntimeError(
+                f"{self.target.base_url}: cannot tell which notebook API it serves "
+                f"({self.target.flavour_evidence}); nothing captured"
+            )
+        return judged
 
     # --- portal ----------------------------------------------------------------------
 
@@ -199,7 +202,11 @@ class Capture:
             {"method": "GET"},
         )
         keep("unknown_format", target.admin("GET", RUNTIMES, params={"f": "xml"}), {})
-        if target.allow_writes:
+        if not self.refuse_writes:
+            self.missing.append(
+                "refused writes: the kit provokes them through copies, which this flavour lacks"
+            )
+        elif target.allow_writes:
             found.update(self.write_refusals(source))
         else:
             self.missing.append(
@@ -346,37 +353,15 @@ def _kubernetes(capture: Capture) -> dict[str, Any]:
                 release[key] = root.json[key]
     else:
         capture.missing.append(f"admin root ({_short(root)})")
-    if envelope(sharing.json) == "resource":
-        for key, into in (
-            ("currentVersion", "portalVersion"),
-            ("enterpriseVersion", "enterpriseVersion"),
-            ("enterpriseBuild", "enterpriseBuild"),
-        ):
-            if key in sharing.json:
-                release[into] = sharing.json[key]
+    _sharing_facts(sharing, release)
     body = listed.json if isinstance(listed.json, dict) else {}
     if "currentRuntimeVersion" in body:
         release["currentRuntimeVersion"] = body["currentRuntimeVersion"]
     release["operations"] = _operations(capture)
     systems = [r for r in body.get("runtimes", []) if not r.get("copied")]
-    if len(systems) > MAX_SYSTEM_RUNTIMES:
-        raise RuntimeError(f"more than {MAX_SYSTEM_RUNTIMES} system runtimes: not a profile")
-    runtimes = []
-    for listed_runtime in systems:
-        runtime_id = listed_runtime["id"]
-        own = target.admin("GET", f"{RUNTIMES}/{runtime_id}")
-        entry: dict[str, Any] = {
-            "runtime": own.json if envelope(own.json) == "resource" else listed_runtime
-        }
-        manifest = target.admin("GET", f"{RUNTIMES}/{runtime_id}/manifest")
-        if envelope(manifest.json) == "resource":
-            entry["manifest"] = manifest.json
-        else:
-            capture.missing.append(f"manifest of {runtime_id} ({_short(manifest)})")
-        runtimes.append(entry)
     return {
         "release": release,
-        "runtimes": {"captured": capture.stamp(), "system": runtimes},
+        "runtimes": {"captured": capture.stamp(), "system": _system_runtimes(capture, systems)},
     }
 
 
@@ -400,8 +385,74 @@ def _operations(capture: Capture) -> list[str]:
     return sorted(operations)
 
 
+def _notebook_server(capture: Capture) -> dict[str, Any]:
+    """Release and Esri's runtimes of a standalone ArcGIS Notebook Server.
+
+    Its admin root names the release as ``version`` [doc: notebook-server root]; its
+    runtime operations are not probed: register and restore act on the whole site, so
+    the profile stays silent on them and the release's own stand.
+    """
+    target = capture.target
+    root = target.admin("GET", "")
+    sharing = target.request("GET", "sharing/rest", token=None)
+    listed = target.admin("GET", RUNTIMES)
+    release: dict[str, Any] = {"captured": capture.stamp()}
+    version = root.json.get("version") if envelope(root.json) == "resource" else None
+    try:
+        release["currentVersion"] = float(version)
+    except (TypeError, ValueError):
+        capture.missing.append(f"admin root version ({_short(root)})")
+    _sharing_facts(sharing, release)
+    body = listed.json if isinstance(listed.json, dict) else {}
+    if "currentRuntimeVersion" in body:
+        release["currentRuntimeVersion"] = body["currentRuntimeVersion"]
+    capture.missing.append("runtime operations (register and restore act on the whole site)")
+    esri = [r for r in body.get("runtimes", []) if r.get("esriProvidedRuntime")]
+    return {
+        "release": release,
+        "runtimes": {"captured": capture.stamp(), "system": _system_runtimes(capture, esri)},
+    }
+
+
+def _sharing_facts(sharing: Reply, release: dict[str, Any]) -> None:
+    if envelope(sharing.json) == "resource":
+        for key, into in (
+            ("currentVersion", "portalVersion"),
+            ("enterpriseVersion", "enterpriseVersion"),
+            ("enterpriseBuild", "enterpriseBuild"),
+        ):
+            if key in sharing.json:
+                release[into] = sharing.json[key]
+
+
+def _system_runtimes(capture: Capture, systems: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each runtime as its own resource answers it, with its manifest."""
+    target = capture.target
+    if len(systems) > MAX_SYSTEM_RUNTIMES:
+        raise RuntimeError(f"more than {MAX_SYSTEM_RUNTIMES} system runtimes: not a profile")
+    runtimes = []
+    for listed_runtime in systems:
+        runtime_id = listed_runtime["id"]
+        own = target.admin("GET", f"{RUNTIMES}/{runtime_id}")
+        entry: dict[str, Any] = {
+            "runtime": own.json if envelope(own.json) == "resource" else listed_runtime
+        }
+        manifest = target.admin("GET", f"{RUNTIMES}/{runtime_id}/manifest")
+        if envelope(manifest.json) == "resource":
+            entry["manifest"] = manifest.json
+        else:
+            capture.missing.append(f"manifest of {runtime_id} ({_short(manifest)})")
+        runtimes.append(entry)
+    return runtimes
+
+
+#: The flavours whose refused writes the kit can provoke (through copies).
+REFUSED_WRITES = frozenset({"kubernetes"})
 #: How each flavour's release and runtimes are captured; portal and refusals are shared.
-FLAVOURS: dict[str, Callable[[Capture], dict[str, Any]]] = {"kubernetes": _kubernetes}
+FLAVOURS: dict[str, Callable[[Capture], dict[str, Any]]] = {
+    "kubernetes": _kubernetes,
+    "notebook-server": _notebook_server,
+}
 
 
 def _shape(reply: Reply, operation: str) -> tuple[Any, ...]:

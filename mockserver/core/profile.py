@@ -28,7 +28,7 @@ import copy
 import json
 import re
 import string
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ from typing import Any
 from mockserver.core import messages
 from mockserver.core.errors import ArcGISError, InvalidParameters
 from mockserver.core.release import Release
+from mockserver.notebookserver import model as server_model
 from mockserver.runtimes import model
 from mockserver.runtimes.catalogue import Catalogue
 from mockserver.runtimes.manifests import checked as checked_manifest
@@ -46,7 +47,6 @@ FORMAT = 1
 #: A profile is committed beside the tests that use it: a few hundred runtimes of a few
 #: thousand libraries at most. Larger is a mistake (a whole journal pasted in, say).
 MAX_BYTES = 8 * 1024 * 1024
-FLAVOURS = ("kubernetes",)
 SECTIONS = ("release", "runtimes", "portal", "refusals")
 TOP_KEYS = {"nbmockProfile", "name", "flavour", "captured", *SECTIONS}
 
@@ -166,7 +166,7 @@ class Profile:
         if flavour not in FLAVOURS:
             raise where.error("flavour", f"must be one of {', '.join(FLAVOURS)}")
         release = _release_facts(data.get("release"), where.at("release"))
-        runtimes, manifests = _runtimes(data.get("runtimes"), where.at("runtimes"))
+        runtimes, manifests = _runtimes(data.get("runtimes"), where.at("runtimes"), flavour)
         portal_self, servers, info = _portal(data.get("portal"), where.at("portal"))
         return cls(
             name=name.strip()[:120],
@@ -341,8 +341,46 @@ def _release_facts(value: Any, where: _Where) -> dict[str, Any]:
     return facts
 
 
+class _BadField(ValueError):
+    """One field of a captured runtime that its flavour's model accepts but a system
+    runtime may not have."""
+
+    def __init__(self, name: str, problem: str) -> None:
+        super().__init__(problem)
+        self.name = name
+
+
+def _kubernetes_runtime(body: Mapping[str, Any]) -> dict[str, Any]:
+    runtime = model.stored_runtime(body)
+    if runtime.copied:
+        raise _BadField("copied", "a system runtime is not a copy")
+    return runtime.to_dict()
+
+
+#: What the standalone server derives on every answer (from the version and the clock),
+#: never stores: its retirement date, whether it passed, and whether a GPU runtime is set.
+_SERVER_DERIVED = ("deprecationDate", "deprecated", "useGPU")
+
+
+def _server_runtime(body: Mapping[str, Any]) -> dict[str, Any]:
+    kept = {key: value for key, value in body.items() if key not in _SERVER_DERIVED}
+    runtime = server_model.stored_runtime(kept)
+    if not runtime.esriProvidedRuntime:
+        raise _BadField("esriProvidedRuntime", "a system runtime is Esri's")
+    return runtime.to_dict()
+
+
+#: How a captured system runtime becomes a stored one, by the flavour it was captured from:
+#: each flavour's own model decides what it may hold (the only per-flavour part of a profile).
+RUNTIME_READERS: dict[str, Callable[[Mapping[str, Any]], dict[str, Any]]] = {
+    "kubernetes": _kubernetes_runtime,
+    "notebook-server": _server_runtime,
+}
+FLAVOURS = tuple(RUNTIME_READERS)
+
+
 def _runtimes(
-    value: Any, where: _Where
+    value: Any, where: _Where, flavour: str
 ) -> tuple[tuple[dict[str, Any], ...], dict[str, dict[str, Any]]]:
     if value is None:
         return (), {}
@@ -361,19 +399,19 @@ def _runtimes(
         # The emulator stamps its own revisions; a captured one is only a record.
         candidate = {**body, "revision": 0}
         try:
-            runtime = model.stored_runtime(candidate)
+            stored = RUNTIME_READERS[flavour](candidate)
         except InvalidParameters as invalid:
             raise place.error("runtime", " ".join(invalid.messages)) from None
-        if runtime.copied:
-            raise place.error("runtime.copied", "a system runtime is not a copy")
-        if runtime.id in manifests or any(r["id"] == runtime.id for r in runtimes):
-            raise place.error("runtime.id", f"{runtime.id!r} appears twice")
-        stored = runtime.to_dict()
+        except _BadField as bad:
+            raise place.error(f"runtime.{bad.name}", str(bad)) from None
+        runtime_id = stored["id"]
+        if runtime_id in manifests or any(r["id"] == runtime_id for r in runtimes):
+            raise place.error("runtime.id", f"{runtime_id!r} appears twice")
         stored.pop("revision")
         runtimes.append(stored)
         if entry.get("manifest") is not None:
             try:
-                manifests[runtime.id] = checked_manifest(entry["manifest"])
+                manifests[runtime_id] = checked_manifest(entry["manifest"])
             except InvalidParameters as invalid:
                 message = invalid.messages[0].replace("'manifestFile'", "the manifest")
                 raise place.error("manifest", message) from None

@@ -7,6 +7,7 @@ the control plane, as the Kubernetes backend is for its flavour.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,17 +20,28 @@ from mockserver.notebookserver import model
 from mockserver.notebookserver.model import ServerRuntime
 from mockserver.notebookserver.releases import ADVANCED_ID, esri_runtimes
 from mockserver.runtimes import manifests
+from mockserver.runtimes.catalogue import Catalogue
 from mockserver.runtimes.store import Store, Transaction
 
 MAX_COUNTER = 2**53 - 1
 
 
 class ServerRuntimesBackend:
-    def __init__(self, store: Store, release: Release, clock: Clock, ids: IdGenerator) -> None:
+    def __init__(
+        self,
+        store: Store,
+        release: Release,
+        clock: Clock,
+        ids: IdGenerator,
+        catalogue: Catalogue | None = None,
+    ) -> None:
         self.store = store
         self.release = release
         self.clock = clock
         self.ids = ids
+        #: A deployment profile's Esri runtimes and manifests (mockserver/core/profile.py);
+        #: None: Esri's as the docs give them.
+        self.catalogue = catalogue
         self._seed_or_migrate()
 
     @property
@@ -58,6 +70,9 @@ class ServerRuntimesBackend:
         if uploaded is not None:
             return uploaded
         if runtime.esriProvidedRuntime:
+            captured = self.catalogue.manifests.get(runtime.id) if self.catalogue else None
+            if captured is not None:
+                return copy.deepcopy(captured)
             return _esri_manifest(runtime.id == ADVANCED_ID)
         return {"libraries": []}
 
@@ -191,7 +206,14 @@ class ServerRuntimesBackend:
                 tx.set_meta("release", self.release.name)
 
     def _seed(self, tx: Transaction) -> None:
-        for body in esri_runtimes(self.current_runtime_version):
+        captured = self.catalogue.runtimes if self.catalogue else None
+        # Captured runtimes keep the version they were captured at: a fact of that site.
+        seeded = (
+            [copy.deepcopy(body) for body in captured]
+            if captured is not None
+            else esri_runtimes(self.current_runtime_version)
+        )
+        for body in seeded:
             body["revision"] = _next_revision(tx, self.clock)
             tx.insert_runtime(ServerRuntime.from_dict(body).to_dict())
         tx.set_meta("release", self.release.name)
