@@ -23,7 +23,7 @@ from mockserver.core.errors import ArcGISError, MethodNotSupported, Unavailable
 from mockserver.core.ids import IdGenerator
 from mockserver.core.profile import load as load_profile
 from mockserver.core.settings import Settings
-from mockserver.flavours import claim_state, flavour
+from mockserver.flavours import DEFAULT_FLAVOUR, claim_state, flavour
 from mockserver.runtimes.stores import open_store
 from mockserver.serving import hosts
 from mockserver.serving.redact import redact
@@ -40,7 +40,9 @@ def create_app(settings: Settings | None = None, /, **options: Any) -> Flask:
     """
     settings = Settings.of(settings, **options)
     profile = load_profile(settings.profile)
-    the_flavour = flavour(settings.flavour)
+    the_flavour = flavour(
+        settings.flavour or (profile.flavour if profile is not None else DEFAULT_FLAVOUR)
+    )
     if profile is not None and profile.flavour != the_flavour.name:
         raise ValueError(
             f"profile {profile.name!r} was captured from a {profile.flavour} deployment; "

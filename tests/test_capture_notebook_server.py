@@ -114,3 +114,78 @@ def test_a_profile_of_the_other_flavour_is_refused_naming_both(tmp_path):
     assert done.returncode == 2
     assert "captured from a notebook-server deployment, not kubernetes" in done.stderr
     assert "Traceback" not in done.stderr + done.stdout
+
+
+# --- the profile's flavour is the flavour served, wherever a profile is taken ---------
+
+FOREIGN_IDS = [entry["runtime"]["id"] for entry in FOREIGN_DATA["runtimes"]["system"]]
+
+
+def listed_ids(emulator) -> list[str]:
+    return [
+        runtime["id"]
+        for runtime in emulator.session.get(
+            f"{emulator.admin_url}/notebooks/runtimes",
+            params={"f": "json", "token": emulator.token()},
+            timeout=30,
+        ).json()["runtimes"]
+    ]
+
+
+def test_running_serves_a_notebook_server_profile_as_that_flavour():
+    from mockserver.testing import running
+
+    with running(profile=str(FOREIGN)) as emulator:
+        assert listed_ids(emulator) == FOREIGN_IDS
+        root = emulator.session.get(
+            f"{emulator.admin_url}/",
+            params={"f": "json", "token": emulator.token()},
+            timeout=30,
+        )
+        assert root.json()["version"] == "11.1"
+
+
+@pytest.mark.arcgis_mock(profile=str(FOREIGN))
+def test_pytest_marker_serves_a_notebook_server_profile(arcgis_mock):
+    assert listed_ids(arcgis_mock) == FOREIGN_IDS
+    assert arcgis_mock.control("GET", "health")["profile"]["name"] == "foreign-notebook-server"
+
+
+def test_sandbox_of_a_kubernetes_server_takes_a_notebook_server_profile():
+    from mockserver.runtimes.releases import STANDARD_ID
+    from mockserver.testing import running
+
+    with running() as server:
+        with running(url=server.origin, profile=str(FOREIGN)) as sandbox:
+            assert listed_ids(sandbox) == FOREIGN_IDS
+            assert listed_ids(server)[0] == STANDARD_ID
+        refused = server.session.post(
+            f"{server.control_url}/sandboxes",
+            json={"flavour": "kubernetes", "profile": FOREIGN_DATA},
+            timeout=30,
+        )
+        assert refused.status_code == 400
+        assert "captured from a notebook-server deployment" in refused.json()["messages"][0]
+        # Bad input, whatever its type, is a clear refusal, never a 500.
+        for flavour in (["kubernetes"], {"a": 1}, 7, None):
+            answer = server.session.post(
+                f"{server.control_url}/sandboxes", json={"flavour": flavour}, timeout=30
+            )
+            assert answer.status_code == 400, (flavour, answer.text)
+
+
+def test_official_client_lists_the_captured_notebook_server_runtimes(captured):
+    from mockserver import create_app
+    from mockserver.core.clock import Clock
+    from tests.arcgis_client import GIS, FlaskTransport
+
+    transport = FlaskTransport(create_app(profile=str(captured), clock=Clock()))
+    gis = GIS("https://nbmock.test/arcgis", "admin", "admin1234", adapter={"https://": transport})
+    manager = gis.notebook_server[0].notebooks.runtime_manager
+    assert manager.current_runtime_version == "8.0"
+    seen = {runtime.properties["name"]: runtime for runtime in manager.runtimes}
+    for entry in json.loads(captured.read_text())["runtimes"]["system"]:
+        runtime = seen[entry["runtime"]["name"]]
+        assert runtime.properties["id"] == entry["runtime"]["id"]
+        assert runtime.properties["maxCpu"] == entry["runtime"]["maxCpu"]
+        assert runtime.manifest == entry["manifest"]["libraries"]

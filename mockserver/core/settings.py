@@ -40,7 +40,8 @@ class Settings:
     state: str | Path | None = None
     #: Which API is emulated: ``kubernetes`` (ArcGIS Enterprise on Kubernetes) or
     #: ``notebook-server`` (the standalone ArcGIS Notebook Server); mockserver/flavours.py.
-    flavour: str = "kubernetes"
+    #: None: the ``profile``'s flavour, else ``kubernetes``.
+    flavour: str | None = None
     #: A release of that flavour; None: the flavour's default (12.1, and 11.5).
     release_name: str | None = None
     users: UserDirectory | str | Path | None = None

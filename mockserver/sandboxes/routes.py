@@ -56,7 +56,16 @@ def create():
     if unknown:
         raise ControlError(f"Unknown sandbox fields: {', '.join(unknown)}.")
     main = deployment.current()
-    chosen = FLAVOURS.get(body.get("flavour", main.flavour.name))  # type: ignore[arg-type]
+    profile = body.get("profile")
+    captured = None
+    if profile is not None:
+        try:
+            captured = Profile.from_mapping(profile, source="'profile'")
+        except ProfileError as problem:
+            raise ControlError(str(problem)) from None
+    # Without a flavour: the profile's, else the server's.
+    named = body.get("flavour", captured.flavour if captured else main.flavour.name)
+    chosen = FLAVOURS.get(named) if isinstance(named, str) else None
     if chosen is None:
         raise ControlError(f"'flavour' must be one of {', '.join(FLAVOURS)}.")
     # Without a release: the server's own when the flavour is the server's, else the
@@ -86,17 +95,11 @@ def create():
             users = users_to_records(users_from_mapping(body["users"], source="'users'"))
         except ValueError as problem:
             raise ControlError(str(problem)) from None
-    profile = body.get("profile")
-    if profile is not None:
-        try:
-            captured = Profile.from_mapping(profile, source="'profile'")
-        except ProfileError as problem:
-            raise ControlError(str(problem)) from None
-        if captured.flavour != chosen.name:
-            raise ControlError(
-                f"'profile' was captured from a {captured.flavour} deployment; "
-                f"the sandbox is {chosen.name} ('flavour')."
-            )
+    if captured is not None and captured.flavour != chosen.name:
+        raise ControlError(
+            f"'profile' was captured from a {captured.flavour} deployment; "
+            f"the sandbox is {chosen.name} ('flavour')."
+        )
     limit = main.settings.max_sandboxes
     sandbox = _registry().create(
         release=release,
