@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mockserver.core import messages
 from mockserver.core.clock import Clock
@@ -20,8 +20,10 @@ from mockserver.notebookserver import model
 from mockserver.notebookserver.model import ServerRuntime
 from mockserver.notebookserver.releases import ADVANCED_ID, esri_runtimes
 from mockserver.runtimes import manifests
-from mockserver.runtimes.catalogue import Catalogue
 from mockserver.runtimes.store import Store, Transaction
+
+if TYPE_CHECKING:  # a profile's runtimes and manifests; the Kubernetes defaults stay unread
+    from mockserver.runtimes.catalogue import Catalogue
 
 MAX_COUNTER = 2**53 - 1
 
