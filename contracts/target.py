@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 import requests
 
 from contracts.redaction import redact, remember_secret
-from contracts.reply import Reply
+from contracts.reply import NotJson, Reply, parse_json
 from contracts.safety import (
     KIT_NAMESPACE,
     BudgetExhausted,
@@ -321,8 +321,8 @@ class Target:
         except requests.RequestException as error:
             raise ConnectionError(redact(f"{self.control_url}/{path}: {error}")) from None
         try:
-            answer = response.json()
-        except ValueError:
+            answer = parse_json(response.text)
+        except NotJson:
             answer = None
         if response.status_code != 200 or answer is None:
             raise RuntimeError(f"{self.control_url}/{path} answered HTTP {response.status_code}")
@@ -367,7 +367,7 @@ class Target:
         if expiration is not None:
             form["expiration"] = str(expiration)
         reply = self.portal("POST", "generateToken", data=form)
-        body = reply.json
+        body = reply.body
         if not isinstance(body, dict) or "token" not in body:
             raise RuntimeError(f"generateToken did not give a token for {username!r}: {reply!r}")
         return body["token"]
@@ -484,7 +484,7 @@ class Target:
         self, path: str, form: Mapping[str, str], reply: Reply, refusal_expected: bool
     ) -> None:
         operation, runtime_id = admin_operation(path)
-        body = reply.json
+        body = reply.body
         if operation == "copy" and isinstance(body, dict):
             runtime = body.get("notebookRuntime")
             if isinstance(runtime, dict) and runtime.get("id"):
@@ -513,7 +513,7 @@ class Target:
 
     def runtimes(self) -> list[dict[str, Any]]:
         reply = self.admin("GET", "notebooks/runtimes")
-        body = reply.json
+        body = reply.body
         if not isinstance(body, dict) or not isinstance(body.get("runtimes"), list):
             raise AssertionError(f"listing runtimes failed: {reply!r}")
         return body["runtimes"]
