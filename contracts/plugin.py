@@ -150,6 +150,8 @@ def pytest_configure(config: pytest.Config) -> None:
     chosen = config.getoption("--contract-max-examples", default=None)
     _ACTIVE["max_examples"] = chosen or (10 if remote else 20)
     _ACTIVE["results"] = {}
+    _ACTIVE["target"] = None
+    _ACTIVE.pop("cleanup", None)
 
 
 def build_target(config: pytest.Config) -> Target:
@@ -201,8 +203,7 @@ def build_target(config: pytest.Config) -> Target:
 @pytest.fixture(scope="session")
 def target(request: pytest.FixtureRequest):
     """The deployment under test; everything it created is unregistered at the end."""
-    the_target = build_target(request.config)
-    _ACTIVE["target"] = the_target
+    the_target = _session_target(request.config)
     yield the_target
     _cleanup(request.config)
 
@@ -301,6 +302,44 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         )
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """The run's header: which deployment, its flavour and release, and the mode."""
+    config = session.config
+    if config.option.collectonly or not any(_is_contract(item) for item in session.items):
+        return
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None:
+        return
+    the_target = _session_target(config)
+    facts = the_target.describe()
+    kind = "the nbmock emulator" if the_target.is_emulator else "no emulator control plane"
+    reporter.write_line("contract kit")
+    for label, value in (
+        ("target", f"{the_target.label} ({kind})"),
+        ("flavour", facts["flavour"]),
+        ("release", facts["release"]),
+        ("mode", the_target.mode),
+    ):
+        reporter.write_line(f"  {label + ':':<9}{redact(value)}")
+
+
+def _session_target(config: pytest.Config) -> Target:
+    """The one target of the session, built by the header or by the first check."""
+    if _ACTIVE.get("target") is None:
+        _ACTIVE["target"] = build_target(config)
+    return _ACTIVE["target"]
+
+
+def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config):
+    """A skipped check says why on its own line of the console, not only in report.md."""
+    if not (report.skipped and report.nodeid.startswith("contracts/")):
+        return None
+    if hasattr(report, "wasxfail") or not isinstance(report.longrepr, tuple):
+        return None
+    reason = redact(report.longrepr[2].removeprefix("Skipped: "))
+    return "skipped", "s", (f"SKIPPED ({reason})", {"yellow": True})
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
     the_target: Target | None = _ACTIVE.get("target")
     if the_target is None:
@@ -308,7 +347,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     outcome = _ACTIVE.get("cleanup") or (len(the_target.created), list(the_target.created))
     created, left = outcome
     terminalreporter.write_line(
-        f"contract kit: {the_target!r}, {the_target.requests_sent} requests, "
+        f"contract kit: {the_target.label}: {the_target.requests_sent} requests, "
         f"prefix {the_target.prefix}, {created} runtime(s) to clean up, {len(left)} left behind"
         + (f": {', '.join(left)}" if left else "")
     )

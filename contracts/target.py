@@ -239,6 +239,37 @@ class Target:
     def __repr__(self) -> str:
         return f"Target({self.label!r}, writes={'on' if self.allow_writes else 'off'})"
 
+    @property
+    def mode(self) -> str:
+        """The run's mode in words, for the console and the report."""
+        if self.allow_writes:
+            return f"writes allowed (runtimes named {self.prefix}*, unregistered at the end)"
+        return "read-only (a write is sent only where a refusal is expected)"
+
+    def describe(self) -> dict[str, str]:
+        """The target's flavour and release as it states them anonymously, or why not known.
+
+        The flavour is ``portals/self``'s ``portalDeploymentType`` (F3), the
+        release the sharing root's ``enterpriseVersion`` (F1): two GETs
+        without a token, so a header costs no sign-in.
+        """
+        facts: dict[str, str] = {}
+        for key, path, field_name in (
+            ("release", "", "enterpriseVersion"),
+            ("flavour", "portals/self", "portalDeploymentType"),
+        ):
+            try:
+                body = self.portal("GET", path).body
+            except Exception as error:  # a header must never end the run; it says why instead
+                facts[key] = f"not known ({redact(str(error))[:120] or type(error).__name__})"
+                continue
+            value = body.get(field_name) if isinstance(body, dict) else None
+            if isinstance(value, str) and value:
+                facts[key] = value
+            else:
+                facts[key] = f"not known (no {field_name} in sharing/rest/{path})"
+        return facts
+
     # --- what the target can do ----------------------------------------------------
 
     @property

@@ -126,6 +126,30 @@ def test_verify_read_only_sends_no_write_that_could_succeed(remote, tmp_path):
     assert copies(remote, "nbmock-kit-") == []
 
 
+def test_verify_console_names_the_target_plainly_and_says_why_each_check_was_skipped(remote):
+    result = nbmock(
+        "verify", "--target", remote.base, "--pause", "0", "--max-examples", "2",
+        "-k", "token_without_privilege or undecryptable",
+        env=environment_without_credentials(ARCGIS_USERNAME="admin", ARCGIS_PASSWORD="admin1234"),
+    )  # fmt: skip
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    header = output[output.index("contract kit\n") :].splitlines()[1:5]
+    assert header == [
+        f"  target:  {remote.base} (the nbmock emulator)",
+        "  flavour: ArcGISEnterpriseOnKubernetes",
+        "  release: 12.1.0",
+        "  mode:    read-only (a write is sent only where a refusal is expected)",
+    ], output[:3000]
+    skipped = [
+        line for line in output.splitlines() if "test_token_without_privilege_is_403" in line
+    ]
+    assert skipped and "SKIPPED (no unprivileged user: give --limited-username" in skipped[0], (
+        output
+    )
+    assert "Target(" not in output
+
+
 def test_verify_with_a_token_alone_passes_and_reports_sign_in_checks_not_run(remote, tmp_path):
     """A CI job that holds only ARCGIS_TOKEN: read-only, and nothing that signs in fails."""
     token = remote.token()
