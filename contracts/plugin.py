@@ -29,6 +29,7 @@ import pytest
 from contracts.redaction import redact
 from contracts.safety import NeedsWrites
 from contracts.target import DEFAULT_REMOTE_BUDGET, DEFAULT_REMOTE_PAUSE, Credentials, Target
+from contracts.transport import DEFAULT_MAX_ANSWER_BYTES
 
 LIMITED_USER = ("viewer", "viewer1234")  # the in-process emulator's user without privileges
 #: The in-process emulator's user with "Create and edit notebooks" and no admin privilege.
@@ -114,6 +115,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help=f"pause before each request to a remote target (default: {DEFAULT_REMOTE_PAUSE})",
     )
     group.addoption(
+        "--max-answer-bytes",
+        type=int,
+        metavar="N",
+        help="the largest answer the kit reads; a larger one fails its check "
+        f"(default: {DEFAULT_MAX_ANSWER_BYTES})",
+    )
+    group.addoption(
         "--ca-bundle", metavar="PATH", help="CA bundle to verify the target's TLS certificate with"
     )
     group.addoption("--insecure", action="store_true", help="do not verify TLS certificates")
@@ -197,6 +205,7 @@ def build_target(config: pytest.Config) -> Target:
         pause=DEFAULT_REMOTE_PAUSE if pause is None else pause,
         prefix=prefix,
         limited=limited,
+        max_answer_bytes=config.getoption("--max-answer-bytes") or DEFAULT_MAX_ANSWER_BYTES,
     )
 
 

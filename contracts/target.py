@@ -40,6 +40,7 @@ from contracts.safety import (
     check_request,
     new_prefix,
 )
+from contracts.transport import DEFAULT_DEADLINE_SECONDS, DEFAULT_MAX_ANSWER_BYTES, fetch
 
 #: The referer the kit binds its tokens to, and sends, as the official client does [client].
 KIT_REFERER = "nbmock-contract-kit"
@@ -85,6 +86,8 @@ class Target:
         control_token: str | None = None,
         owns_deployment: bool = False,
         label: str | None = None,
+        max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES,
+        deadline: float = DEFAULT_DEADLINE_SECONDS,
     ) -> None:
         self.session = session
         self.base_url = base_url.rstrip("/")
@@ -103,6 +106,9 @@ class Target:
         self.pause = pause
         self.label = label or self.base_url
         self.requests_sent = 0
+        #: The largest answer the kit reads, and each request's time (see ``contracts.transport``).
+        self.max_answer_bytes = max_answer_bytes
+        self.deadline = deadline
         self.created: dict[str, str] = {}  # id -> name, in creation order
         self.made_up: set[str] = set()
         #: True for the in-process emulator the kit made: nobody else's runtimes to protect.
@@ -133,6 +139,8 @@ class Target:
         prefix: str | None = None,
         limited: Credentials | None = None,
         control_token: str | None = None,
+        max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES,
+        deadline: float = DEFAULT_DEADLINE_SECONDS,
     ) -> Target:
         """A deployment at ``https://host/<context>``; ``verify`` is a bool or a CA bundle path.
 
@@ -153,6 +161,8 @@ class Target:
             pause=pause,
             limited=limited,
             control_token=control_token,
+            max_answer_bytes=max_answer_bytes,
+            deadline=deadline,
         )
 
     @classmethod
@@ -341,12 +351,15 @@ class Target:
     def _control_call(self, method: str, path: str, body: Any = None) -> Any:
         headers = {CONTROL_TOKEN_HEADER: self._control_token} if self._control_token else {}
         try:
-            response = self.session.request(
+            response = fetch(
+                self.session,
                 method,
                 f"{self.control_url}/{path}",
+                what=f"{method} /{CONTROL_PATH}/{path}",
+                deadline=self.deadline,
+                max_bytes=self.max_answer_bytes,
                 json=body,
                 headers=headers,
-                timeout=60,
                 allow_redirects=False,
             )
         except requests.RequestException as error:
@@ -465,12 +478,7 @@ class Target:
         if self.pause:
             time.sleep(self.pause)
         # Never follow redirects: the one ArcGIS answers with (OAuth sign-in) is checked as sent.
-        send: dict[str, Any] = {
-            "params": params,
-            "headers": headers,
-            "timeout": 60,
-            "allow_redirects": False,
-        }
+        send: dict[str, Any] = {"params": params, "headers": headers, "allow_redirects": False}
         if raw_body is not None:
             # As given, for checks of malformed bodies; the form (and token) go in the query.
             send["params"] = {**params, **form}
@@ -481,7 +489,15 @@ class Target:
             else:
                 send["data"] = form
         try:
-            response = self.session.request(method, f"{self.base_url}/{path}", **send)
+            response = fetch(
+                self.session,
+                method,
+                f"{self.base_url}/{path}",
+                what=f"{method} {path}",
+                deadline=self.deadline,
+                max_bytes=self.max_answer_bytes,
+                **send,
+            )
         except requests.RequestException as error:
             # The message may hold a URL with a GET token in it.
             raise ConnectionError(redact(f"{method} {path}: {error}")) from None

@@ -1,0 +1,136 @@
+"""Tiny servers on 127.0.0.1 that the kit's tests start, to play a hostile or slow deployment.
+
+Each speaks just enough HTTP/1.1 by hand (a socket per connection, a
+thread each) to do what no well-behaved server does: answer without end,
+trickle bytes, or hold a request until the test lets it go. ``stop()``
+closes everything, and every wait has a deadline.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Callable
+
+Handler = Callable[["HostileServer", socket.socket, bytes], None]
+
+
+class HostileServer:
+    """Accepts connections and hands each request's head to ``handler`` (in its own thread)."""
+
+    def __init__(self, handler: Handler) -> None:
+        self.handler = handler
+        self.requests: list[bytes] = []
+        self.stopped = threading.Event()
+        self._seen = threading.Condition()
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.2)
+        self.port = self._listener.getsockname()[1]
+        self.base = f"http://127.0.0.1:{self.port}/arcgis"
+        self._connections: list[socket.socket] = []
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                connection, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self._connections.append(connection)
+            threading.Thread(target=self._serve, args=(connection,), daemon=True).start()
+
+    def _serve(self, connection: socket.socket) -> None:
+        with contextlib.suppress(OSError), connection:
+            connection.settimeout(1)
+            while not self.stopped.is_set():
+                head = _read_head(connection, self.stopped)
+                if head is None:
+                    return
+                with self._seen:
+                    self.requests.append(head)
+                    self._seen.notify_all()
+                self.handler(self, connection, head)
+
+    def wait_for_requests(self, count: int, timeout: float = 60) -> None:
+        """Block until ``count`` requests have arrived; fail the test after ``timeout`` s."""
+        deadline = time.monotonic() + timeout
+        with self._seen:
+            while len(self.requests) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(
+                        f"only {len(self.requests)} of {count} requests arrived in {timeout} s"
+                    )
+                self._seen.wait(left)
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self._listener.close()
+        for connection in self._connections:
+            with contextlib.suppress(OSError):
+                connection.close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> HostileServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _read_head(connection: socket.socket, stopped: threading.Event) -> bytes | None:
+    """The request's head and its body (by Content-Length); None when the client went away."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        if stopped.is_set():
+            return None
+        try:
+            chunk = connection.recv(65536)
+        except TimeoutError:
+            continue
+        if not chunk:
+            return None
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value.strip() or 0)
+    while len(body) < length:
+        try:
+            chunk = connection.recv(65536)
+        except TimeoutError:
+            continue
+        if not chunk:
+            return None
+        body += chunk
+    return head + b"\r\n\r\n" + body
+
+
+def endless_answer(size: int, *, declared: bool) -> Handler:
+    """Answers ``size`` bytes of JSON-looking text, with or without a Content-Length."""
+
+    def answer(server: HostileServer, connection: socket.socket, head: bytes) -> None:
+        framing = f"Content-Length: {size}" if declared else "Transfer-Encoding: chunked"
+        connection.sendall(
+            f"HTTP/1.1 200 OK\r\nContent-Type: text/plain;charset=utf-8\r\n{framing}\r\n\r\n".encode()
+        )
+        block = b'{"runtimes": [' + b" " * (1024 * 1024 - 14)
+        sent = 0
+        while sent < size and not server.stopped.is_set():
+            piece = block[: size - sent]
+            if declared:
+                connection.sendall(piece)
+            else:
+                connection.sendall(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
+            sent += len(piece)
+        if not declared:
+            connection.sendall(b"0\r\n\r\n")
+
+    return answer

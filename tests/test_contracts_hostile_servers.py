@@ -1,0 +1,78 @@
+"""The kit against servers that misbehave on the wire: huge answers, trickled answers.
+
+Issue 24: a 200 MB answer gave ``nbmock verify`` 914 MB of memory; a
+server sending one byte every 20 s kept it running past 130 s. The servers
+here are started by the tests on 127.0.0.1 (``tests.kit_servers``).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from contracts.target import Target
+from contracts.transport import AnswerTooLarge
+from tests.kit_servers import HostileServer, endless_answer
+
+HUGE = 256 * 1024 * 1024
+CAP = 1024 * 1024
+CREDENTIALS = {"ARCGIS_TOKEN": "hostile-kit-token", "PYTHONUNBUFFERED": "1"}
+
+
+def run_verify(*args: str, timeout: float = 180) -> tuple[int, str, int]:
+    """``nbmock verify`` as a child: (exit status, output, its peak memory in KiB).
+
+    ``os.wait4`` gives the child's own peak, whatever else this process ran.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ARCGIS_", "NBMOCK_"))}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mockserver", "verify", "--pause", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env={**env, **CREDENTIALS},
+    )
+    output: list[bytes] = []
+    reader = threading.Thread(target=lambda: output.append(process.stdout.read()), daemon=True)
+    reader.start()
+    deadline = time.monotonic() + timeout
+    while True:
+        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+        if pid:
+            break
+        if time.monotonic() > deadline:
+            process.kill()
+            os.wait4(process.pid, 0)
+            reader.join(timeout=10)
+            pytest.fail(f"nbmock verify still ran after {timeout} s: {b''.join(output)[-3000:]!r}")
+        time.sleep(0.1)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    reader.join(timeout=30)
+    return process.returncode, b"".join(output).decode(errors="replace"), usage.ru_maxrss
+
+
+@pytest.mark.parametrize("declared", [True, False], ids=["content-length", "chunked"])
+def test_an_answer_past_the_cap_fails_the_check_and_is_never_held_whole(declared):
+    with HostileServer(endless_answer(HUGE, declared=declared)) as server:
+        code, output, peak_kib = run_verify(
+            "--target", server.base, "--max-answer-bytes", str(CAP), "-k", "runtime_keys_match_seed"
+        )
+    assert code == 1, output[-3000:]
+    assert f"is larger than the kit reads ({CAP} bytes)" in output, output[-3000:]
+    # The kit stopped reading: far less memory than the answer's size.
+    assert peak_kib * 1024 < HUGE / 2, f"peak {peak_kib} KiB for a {HUGE}-byte answer"
+
+
+@pytest.mark.parametrize("declared", [True, False], ids=["content-length", "chunked"])
+def test_target_refuses_an_answer_past_its_cap(declared):
+    with HostileServer(endless_answer(HUGE, declared=declared)) as server:
+        kit = Target.from_url(server.base, token="hostile-kit-token", max_answer_bytes=CAP, pause=0)
+        with pytest.raises(AnswerTooLarge, match="GET admin/notebooks/runtimes is larger"):
+            kit.admin("GET", "notebooks/runtimes")
+    with HostileServer(endless_answer(CAP, declared=declared)) as server:
+        kit = Target.from_url(server.base, token="hostile-kit-token", max_answer_bytes=CAP, pause=0)
+        assert len(kit.admin("GET", "notebooks/runtimes").text) == CAP  # up to the cap: read
