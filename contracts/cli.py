@@ -27,7 +27,7 @@ from typing import Any
 from contracts.redaction import redact
 from contracts.safety import KIT_NAMESPACE
 from contracts.target import DEFAULT_REMOTE_BUDGET, DEFAULT_REMOTE_PAUSE, Target
-from contracts.transport import DEFAULT_MAX_ANSWER_BYTES
+from contracts.transport import DEFAULT_DEADLINE_SECONDS, DEFAULT_MAX_ANSWER_BYTES
 
 KIT_EXTRA_MISSING = (
     "nbmock verify needs the contract kit's tools: pip install 'arcgis-notebook-mock[kit]'"
@@ -141,6 +141,14 @@ def _target_options(parser: argparse.ArgumentParser) -> None:
         help=f"seconds to wait before each request (default: {DEFAULT_REMOTE_PAUSE})",
     )
     parser.add_argument(
+        "--request-deadline",
+        type=float,
+        default=DEFAULT_DEADLINE_SECONDS,
+        metavar="SECONDS",
+        help="time for each request, connection and whole answer; a target that misses "
+        f"it twice gets nothing more but the cleanup (default: {DEFAULT_DEADLINE_SECONDS:g})",
+    )
+    parser.add_argument(
         "--max-answer-bytes",
         type=int,
         default=DEFAULT_MAX_ANSWER_BYTES,
@@ -184,6 +192,7 @@ def _target(args: argparse.Namespace, url: str | None = None, **options: Any) ->
         budget=args.budget,
         pause=args.pause,
         max_answer_bytes=args.max_answer_bytes,
+        deadline=args.request_deadline,
         **options,
     )
 
@@ -218,6 +227,8 @@ def _verify(args: argparse.Namespace) -> int:
         str(args.max_examples or 10),
         "--max-answer-bytes",
         str(args.max_answer_bytes),
+        "--request-deadline",
+        str(args.request_deadline),
     ]
     if args.allow_writes:
         pytest_args.append("--allow-writes")

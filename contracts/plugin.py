@@ -29,7 +29,7 @@ import pytest
 from contracts.redaction import redact
 from contracts.safety import NeedsWrites
 from contracts.target import DEFAULT_REMOTE_BUDGET, DEFAULT_REMOTE_PAUSE, Credentials, Target
-from contracts.transport import DEFAULT_MAX_ANSWER_BYTES
+from contracts.transport import DEFAULT_DEADLINE_SECONDS, DEFAULT_MAX_ANSWER_BYTES
 
 LIMITED_USER = ("viewer", "viewer1234")  # the in-process emulator's user without privileges
 #: The in-process emulator's user with "Create and edit notebooks" and no admin privilege.
@@ -113,6 +113,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type=float,
         metavar="SECONDS",
         help=f"pause before each request to a remote target (default: {DEFAULT_REMOTE_PAUSE})",
+    )
+    group.addoption(
+        "--request-deadline",
+        type=float,
+        metavar="SECONDS",
+        help="time for each request to a remote target, connection and whole answer "
+        f"(default: {DEFAULT_DEADLINE_SECONDS:g})",
     )
     group.addoption(
         "--max-answer-bytes",
@@ -206,6 +213,7 @@ def build_target(config: pytest.Config) -> Target:
         prefix=prefix,
         limited=limited,
         max_answer_bytes=config.getoption("--max-answer-bytes") or DEFAULT_MAX_ANSWER_BYTES,
+        deadline=config.getoption("--request-deadline") or DEFAULT_DEADLINE_SECONDS,
     )
 
 
@@ -288,6 +296,8 @@ def _cleanup(config: pytest.Config) -> None:
     the_target: Target | None = _ACTIVE.get("target")
     if the_target is None or ("cleanup" in _ACTIVE and not the_target.created):
         return
+    if "cleanup" in _ACTIVE and the_target.cleanup_problems:
+        return  # the first pass was cut short (a dead target, a second signal): it said what is left
     created = len(the_target.created)
     left = the_target.cleanup()
     _ACTIVE["cleanup"] = (created, left)
@@ -360,6 +370,10 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         f"prefix {the_target.prefix}, {created} runtime(s) to clean up, {len(left)} left behind"
         + (f": {', '.join(left)}" if left else "")
     )
+    if the_target.unresponsive:
+        terminalreporter.write_line(f"contract kit: stopped early: {the_target.unresponsive}")
+    for problem in the_target.cleanup_problems:
+        terminalreporter.write_line(f"contract kit: cleanup {redact(problem)}")
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -372,6 +386,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     report.sections = [(title, redact(text)) for title, text in report.sections]
     if _is_contract(item):
         _record_result(item, report)
+        the_target: Target | None = _ACTIVE.get("target")
+        if the_target is not None and the_target.unresponsive:
+            # Every further check would fail at once the same way: end the run here.
+            item.session.shouldstop = f"the target stopped answering: {the_target.unresponsive}"
 
 
 def _is_contract(item: pytest.Item) -> bool:

@@ -40,13 +40,21 @@ from contracts.safety import (
     check_request,
     new_prefix,
 )
-from contracts.transport import DEFAULT_DEADLINE_SECONDS, DEFAULT_MAX_ANSWER_BYTES, fetch
+from contracts.transport import (
+    DEFAULT_DEADLINE_SECONDS,
+    DEFAULT_MAX_ANSWER_BYTES,
+    AnswerTooSlow,
+    fetch,
+    watched_session,
+)
 
 #: The referer the kit binds its tokens to, and sends, as the official client does [client].
 KIT_REFERER = "nbmock-contract-kit"
 #: Defaults for a remote server: enough for a full run, few enough not to flood staging.
 DEFAULT_REMOTE_BUDGET = 5000
 DEFAULT_REMOTE_PAUSE = 0.05
+#: Deadlines a target may miss before the kit stops sending it anything but the cleanup.
+UNRESPONSIVE_AFTER = 2
 #: The emulator's control plane, beside the web context, and the header its token travels in.
 CONTROL_PATH = "__mock__"
 CONTROL_TOKEN_HEADER = "X-Nbmock-Control-Token"
@@ -116,6 +124,12 @@ class Target:
         self._control_token = control_token
         remember_secret(control_token)
         self._has_control: bool | None = None
+        #: Why the kit stopped sending to the target (it missed too many deadlines), if it did.
+        self.unresponsive: str | None = None
+        self._missed_deadlines = 0
+        self._cleaning = False
+        #: What the last ``cleanup`` could not do, and why.
+        self.cleanup_problems: list[str] = []
         self._app_options: dict[str, Any] | None = None  # an in-process target's create_app
         self._token: str | None = credentials.token
         self._lock = threading.RLock()
@@ -149,7 +163,7 @@ class Target:
         """
         if not (token or (username and password)):
             raise ValueError("a target needs a token, or a username and a password")
-        session = requests.Session()
+        session = watched_session()
         session.verify = verify
         return cls(
             session,
@@ -293,7 +307,8 @@ class Target:
             if self._has_control is None:
                 try:
                     self._has_control = self._find_control()
-                except (RuntimeError, ConnectionError):
+                except (RuntimeError, ConnectionError, AssertionError):
+                    # No control plane, or none that answers within the deadline and the cap.
                     self._has_control = False
             return self._has_control
 
@@ -350,14 +365,12 @@ class Target:
 
     def _control_call(self, method: str, path: str, body: Any = None) -> Any:
         headers = {CONTROL_TOKEN_HEADER: self._control_token} if self._control_token else {}
+        self._refuse_if_unresponsive()
         try:
-            response = fetch(
-                self.session,
+            response = self._within_deadline(
                 method,
                 f"{self.control_url}/{path}",
-                what=f"{method} /{CONTROL_PATH}/{path}",
-                deadline=self.deadline,
-                max_bytes=self.max_answer_bytes,
+                f"{method} /{CONTROL_PATH}/{path}",
                 json=body,
                 headers=headers,
                 allow_redirects=False,
@@ -456,6 +469,7 @@ class Target:
         form = dict(data or {})
         headers = dict(headers or {})
         (params if method == "GET" else form).setdefault("f", "json")
+        self._refuse_if_unresponsive()
         if not removing_own:
             self._check_safety(method, path, form, refusal_expected)
         if method == "POST" and admin_operation(path)[0] == "copy" and form.get("f") != "pjson":
@@ -489,14 +503,8 @@ class Target:
             else:
                 send["data"] = form
         try:
-            response = fetch(
-                self.session,
-                method,
-                f"{self.base_url}/{path}",
-                what=f"{method} {path}",
-                deadline=self.deadline,
-                max_bytes=self.max_answer_bytes,
-                **send,
+            response = self._within_deadline(
+                method, f"{self.base_url}/{path}", f"{method} {path}", **send
             )
         except requests.RequestException as error:
             # The message may hold a URL with a GET token in it.
@@ -504,6 +512,35 @@ class Target:
         reply = Reply(response.status_code, response.headers, response.text, method, path, response)
         self._record(path, form, reply, refusal_expected)
         return reply
+
+    def _within_deadline(self, method: str, url: str, what: str, **send: Any) -> Any:
+        """``fetch`` under the run's bounds, counting the deadlines the target misses."""
+        try:
+            return fetch(
+                self.session,
+                method,
+                url,
+                what=what,
+                deadline=self.deadline,
+                max_bytes=self.max_answer_bytes,
+                **send,
+            )
+        except AnswerTooSlow as failure:
+            with self._lock:
+                self._missed_deadlines += 1
+                if self._missed_deadlines >= UNRESPONSIVE_AFTER and not self.unresponsive:
+                    self.unresponsive = (
+                        f"{self.label} missed {self._missed_deadlines} deadlines of "
+                        f"{self.deadline:g} s (the last: {failure}); the kit sends it nothing "
+                        "more but its cleanup. A slow deployment may need a longer "
+                        "--request-deadline"
+                    )
+            raise
+
+    def _refuse_if_unresponsive(self) -> None:
+        """Once the target stopped answering, every check fails at once instead of waiting."""
+        if self.unresponsive and not self._cleaning:
+            raise AnswerTooSlow(self.unresponsive)
 
     def _spend(self) -> None:
         with self._lock:
@@ -579,25 +616,57 @@ class Target:
         Besides the ids it recorded, anything named with this run's own prefix
         is this run's (the prefix is unique per run), so an answer the kit
         could not read never strands a runtime.
+
+        Bounded: each request has the run's deadline, the first one the target
+        misses ends the cleanup (a target that stopped answering would only
+        miss the next ones too), and a second Ctrl-C or SIGTERM ends it at
+        once. Either way ``cleanup_problems`` says what was not cleaned up
+        and why, and no exception leaves.
         """
+        self.cleanup_problems = []
         budget, self.budget = self.budget, None  # cleanup is never cut short by the budget
+        self._cleaning = True
+        left: list[str] = []
         try:
-            with contextlib.suppress(Exception):
-                self.adopt(self.leftovers(self.prefix))
+            self._adopt_own_leftovers()
+            for runtime_id in list(self.created):
+                try:
+                    reply = self.unregister_created(runtime_id)
+                except AnswerTooSlow as failure:
+                    self.cleanup_problems.append(f"stopped: {failure}")
+                    break
+                except Exception:  # keep going: one failure must not strand the others
+                    left.append(runtime_id)
+                    continue
+                if reply.envelope != "success" and reply.code != 404:
+                    left.append(runtime_id)
+                else:
+                    self.created.pop(runtime_id, None)
+        except KeyboardInterrupt:
+            self.cleanup_problems.append(
+                "interrupted by a second Ctrl-C or SIGTERM: this run's runtimes may not all be "
+                f"unregistered; nbmock sweep --target {self.base_url} --prefix {self.prefix} "
+                "removes any left"
+            )
         finally:
             self.budget = budget
-        left: list[str] = []
-        for runtime_id in list(self.created):
-            try:
-                reply = self.unregister_created(runtime_id)
-            except Exception:  # keep going: one failure must not strand the others
-                left.append(runtime_id)
-                continue
-            if reply.envelope != "success" and reply.code != 404:
-                left.append(runtime_id)
-            else:
-                self.created.pop(runtime_id, None)
+            self._cleaning = False
+        left = list(dict.fromkeys([*left, *self.created]))
+        if left:
+            self.cleanup_problems.append(
+                f"not unregistered: {', '.join(left)}; remove them later with "
+                f"nbmock sweep --target {self.base_url} --prefix {self.prefix}"
+            )
         return left
+
+    def _adopt_own_leftovers(self) -> None:
+        try:
+            self.adopt(self.leftovers(self.prefix))
+        except AnswerTooSlow as failure:
+            self.cleanup_problems.append(f"could not list this run's runtimes: {failure}")
+        except Exception as error:  # the recorded ids are still removed
+            problem = redact(str(error))[:200] or type(error).__name__
+            self.cleanup_problems.append(f"could not list this run's runtimes: {problem}")
 
     def leftovers(self, prefix: str) -> list[dict[str, Any]]:
         """Copied runtimes whose name starts with ``prefix`` (a kit prefix)."""

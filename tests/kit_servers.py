@@ -134,3 +134,14 @@ def endless_answer(size: int, *, declared: bool) -> Handler:
             connection.sendall(b"0\r\n\r\n")
 
     return answer
+
+
+def trickle(interval: float) -> Handler:
+    """Starts an answer, then sends one more byte of its head every ``interval`` s, without end."""
+
+    def answer(server: HostileServer, connection: socket.socket, head: bytes) -> None:
+        connection.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+        while not server.stopped.wait(interval):
+            connection.sendall(b"a")
+
+    return answer

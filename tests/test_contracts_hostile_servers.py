@@ -8,6 +8,7 @@ here are started by the tests on 127.0.0.1 (``tests.kit_servers``).
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -17,7 +18,7 @@ import pytest
 
 from contracts.target import Target
 from contracts.transport import AnswerTooLarge
-from tests.kit_servers import HostileServer, endless_answer
+from tests.kit_servers import HostileServer, endless_answer, trickle
 
 HUGE = 256 * 1024 * 1024
 CAP = 1024 * 1024
@@ -76,3 +77,40 @@ def test_target_refuses_an_answer_past_its_cap(declared):
     with HostileServer(endless_answer(CAP, declared=declared)) as server:
         kit = Target.from_url(server.base, token="hostile-kit-token", max_answer_bytes=CAP, pause=0)
         assert len(kit.admin("GET", "notebooks/runtimes").text) == CAP  # up to the cap: read
+
+
+def test_verify_against_a_trickling_target_ends_and_says_why():
+    """One byte every half second: every read succeeds, no request ever ends but by its deadline."""
+    with HostileServer(trickle(0.5)) as server:
+        code, output, _ = run_verify(
+            "--target", server.base, "--request-deadline", "2", "-k", "runtime_keys_match_seed"
+        )
+    assert code != 0, output[-3000:]
+    assert "no complete answer to GET" in output and "within 2 s" in output, output[-3000:]
+    assert "contract kit: stopped early:" in output, output[-3000:]
+    assert "Traceback" not in output, output[-3000:]
+
+
+def test_a_second_sigterm_during_cleanup_ends_it_with_a_report_and_no_traceback():
+    """First TERM while a request hangs; the second while cleanup's own request hangs."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ARCGIS_", "NBMOCK_"))}
+    with HostileServer(trickle(0.5)) as server:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "mockserver", "verify", "--pause", "0", "--target", server.base,
+             "--request-deadline", "600", "-k", "runtime_keys_match_seed"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**env, **CREDENTIALS},
+        )  # fmt: skip
+        try:
+            server.wait_for_requests(1)
+            process.send_signal(signal.SIGTERM)
+            server.wait_for_requests(2)  # the cleanup's listing of the run's runtimes
+            process.send_signal(signal.SIGTERM)
+            output, _ = process.communicate(timeout=60)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.communicate(timeout=30)
+    assert process.returncode != 0, output[-3000:]
+    assert "Traceback" not in output, output[-3000:]
+    assert "contract kit: cleanup interrupted by a second Ctrl-C or SIGTERM" in output, output
+    assert f"nbmock sweep --target {server.base} --prefix nbmock-kit-" in output, output
