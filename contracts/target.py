@@ -130,6 +130,10 @@ class Target:
         self._cleaning = False
         #: What the last ``cleanup`` could not do, and why.
         self.cleanup_problems: list[str] = []
+        #: What the kit changed through the control plane, for ``put_back_control``.
+        self._clock_moved = 0.0
+        self._state_to_restore: Any = None
+        self._put_back_errors: dict[str, str] = {}
         self._app_options: dict[str, Any] | None = None  # an in-process target's create_app
         self._token: str | None = credentials.token
         self._lock = threading.RLock()
@@ -339,9 +343,15 @@ class Target:
         return self.is_emulator
 
     def advance_clock(self, seconds: float) -> None:
-        """Move the emulator's clock (``POST /__mock__/clock``), in-process or served."""
+        """Move the emulator's clock (``POST /__mock__/clock``), in-process or served.
+
+        The kit keeps count, and ``cleanup`` moves the clock back by as much:
+        a served emulator outlives the run, and a clock left ahead makes its
+        later tokens expire early.
+        """
         self._require_emulator("moving the clock")
         self._control_call("POST", "clock", {"advance_seconds": seconds})
+        self._clock_moved += seconds
 
     @contextlib.contextmanager
     def restored_afterwards(self) -> Iterator[Target]:
@@ -349,15 +359,51 @@ class Target:
 
         Inside the block the kit may change system runtimes, as only an
         emulator allows: ``GET /__mock__/state`` before, ``POST`` it after.
+        Should putting it back fail or be interrupted, ``cleanup`` tries again.
         """
         self._require_emulator("changing a system runtime")
         snapshot = self._control_call("GET", "state")
+        self._state_to_restore = snapshot
         owned, self.owns_deployment = self.owns_deployment, True
         try:
             yield self
         finally:
             self.owns_deployment = owned
             self._control_call("POST", "state", snapshot)
+            self._state_to_restore = None
+
+    def put_back_control(self) -> None:
+        """Undo what the kit changed through the control plane: its state, then its clock.
+
+        ``cleanup`` calls it; what it could not put back stays recorded (and
+        ``cleanup`` reports it), with the reason in ``_put_back_errors``.
+        """
+        if self._state_to_restore is not None:
+            try:
+                self._control_call("POST", "state", self._state_to_restore)
+                self._state_to_restore = None
+            except Exception as error:  # report it, and still try the clock
+                self._put_back_errors["state"] = redact(str(error))[:200]
+        if self._clock_moved:
+            try:
+                self._control_call("POST", "clock", {"advance_seconds": -self._clock_moved})
+                self._clock_moved = 0.0
+            except Exception as error:
+                self._put_back_errors["clock"] = redact(str(error))[:200]
+
+    def _not_put_back(self) -> list[str]:
+        why = {key: f" ({error})" for key, error in self._put_back_errors.items()}
+        problems = []
+        if self._state_to_restore is not None:
+            problems.append(
+                "the emulator's runtimes are not put back as they were before a check "
+                f"changed a system runtime{why.get('state', '')}"
+            )
+        if self._clock_moved:
+            problems.append(
+                f"the emulator's clock is left {self._clock_moved:g} s ahead{why.get('clock', '')}"
+            )
+        return problems
 
     def _require_emulator(self, what: str) -> None:
         if not self.is_emulator:
@@ -628,12 +674,13 @@ class Target:
         self._cleaning = True
         left: list[str] = []
         try:
-            self._adopt_own_leftovers()
-            for runtime_id in list(self.created):
+            stopped = self._adopt_own_leftovers()
+            for runtime_id in [] if stopped else list(self.created):
                 try:
                     reply = self.unregister_created(runtime_id)
                 except AnswerTooSlow as failure:
                     self.cleanup_problems.append(f"stopped: {failure}")
+                    stopped = True
                     break
                 except Exception:  # keep going: one failure must not strand the others
                     left.append(runtime_id)
@@ -642,6 +689,8 @@ class Target:
                     left.append(runtime_id)
                 else:
                     self.created.pop(runtime_id, None)
+            if not stopped:  # a target that missed a deadline would miss these too
+                self.put_back_control()
         except KeyboardInterrupt:
             self.cleanup_problems.append(
                 "interrupted by a second Ctrl-C or SIGTERM: this run's runtimes may not all be "
@@ -651,6 +700,7 @@ class Target:
         finally:
             self.budget = budget
             self._cleaning = False
+        self.cleanup_problems += self._not_put_back()
         left = list(dict.fromkeys([*left, *self.created]))
         if left:
             self.cleanup_problems.append(
@@ -659,14 +709,17 @@ class Target:
             )
         return left
 
-    def _adopt_own_leftovers(self) -> None:
+    def _adopt_own_leftovers(self) -> bool:
+        """Adopt what this run's prefix names; True if the target missed the deadline."""
         try:
             self.adopt(self.leftovers(self.prefix))
         except AnswerTooSlow as failure:
             self.cleanup_problems.append(f"could not list this run's runtimes: {failure}")
+            return True
         except Exception as error:  # the recorded ids are still removed
             problem = redact(str(error))[:200] or type(error).__name__
             self.cleanup_problems.append(f"could not list this run's runtimes: {problem}")
+        return False
 
     def leftovers(self, prefix: str) -> list[dict[str, Any]]:
         """Copied runtimes whose name starts with ``prefix`` (a kit prefix)."""

@@ -145,3 +145,88 @@ def trickle(interval: float) -> Handler:
             connection.sendall(b"a")
 
     return answer
+
+
+class GatedProxy:
+    """Forwards to ``upstream`` until ``hold_after`` says so; then holds the next request.
+
+    ``hold_after(method, path, status, body)`` is asked after each forwarded
+    exchange. The request after the first ``True`` is held, not forwarded,
+    until ``drop_held()``, which closes its connection unanswered (were it a
+    copy, forwarding it behind the kit's back would leave a runtime the kit
+    never saw). Every request after that is forwarded again. So a test can
+    stop the kit at a known point (say, just after it created something),
+    signal it there, and watch its cleanup pass through.
+    """
+
+    def __init__(self, upstream: str, hold_after: Callable[[str, str, int, bytes], bool]) -> None:
+        import requests  # the tests' own dependency, here only
+
+        self._requests = requests
+        self.upstream = upstream.rstrip("/")
+        self.hold_after = hold_after
+        self.holding = threading.Event()
+        self._armed = False
+        self._dropped = threading.Event()
+        self._lock = threading.Lock()
+        self.server = HostileServer(self._forward)
+        self.origin = f"http://127.0.0.1:{self.server.port}"
+
+    def wait_until_holding(self, timeout: float = 120) -> None:
+        if not self.holding.wait(timeout):
+            raise AssertionError(f"the kit never reached the held request in {timeout} s")
+
+    def drop_held(self) -> None:
+        self._dropped.set()
+
+    def stop(self) -> None:
+        self._dropped.set()
+        self.server.stop()
+
+    def _forward(self, server: HostileServer, connection: socket.socket, raw: bytes) -> None:
+        head, _, body = raw.partition(b"\r\n\r\n")
+        request_line, *header_lines = head.decode("latin-1").split("\r\n")
+        method, path, _ = request_line.split(" ", 2)
+        with self._lock:
+            hold = self._armed and not self.holding.is_set()
+            if hold:
+                self.holding.set()
+        if hold:
+            while not self._dropped.wait(0.1):
+                if server.stopped.is_set():
+                    break
+            connection.close()
+            return
+        headers = {}
+        for line in header_lines:
+            name, _, value = line.partition(":")
+            if name.lower() not in {"host", "connection", "content-length", "accept-encoding"}:
+                headers[name] = value.strip()
+        answer = self._requests.request(
+            method, self.upstream + path, headers=headers, data=body or None, timeout=60,
+            allow_redirects=False,
+        )  # fmt: skip
+        content = answer.content
+        kept = [
+            f"{name}: {value}"
+            for name, value in answer.headers.items()
+            if name.lower() not in {"connection", "content-length", "transfer-encoding",
+                                    "content-encoding", "keep-alive"}
+        ]  # fmt: skip
+        connection.sendall(
+            (
+                f"HTTP/1.1 {answer.status_code} {answer.reason}\r\n"
+                + "".join(line + "\r\n" for line in kept)
+                + f"Content-Length: {len(content)}\r\n\r\n"
+            ).encode("latin-1")
+            + content
+        )
+        if not self.holding.is_set() and self.hold_after(method, path, answer.status_code, content):
+            with self._lock:
+                self._armed = True
+
+    def __enter__(self) -> GatedProxy:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

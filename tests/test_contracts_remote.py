@@ -16,6 +16,7 @@ import pytest
 import requests
 
 from tests.conftest import SEED_COPY, STANDARD_ID
+from tests.kit_servers import GatedProxy
 from tests.nbmock_process import NbmockProcess
 
 USERS = """
@@ -194,6 +195,49 @@ def test_emulator_only_checks_need_the_control_plane_and_its_token(users_file, t
     d2 = {given: _row(markdown, "D2") for given, markdown in reports.items()}
     assert "**not run**" in d2["without"] and "emulator only" in d2["without"]
     assert "**confirmed**" in d2["with"]
+
+
+def clock_offset(server: NbmockProcess) -> float:
+    return requests.get(f"{server.origin}/__mock__/clock", timeout=30).json()["offsetSeconds"]
+
+
+def test_verify_puts_the_emulators_clock_back(remote):
+    """Issue 24: each --allow-writes run left a served emulator's clock ~17 minutes ahead."""
+    before = clock_offset(remote)
+    result = nbmock(
+        "verify", "--target", remote.base, "--allow-writes", "--pause", "0", "--max-examples", "2",
+        "-k", "expired_token_is_498 or expired_oauth_state_refused",
+    )  # fmt: skip
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    assert "2 passed" in result.stdout, result.stdout[-3000:]
+    assert clock_offset(remote) == before
+
+
+def clock_moved(method: str, path: str, status: int, body: bytes) -> bool:
+    return method == "POST" and path.startswith("/__mock__/clock") and status == 200
+
+
+def test_an_interrupted_verify_still_puts_the_clock_back(remote):
+    """SIGINT while the kit waits on the request right after it moved the clock."""
+    before = clock_offset(remote)
+    with GatedProxy(remote.origin, hold_after=clock_moved) as proxy:
+        run = start_nbmock(
+            "verify", "--target", f"{proxy.origin}/arcgis", "--allow-writes", "--pause", "0",
+            "-k", "expired_oauth_state_refused",
+        )  # fmt: skip
+        try:
+            proxy.wait_until_holding()
+            assert clock_offset(remote) != before  # the run is held with the clock moved
+            run.send_signal(signal.SIGINT)
+            proxy.drop_held()
+            output, _ = run.communicate(timeout=120)
+        finally:
+            if run.poll() is None:
+                run.kill()
+                run.communicate(timeout=30)
+    assert run.returncode != 0, output[-3000:]
+    assert clock_offset(remote) == before, output[-3000:]
+    assert "Traceback" not in output, output[-3000:]
 
 
 def _row(markdown: str, row_id: str) -> str:
