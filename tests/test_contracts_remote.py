@@ -244,17 +244,35 @@ def _row(markdown: str, row_id: str) -> str:
     return next(line for line in markdown.splitlines() if line.startswith(f"| {row_id} |"))
 
 
+def copy_answered(method: str, path: str, status: int, body: bytes) -> bool:
+    return method == "POST" and path.endswith("/copy") and b'"notebookRuntime"' in body
+
+
 def test_interrupted_run_still_unregisters_what_it_created(remote):
+    """SIGINT while the kit waits on the request right after a copy it made: not a race.
+
+    The proxy holds that request until the signal is sent, so the run cannot
+    finish first however loaded the machine; every wait has a deadline.
+    """
     prefix = "nbmock-kit-interrupted-"
-    run = start_nbmock(
-        "verify", "--target", remote.base, "--allow-writes", "--pause", "0",
-        "--max-examples", "50", "--prefix", prefix, "-k", "lifecycle or copy_is_readable",
-    )  # fmt: skip
-    wait_for_copies(remote, prefix, run)
-    run.send_signal(signal.SIGINT)
-    output, _ = run.communicate(timeout=120)
-    assert run.returncode != 0
+    with GatedProxy(remote.origin, hold_after=copy_answered) as proxy:
+        run = start_nbmock(
+            "verify", "--target", f"{proxy.origin}/arcgis", "--allow-writes", "--pause", "0",
+            "--max-examples", "50", "--prefix", prefix, "-k", "lifecycle or copy_is_readable",
+        )  # fmt: skip
+        try:
+            proxy.wait_until_holding()
+            assert copies(remote, prefix), "the proxy held the run before it created anything"
+            run.send_signal(signal.SIGINT)
+            proxy.drop_held()
+            output, _ = run.communicate(timeout=120)
+        finally:
+            if run.poll() is None:
+                run.kill()
+                run.communicate(timeout=30)
+    assert run.returncode != 0, output[-3000:]
     assert copies(remote, prefix) == [], output[-3000:]
+    assert "0 left behind" in output and "Traceback" not in output, output[-3000:]
 
 
 def test_sweep_removes_leftovers_of_a_killed_run_and_nothing_else(remote):
