@@ -371,7 +371,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         + (f": {', '.join(left)}" if left else "")
     )
     if the_target.unresponsive:
-        terminalreporter.write_line(f"contract kit: stopped early: {the_target.unresponsive}")
+        terminalreporter.write_line(
+            f"contract kit: stopped early: {redact(the_target.unresponsive)}"
+        )
     for problem in the_target.cleanup_problems:
         terminalreporter.write_line(f"contract kit: cleanup {redact(problem)}")
 

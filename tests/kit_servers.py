@@ -147,6 +147,22 @@ def trickle(interval: float) -> Handler:
     return answer
 
 
+def echoing(texts: list[str]) -> Handler:
+    """Answers each request with an ArcGIS error whose message is the next of ``texts``, in turn."""
+    turn = iter(range(1 << 30))
+
+    def answer(server: HostileServer, connection: socket.socket, head: bytes) -> None:
+        text = texts[next(turn) % len(texts)]
+        body = ('{"status": "error", "messages": ["' + text + '"], "code": 403}').encode()
+        connection.sendall(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/plain;charset=utf-8\r\n"
+            + f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+
+    return answer
+
+
 class GatedProxy:
     """Forwards to ``upstream`` until ``hold_after`` says so; then holds the next request.
 

@@ -25,7 +25,9 @@ CAP = 1024 * 1024
 CREDENTIALS = {"ARCGIS_TOKEN": "hostile-kit-token", "PYTHONUNBUFFERED": "1"}
 
 
-def run_verify(*args: str, timeout: float = 180) -> tuple[int, str, int]:
+def run_verify(
+    *args: str, timeout: float = 180, token: str = "hostile-kit-token"
+) -> tuple[int, str, int]:
     """``nbmock verify`` as a child: (exit status, output, its peak memory in KiB).
 
     ``os.wait4`` gives the child's own peak, whatever else this process ran.
@@ -35,7 +37,7 @@ def run_verify(*args: str, timeout: float = 180) -> tuple[int, str, int]:
         [sys.executable, "-m", "mockserver", "verify", "--pause", "0", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
-        env={**env, **CREDENTIALS},
+        env={**env, **CREDENTIALS, "ARCGIS_TOKEN": token},
     )
     output: list[bytes] = []
     reader = threading.Thread(target=lambda: output.append(process.stdout.read()), daemon=True)
