@@ -185,6 +185,7 @@ class GatedProxy:
         self._armed = False
         self._dropped = threading.Event()
         self._lock = threading.Lock()
+        self._next_hold: tuple[Callable[[str, str], bool], threading.Event] | None = None
         self.server = HostileServer(self._forward)
         self.origin = f"http://127.0.0.1:{self.server.port}"
 
@@ -194,6 +195,16 @@ class GatedProxy:
 
     def drop_held(self) -> None:
         self._dropped.set()
+
+    def hold_next(self, matches: Callable[[str, str], bool]) -> threading.Event:
+        """Hold (never forward) the next request ``matches(method, path)`` accepts, until stop.
+
+        The event is set once that request has arrived and is held.
+        """
+        arrived = threading.Event()
+        with self._lock:
+            self._next_hold = (matches, arrived)
+        return arrived
 
     def stop(self) -> None:
         self._dropped.set()
@@ -207,6 +218,14 @@ class GatedProxy:
             hold = self._armed and not self.holding.is_set()
             if hold:
                 self.holding.set()
+            held_until_stop = self._next_hold is not None and self._next_hold[0](method, path)
+            if held_until_stop:
+                arrived, self._next_hold = self._next_hold[1], None
+        if held_until_stop:
+            arrived.set()
+            server.stopped.wait(600)
+            connection.close()
+            return
         if hold:
             while not self._dropped.wait(0.1):
                 if server.stopped.is_set():
