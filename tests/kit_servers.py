@@ -136,13 +136,27 @@ def endless_answer(size: int, *, declared: bool) -> Handler:
     return answer
 
 
-def trickle(interval: float) -> Handler:
-    """Starts an answer, then sends one more byte of its head every ``interval`` s, without end."""
+#: Where a trickled answer dribbles: its head, or a body framed by length or by chunks.
+TRICKLE_PHASES = ("head", "content-length body", "chunked body")
+
+
+def trickle(interval: float, phase: str = "head") -> Handler:
+    """Starts an answer, then sends one more byte of it every ``interval`` s, without end."""
+    if phase not in TRICKLE_PHASES:
+        raise ValueError(phase)
 
     def answer(server: HostileServer, connection: socket.socket, head: bytes) -> None:
-        connection.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+        if phase == "head":
+            connection.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+            byte = b"a"
+        elif phase == "content-length body":
+            connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n{")
+            byte = b" "
+        else:
+            connection.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\n{\r\n")
+            byte = b"1\r\n \r\n"
         while not server.stopped.wait(interval):
-            connection.sendall(b"a")
+            connection.sendall(byte)
 
     return answer
 
