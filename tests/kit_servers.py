@@ -161,13 +161,12 @@ def trickle(interval: float, phase: str = "head") -> Handler:
     return answer
 
 
-def echoing(texts: list[str]) -> Handler:
-    """Answers each request with an ArcGIS error whose message is the next of ``texts``, in turn."""
+def answering(bodies: list[bytes]) -> Handler:
+    """Answers each request with the next of ``bodies``, in turn, as HTTP 200 text."""
     turn = iter(range(1 << 30))
 
     def answer(server: HostileServer, connection: socket.socket, head: bytes) -> None:
-        text = texts[next(turn) % len(texts)]
-        body = ('{"status": "error", "messages": ["' + text + '"], "code": 403}').encode()
+        body = bodies[next(turn) % len(bodies)]
         connection.sendall(
             b"HTTP/1.1 200 OK\r\nContent-Type: text/plain;charset=utf-8\r\n"
             + f"Content-Length: {len(body)}\r\n\r\n".encode()
@@ -175,6 +174,16 @@ def echoing(texts: list[str]) -> Handler:
         )
 
     return answer
+
+
+def echoing(texts: list[str]) -> Handler:
+    """Answers each request with an ArcGIS error whose message is the next of ``texts``, in turn."""
+    return answering(
+        [
+            ('{"status": "error", "messages": ["' + text + '"], "code": 403}').encode()
+            for text in texts
+        ]
+    )
 
 
 class GatedProxy:

@@ -16,6 +16,8 @@ from contracts import calls
 from contracts.reply import MAX_JSON_DEPTH, NotJson, Reply
 from contracts.target import Credentials, Target
 from tests.hostile_answers import ORIGIN, canned_session
+from tests.kit_servers import HostileServer, answering
+from tests.test_contracts_hostile_servers import run_verify
 
 
 def deep_nesting() -> st.SearchStrategy[bytes]:
@@ -151,3 +153,26 @@ def test_json_within_the_depth_reads_as_before():
     nested = "[" * MAX_JSON_DEPTH + "]" * MAX_JSON_DEPTH
     assert Reply(200, {}, nested).json is not None
     assert Reply(200, {}, '{"status": "success"}').json == {"status": "success"}
+
+
+def test_verify_against_deep_json_fails_checks_and_errors_none():
+    """Through ``nbmock verify``: each answer nested deeper (arrays, objects), in turn.
+
+    Issue 24 saw 174 ``RecursionError`` test errors; each check must fail with
+    why, and none error.
+    """
+    depths = [MAX_JSON_DEPTH + 1, 1_000, 5_000, 50_000, 200_000]
+    bodies = [
+        (opener * depth + "1" + _closer(opener) * depth).encode()
+        for depth in depths
+        for opener in ("[", '{"a":')
+    ]
+    with HostileServer(answering(bodies)) as server:
+        code, output, _ = run_verify("--target", server.base, "--request-deadline", "20")
+        answered = len(server.requests)
+    summary = output.strip().splitlines()[-1]
+    assert code == 1, output[-3000:]
+    assert answered >= len(bodies), f"only {answered} of {len(bodies)} depths were answered"
+    assert " failed" in summary and "error" not in summary, summary
+    assert "RecursionError" not in output and "Traceback" not in output, output[-3000:]
+    assert f"the answer is not JSON: nested deeper than {MAX_JSON_DEPTH} levels" in output
