@@ -19,7 +19,7 @@ import pytest
 
 from contracts.target import Target
 from contracts.transport import AnswerTooLarge
-from tests.kit_servers import TRICKLE_PHASES, HostileServer, endless_answer, trickle
+from tests.kit_servers import TRICKLE_PHASES, HostileServer, answering, endless_answer, trickle
 
 HUGE = 256 * 1024 * 1024
 CAP = 1024 * 1024
@@ -121,3 +121,26 @@ def test_a_second_sigterm_during_cleanup_ends_it_with_a_report_and_no_traceback(
     assert "Traceback" not in output, output[-3000:]
     assert "contract kit: cleanup interrupted by a second Ctrl-C or SIGTERM" in output, output
     assert f"nbmock sweep --target {server.base} --prefix nbmock-kit-" in output, output
+
+
+HEADER_ANSWERS = {
+    "not JSON": b"<html>Sign in</html>",
+    "wrong types": b'{"portalDeploymentType": ["x"], "enterpriseVersion": {"a": 1}}',
+    "missing": b"{}",
+    "an error": b'{"error": {"code": 403, "message": "no", "details": []}}',
+}
+
+
+@pytest.mark.parametrize("answer", HEADER_ANSWERS)
+def test_console_header_of_a_target_without_control_plane_is_plain_words(answer):
+    """What the target says about itself, however odd, is printed as words, never a repr."""
+    with HostileServer(answering([HEADER_ANSWERS[answer]])) as server:
+        _, output, _ = run_verify("--target", server.base, "-k", "runtime_keys_match_seed")
+    header = output[output.index("contract kit\n") :].splitlines()[1:5]
+    assert header[0] == f"  target:  {server.base} (no emulator control plane)", output[:3000]
+    assert header[1].startswith("  flavour: not known ("), output[:3000]
+    assert header[2].startswith("  release: not known ("), output[:3000]
+    assert header[3].startswith("  mode:    read-only"), output[:3000]
+    assert not any(mark in line for line in header for mark in ("['", "{'", "Target(", "None")), (
+        header
+    )

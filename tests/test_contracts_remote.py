@@ -127,28 +127,36 @@ def test_verify_read_only_sends_no_write_that_could_succeed(remote, tmp_path):
     assert copies(remote, "nbmock-kit-") == []
 
 
-def test_verify_console_names_the_target_plainly_and_says_why_each_check_was_skipped(remote):
+MODES = {
+    "read-only": ([], "read-only (a write is sent only where a refusal is expected)"),
+    "writes": (["--allow-writes"], "writes allowed (runtimes named nbmock-kit-"),
+}
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_verify_console_names_the_target_plainly_and_says_why_each_check_was_skipped(remote, mode):
+    options, mode_line = MODES[mode]
     result = nbmock(
-        "verify", "--target", remote.base, "--pause", "0", "--max-examples", "2",
+        "verify", "--target", remote.base, "--pause", "0", "--max-examples", "2", *options,
         "-k", "token_without_privilege or undecryptable",
         env=environment_without_credentials(ARCGIS_USERNAME="admin", ARCGIS_PASSWORD="admin1234"),
     )  # fmt: skip
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-3000:]
     header = output[output.index("contract kit\n") :].splitlines()[1:5]
-    assert header == [
+    assert header[:3] == [
         f"  target:  {remote.base} (the nbmock emulator)",
         "  flavour: ArcGISEnterpriseOnKubernetes",
         "  release: 12.1.0",
-        "  mode:    read-only (a write is sent only where a refusal is expected)",
     ], output[:3000]
+    assert header[3].startswith(f"  mode:    {mode_line}"), output[:3000]
     skipped = [
         line for line in output.splitlines() if "test_token_without_privilege_is_403" in line
     ]
     assert skipped and "SKIPPED (no unprivileged user: give --limited-username" in skipped[0], (
         output
     )
-    assert "Target(" not in output
+    assert "Target(" not in output and "{'" not in output and "Credentials(" not in output
 
 
 def test_verify_with_a_token_alone_passes_and_reports_sign_in_checks_not_run(remote, tmp_path):
