@@ -176,3 +176,14 @@ def test_verify_against_deep_json_fails_checks_and_errors_none():
     assert " failed" in summary and "error" not in summary, summary
     assert "RecursionError" not in output and "Traceback" not in output, output[-3000:]
     assert f"the answer is not JSON: nested deeper than {MAX_JSON_DEPTH} levels" in output
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.one_of(deep_nesting(), huge_numbers(), lone_surrogates(), not_json_at_all()))
+def test_the_schema_checks_read_hostile_answers_as_not_json_too(body):
+    """The Schemathesis checks' deserializer is the same strict reading: a value or NotJson."""
+    from types import SimpleNamespace
+
+    from contracts.test_openapi_contract import _arcgis_json
+
+    _not_json_or_value(lambda: _arcgis_json(None, SimpleNamespace(content=body)))
