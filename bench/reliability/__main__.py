@@ -29,6 +29,7 @@ from bench.reliability import (
     replicas,
     sandbox_isolation,
     secrets_scan,
+    signin_race,
     slow_clients,
 )
 
@@ -155,6 +156,31 @@ def main(argv: list[str] | None = None) -> int:
         )
     )
     print(f"  auth matrix: {'ok' if not report.problems else report.problems[:5]}", flush=True)
+
+    # 3b. Concurrent sign-in failures (issue 24), one served emulator per lockout policy.
+    for attempts in (1, 2, 5):
+        log = work / f"signin-race-{attempts}.log"
+        extra = ("--lockout-attempts", str(attempts))
+        with servers.emulator(log, workers=2, users=users, extra=extra) as server:
+            report = signin_race.run_signin_race(
+                server.origin, attempts=attempts, username=boss[0], password=boss[1]
+            )
+            journals[f"journal of the sign-in race ({attempts})"] = servers.journal(server.origin)
+        tokens += report.issued_tokens
+        name = f"concurrent sign-in failures (lockout after {attempts})"
+        results[name] = as_record(report)
+        problems[name] = report.problems
+        rows.append(
+            row(
+                name,
+                f"{report.bursts} bursts released at once, {report.sign_ins} sign-ins, "
+                "nbmock serve --workers 2",
+                f"answers {dict(report.by_answer)}; at most {report.most_invalid_in_a_burst} "
+                "passwords refused as invalid in one burst",
+                report.problems,
+            )
+        )
+        print(f"  {name}: {'ok' if not report.problems else report.problems[:3]}", flush=True)
 
     # 4. Form and multipart fuzzer.
     report = forms.run_form_fuzz(args.form_examples, seed=None)
