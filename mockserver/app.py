@@ -39,6 +39,15 @@ def create_app(settings: Settings | None = None, /, **options: Any) -> Flask:
     settings = Settings.of(settings, **options)
     the_release = release(settings.release_name)
     store = open_store(settings.state)
+    try:
+        return _assemble(settings, the_release, store)
+    except BaseException:
+        # An app that fails half-built (a sandbox's, say) must not keep its state open.
+        store.close()
+        raise
+
+
+def _assemble(settings: Settings, the_release: Any, store: Any) -> Flask:
     clock = settings.clock or Clock()
     users = settings.users
     if not isinstance(users, UserDirectory):

@@ -236,3 +236,20 @@ def test_every_concurrent_burst_of_sign_in_failures_is_held_to_the_policy():
     assert report.problems == []
     assert report.bursts == len(signin_race.bursts(2, sizes=(4,))) == 4 * 2 * 3
     assert set(report.by_answer) == {"invalid", "locked", "token"}
+
+
+# --- issue 24: hostile sandbox options ------------------------------------------------
+
+
+def test_every_hostile_sandbox_option_is_a_400_and_leaves_no_file_or_descriptor(tmp_path):
+    """Issue 24: {"seed": 10**26} and {"release": ["12.1"]} answered 500 as HTML, each
+    leaving SQLite files and an open .lock file behind."""
+    from bench.reliability import sandbox_options
+
+    state = tmp_path / "state.sqlite3"
+    with servers.emulator(tmp_path / "server.log", state=state) as server:
+        report = sandbox_options.run_sandbox_options(server, state, examples=120)
+    assert report.problems == []
+    assert report.http_500 == report.files_left == 0
+    assert report.by_status[400] > 60
+    assert set(report.by_option) == {"release", "seed", "ttl_seconds", "users"}

@@ -28,6 +28,7 @@ from bench.reliability import (
     openapi_fuzz,
     replicas,
     sandbox_isolation,
+    sandbox_options,
     secrets_scan,
     signin_race,
     slow_clients,
@@ -62,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--framing-cases", type=int, default=1500)
     parser.add_argument("--slow-connections", type=int, default=64)
     parser.add_argument("--hostile-examples", type=int, default=300)
+    parser.add_argument("--sandbox-option-examples", type=int, default=500)
     parser.add_argument("--out", default="reports/reliability")
     args = parser.parse_args(argv)
 
@@ -309,6 +311,25 @@ def main(argv: list[str] | None = None) -> int:
             report.problems,
         )
     )
+
+    state = work / "sandbox-options.sqlite3"
+    with servers.emulator(work / "sandbox-options.log", state=state, users=users) as server:
+        report = sandbox_options.run_sandbox_options(
+            server, state, examples=args.sandbox_option_examples
+        )
+    results["hostile sandbox options"] = as_record(report)
+    problems["hostile sandbox options"] = report.problems
+    rows.append(
+        row(
+            "hostile sandbox options (issue 24)",
+            f"{report.requests} creates ({dict(report.by_option)}), nbmock serve --workers 2",
+            f"HTTP statuses {dict(report.by_status)}; HTTP 500: {report.http_500}; files left: "
+            f"{report.files_left}; descriptors {report.descriptors_before} before, "
+            f"{report.descriptors_after} after",
+            report.problems,
+        )
+    )
+    print(f"  sandbox options: {'ok' if not report.problems else report.problems[:5]}", flush=True)
 
     report = cross_site.run_cross_site()
     results["cross-site refusals"] = as_record(report)

@@ -6,7 +6,6 @@ bodies): these routes share its ``check_access`` and error answer.
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any
 
@@ -15,7 +14,7 @@ from flask import Blueprint, jsonify, request
 from mockserver import deployment
 from mockserver.auth.users import users_from_mapping, users_to_records
 from mockserver.control.errors import ControlError
-from mockserver.control.routes import check_access, control_error
+from mockserver.control.routes import check_access, control_error, json_object
 from mockserver.runtimes.releases import RELEASES
 from mockserver.sandboxes.apps import current as _registry
 from mockserver.sandboxes.store import Sandbox
@@ -28,6 +27,8 @@ DEFAULT_TTL_SECONDS = 3600
 #: A week: a sandbox is for a pipeline run or a working day, not for keeps.
 MAX_TTL_SECONDS = 7 * 24 * 3600
 FIELDS = {"release", "seed", "ttl_seconds", "users"}
+#: A seed is stored as SQLite's (and PostgreSQL's) 64-bit integer.
+SEED_RANGE = range(-(2**63), 2**63)
 
 
 def _described(sandbox: Sandbox) -> dict[str, Any]:
@@ -48,17 +49,21 @@ def _described(sandbox: Sandbox) -> dict[str, Any]:
 @sandboxes.post("")
 def create():
     """A new sandbox: HTTP 201 with its URL, or 429 past ``--max-sandboxes``."""
-    body = _body()
+    body = json_object()
     unknown = sorted(str(key)[:40] for key in set(body) - FIELDS)
     if unknown:
         raise ControlError(f"Unknown sandbox fields: {', '.join(unknown)}.")
     main = deployment.current()
     release = body.get("release", main.release.name)
-    if release not in RELEASES:
+    if not isinstance(release, str) or release not in RELEASES:
         raise ControlError(f"'release' must be one of {', '.join(RELEASES)}.")
     seed = body.get("seed")
-    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
-        raise ControlError("'seed' must be an integer or null.")
+    if seed is not None and (
+        not isinstance(seed, int) or isinstance(seed, bool) or seed not in SEED_RANGE
+    ):
+        raise ControlError(
+            f"'seed' must be an integer from {SEED_RANGE.start} to {SEED_RANGE.stop - 1}, or null."
+        )
     ttl = body.get("ttl_seconds", DEFAULT_TTL_SECONDS)
     if (
         isinstance(ttl, bool)
@@ -118,16 +123,3 @@ def _no_sandbox(sandbox_id: str) -> ControlError:
     return ControlError(
         f"No sandbox '{sandbox_id[:40]}' (deleted, expired or never made).", status=404
     )
-
-
-def _body() -> dict[str, Any]:
-    raw = request.get_data(cache=True)
-    if not raw.strip():
-        return {}
-    try:
-        body = json.loads(raw)
-    except (ValueError, RecursionError):
-        raise ControlError("The body must be JSON (Content-Type: application/json).") from None
-    if not isinstance(body, dict):
-        raise ControlError("The body must be a JSON object.")
-    return body
