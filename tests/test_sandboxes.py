@@ -167,6 +167,10 @@ def test_past_the_cap_a_create_is_429_and_expired_ones_make_room(server):
         ({"seed": "7"}, "'seed' must be an integer"),
         ({"seed": 10**26}, "'seed' must be an integer from"),
         ({"release": ["12.1"]}, "'release' must be one of"),
+        (
+            {"users": {f"u{i}": {"password": "p", "role": "User"} for i in range(21)}},
+            "at most 20 users; 'users' names 21",
+        ),
         ({"ttl_seconds": 0}, "'ttl_seconds'"),
         ({"ttl_seconds": 10**9}, "'ttl_seconds'"),
         ({"users": {"dev": {"role": "Administrator"}}}, "'password' is required"),

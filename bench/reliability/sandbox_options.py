@@ -77,11 +77,15 @@ def deep_values() -> st.SearchStrategy[Any]:
 @st.composite
 def hostile_users(draw) -> Any:
     """A ``users`` value that is wrong somewhere: its type, an entry, or one field."""
-    where = draw(st.sampled_from(["users", "entry", "password", "role", "privileges", "name"]))
+    where = draw(
+        st.sampled_from(["users", "entry", "password", "role", "privileges", "name", "count"])
+    )
     value = draw(any_json_values())
     good = {"password": "pw-123456", "role": "Administrator"}
     if where == "users":
         return value
+    if where == "count":  # past the cap, each entry good
+        return {f"u{i}": good for i in range(draw(st.integers(21, 2000)))}
     if where == "entry":
         return {"dev": value}
     if where == "name":

@@ -27,6 +27,9 @@ DEFAULT_TTL_SECONDS = 3600
 #: A week: a sandbox is for a pipeline run or a working day, not for keeps.
 MAX_TTL_SECONDS = 7 * 24 * 3600
 FIELDS = {"release", "seed", "ttl_seconds", "users"}
+#: Each user costs a password hash (scrypt, a few milliseconds) in the create request,
+#: and a pipeline needs a handful of roles: 500 users were 3.2 s of CPU in one request.
+MAX_USERS = 20
 #: A seed is stored as SQLite's (and PostgreSQL's) 64-bit integer.
 SEED_RANGE = range(-(2**63), 2**63)
 
@@ -76,6 +79,10 @@ def create():
         )
     users = None
     if body.get("users") is not None:
+        if isinstance(body["users"], dict) and len(body["users"]) > MAX_USERS:
+            raise ControlError(
+                f"A sandbox has at most {MAX_USERS} users; 'users' names {len(body['users'])}."
+            )
         try:
             users = users_to_records(users_from_mapping(body["users"], source="'users'"))
         except ValueError as problem:
