@@ -109,12 +109,12 @@ def test_names_within_the_rules_are_kept_as_sent(api, token, name):
     assert answer["notebookRuntime"]["name"] == name
 
 
-def test_hostile_values_on_copy_update_and_import_never_answer_500_nor_change_state_when_refused():
+def test_hostile_values_on_copy_update_import_and_uploads_never_answer_500_nor_change_state_when_refused():
     """The reliability suite's generator, smaller: every class reaches every target."""
     from bench.reliability.hostile_values import run_hostile_values
 
     report = run_hostile_values(examples=40, seed=0)
     assert report.problems == []
     assert report.http_500 == report.refused_yet_changed == 0
-    assert report.by_target == {"copy": 40, "update": 40, "state import": 40}
+    assert report.by_target == {"copy": 40, "update": 40, "state import": 40, "manifestFile": 40}
     assert report.by_outcome["success"] > 0 and report.by_outcome["code 400"] > 0

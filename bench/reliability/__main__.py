@@ -262,14 +262,14 @@ def main(argv: list[str] | None = None) -> int:
     else:
         problems["schemathesis"] = ["openapi/notebook-runtimes.yaml is missing"]
 
-    # 6. Hostile values on copy, update and state import (issue 11).
+    # 6. Hostile values on copy, update, state import (issue 11) and uploaded files (issue 24).
     report = hostile_values.run_hostile_values(args.hostile_examples)
     results["hostile values"] = as_record(report)
     problems["hostile values"] = report.problems
     rows.append(
         row(
             "hostile values (Hypothesis): lone surrogates, depth/size at and past the limits, "
-            "non-ASCII digits, names",
+            "non-ASCII digits, names; in forms, snapshots and uploaded manifestFiles",
             f"{report.requests} requests ({dict(report.by_target)})",
             f"{dict(report.by_outcome)}; HTTP 500: {report.http_500}; "
             f"refusals that changed state: {report.refused_yet_changed}",

@@ -4,17 +4,19 @@ Hypothesis writes the JSON object parameters (``podPlacementPolicy``,
 ``customResources``) with lone surrogate escapes in keys and values, nesting
 and size at and just past the model's limits, numbers in non-ASCII digits,
 and names with control or only invisible characters; and state snapshots
-carrying the same, or counters at and past their bounds. Each goes in
-process to copy, update or ``POST /__mock__/state``.
+carrying the same, or counters at and past their bounds; and uploaded files
+(``manifestFile``, the API's only one) holding the same classes. Each goes in
+process to copy, update (with or without the file) or ``POST /__mock__/state``.
 
 What must hold (issue 11): no answer is an HTTP 500 or an ArcGIS code 500;
 a refused request changes nothing (the exported state is the same before
 and after); after an accepted one, every list and get still answers in
-every format, and the exported state imports back.
+every format, the runtime's manifest too, and the exported state imports back.
 """
 
 from __future__ import annotations
 
+import io
 import json
 from collections import Counter
 from dataclasses import dataclass, field
@@ -156,6 +158,62 @@ def hostile_snapshots(draw, export: dict[str, Any]) -> tuple[str, str]:
     return kind, json.dumps(snapshot)
 
 
+@st.composite
+def hostile_manifest_files(draw) -> tuple[str, bytes]:
+    """(what it carries, an uploaded ``manifestFile``): a manifest, in either shape the
+    API takes, with one hostile value somewhere in it, or bytes that are no manifest."""
+    good = {"name": "rich", "version": "13.9.4", "channel": "conda-forge", "build_number": 0}
+    marker = "@@HOSTILE@@"
+    kind = draw(
+        st.sampled_from(
+            ["surrogate", "constant", "deep", "number", "type", "bytes", "count", "plain"]
+        )
+    )
+    where = draw(st.sampled_from(["name", "version", "build_string", "channel", "extra key"]))
+    row = dict(good)
+    if kind == "surrogate":
+        text = draw(st.text(st.characters(codec="ascii", exclude_categories=("Cc",)), max_size=4))
+        piece = json.dumps(text)[1:-1] + draw(_LONE_SURROGATES)
+        if where == "extra key":
+            row[marker] = 1
+            hostile = f'"{piece}"'
+        else:
+            row[where] = marker
+            hostile = f'"{piece}x"'
+    elif kind == "constant":
+        row[draw(st.sampled_from(["build_number", "extra"]))] = marker
+        hostile = draw(st.sampled_from(["NaN", "Infinity", "-Infinity", "1e999"]))
+    elif kind == "deep":
+        depth = draw(st.integers(JSON_MAX_DEPTH - 2, 1200))
+        row["extra"] = marker
+        hostile = "[" * depth + "]" * depth
+    elif kind == "number":
+        row["build_number"] = draw(st.sampled_from([2**64, -1, 1.5, True, 10**400]))
+        hostile = None
+    elif kind == "type":
+        row[draw(st.sampled_from(["name", "version"]))] = draw(
+            st.sampled_from([None, 1, [], {}, "", " ", True])
+        )
+        hostile = None
+    elif kind == "bytes":
+        return kind, draw(
+            st.sampled_from(
+                [b"", b"\xff\xfe{}", b"\xef\xbb\xbf[]", b'{"libraries": [', b"\x00" * 8]
+            )
+            | st.binary(max_size=64)
+        )
+    elif kind == "count":
+        rows = [dict(good, name=f"lib{i}") for i in range(draw(st.sampled_from([5000, 5001])))]
+        return kind, json.dumps(rows).encode()
+    else:
+        hostile = None
+    rows = [row] if draw(st.booleans()) else {"libraries": [row]}
+    text = json.dumps(rows)
+    if hostile is not None:
+        text = text.replace(f'"{marker}"', hostile)
+    return kind, text.encode("utf-8", "surrogatepass")
+
+
 # --- the run ----------------------------------------------------------------------
 
 
@@ -258,8 +316,41 @@ def run_hostile_values(examples: int = 300, *, seed: int | None = None) -> Hosti
         )
         check("state import", kind, response, before)
 
+    @settings(
+        max_examples=examples,
+        database=None,
+        deadline=None,
+        derandomize=seed is not None,
+        suppress_health_check=list(HealthCheck),
+        phases=[p for p in settings.default.phases if p.name != "shrink"],
+    )
+    @given(hostile_manifest_files())
+    def manifest_files(carried) -> None:
+        kind, content = carried
+        before = state()
+        response = client.post(
+            f"{RUNTIMES}/{copy_id}/update",
+            data={
+                **UPDATE_FORM,
+                "f": "json",
+                "token": token,
+                "manifestFile": (io.BytesIO(content), "manifest.json", "application/json"),
+            },
+            content_type="multipart/form-data",
+        )
+        check("manifestFile", kind, response, before)
+        for fmt in ("json", "pjson", "html"):
+            shown = client.get(
+                f"{RUNTIMES}/{copy_id}/manifest", query_string={"f": fmt, "token": token}
+            )
+            if shown.status_code != 200:
+                report.problems.append(
+                    f"manifest f={fmt} answers {shown.status_code} after a {kind} manifestFile"
+                )
+
     forms()
     snapshots()
+    manifest_files()
     return report
 
 

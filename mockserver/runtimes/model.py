@@ -200,7 +200,14 @@ def checked_json_object(name: str, value: Any, problems: _Problems) -> dict[str,
     return value
 
 
-def _strict_json_problem(root: dict[str, Any]) -> str | None:
+def strict_json_rule_broken(value: Any) -> str | None:
+    """The message template of the first strict-JSON rule ``value`` (any parsed JSON)
+    breaks, else None: for JSON that does not come as a form value, such as an
+    uploaded file, which must pass the same rule."""
+    return _strict_json_problem(value)
+
+
+def _strict_json_problem(root: Any) -> str | None:
     """The message template of the first rule ``root`` breaks; walked without recursion."""
     pending: list[tuple[Any, int]] = [(root, 1)]
     while pending:
