@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import requests
 
-from mockserver import messages
+from mockserver.core import messages
 
 CHANNELS = ("generateToken", "admin sign-in", "mixed")
 
