@@ -7,6 +7,8 @@ that keep working afterwards.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from mockserver.runtimes.model import JSON_MAX_BYTES, JSON_MAX_DEPTH, NAME_MAX_LENGTH
@@ -118,3 +120,35 @@ def test_hostile_values_on_copy_update_import_and_uploads_never_answer_500_nor_c
     assert report.http_500 == report.refused_yet_changed == 0
     assert report.by_target == {"copy": 40, "update": 40, "state import": 40, "manifestFile": 40}
     assert report.by_outcome["success"] > 0 and report.by_outcome["code 400"] > 0
+
+
+def test_hostile_uploads_of_every_class_reach_every_uploaded_file_and_none_answers_500():
+    """Issue 24: every class (lone surrogates, deep nesting, NaN/Infinity, huge numbers,
+    duplicate keys, other encodings and BOMs, bytes that are no JSON) in every file."""
+    from bench.reliability.hostile_values import (
+        MANIFEST_FILE_KINDS,
+        UPLOADED_FILES,
+        run_hostile_values,
+    )
+
+    report = run_hostile_values(examples=120, seed=1)
+    assert report.problems == []
+    assert report.http_500 == report.refused_yet_changed == 0
+    generated = {(name.split()[0], name.split(maxsplit=1)[1]) for name in report.by_file_kind}
+    assert generated == {
+        (upload, kind.split()[0]) for upload in UPLOADED_FILES for kind in MANIFEST_FILE_KINDS
+    }
+
+
+def test_every_file_the_api_reads_has_a_hostile_generator():
+    """A new ``wire.uploaded_file`` call must come with its line in UPLOADED_FILES."""
+    from bench.reliability.hostile_values import UPLOADED_FILES
+
+    root = Path(__file__).resolve().parent.parent / "mockserver"
+    call_sites = [
+        f"{path.relative_to(root)}:{number}"
+        for path in root.rglob("*.py")
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if "uploaded_file(" in line and "def uploaded_file(" not in line
+    ]
+    assert len(call_sites) == len(UPLOADED_FILES), call_sites

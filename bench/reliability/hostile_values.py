@@ -158,17 +158,30 @@ def hostile_snapshots(draw, export: dict[str, Any]) -> tuple[str, str]:
     return kind, json.dumps(snapshot)
 
 
+#: What an uploaded manifest can carry: one hostile value of each class, or bytes that are
+#: no manifest (non-UTF-8, BOMs, truncated), or far too many libraries.
+MANIFEST_FILE_KINDS = (
+    "surrogate",
+    "constant",
+    "deep",
+    "number",
+    "huge number",
+    "duplicate key",
+    "encoding",
+    "type",
+    "bytes",
+    "count",
+    "plain",
+)
+
+
 @st.composite
 def hostile_manifest_files(draw) -> tuple[str, bytes]:
     """(what it carries, an uploaded ``manifestFile``): a manifest, in either shape the
     API takes, with one hostile value somewhere in it, or bytes that are no manifest."""
     good = {"name": "rich", "version": "13.9.4", "channel": "conda-forge", "build_number": 0}
     marker = "@@HOSTILE@@"
-    kind = draw(
-        st.sampled_from(
-            ["surrogate", "constant", "deep", "number", "type", "bytes", "count", "plain"]
-        )
-    )
+    kind = draw(st.sampled_from(MANIFEST_FILE_KINDS))
     where = draw(st.sampled_from(["name", "version", "build_string", "channel", "extra key"]))
     row = dict(good)
     if kind == "surrogate":
@@ -190,6 +203,32 @@ def hostile_manifest_files(draw) -> tuple[str, bytes]:
     elif kind == "number":
         row["build_number"] = draw(st.sampled_from([2**64, -1, 1.5, True, 10**400]))
         hostile = None
+    elif kind == "huge number":
+        # Python's int() refuses over 4,300 digits with a ValueError, not the JSON decoder.
+        row[draw(st.sampled_from(["build_number", "extra"]))] = marker
+        digits = draw(st.sampled_from([4300, 4301, 100_000]) | st.integers(300, 5000))
+        hostile = draw(st.sampled_from(["", "-"])) + "9" * digits
+        hostile += draw(st.sampled_from(["", ".5", "e5", "e-99999", "e99999"]))
+    elif kind == "duplicate key":
+        # RFC 8259 leaves duplicate names to the reader; json.loads keeps the last.
+        first = json.dumps(row)
+        twice = draw(st.sampled_from(["name", "version", "build_number"]))
+        text = (
+            first[:-1]
+            + f', "{twice}": '
+            + draw(st.sampled_from(['"second"', "null", "1", "[]", '"\\udc00"']))
+            + "}"
+        )
+        if draw(st.booleans()):
+            text = '{"libraries": [' + text + '], "libraries": []}'
+        else:
+            text = "[" + text + "]"
+        return kind, text.encode("utf-8")
+    elif kind == "encoding":
+        name = draw(st.sampled_from(["rich", "réel", "😀"]))
+        text = json.dumps([dict(good, name=name)], ensure_ascii=False)
+        codec = draw(st.sampled_from(["utf-8-sig", "utf-16", "utf-16-le", "utf-32", "latin-1"]))
+        return f"{kind} {codec}", text.encode(codec, "replace")
     elif kind == "type":
         row[draw(st.sampled_from(["name", "version"]))] = draw(
             st.sampled_from([None, 1, [], {}, "", " ", True])
@@ -198,7 +237,16 @@ def hostile_manifest_files(draw) -> tuple[str, bytes]:
     elif kind == "bytes":
         return kind, draw(
             st.sampled_from(
-                [b"", b"\xff\xfe{}", b"\xef\xbb\xbf[]", b'{"libraries": [', b"\x00" * 8]
+                [
+                    b"",
+                    b"\xff\xfe{}",
+                    b"\xef\xbb\xbf[]",
+                    b"\xef\xbb\xbf\xef\xbb\xbf[]",
+                    b'{"libraries": [',
+                    b"\x00" * 8,
+                    b'[{"name": "\xc3\x28", "version": "1"}]',
+                    b'[{"name": "\xed\xa0\x80", "version": "1"}]',
+                ]
             )
             | st.binary(max_size=64)
         )
@@ -214,6 +262,12 @@ def hostile_manifest_files(draw) -> tuple[str, bytes]:
     return kind, text.encode("utf-8", "surrogatepass")
 
 
+#: Every file the API reads from a multipart upload, with the strategy of its hostile
+#: contents; tests/test_hardened_values.py fails when a new ``wire.uploaded_file`` call
+#: site appears without a line here.
+UPLOADED_FILES = {"manifestFile": hostile_manifest_files}
+
+
 # --- the run ----------------------------------------------------------------------
 
 
@@ -224,6 +278,7 @@ class HostileValuesReport:
     by_outcome: Counter = field(default_factory=Counter)
     http_500: int = 0
     refused_yet_changed: int = 0
+    by_file_kind: Counter = field(default_factory=Counter)
     problems: list[str] = field(default_factory=list)
 
 
@@ -324,9 +379,10 @@ def run_hostile_values(examples: int = 300, *, seed: int | None = None) -> Hosti
         suppress_health_check=list(HealthCheck),
         phases=[p for p in settings.default.phases if p.name != "shrink"],
     )
-    @given(hostile_manifest_files())
-    def manifest_files(carried) -> None:
-        kind, content = carried
+    @given(st.sampled_from(sorted(UPLOADED_FILES)).flatmap(_with_contents))
+    def uploaded_files(carried) -> None:
+        name, (kind, content) = carried
+        report.by_file_kind[f"{name} {kind.split()[0]}"] += 1
         before = state()
         response = client.post(
             f"{RUNTIMES}/{copy_id}/update",
@@ -334,24 +390,28 @@ def run_hostile_values(examples: int = 300, *, seed: int | None = None) -> Hosti
                 **UPDATE_FORM,
                 "f": "json",
                 "token": token,
-                "manifestFile": (io.BytesIO(content), "manifest.json", "application/json"),
+                name: (io.BytesIO(content), "upload.json", "application/json"),
             },
             content_type="multipart/form-data",
         )
-        check("manifestFile", kind, response, before)
+        check(name, kind, response, before)
         for fmt in ("json", "pjson", "html"):
             shown = client.get(
                 f"{RUNTIMES}/{copy_id}/manifest", query_string={"f": fmt, "token": token}
             )
             if shown.status_code != 200:
                 report.problems.append(
-                    f"manifest f={fmt} answers {shown.status_code} after a {kind} manifestFile"
+                    f"manifest f={fmt} answers {shown.status_code} after a {kind} {name}"
                 )
 
     forms()
     snapshots()
-    manifest_files()
+    uploaded_files()
     return report
+
+
+def _with_contents(name: str):
+    return UPLOADED_FILES[name]().map(lambda carried: (name, carried))
 
 
 def _outcome(response) -> str:
