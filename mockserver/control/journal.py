@@ -13,6 +13,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from mockserver.serving.redact import redact
+
 MASK = "***"
 
 #: Parameter or response keys whose values are credentials (``token``,
@@ -55,9 +57,26 @@ def masked_params(params: Mapping[str, str]) -> dict[str, str]:
         if index == MAX_PARAMS:
             kept["(more)"] = f"{len(params) - MAX_PARAMS} parameters not kept"
             break
-        name = cut(key, MAX_NAME_CHARS)
-        kept[name] = MASK if _is_secret_key(key) else cut(value, MAX_VALUE_CHARS)
+        name = cut(_masked_text(key), MAX_NAME_CHARS)
+        kept[name] = MASK if _is_secret_key(key) else cut(_masked_text(value), MAX_VALUE_CHARS)
     return kept
+
+
+#: What a text holding a credential must contain: a token this emulator issues starts
+#: ``WyJ`` (serving/redact.py), a ``name=value`` pair has ``=`` (or ``%3D``), a header ``bearer``.
+_CREDENTIAL_HINTS = ("WyJ", "=", "%3D", "%3d", "earer")
+
+
+def _masked_text(text: str) -> str:
+    """``text`` with any credential it carries masked, whatever the parameter's name:
+    ``x=<token>``, ``token%00=<token>``, ``redirect=https://...?token=<token>``.
+
+    By value, because a name is whatever the client typed; the hints skip the
+    regular expressions for the plain values nearly every request sends.
+    """
+    if not any(hint in text for hint in _CREDENTIAL_HINTS):
+        return text
+    return redact(text)
 
 
 def cut(text: str, limit: int) -> str:
@@ -70,12 +89,24 @@ def cut(text: str, limit: int) -> str:
 def _is_secret_key(key: str) -> bool:
     # Clients send the same few names on every request: remember the short ones
     # (the search costs more than the rest of the masking), never a huge one.
-    return _is_short_secret_key(key) if len(key) <= 64 else SECRET_KEY.search(key) is not None
+    return _is_short_secret_key(key) if len(key) <= 64 else _secret_name(key)
 
 
 @functools.lru_cache(maxsize=1024)
 def _is_short_secret_key(key: str) -> bool:
-    return SECRET_KEY.search(key) is not None
+    return _secret_name(key)
+
+
+#: What a name may carry around its word that a server still reads as the name: ``token\x00``,
+#: ``token[]``, `` token ``, ``password;`` (PHP, Rails and some proxies strip them).
+_NAME_DECORATION = re.compile(r"[^0-9A-Za-z_]+")
+
+
+def _secret_name(key: str) -> bool:
+    return (
+        SECRET_KEY.search(key) is not None
+        or SECRET_KEY.search(_NAME_DECORATION.sub("", key)) is not None
+    )
 
 
 def masked_response(payload: Any) -> Any:
