@@ -15,11 +15,17 @@ from mockserver.auth.users import users_from_mapping, users_to_records
 from mockserver.control.errors import ControlError
 from mockserver.control.routes import check_access, control_error, json_object
 from mockserver.core import deployment
+from mockserver.core.errors import ArcGISError
 from mockserver.runtimes.releases import RELEASES
 from mockserver.sandboxes.apps import current as _registry
 from mockserver.sandboxes.store import Sandbox
+from mockserver.web import directory
 
 sandboxes = Blueprint("nbmock_sandboxes", __name__)
+#: A sandbox's web context once the sandbox is gone (deleted, expired, never made): the
+#: dispatcher hands a live one's to its app, so only these reach the main app.
+gone_contexts = Blueprint("nbmock_sandbox_contexts", __name__)
+_EVERY_METHOD = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 sandboxes.before_request(check_access)
 sandboxes.register_error_handler(ControlError, control_error)
 
@@ -130,3 +136,13 @@ def _no_sandbox(sandbox_id: str) -> ControlError:
     return ControlError(
         f"No sandbox '{sandbox_id[:40]}' (deleted, expired or never made).", status=404
     )
+
+
+@gone_contexts.route("/sb-<sandbox_id>", methods=_EVERY_METHOD)
+@gone_contexts.route("/sb-<sandbox_id>/", methods=_EVERY_METHOD)
+@gone_contexts.route("/sb-<sandbox_id>/<path:rest>", methods=_EVERY_METHOD)
+def gone_context(sandbox_id: str, rest: str = ""):
+    """In the envelope and format the caller's ArcGIS client asked for, with HTTP 404:
+    ``f=json`` reads JSON, a browser gets a page saying what happened."""
+    problem = ArcGISError(_no_sandbox(sandbox_id).message, code=404)
+    return directory.render_error(problem, portal="/sharing/" in request.path, status=404)
