@@ -274,8 +274,10 @@ def main(argv: list[str] | None = None) -> int:
     rows.append(
         row(
             "hostile values (Hypothesis): lone surrogates, depth/size at and past the limits, "
-            "non-ASCII digits, names; in forms, snapshots and uploaded manifestFiles",
-            f"{report.requests} requests ({dict(report.by_target)})",
+            "non-ASCII digits, names; in forms, snapshots and every uploaded file (huge "
+            "numbers, duplicate keys, other encodings, BOMs and invalid UTF-8 too)",
+            f"{report.requests} requests ({dict(report.by_target)}; uploads by class "
+            f"{dict(report.by_file_kind)})",
             f"{dict(report.by_outcome)}; HTTP 500: {report.http_500}; "
             f"refusals that changed state: {report.refused_yet_changed}",
             report.problems,
