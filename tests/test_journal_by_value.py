@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mockserver import create_app
-from tests.conftest import Api
+from tests.conftest import SEED_COPY, STANDARD_ID, Api
 from tests.nbmock_process import NbmockProcess
 
 RUNTIMES = "/arcgis/admin/notebooks/runtimes"
@@ -145,5 +145,28 @@ def test_the_findings_names_keep_no_token_in_the_served_journal(server, how):
                 timeout=30,
             )
     journal = requests.get(f"{server.origin}/__mock__/journal", timeout=30).text
+    assert token not in journal
+    assert token.rsplit(".", 1)[1] not in journal
+
+
+@pytest.mark.parametrize(
+    "where",
+    ["runtime name", "user in the path", "runtime id in the path"],
+)
+def test_a_token_echoed_in_an_answer_is_masked_in_the_journal(where):
+    """An answer may echo what was sent (a copy's name, an unknown user or runtime in a
+    message): the journal keeps the answer, so it is masked by value too."""
+    api = Api(create_app())
+    token = api.token()
+    if where == "runtime name":
+        answer = api.post(
+            f"notebooks/runtimes/{STANDARD_ID}/copy", token, **{**SEED_COPY, "name": token}
+        )
+        assert answer["status"] == "success"  # the name is echoed in the answer
+    elif where == "user in the path":
+        api.client.get(f"/arcgis/sharing/rest/community/users/{token}", query_string={"f": "json"})
+    else:
+        api.client.get(f"{RUNTIMES}/{token}", query_string={"f": "json", "token": token})
+    journal = _journal_text(api.client)
     assert token not in journal
     assert token.rsplit(".", 1)[1] not in journal

@@ -119,6 +119,8 @@ def masked_response(payload: Any) -> Any:
         }
     if isinstance(payload, list):
         return [masked_response(item) for item in payload]
+    if isinstance(payload, str):
+        return _masked_text(payload)  # a token echoed under any key, or inside a message
     return payload
 
 
@@ -136,7 +138,7 @@ def response_json(mimetype: str | None, data: bytes) -> tuple[str | None, Any]:
         return None, None
     head = text[:32]
     is_error = head.startswith('{"status": "error"') or head.startswith('{"error"')
-    if not (is_error or _may_hold_secret(text)):
+    if not (is_error or "WyJ" in text or _may_hold_secret(text)):
         return text, None
     try:
         payload = json.loads(text)
