@@ -253,4 +253,4 @@ def test_every_hostile_sandbox_option_is_a_400_and_leaves_no_file_or_descriptor(
     assert report.problems == []
     assert report.http_500 == report.files_left == 0
     assert report.by_status[400] > 60
-    assert set(report.by_option) == {"release", "seed", "ttl_seconds", "users"}
+    assert set(report.by_option) == {"flavour", "release", "seed", "ttl_seconds", "users"}

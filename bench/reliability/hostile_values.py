@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -262,10 +263,38 @@ def hostile_manifest_files(draw) -> tuple[str, bytes]:
     return kind, text.encode("utf-8", "surrogatepass")
 
 
-#: Every file the API reads from a multipart upload, with the strategy of its hostile
-#: contents; tests/test_hardened_values.py fails when a new ``wire.uploaded_file`` call
-#: site appears without a line here.
-UPLOADED_FILES = {"manifestFile": hostile_manifest_files}
+@dataclass(frozen=True)
+class UploadSite:
+    """One operation that reads an uploaded file: where it is, and what to send with it."""
+
+    flavour: str
+    operation: str  # "update" acts on a runtime made first; "register" makes one
+    parameter: str
+    form: dict[str, str]
+    contents: Callable[[], st.SearchStrategy[tuple[str, bytes]]]
+
+    @property
+    def label(self) -> str:
+        return f"{self.parameter} ({self.flavour} {self.operation})"
+
+
+#: The standalone Notebook Server's register form (its update takes the same).
+SERVER_FORM = {
+    "name": "Hostile upload",
+    "imageId": "sha256:" + "1e" * 32,
+    "requiresAdvancedPrivileges": "false",
+    "maxCPU": "2",
+    "maxMemory": "4",
+    "maxMemoryUnit": "g",
+}
+#: Every operation that reads a file from a multipart upload, in every flavour, with the
+#: strategy of its hostile contents; tests/test_hardened_values.py fails when a
+#: ``wire.uploaded_file`` call site appears without its line here.
+UPLOAD_SITES = (
+    UploadSite("kubernetes", "update", "manifestFile", UPDATE_FORM, hostile_manifest_files),
+    UploadSite("notebook-server", "register", "manifestFile", SERVER_FORM, hostile_manifest_files),
+    UploadSite("notebook-server", "update", "manifestFile", SERVER_FORM, hostile_manifest_files),
+)
 
 
 # --- the run ----------------------------------------------------------------------
@@ -304,28 +333,7 @@ def run_hostile_values(examples: int = 300, *, seed: int | None = None) -> Hosti
     copy_id = a_copy()
 
     def check(target: str, kind: str, response, before: dict[str, Any]) -> None:
-        report.requests += 1
-        report.by_target[target] += 1
-        outcome = _outcome(response)
-        report.by_outcome[outcome] += 1
-        label = f"{target} with a hostile {kind}"
-        if response.status_code >= 500 or outcome == "code 500":
-            report.http_500 += 1
-            report.problems.append(f"{outcome} for {label}: {response.data[:160]!r}")
-            return
-        if outcome != "success":
-            if state() != before:
-                report.refused_yet_changed += 1
-                report.problems.append(f"refused ({outcome}) yet state changed: {label}")
-            return
-        for fmt in ("json", "pjson", "html"):
-            listed = client.get(RUNTIMES, query_string={"f": fmt, "token": token})
-            if listed.status_code != 200:
-                report.problems.append(f"list f={fmt} answers {listed.status_code} after {label}")
-        exported = client.get("/__mock__/state")
-        back = client.post("/__mock__/state", json=exported.get_json(force=True))
-        if back.status_code != 200:
-            report.problems.append(f"the export after {label} does not import back: {back.data!r}")
+        _check(report, client, token, target, kind, response, before, state)
 
     @settings(
         max_examples=examples,
@@ -371,6 +379,43 @@ def run_hostile_values(examples: int = 300, *, seed: int | None = None) -> Hosti
         )
         check("state import", kind, response, before)
 
+    forms()
+    snapshots()
+    for site in UPLOAD_SITES:
+        _run_upload_site(site, examples, seed, report)
+    return report
+
+
+def _run_upload_site(
+    site: UploadSite, examples: int, seed: int | None, report: HostileValuesReport
+) -> None:
+    """``examples`` hostile files to ``site``, in a fresh app of its flavour; each must be
+    refused without change, or taken with the runtime's manifest answering after."""
+    app = create_app(flavour=site.flavour, seed=7)
+    client = app.test_client()
+    token = client.post(
+        "/arcgis/sharing/rest/generateToken",
+        data={"username": "admin", "password": "admin1234", "f": "json"},
+    ).get_json(force=True)["token"]
+
+    def post(path: str, **extra: Any):
+        return client.post(
+            f"{RUNTIMES}/{path}",
+            data={**site.form, "f": "json", "token": token, **extra},
+            content_type="multipart/form-data",
+        )
+
+    def state() -> dict[str, Any]:
+        return client.get("/__mock__/state").get_json(force=True)
+
+    if site.operation == "update":
+        made = (
+            post(f"{STANDARD_ID}/copy", **SEED_COPY)
+            if site.flavour == "kubernetes"
+            else post("register")
+        )
+        target_id = made.get_json(force=True)["notebookRuntime"]["id"]
+
     @settings(
         max_examples=examples,
         database=None,
@@ -379,39 +424,61 @@ def run_hostile_values(examples: int = 300, *, seed: int | None = None) -> Hosti
         suppress_health_check=list(HealthCheck),
         phases=[p for p in settings.default.phases if p.name != "shrink"],
     )
-    @given(st.sampled_from(sorted(UPLOADED_FILES)).flatmap(_with_contents))
-    def uploaded_files(carried) -> None:
-        name, (kind, content) = carried
-        report.by_file_kind[f"{name} {kind.split()[0]}"] += 1
+    @given(site.contents())
+    def uploads(carried) -> None:
+        kind, content = carried
+        report.by_file_kind[f"{site.label} {kind.split()[0]}"] += 1
+        if len(state()["runtimes"]) > 30:
+            client.post("/__mock__/reset")  # register adds one per accepted file
         before = state()
-        response = client.post(
-            f"{RUNTIMES}/{copy_id}/update",
-            data={
-                **UPDATE_FORM,
-                "f": "json",
-                "token": token,
-                name: (io.BytesIO(content), "upload.json", "application/json"),
-            },
-            content_type="multipart/form-data",
+        upload = (io.BytesIO(content), "upload.json", "application/json")
+        path = f"{target_id}/update" if site.operation == "update" else "register"
+        response = post(path, **{site.parameter: upload})
+        _check(report, client, token, site.label, kind, response, before, state)
+        if _outcome(response) != "success":
+            return
+        shown_id = (
+            target_id
+            if site.operation == "update"
+            else response.get_json(force=True)["notebookRuntime"]["id"]
         )
-        check(name, kind, response, before)
         for fmt in ("json", "pjson", "html"):
             shown = client.get(
-                f"{RUNTIMES}/{copy_id}/manifest", query_string={"f": fmt, "token": token}
+                f"{RUNTIMES}/{shown_id}/manifest", query_string={"f": fmt, "token": token}
             )
             if shown.status_code != 200:
                 report.problems.append(
-                    f"manifest f={fmt} answers {shown.status_code} after a {kind} {name}"
+                    f"manifest f={fmt} answers {shown.status_code} after a {kind} {site.label}"
                 )
 
-    forms()
-    snapshots()
-    uploaded_files()
-    return report
+    uploads()
 
 
-def _with_contents(name: str):
-    return UPLOADED_FILES[name]().map(lambda carried: (name, carried))
+def _check(report, client, token, target, kind, response, before, state) -> None:
+    """Count ``response``; a 500 or a refusal that changed ``state()`` is a problem, and
+    after a success every list answers in every format and the export imports back."""
+    report.requests += 1
+    report.by_target[target] += 1
+    outcome = _outcome(response)
+    report.by_outcome[outcome] += 1
+    label = f"{target} with a hostile {kind}"
+    if response.status_code >= 500 or outcome == "code 500":
+        report.http_500 += 1
+        report.problems.append(f"{outcome} for {label}: {response.data[:160]!r}")
+        return
+    if outcome != "success":
+        if state() != before:
+            report.refused_yet_changed += 1
+            report.problems.append(f"refused ({outcome}) yet state changed: {label}")
+        return
+    for fmt in ("json", "pjson", "html"):
+        listed = client.get(RUNTIMES, query_string={"f": fmt, "token": token})
+        if listed.status_code != 200:
+            report.problems.append(f"list f={fmt} answers {listed.status_code} after {label}")
+    exported = client.get("/__mock__/state")
+    back = client.post("/__mock__/state", json=exported.get_json(force=True))
+    if back.status_code != 200:
+        report.problems.append(f"the export after {label} does not import back: {back.data!r}")
 
 
 def _outcome(response) -> str:

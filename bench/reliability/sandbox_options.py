@@ -1,7 +1,7 @@
 """Hostile sandbox options (issue 24): every bad option a 400, and a failed create leaves nothing.
 
 Hypothesis sends ``POST /__mock__/sandboxes`` bodies with one hostile value in
-one option (``release``, ``seed``, ``ttl_seconds``, ``users`` and every field of
+one option (``flavour``, ``release``, ``seed``, ``ttl_seconds``, ``users`` and every field of
 a user): every JSON type, integers past 64 bits, NaN and infinities, lists,
 objects, lone surrogates and other unusual text, deep nesting. Against
 ``nbmock serve`` with a state file:
@@ -26,6 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench import servers
+from mockserver.flavours import FLAVOURS
 from mockserver.runtimes.releases import RELEASES
 
 JSON = {"Content-Type": "application/json", "Connection": "close"}
@@ -96,7 +97,7 @@ def hostile_users(draw) -> Any:
 @st.composite
 def hostile_bodies(draw) -> tuple[str, dict[str, Any]]:
     """(the option, a create body with one hostile value in it)."""
-    option = draw(st.sampled_from(["release", "seed", "ttl_seconds", "users"]))
+    option = draw(st.sampled_from(["flavour", "release", "seed", "ttl_seconds", "users"]))
     if option == "users":
         return option, {"users": draw(hostile_users())}
     value = draw(
@@ -108,6 +109,8 @@ def hostile_bodies(draw) -> tuple[str, dict[str, Any]]:
 
 def acceptable(option: str, value: Any) -> bool | None:
     """Whether the API takes ``value`` for ``option`` (None: the generator does not know)."""
+    if option == "flavour":
+        return isinstance(value, str) and value in FLAVOURS
     if option == "release":
         return isinstance(value, str) and value in RELEASES
     if option == "seed":

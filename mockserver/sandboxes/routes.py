@@ -16,7 +16,7 @@ from mockserver.control.errors import ControlError
 from mockserver.control.routes import check_access, control_error, json_object
 from mockserver.core import deployment
 from mockserver.core.errors import ArcGISError
-from mockserver.runtimes.releases import RELEASES
+from mockserver.flavours import FLAVOURS
 from mockserver.sandboxes.apps import current as _registry
 from mockserver.sandboxes.store import Sandbox
 from mockserver.web import directory
@@ -32,7 +32,7 @@ sandboxes.register_error_handler(ControlError, control_error)
 DEFAULT_TTL_SECONDS = 3600
 #: A week: a sandbox is for a pipeline run or a working day, not for keeps.
 MAX_TTL_SECONDS = 7 * 24 * 3600
-FIELDS = {"release", "seed", "ttl_seconds", "users"}
+FIELDS = {"flavour", "release", "seed", "ttl_seconds", "users"}
 #: Each user costs a password hash (scrypt, a few milliseconds) in the create request,
 #: and a pipeline needs a handful of roles: 500 users were 3.2 s of CPU in one request.
 MAX_USERS = 20
@@ -47,6 +47,7 @@ def _described(sandbox: Sandbox) -> dict[str, Any]:
         "context": sandbox.context,
         "url": f"{origin}/{sandbox.context}",
         "controlUrl": f"{origin}/__mock__/sandboxes/{sandbox.id}",
+        "flavour": sandbox.flavour,
         "release": sandbox.release,
         "seed": sandbox.seed,
         "created": sandbox.created_ms,
@@ -63,9 +64,18 @@ def create():
     if unknown:
         raise ControlError(f"Unknown sandbox fields: {', '.join(unknown)}.")
     main = deployment.current()
-    release = body.get("release", main.release.name)
-    if not isinstance(release, str) or release not in RELEASES:
-        raise ControlError(f"'release' must be one of {', '.join(RELEASES)}.")
+    named = body.get("flavour", main.flavour.name)
+    chosen = FLAVOURS.get(named) if isinstance(named, str) else None
+    if chosen is None:
+        raise ControlError(f"'flavour' must be one of {', '.join(FLAVOURS)}.")
+    # Without a release: the server's own when the flavour is the server's, else the
+    # flavour's default.
+    default_release = main.release.name if chosen is main.flavour else chosen.default_release
+    release = body.get("release", default_release)
+    if not isinstance(release, str) or release not in chosen.releases:
+        raise ControlError(
+            f"'release' must be one of {', '.join(chosen.releases)} for {chosen.name}."
+        )
     seed = body.get("seed")
     if seed is not None and (
         not isinstance(seed, int) or isinstance(seed, bool) or seed not in SEED_RANGE
@@ -95,7 +105,12 @@ def create():
             raise ControlError(str(problem)) from None
     limit = main.settings.max_sandboxes
     sandbox = _registry().create(
-        release=release, seed=seed, ttl_seconds=float(ttl), users=users, limit=limit
+        release=release,
+        flavour=chosen.name,
+        seed=seed,
+        ttl_seconds=float(ttl),
+        users=users,
+        limit=limit,
     )
     if sandbox is None:
         raise ControlError(
