@@ -224,3 +224,100 @@ def _served_import_refusals(server: NbmockProcess) -> None:
     ).json()
     assert unregister["status"] == "error"
     assert session.get(state, timeout=10).json()["runtimes"] == before["runtimes"]
+
+
+# --- the standalone Notebook Server flavour: the same class, its own rules ----------------
+
+SERVER_REGISTER = {
+    "name": "Registered",
+    "imageId": "sha256:" + "1e" * 32,
+    "requiresAdvancedPrivileges": "false",
+    "maxCPU": "2",
+    "maxMemory": "4",
+    "maxMemoryUnit": "g",
+}
+
+
+def _server_with_two_registered() -> tuple[Api, str, dict, list[str]]:
+    from mockserver.notebookserver.releases import esri_runtimes
+
+    api = Api(create_app(flavour="notebook-server"))
+    token = api.token()
+    for _ in range(2):
+        made = api.post("notebooks/runtimes/register", token, **SERVER_REGISTER)
+        assert "notebookRuntime" in made, made
+    esri_ids = [body["id"] for body in esri_runtimes("0")]
+    return api, token, export(api), esri_ids
+
+
+def _server_spoils():
+    def esri_flag(position):
+        def spoil(snapshot, esri_ids):
+            _entry(snapshot, esri_ids[position])["runtime"]["esriProvidedRuntime"] = False
+
+        return spoil
+
+    def registered(field, value):
+        def spoil(snapshot, esri_ids):
+            entry = next(e for e in snapshot["runtimes"] if e["runtime"]["id"] not in esri_ids)
+            entry["runtime"][field] = value
+
+        return spoil
+
+    def missing(position):
+        def spoil(snapshot, esri_ids):
+            snapshot["runtimes"].remove(_entry(snapshot, esri_ids[position]))
+
+        return spoil
+
+    def behind(snapshot, _esri_ids):
+        snapshot["lastRevision"] = max(e["runtime"]["revision"] for e in snapshot["runtimes"]) - 1
+
+    cases = {
+        "standard-not-esris": (esri_flag(0), "'esriProvidedRuntime' must be true"),
+        "advanced-not-esris": (esri_flag(1), "'esriProvidedRuntime' must be true"),
+        "registered-as-esris": (registered("esriProvidedRuntime", True), "only Esri's"),
+        "id-a-path": (registered("id", "../../x/<b>?a=1#"), "'id'"),
+        "id-upper-case": (registered("id", str(uuid.uuid4()).upper()), "'id'"),
+        "id-uuid1": (registered("id", str(uuid.uuid1())), "'id'"),
+        "standard-missing": (missing(0), "missing"),
+        "advanced-missing": (missing(1), "missing"),
+        "last-revision-behind": (behind, "'lastRevision'"),
+    }
+    for name, (spoil, words) in cases.items():
+        yield pytest.param(spoil, words, id=name)
+
+
+@pytest.mark.parametrize(("spoil", "words"), list(_server_spoils()))
+def test_a_notebook_server_import_the_api_cannot_reach_is_refused_and_changes_nothing(spoil, words):
+    api, token, snapshot, esri_ids = _server_with_two_registered()
+    before = copy.deepcopy(snapshot)
+    spoil(snapshot, esri_ids)
+    status, answer = import_(api, snapshot)
+    assert status == 400, answer
+    assert words in answer["messages"][0], answer
+    assert export(api) == before
+    for esri_id in esri_ids:
+        refused = api.post(f"notebooks/runtimes/{esri_id}/unregister", token)
+        assert refused["status"] == "error", refused
+
+
+def test_a_served_notebook_server_import_cannot_make_unregister_delete_esris_runtime():
+    server = NbmockProcess("--flavour", "notebook-server")
+    try:
+        state = f"{server.origin}/__mock__/state"
+        before = requests.get(state, timeout=10).json()
+        snapshot = copy.deepcopy(before)
+        standard = snapshot["runtimes"][0]["runtime"]
+        standard["esriProvidedRuntime"] = False
+        refused = requests.post(state, json=snapshot, timeout=10)
+        assert refused.status_code == 400, refused.text
+        unregister = requests.post(
+            f"{server.base}/admin/notebooks/runtimes/{standard['id']}/unregister",
+            data={"f": "json", "token": server.token()},
+            timeout=10,
+        ).json()
+        assert unregister["status"] == "error"
+        assert requests.get(state, timeout=10).json()["runtimes"] == before["runtimes"]
+    finally:
+        server.stop()
