@@ -15,6 +15,7 @@ import pytest
 import requests
 
 from mockserver import create_app, sandboxes
+from mockserver.flavours import FLAVOURS
 from tests.conftest import STANDARD_ID, Api
 from tests.nbmock_process import NbmockProcess
 
@@ -31,8 +32,8 @@ ARGUMENTS = {
 }
 
 
-def _app_with_a_sandbox():
-    app = create_app(max_sandboxes=2)
+def _app_with_a_sandbox(flavour: str):
+    app = create_app(flavour=flavour, max_sandboxes=2)
     api = Api(app)
     sandbox = api.client.post("/__mock__/sandboxes", json={}).get_json()
     return api, sandbox["id"]
@@ -76,8 +77,9 @@ def _everything_a_client_reads(response) -> str:
     return response.headers.get("Location", "") + response.get_data(as_text=True)
 
 
-def test_every_answer_of_every_route_is_nosniff_and_no_token_answer_is_cacheable():
-    api, sandbox_id = _app_with_a_sandbox()
+@pytest.mark.parametrize("flavour", sorted(FLAVOURS))
+def test_every_answer_of_every_route_is_nosniff_and_no_token_answer_is_cacheable(flavour):
+    api, sandbox_id = _app_with_a_sandbox(flavour)
     seen, with_tokens, labels = 0, 0, []
     for label, response in _answers(api, sandbox_id):
         seen += 1
