@@ -57,24 +57,25 @@ def masked_params(params: Mapping[str, str]) -> dict[str, str]:
         if index == MAX_PARAMS:
             kept["(more)"] = f"{len(params) - MAX_PARAMS} parameters not kept"
             break
-        name = cut(_masked_text(key), MAX_NAME_CHARS)
+        # Names are nearly always identifiers (maxCpu, f), which hold no credential.
+        name = cut(key if key.isidentifier() else _masked_text(key), MAX_NAME_CHARS)
         kept[name] = MASK if _is_secret_key(key) else cut(_masked_text(value), MAX_VALUE_CHARS)
     return kept
 
 
 #: What a text holding a credential must contain: a token this emulator issues starts
 #: ``WyJ`` (serving/redact.py), a ``name=value`` pair has ``=`` (or ``%3D``), a header ``bearer``.
-_CREDENTIAL_HINTS = ("WyJ", "=", "%3D", "%3d", "earer")
+_CREDENTIAL_HINT = re.compile(r"WyJ|=|%3[Dd]|[Bb][Ee][Aa][Rr][Ee][Rr]")
 
 
 def _masked_text(text: str) -> str:
     """``text`` with any credential it carries masked, whatever the parameter's name:
     ``x=<token>``, ``token%00=<token>``, ``redirect=https://...?token=<token>``.
 
-    By value, because a name is whatever the client typed; the hints skip the
-    regular expressions for the plain values nearly every request sends.
+    By value, because a name is whatever the client typed; one search for the hints
+    skips the regular expressions for the plain values nearly every request sends.
     """
-    if not any(hint in text for hint in _CREDENTIAL_HINTS):
+    if _CREDENTIAL_HINT.search(text) is None:
         return text
     return redact(text)
 
