@@ -125,6 +125,16 @@ class Server:
             return 0
         return sum(_rss(pid) for pid in _tree(self.process.pid))
 
+    def descriptors(self) -> int:
+        """Open file descriptors of the server and all its descendants."""
+        if self.process is None:
+            return 0
+        total = 0
+        for pid in _tree(self.process.pid):
+            with contextlib.suppress(OSError):
+                total += len(os.listdir(f"/proc/{pid}/fd"))
+        return total
+
     def worker_rss_bytes(self) -> list[int]:
         """Resident memory of each worker: the server's children where it forks
         workers (gunicorn, Prism ``-m``), else the one process."""

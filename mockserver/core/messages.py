@@ -48,7 +48,7 @@ BAD_CLIENT = "'client' must be one of referer, ip, requestip."  # [inferred]
 BAD_EXPIRATION = "'expiration' must be a number of minutes."  # [inferred]
 EXPIRATION_NOT_POSITIVE = "'expiration' must be positive."  # [inferred]
 CREDENTIALS_REQUIRED = "'username' and 'password' are required."  # [inferred]
-ACCOUNT_LOCKED = (  # [inferred] wording; the lockout itself: mockserver/auth/attempts.py
+ACCOUNT_LOCKED = (  # [inferred] wording; the lockout itself: mockserver/auth/lockout.py
     "Too many invalid sign-in attempts. The account is locked; try again later."
 )
 

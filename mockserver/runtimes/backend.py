@@ -18,7 +18,7 @@ from mockserver.runtimes import model
 from mockserver.runtimes.manifests import checked as checked_manifest
 from mockserver.runtimes.manifests import manifest_for, uploaded
 from mockserver.runtimes.model import Runtime
-from mockserver.runtimes.releases import Release, system_runtimes
+from mockserver.runtimes.releases import RELEASES, Release, system_runtimes
 from mockserver.runtimes.store import Store, Transaction
 
 
@@ -160,15 +160,41 @@ class RuntimesBackend:
         runtimes = _snapshot_runtimes(snapshot.get("runtimes"))
         id_sequence = _counter(snapshot.get("idSequence", 0), "idSequence")
         last_revision = _counter(snapshot.get("lastRevision", 0), "lastRevision")
+        problem = model.unreachable(
+            [(runtime, source_id) for runtime, source_id, _ in runtimes],
+            system=[
+                Runtime.from_dict({**body, "revision": 0})
+                for body in system_runtimes(self.current_runtime_version)
+            ],
+            copy_versions=self._copy_versions(),
+        )
+        if problem is not None:
+            raise ValueError(problem)
+        newest = max([0, *(runtime.revision for runtime, _, _ in runtimes)])
+        if last_revision < newest:
+            raise ValueError(
+                f"'lastRevision' ({last_revision}) is below a runtime's revision ({newest}): "
+                "every revision comes from that counter."
+            )
         tx.delete_all_runtimes()
         for runtime, source_id, manifest in runtimes:
             tx.insert_runtime(runtime.to_dict(), source_id=source_id)
             tx.set_uploaded_manifest(runtime.id, manifest)
         tx.set_meta("id_sequence", str(id_sequence))
-        newest = max([last_revision, *(runtime.revision for runtime, _, _ in runtimes)])
         current = int(tx.get_meta("last_revision", "0"))
         # Revisions never go back, even to an older snapshot's.
-        tx.set_meta("last_revision", str(max(current, newest)))
+        tx.set_meta("last_revision", str(max(current, last_revision)))
+
+    def _copy_versions(self) -> list[str]:
+        """The runtime versions a copy can have in this release: those of the releases
+        up to this one that offer copy (a copy keeps its version until upgraded)."""
+        current = model.version_key(self.current_runtime_version)
+        return [
+            profile.runtime_version
+            for profile in RELEASES.values()
+            if "copy" in profile.operations
+            and model.version_key(profile.runtime_version) <= current
+        ]
 
     # --- seeding ---------------------------------------------------------------
 

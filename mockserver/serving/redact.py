@@ -28,6 +28,11 @@ _TOKEN_SHAPE = re.compile(r"WyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,}")
 _BEARER = re.compile(r"(?i)(bearer\s+)\S+")
 
 
+def carries_token(text: str) -> bool:
+    """Whether ``text`` holds something shaped like a token this emulator issues."""
+    return "WyJ" in text and _TOKEN_SHAPE.search(text) is not None
+
+
 def redact(text: str) -> str:
     """``text`` with every credential it may carry replaced by ``***``."""
     if not text:
