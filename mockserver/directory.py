@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -76,6 +77,42 @@ def install(app: Flask) -> None:
 # --- pages ------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Done:
+    """What a write did, for the page the browser is sent to after it."""
+
+    #: The page of the resource made or changed (the list, for one removed).
+    path: str
+    #: A key of ``messages.DONE`` ("created", "updated", ...).
+    what: str
+    #: The runtime's name, as the message quotes it.
+    name: str
+
+
+def redirect_after_write(done: Done) -> Response:
+    """303 to the resource the write made or changed (post/redirect/get).
+
+    The result of a form is a page of its own, reached by GET: reloading it, or
+    going back and forth, never sends the form again (a reloaded copy made a
+    second runtime). What was done travels in the query as a key of
+    ``messages.DONE`` and the name it quotes, so the page can say it.
+    """
+    query = {"f": "html", "done": done.what, "name": done.name}
+    token = wire.token()
+    if token:
+        query["token"] = token
+    return redirect(f"{done.path}?{urlencode(query)}", code=303)
+
+
+def _notice() -> str | None:
+    """The message of the write that led here (``redirect_after_write``), if any."""
+    template = messages.DONE.get(request.args.get("done", ""))
+    name = request.args.get("name")
+    if template is None or name is None:
+        return None
+    return template.format(name=name)
+
+
 def render_page(
     payload: Mapping[str, Any],
     *,
@@ -101,6 +138,7 @@ def render_page(
         links=links or {},
         operations=operations or {},
         table=table,
+        notice=_notice(),
         **_chrome(name, token, json_view=json_view),
     )
     return Response(html, mimetype="text/html")

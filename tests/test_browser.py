@@ -129,8 +129,7 @@ def test_copy_update_and_unregister_through_their_forms(page: Page, server: Nbmo
     page.fill("#copy-maxMemory", "6")
     shoot(page, "copy-form")
     page.click("button:text-is('Copy')")
-    assert "success" in page.inner_text("table.properties")
-    page.click("a:text-is('new runtime')")
+    assert notice_of(page) == "Runtime 'Copied in a browser' created."
     copy_id = path_of(page).rsplit("/", 1)[-1]
     assert property_of(page, "name") == "Copied in a browser"
     assert property_of(page, "maxSwapMemory") == "12"  # left empty: double maxMemory
@@ -142,17 +141,43 @@ def test_copy_update_and_unregister_through_their_forms(page: Page, server: Nbmo
     page.fill("#update-maxCpu", "3")
     page.select_option("#update-maxMemoryUnit", "g")
     page.click("button:text-is('Update')")
-    assert "success" in page.inner_text("table.properties")
-    page.click("main a:text-is('runtime')")
+    assert notice_of(page) == "Runtime 'Copied in a browser' updated."
     assert property_of(page, "maxCpu") == "3"
 
     page.click("a:text-is('unregister')")
     assert "removed for good" in page.inner_text("main")
     shoot(page, "unregister-confirm")
     page.click("button:text-is('Unregister')")
-    assert "success" in page.inner_text("table.properties")
-    page.click("main a:text-is('runtimes')")
+    assert notice_of(page) == "Runtime 'Copied in a browser' unregistered."
+    assert path_of(page) == "/arcgis/admin/notebooks/runtimes"
     assert page.locator(f"table.listing a:text-is('{copy_id}')").count() == 0
+
+
+def notice_of(page: Page) -> str:
+    return page.inner_text("p.notice")
+
+
+def test_reloading_a_copys_result_makes_no_second_runtime(page: Page, server: NbmockProcess):
+    page.goto(f"{server.base}/admin/notebooks/runtimes/{STANDARD_ID}/copy")
+    sign_in(page)
+    page.fill("#copy-name", "Copied once")
+    page.click("button:text-is('Copy')")
+    copied = path_of(page)
+    for _ in range(2):
+        page.reload()
+        assert path_of(page) == copied
+        assert notice_of(page) == "Runtime 'Copied once' created."
+        assert property_of(page, "name") == "Copied once"
+    names = [runtime["name"] for runtime in runtimes_of_api(server)]
+    assert names.count("Copied once") == 1
+
+
+def runtimes_of_api(server: NbmockProcess) -> list[dict]:
+    return requests.get(
+        f"{server.base}/admin/notebooks/runtimes",
+        params={"f": "json", "token": server.token()},
+        timeout=10,
+    ).json()["runtimes"]
 
 
 def property_of_api(server: NbmockProcess, runtime_id: str, key: str) -> str:
@@ -186,7 +211,7 @@ def test_duplicate_names_hide_no_runtime(page: Page, server: NbmockProcess):
     for _ in range(2):
         page.fill("#copy-name", STANDARD)
         page.click("button:text-is('Copy')")
-        assert "success" in page.inner_text("table.properties")
+        assert notice_of(page) == f"Runtime '{STANDARD}' created."
         page.go_back()
     page.goto(f"{server.base}/admin/notebooks/runtimes?f=html&token={token_of_session(page)}")
     links = page.locator("table.listing a")

@@ -12,7 +12,7 @@ from mockserver import create_app, deployment
 from mockserver.auth.users import User, UserDirectory
 from mockserver.directory import safe_return_path
 from tests.conftest import SEED_COPY, STANDARD_ID, Api
-from tests.html_forms import form_fields
+from tests.html_forms import form_fields, page_of
 
 RUNTIME = f"/arcgis/admin/notebooks/runtimes/{STANDARD_ID}"
 
@@ -166,8 +166,8 @@ def test_update_form_is_prefilled_with_shared_memory_and_leaves_swap_empty(api, 
     assert fields["sharedMemoryUnit"] == runtime["sharedMemorySizeUnit"]
     assert fields["maxSwapMemory"] == "" and fields["maxSwapMemoryUnit"] == ""
     # Sent unchanged, the form applies the server's swap default: double maxMemory.
-    answer = api.client.post(f"{RUNTIME}/update", data=fields)
-    assert "success" in answer.get_data(as_text=True)
+    answer = api.client.post(f"{RUNTIME}/update", data=fields, follow_redirects=True)
+    assert page_of(answer).notices == ["Runtime 'ArcGIS Notebook Python 3 Standard' updated."]
     after = api.get(f"notebooks/runtimes/{STANDARD_ID}", token)
     assert after["maxSwapMemory"] == 2 * after["maxMemory"]
 
@@ -269,3 +269,99 @@ def test_admin_sign_in_shares_the_portals_account_lockout(api):
     answer = _sign_in(api, "/arcgis/admin")
     assert answer.status_code == 200 and "Location" not in answer.headers
     assert "locked" in answer.get_data(as_text=True)
+
+
+# --- after a form: post/redirect/get --------------------------------------------------
+
+
+def _copy_of_standard(api: Api, token: str, name: str = "A copy") -> str:
+    return api.post(f"notebooks/runtimes/{STANDARD_ID}/copy", token, **{**SEED_COPY, "name": name})[
+        "notebookRuntime"
+    ]["id"]
+
+
+def _upgradable_copy(tmp_path) -> tuple[Api, str, str]:
+    """An app at 12.1 holding a copy made at 12.0, which upgrade accepts."""
+    state = tmp_path / "state.sqlite3"
+    old = Api(create_app(state=state, release_name="12.0"))
+    copy_id = _copy_of_standard(old, old.token(), "Old copy")
+    deployment.of(old.app).store.close()
+    new = Api(create_app(state=state, release_name="12.1"))
+    return new, new.token(), copy_id
+
+
+#: Every write the directory's forms send: how to set it up, what it sends, where the
+#: browser lands and what it is told there.
+DIRECTORY_WRITES = {
+    "copy": lambda api, token, copy_id: (
+        f"{RUNTIME}/copy",
+        {**SEED_COPY, "name": "Copied & <checked>"},
+        None,
+        "Runtime 'Copied & <checked>' created.",
+    ),
+    "update": lambda api, token, copy_id: (
+        f"/arcgis/admin/notebooks/runtimes/{copy_id}/update",
+        {"maxCpu": "3", "maxMemory": "9", "maxMemoryUnit": "g"},
+        f"/arcgis/admin/notebooks/runtimes/{copy_id}",
+        "Runtime 'Old copy' updated.",
+    ),
+    "upgrade": lambda api, token, copy_id: (
+        f"/arcgis/admin/notebooks/runtimes/{copy_id}/upgrade",
+        {},
+        f"/arcgis/admin/notebooks/runtimes/{copy_id}",
+        "Runtime 'Old copy' upgraded.",
+    ),
+    "unregister": lambda api, token, copy_id: (
+        f"/arcgis/admin/notebooks/runtimes/{copy_id}/unregister",
+        {},
+        "/arcgis/admin/notebooks/runtimes",
+        "Runtime 'Old copy' unregistered.",
+    ),
+}
+
+
+@pytest.mark.parametrize("f", ["html", None])
+@pytest.mark.parametrize("write", sorted(DIRECTORY_WRITES))
+def test_a_reloaded_form_result_repeats_nothing(tmp_path, write, f):
+    api, token, copy_id = _upgradable_copy(tmp_path)
+    url, form, landing, notice = DIRECTORY_WRITES[write](api, token, copy_id)
+    form = {**form, "token": token, **({"f": f} if f else {})}
+    before = api.runtimes(token)
+    answer = api.client.post(url, data=form)
+    assert answer.status_code == 303
+    location = urlsplit(answer.headers["Location"])
+    query = parse_qs(location.query)
+    assert query["f"] == ["html"] and query["token"] == [token]
+    after = api.runtimes(token)
+    if landing is None:  # a copy lands on the runtime it made
+        (made,) = [r for r in after if r["id"] not in {b["id"] for b in before}]
+        landing = f"/arcgis/admin/notebooks/runtimes/{made['id']}"
+    assert location.path == landing
+    for _ in range(2):  # the result, then the same result reloaded
+        page = page_of(api.client.get(answer.headers["Location"]))
+        assert page.notices == [notice]
+        assert api.runtimes(token) == after
+    if landing.endswith("/runtimes"):
+        assert copy_id not in page.links
+    else:
+        # The resource's own properties table, in its key order: not the JSON answer.
+        runtime = api.get(landing.removeprefix("/arcgis/admin/"), token)
+        assert page.table["id"] == runtime["id"] and page.table["name"] == runtime["name"]
+
+
+@pytest.mark.parametrize("f", ["json", "pjson"])
+@pytest.mark.parametrize("write", sorted(DIRECTORY_WRITES))
+def test_json_answers_to_writes_are_not_redirected(tmp_path, write, f):
+    api, token, copy_id = _upgradable_copy(tmp_path)
+    url, form, _, _ = DIRECTORY_WRITES[write](api, token, copy_id)
+    answer = api.client.post(url, data={**form, "token": token, "f": f})
+    assert answer.status_code == 200 and "Location" not in answer.headers
+    assert answer.mimetype == "text/plain"
+    assert answer.get_json(force=True)["status"] == "success"
+
+
+def test_a_notice_names_only_what_a_write_did(api, token):
+    """A crafted ``done`` shows nothing: the page says only the writes' own sentences."""
+    for query in ({"done": "deleted everything", "name": "x"}, {"done": "created"}):
+        page = page_of(api.client.get(RUNTIME, query_string={**query, "token": token}))
+        assert page.notices == []

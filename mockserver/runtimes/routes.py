@@ -8,6 +8,7 @@ from flask import Blueprint, current_app, url_for
 
 from mockserver import deployment, messages, wire
 from mockserver.auth.guard import require_administrator, require_notebook_administrator
+from mockserver.directory import Done
 from mockserver.errors import Refused
 from mockserver.pipeline import OPERATION, Page, declared, operation
 from mockserver.runtimes import forms
@@ -176,7 +177,7 @@ def copy(runtime_id: str):
     runtime = deployment.current().runtimes.copy(runtime_id, wire.params())
     return Page(
         {"notebookRuntime": runtime.to_dict(), "status": "success"},
-        links=lambda: {"new runtime": url_for("admin.get_runtime", runtime_id=runtime.id)},
+        then=lambda: _done(runtime, "created"),
     )
 
 
@@ -192,10 +193,10 @@ def copy(runtime_id: str):
     page=_operation_page("update", "Update", forms.update_defaults),
 )
 def update(runtime_id: str):
-    deployment.current().runtimes.update(
+    runtime = deployment.current().runtimes.update(
         runtime_id, wire.params(), manifest_file=wire.uploaded_file(UPLOADED_MANIFEST)
     )
-    return _success(runtime_id)
+    return Page({"status": "success"}, then=lambda: _done(runtime, "updated"))
 
 
 @operation(
@@ -214,8 +215,11 @@ def update(runtime_id: str):
     ),
 )
 def unregister(runtime_id: str):
-    deployment.current().runtimes.unregister(runtime_id)
-    return Page({"status": "success"}, links=lambda: {"runtimes": url_for("admin.list_runtimes")})
+    runtime = deployment.current().runtimes.unregister(runtime_id)
+    return Page(
+        {"status": "success"},
+        then=lambda: Done(url_for("admin.list_runtimes"), "unregistered", runtime.name),
+    )
 
 
 @operation(
@@ -229,8 +233,8 @@ def unregister(runtime_id: str):
     page=_operation_page("upgrade", "Upgrade"),
 )
 def upgrade(runtime_id: str):
-    deployment.current().runtimes.upgrade(runtime_id)
-    return _success(runtime_id)
+    runtime = deployment.current().runtimes.upgrade(runtime_id)
+    return Page({"status": "success"}, then=lambda: _done(runtime, "upgraded"))
 
 
 @operation(
@@ -248,8 +252,6 @@ def manifest(runtime_id: str):
     )
 
 
-def _success(runtime_id: str) -> Page:
-    return Page(
-        {"status": "success"},
-        links=lambda: {"runtime": url_for("admin.get_runtime", runtime_id=runtime_id)},
-    )
+def _done(runtime: Runtime, what: str) -> Done:
+    """A browser goes on to the runtime's own page, which says what was done."""
+    return Done(url_for("admin.get_runtime", runtime_id=runtime.id), what, runtime.name)
