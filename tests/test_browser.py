@@ -189,20 +189,30 @@ def property_of_api(server: NbmockProcess, runtime_id: str, key: str) -> str:
     return str(runtime[key])
 
 
-def test_an_error_says_why_and_leads_back_to_the_form(page: Page, server: NbmockProcess):
+def test_an_error_keeps_what_was_typed_and_says_why_beside_the_field(
+    page: Page, server: NbmockProcess
+):
     page.goto(f"{server.base}/admin/notebooks/runtimes/{STANDARD_ID}/copy")
     sign_in(page)
     page.fill("#copy-name", "Too little CPU")
     page.fill("#copy-minCpu", "2")
     page.fill("#copy-maxCpu", "1")
+    page.fill("#copy-maxSwapMemory", "5")
+    page.select_option("#copy-maxSwapMemoryUnit", "m")
     page.click("button:text-is('Copy')")
     assert page.inner_text("h1") == "Error: 400"
-    assert "maxCpu" in page.inner_text("p.error")
+    beside = page.inner_text("#copy-minCpu-error")
+    assert "'minCpu'" in beside and "'maxCpu'" in beside
+    assert page.get_attribute("#copy-minCpu", "aria-describedby") == "copy-minCpu-error"
+    typed = {"name": "Too little CPU", "minCpu": "2", "maxCpu": "1", "maxSwapMemory": "5"}
+    for field, value in typed.items():
+        assert page.input_value(f"#copy-{field}") == value
+    assert page.input_value("#copy-maxSwapMemoryUnit") == "m"
     shoot(page, "error")
-    page.click("a:text-is('Back')")
-    assert path_of(page).endswith("/copy") and page.input_value("#copy-name") == ""
-    page.click(".crumbs a:text-is('runtimes')")
-    assert page.locator("table.listing a").count() == 2  # nothing was copied
+    page.fill("#copy-maxCpu", "3")
+    page.click("button:text-is('Copy')")
+    assert notice_of(page) == "Runtime 'Too little CPU' created."
+    assert property_of(page, "maxSwapMemory") == "5" and property_of(page, "minCpu") == "2"
 
 
 def test_duplicate_names_hide_no_runtime(page: Page, server: NbmockProcess):

@@ -11,8 +11,11 @@ import pytest
 from mockserver import create_app, deployment
 from mockserver.auth.users import User, UserDirectory
 from mockserver.directory import safe_return_path
+from mockserver.forms import JSON, NUMBER, SELECT, Field
+from mockserver.runtimes import forms
+from mockserver.runtimes.forms import COPY, UPDATE
 from tests.conftest import SEED_COPY, STANDARD_ID, Api
-from tests.html_forms import form_fields, page_of
+from tests.html_forms import PAGE_TITLE, form_fields, page_of
 
 RUNTIME = f"/arcgis/admin/notebooks/runtimes/{STANDARD_ID}"
 
@@ -365,3 +368,58 @@ def test_a_notice_names_only_what_a_write_did(api, token):
     for query in ({"done": "deleted everything", "name": "x"}, {"done": "created"}):
         page = page_of(api.client.get(RUNTIME, query_string={**query, "token": token}))
         assert page.notices == []
+
+
+# --- a refused form comes back as it was sent ------------------------------------------
+
+
+def _bad_value(field: Field) -> str:
+    """A value the API refuses for ``field``, whatever the other fields hold."""
+    return {NUMBER: "lots", SELECT: "q", JSON: "[1]"}.get(field.kind, "")
+
+
+def _form_with_one_bad_field(api: Api, token: str, url: str, field: Field) -> dict[str, str]:
+    sent = form_fields(
+        api.client.get(url, query_string={"f": "html", "token": token}).get_data(as_text=True)
+    )
+    sent.update(name="Kept as typed", minCpu="0.5", maxSwapMemory="7", maxSwapMemoryUnit="g")
+    sent[field.name] = _bad_value(field)
+    return {key: value for key, value in sent.items() if key in {f.name for f in COPY + UPDATE}}
+
+
+@pytest.mark.parametrize(
+    ("operation", "field"),
+    [("copy", field) for field in forms.COPY] + [("update", field) for field in forms.UPDATE],
+    ids=lambda value: getattr(value, "name", value),
+)
+def test_a_refused_form_comes_back_with_what_was_typed_and_why_beside_the_field(
+    api, token, operation, field
+):
+    url = f"{RUNTIME}/{operation}"
+    if operation == "update":
+        url = f"/arcgis/admin/notebooks/runtimes/{_copy_of_standard(api, token)}/update"
+    sent = _form_with_one_bad_field(api, token, url, field)
+    if operation == "update":
+        sent.pop("name")
+    before = api.runtimes(token)
+    answer = api.client.post(url, data={**sent, "f": "html", "token": token})
+    assert answer.status_code == 200 and answer.mimetype == "text/html"
+    page = page_of(answer)
+    assert page.title == PAGE_TITLE.format("Error: 400")
+    assert f"'{field.name}'" in page.field_errors[f"{operation}-{field.name}"]
+    assert page.errors == []  # every message is beside its field
+    shown = form_fields(answer.get_data(as_text=True))
+    for name, value in sent.items():
+        if name == field.name and field.kind == SELECT:
+            continue  # a select cannot show a choice it does not offer
+        assert shown[name] == value, name
+    assert shown["token"] == token
+    assert api.runtimes(token) == before
+
+
+def test_a_message_that_names_no_field_heads_the_form(api, token):
+    copy_id = _copy_of_standard(api, token)
+    url = f"/arcgis/admin/notebooks/runtimes/{copy_id}/copy"
+    answer = api.client.post(url, data={**SEED_COPY, "f": "html", "token": token})
+    # A copy of a copy is refused, and a copy offers no copy page: the plain error page.
+    assert page_of(answer).errors and "Back" in page_of(answer).links
