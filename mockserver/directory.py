@@ -172,6 +172,14 @@ def render_error(error: ArcGISError, *, portal: bool, status: int = 200) -> Resp
     page without a usable token is sent to sign in, and comes back after; any
     other error is a page that says what happened and how to go on.
     """
+    if request.endpoint == "admin_login.login" and request.method == "POST":
+        # The sign-in page is a browser's form whatever the body was: a body it
+        # cannot read (malformed multipart, not UTF-8, too large) gets the form
+        # again saying why, as wrong credentials do, never a JSON dead end.
+        return_to = safe_return_path(request.args.get("redirect", ""), deployment.current().context)
+        page = render_sign_in(return_to=return_to, notes=error.messages)
+        page.status_code = status
+        return page
     if wire.error_format() != "html":
         return wire.render_error(error, portal=portal, status=status)
     token = _readable_token()

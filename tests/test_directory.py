@@ -423,3 +423,36 @@ def test_a_message_that_names_no_field_heads_the_form(api, token):
     answer = api.client.post(url, data={**SEED_COPY, "f": "html", "token": token})
     # A copy of a copy is refused, and a copy offers no copy page: the plain error page.
     assert page_of(answer).errors and "Back" in page_of(answer).links
+
+
+# Every kind of body check_body refuses, as a browser or a fuzzer could post it to sign-in.
+UNREADABLE_SIGN_IN_BODIES = {
+    "multipart without a boundary": ("multipart/form-data", b"username=admin"),
+    "malformed multipart": ("multipart/form-data; boundary=x", b"--x\r\nnot a part"),
+    "multipart not UTF-8": (
+        "multipart/form-data; boundary=x",
+        b'--x\r\nContent-Disposition: form-data; name="username"\r\n\r\n\xff\r\n--x--\r\n',
+    ),
+    "form not UTF-8": ("application/x-www-form-urlencoded", b"username=%ff&password=x"),
+}
+
+
+@pytest.mark.parametrize("f", [None, "json", "html"])
+@pytest.mark.parametrize("kind", sorted(UNREADABLE_SIGN_IN_BODIES))
+def test_an_unreadable_sign_in_body_gets_the_form_again_saying_why(api, kind, f):
+    """Sign-in is a browser's form: a body it cannot read is refused on the page, as
+    wrong credentials are, whatever ``f`` says (it was a JSON envelope labelled
+    text/plain, which the contract does not list for this operation)."""
+    content_type, body = UNREADABLE_SIGN_IN_BODIES[kind]
+    answer = api.client.post(
+        "/arcgis/admin/login",
+        query_string={"redirect": "/arcgis/admin/notebooks", **({"f": f} if f else {})},
+        data=body,
+        content_type=content_type,
+    )
+    assert (answer.status_code, answer.mimetype) == (200, "text/html")
+    assert "Location" not in answer.headers
+    page = answer.get_data(as_text=True)
+    assert 'name="username"' in page and 'name="password"' in page
+    assert re.search(r"multipart|UTF-8|boundary", page), page
+    assert 'value="/arcgis/admin/notebooks"' in page
