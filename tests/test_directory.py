@@ -8,12 +8,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from mockserver import create_app, deployment
+from mockserver import create_app
 from mockserver.auth.users import User, UserDirectory
-from mockserver.directory import safe_return_path
-from mockserver.forms import JSON, NUMBER, SELECT, Field
+from mockserver.core import deployment
 from mockserver.runtimes import forms
 from mockserver.runtimes.forms import COPY, UPDATE
+from mockserver.web.directory import safe_return_path
+from mockserver.web.forms import JSON, NUMBER, SELECT, Field
 from tests.conftest import SEED_COPY, STANDARD_ID, Api
 from tests.html_forms import PAGE_TITLE, form_fields, page_of
 

@@ -6,7 +6,7 @@ import pytest
 import requests
 
 from mockserver.testing import in_process, running, sandbox
-from mockserver.tls import self_signed_certificate
+from mockserver.serving.tls import self_signed_certificate
 from tests.conftest import SEED_COPY, STANDARD_ID
 
 
