@@ -168,6 +168,10 @@ def test_reloading_a_copys_result_makes_no_second_runtime(page: Page, server: Nb
         assert path_of(page) == copied
         assert notice_of(page) == "Runtime 'Copied once' created."
         assert property_of(page, "name") == "Copied once"
+    # The runtime's usual page: its properties in the API's own order, not a dump sorted by key.
+    runtime_id = copied.rsplit("/", 1)[-1]
+    shown = page.locator("table.properties th").all_inner_texts()
+    assert shown == list(runtime_of_api(server, runtime_id)) != sorted(shown)
     names = [runtime["name"] for runtime in runtimes_of_api(server)]
     assert names.count("Copied once") == 1
 
@@ -180,13 +184,16 @@ def runtimes_of_api(server: NbmockProcess) -> list[dict]:
     ).json()["runtimes"]
 
 
-def property_of_api(server: NbmockProcess, runtime_id: str, key: str) -> str:
-    runtime = requests.get(
+def runtime_of_api(server: NbmockProcess, runtime_id: str) -> dict:
+    return requests.get(
         f"{server.base}/admin/notebooks/runtimes/{runtime_id}",
         params={"f": "json", "token": server.token()},
         timeout=10,
     ).json()
-    return str(runtime[key])
+
+
+def property_of_api(server: NbmockProcess, runtime_id: str, key: str) -> str:
+    return str(runtime_of_api(server, runtime_id)[key])
 
 
 def test_an_error_keeps_what_was_typed_and_says_why_beside_the_field(
