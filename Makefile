@@ -43,7 +43,8 @@ test: $(VENV)/.installed-test $(VENV)/.installed-arcgis
 	$(BIN)/ruff format --check mockserver contracts tests bench openapi
 	$(BIN)/python -m pytest
 
-# The wheel, installed without and with the kit extra into fresh environments outside the repo.
+# The README's install lines (a wheel built from a copy of the clone, and the clone itself),
+# each with the kit extra, into fresh environments outside the repo.
 test-packaging: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -m packaging tests/test_packaging.py
 

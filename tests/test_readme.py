@@ -7,9 +7,10 @@ a reader makes without thinking: the lines that start a server (``make serve``,
 ``nbmock serve``) are left out, because this test serves the emulator, and the
 README's ports (8080, and 8443 for TLS) become the free ports it serves on.
 A block that cannot run here (Docker, a real Enterprise, a shared host) says so
-in the README with ``<!-- readme-test: skip: <reason> -->`` just before it; the
-test is skipped with that reason, so a new block is run unless someone writes down
-why not.
+in the README with ``<!-- readme-test: skip: <reason> -->`` just before it, and one
+that installs the package with ``<!-- readme-test: packaging -->`` (tests/test_packaging.py
+runs those); the test prints the reason, so a new block is run unless someone
+writes down why not (tests/readme_blocks.py).
 """
 
 from __future__ import annotations
@@ -19,18 +20,14 @@ import os
 import re
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import REPO
 from tests.nbmock_process import NbmockProcess
+from tests.readme_blocks import Block, readme_blocks
 
-README = REPO / "README.md"
-SKIP = re.compile(r"<!--\s*readme-test:\s*skip:\s*(.+?)\s*-->")
-FENCE = re.compile(r"^```(\w*)\s*$")
-HEADING = re.compile(r"^#{2,3} (.+)$")
 STARTS_A_SERVER = re.compile(r"^\s*(make serve|(\.venv/bin/)?nbmock serve)\b")
 RUNNABLE = {"sh", "python"}
 #: Blocks that take about a minute: still in the default suite and in CI (`slow`).
@@ -39,40 +36,7 @@ SLOW_SECTIONS = {"The OpenAPI contract, and Schemathesis against it", "The contr
 TIMEOUT_SECONDS = 600
 
 
-@dataclass
-class Block:
-    section: str
-    language: str
-    code: str
-    line: int
-    skip: str | None
-
-
-def readme_blocks(text: str) -> list[Block]:
-    blocks: list[Block] = []
-    section, language, start, skip, pending_skip = "", None, 0, None, None
-    lines: list[str] = []
-    for number, line in enumerate(text.splitlines(), 1):
-        fence = FENCE.match(line)
-        if language is None:
-            if heading := HEADING.match(line):
-                section = heading.group(1)
-            if marker := SKIP.search(line):
-                pending_skip = marker.group(1)
-            elif fence:
-                language, start, lines = fence.group(1), number, []
-                skip, pending_skip = pending_skip, None
-            elif line.strip():
-                pending_skip = None
-        elif fence and not fence.group(1):
-            blocks.append(Block(section, language, "\n".join(lines) + "\n", start, skip))
-            language = None
-        else:
-            lines.append(line)
-    return blocks
-
-
-BLOCKS = [block for block in readme_blocks(README.read_text()) if block.language in RUNNABLE]
+BLOCKS = [block for block in readme_blocks() if block.language in RUNNABLE]
 SECTIONS = list(dict.fromkeys(block.section for block in BLOCKS))
 
 
