@@ -7,8 +7,9 @@ The wheel without extras serves the emulator and brings no test tool; the
 kit's pytest plugin, registered for every pytest run, does not break one that
 lacks the kit's tools; with ``[kit]`` it gives ``nbmock verify``, whose report
 marks the ledger's rows from the copy of the ledger the package carries.
-Dependencies come from pip's cache or the package index, as a user's would. About 2 minutes, so not in the
-default run: ``make test-packaging`` (and ``.ci/run``) runs it.
+Dependencies come from pip's cache or the package index, as a user's would.
+About 4 minutes on a busy machine, so not in the default run:
+``make test-packaging`` (and ``.ci/run``) runs it.
 """
 
 from __future__ import annotations
