@@ -16,6 +16,10 @@ this module adds what they cannot see:
 - ``copied_runtime_is_available`` and ``unregistered_runtime_is_gone``: the
   ArcGIS forms of ``ensure_resource_availability`` and ``use_after_free``,
   which only look at HTTP 404 and DELETE and so never fire on this API.
+- ``before_call``: a generated sign-in with the run's user name and another
+  password goes to a user that does not exist, so a run never locks the
+  account (T15); a stateful step whose answer feeds the contract's links asks
+  for ``f=json``, so the links read data, not the HTML directory's page (W1).
 - a ``filter_failure`` hook for ``ignored_auth``: Schemathesis expects HTTP
   401/403 without credentials. The failure is kept unless the operation,
   asked again without a token and with a forged one, answers the error
