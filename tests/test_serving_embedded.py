@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import requests
 
-from mockserver.testing import in_process, running, sandbox
 from mockserver.serving.tls import self_signed_certificate
+from mockserver.testing import in_process, running, sandbox
 from tests.conftest import SEED_COPY, STANDARD_ID
 
 
