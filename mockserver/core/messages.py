@@ -63,6 +63,13 @@ SIGN_IN_AS_SOMEONE_ELSE = (
     "You are signed in as a user without permission for that page. Sign in as someone else."
 )
 OPERATION_NOT_OFFERED = "'{name}' is not offered for runtime '{id}'."
+#: What the page a browser is sent to after a successful form says, by what was done.
+DONE = {
+    "created": "Runtime '{name}' created.",
+    "updated": "Runtime '{name}' updated.",
+    "upgraded": "Runtime '{name}' upgraded.",
+    "unregistered": "Runtime '{name}' unregistered.",
+}
 OAUTH_INVALID_CLIENT = "Invalid client_id"  # [client] looks for these words
 OAUTH_INVALID_REDIRECT = "Invalid redirect_uri"  # [client]
 OAUTH_UNSUPPORTED_RESPONSE_TYPE = (  # [inferred]

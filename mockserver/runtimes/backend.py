@@ -90,10 +90,13 @@ class RuntimesBackend:
                 tx.set_uploaded_manifest(runtime_id, manifest)
         return runtime
 
-    def unregister(self, runtime_id: str) -> None:
+    def unregister(self, runtime_id: str) -> Runtime:
+        """Remove the runtime; the one removed is returned, for the page that says so."""
         with self.store.transaction() as tx:
-            model.check_unregister(_get(tx, runtime_id))
+            runtime = _get(tx, runtime_id)
+            model.check_unregister(runtime)
             tx.delete_runtime(runtime_id)
+        return runtime
 
     def upgrade(self, runtime_id: str) -> Runtime:
         with self.store.transaction() as tx:
