@@ -4,7 +4,7 @@
   threads, keep-alive, access log). Bare Flask (``bench/ceiling.py``) and the
   naive stateful handler (``bench/naive.py``) served so differ from the
   emulator by the emulator's own app work only. The options come from
-  ``mockserver.serving`` where it exposes them, so a change of serving model
+  ``mockserver.serving.server`` where it exposes them, so a change of serving model
   there moves these baselines with it; where it does not expose them, they are
   taken from what ``serving.serve`` hands gunicorn.
 - ``gunicorn-sync``: gunicorn's default sync workers and nothing else, how
@@ -23,8 +23,8 @@ from typing import Any
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
-from mockserver import serving
-from mockserver.settings import Settings
+from mockserver.core.settings import Settings
+from mockserver.serving import server as serving
 
 #: The servers a baseline can run under (``--server``).
 SERVERS = ("nbmock", "gunicorn-sync")
@@ -75,7 +75,9 @@ def _as_serve_builds_them(*, port: int, workers: int) -> dict[str, Any]:
     finally:
         serving.EmulatorServer = original
     if not captured:
-        raise RuntimeError("mockserver.serving.serve no longer builds EmulatorServer: adapt bench")
+        raise RuntimeError(
+            "mockserver.serving.server.serve no longer builds EmulatorServer: adapt bench"
+        )
     return captured
 
 
