@@ -3,7 +3,7 @@
 gunicorn's logger builds, for every request, a dict of every request header,
 response header and WSGI environ entry, then copies it to escape quotes, then
 formats the line from it: a quarter of a worker thread's time on a small request
-(bench.breakdown's serving profile in docs/BENCHMARKS.md). ``AccessLogger``
+(the serving layer's profile in docs/BENCHMARKS.md). ``AccessLogger``
 computes only the fields of ``ACCESS_LOG_FORMAT``, escaped as gunicorn escapes
 them, and logs the same line through the same logger, so its handlers and the
 credential filter (mockserver.serving.redact) see what they saw before.
