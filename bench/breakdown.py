@@ -8,6 +8,8 @@ socket, no server) with the copy request ``make bench`` sends, and prints:
   handler (bench/naive.py) and the emulator as ``nbmock serve`` builds it (a
   state file, the journal on), unprofiled, for the copy and for
   ``GET runtimes/<id>?f=json``, with the target ratio (copy ≤ 2 × naive);
+- the same for the emulator with its request journal off (``serve --no-journal``),
+  and the difference: the journal's part of each operation;
 - a cProfile of the emulator's copy, its own time grouped by where it is spent
   (each ``mockserver`` module, Flask, werkzeug, SQLite's C calls, ...), scaled
   to the unprofiled time per call, so the groups add up to what a copy costs;
@@ -79,9 +81,11 @@ def wsgi_call(
     return call
 
 
-def emulator_calls(workdir: Path) -> dict[str, Callable[[], bytes]]:
-    """The emulator's copy and GET, as ``nbmock serve`` builds the app (state file, journal)."""
-    app = create_app(state=workdir / "breakdown.sqlite3")
+def emulator_calls(workdir: Path, *, journal: bool = True) -> dict[str, Callable[[], bytes]]:
+    """The emulator's copy and GET, as ``nbmock serve`` builds the app (state file, journal;
+    ``journal=False`` as ``serve --no-journal`` builds it)."""
+    name = "breakdown.sqlite3" if journal else "breakdown-no-journal.sqlite3"
+    app = create_app(state=workdir / name, journal=journal)
     client = app.test_client()
     token = client.post(
         "/arcgis/sharing/rest/generateToken",
@@ -203,12 +207,17 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="nbmock-breakdown-"))
 
     emulator = emulator_calls(workdir)
+    # The request journal is the largest single part of both operations: its cost
+    # is shown as the same app without it.
+    unjournaled = emulator_calls(workdir, journal=False)
     calls = {
         ("bare Flask", "copy"): ceiling_copy(),
         ("naive stateful", "copy"): naive_copy(workdir),
         ("emulator", "copy"): emulator["copy"],
+        ("no journal", "copy"): unjournaled["copy"],
         ("bare Flask", "get"): ceiling_get(),
         ("emulator", "get"): emulator["get"],
+        ("no journal", "get"): unjournaled["get"],
     }
     micros = {key: micros_per_call(call, args.calls) for key, call in calls.items()}
     print("\nIn process, through the WSGI entry point (no socket, no server), CPU time per call:")
@@ -219,6 +228,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  copy: emulator ÷ naive {ratio:.2f} (target ≤ {COPY_TARGET:g}: {verdict})")
     ratio = micros[("emulator", "get")] / micros[("bare Flask", "get")]
     print(f"  GET:  emulator ÷ bare Flask {ratio:.2f}")
+    for op in ("copy", "get"):
+        journal_us = micros[("emulator", op)] - micros[("no journal", op)]
+        print(f"  the journal's part of a {op}: {journal_us:.0f} µs")
 
     for op in ("copy", "get"):
         spent = micros[("emulator", op)]
