@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8080
 ARGS   ?=
 
-.PHONY: serve test test-packaging lint clean bench reliability bench-tools contract-deep schemathesis mutation mutation-pending
+.PHONY: serve test test-packaging lint clean bench bench-quick reliability bench-tools contract-deep schemathesis mutation mutation-pending
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -88,6 +88,11 @@ bench-tools: $(VENV)/.installed-test
 bench: $(VENV)/.installed-test bench-tools
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 	$(BIN)/python -m bench.sandboxes
+
+# make bench-quick: the server CPU per request (and req/s with its load average) for copy and
+# GET, the emulator against bare Flask and the naive handler under gunicorn sync, in about a minute.
+bench-quick: $(VENV)/.installed-test
+	$(BIN)/python -m bench.run --quick $(BENCH_ARGS)
 
 reliability: $(VENV)/.installed-test
 	$(BIN)/python -m bench.reliability $(RELIABILITY_ARGS)

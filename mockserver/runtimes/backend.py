@@ -19,7 +19,7 @@ from mockserver.runtimes.manifests import checked as checked_manifest
 from mockserver.runtimes.manifests import manifest_for, uploaded
 from mockserver.runtimes.model import Runtime
 from mockserver.runtimes.releases import RELEASES, Release, system_runtimes
-from mockserver.runtimes.store import Store, Transaction
+from mockserver.runtimes.store import Store, Transaction, revision_after
 
 
 class RuntimesBackend:
@@ -64,13 +64,14 @@ class RuntimesBackend:
     def copy(self, source_id: str, params: Mapping[str, str]) -> Runtime:
         with self.store.transaction() as tx:
             source = _get(tx, source_id)
-            sequence, new_id, property_id = self._free_ids(tx)
+            # Both counters in one read and one write: a copy pays for each thing once.
+            id_sequence, last_revision = tx.counters()
+            sequence, new_id, property_id = self._free_ids(tx, id_sequence)
             runtime = model.copy_of(source, params, new_id=new_id, property_id=property_id)
-            tx.set_meta("id_sequence", str(sequence))
-            runtime.revision = _next_revision(tx, self.clock)
-            tx.insert_runtime(runtime.to_dict(), source_id=source.id)
+            runtime.revision = _checked_revision(revision_after(last_revision, self.clock.now_ms()))
             # A copy starts with the libraries its source has now [inferred, M3].
-            tx.set_uploaded_manifest(runtime.id, tx.uploaded_manifest(source.id))
+            tx.insert_copy(runtime.to_dict(), source_id=source.id)
+            tx.set_counters(sequence, runtime.revision)
         return runtime
 
     def update(
@@ -105,13 +106,12 @@ class RuntimesBackend:
             tx.replace_runtime(runtime.to_dict())
         return runtime
 
-    def _free_ids(self, tx: Transaction) -> tuple[int, str, str]:
-        """The next id sequence whose runtime id is not taken, with its ids.
+    def _free_ids(self, tx: Transaction, sequence: int) -> tuple[int, str, str]:
+        """The next id sequence after ``sequence`` whose runtime id is not taken, with its ids.
 
         Seeded ids follow the sequence, and an imported state may hold a sequence
         below ids it already has: those sequences are skipped, never reused.
         """
-        sequence = int(tx.get_meta("id_sequence", "0"))
         while True:
             sequence += 1
             if sequence > model.MAX_COUNTER:
@@ -269,7 +269,10 @@ def _counter(value: Any, name: str) -> int:
 
 
 def _next_revision(tx: Transaction, clock: Clock) -> int:
-    revision = tx.next_revision(clock.now_ms())
+    return _checked_revision(tx.next_revision(clock.now_ms()))
+
+
+def _checked_revision(revision: int) -> int:
     if revision > model.MAX_COUNTER:
         raise ArcGISError(messages.COUNTER_EXHAUSTED.format(counter="revision counter"))
     return revision
