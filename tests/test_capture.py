@@ -181,6 +181,29 @@ def test_served_capture_against_the_captured_deployment_shows_no_difference(
     assert "0 difference(s)" in (tmp_path / "compare.md").read_text()
 
 
+def test_a_sandbox_of_the_capture_under_its_own_context_shows_no_difference(
+    captured, plain, foreign
+):
+    """A sandbox answers at /sb-<id>, the deployment at /arcgis: where each was reached is
+    not a difference, as the profile records it (<origin>/<context>)."""
+    made = requests.post(
+        f"{plain.origin}/__mock__/sandboxes",
+        json={"profile": json.loads(captured.read_text())},
+        timeout=30,
+    )
+    assert made.status_code == 201, made.text
+    sandbox = made.json()
+    try:
+        assert "/sb-" in sandbox["url"]
+        done = nbmock(
+            "verify", "--target", sandbox["url"], "--compare", foreign.base, "--pause", "0"
+        )
+    finally:
+        requests.delete(sandbox["controlUrl"], timeout=30)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert " 0 difference(s) between" in done.stdout
+
+
 def test_plain_emulator_against_the_foreign_deployment_shows_the_differences(plain, foreign):
     done = nbmock("verify", "--target", plain.base, "--compare", foreign.base, "--pause", "0")
     assert done.returncode == 1, done.stdout + done.stderr

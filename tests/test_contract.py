@@ -136,8 +136,8 @@ def test_every_contract_operation_is_served():
 
 
 def test_an_unreadable_sign_in_body_is_labelled_as_the_contract_says():
-    """Found by a deep Schemathesis run: admin/login answers a malformed multipart body with
-    the admin envelope labelled text/plain (W11), where the contract said application/json."""
+    """Found by a deep Schemathesis run: admin/login's answer to a malformed multipart body
+    was labelled as the contract did not say. It is now the sign-in form again (H7)."""
     answer = (
         create_app()
         .test_client()
@@ -149,7 +149,7 @@ def test_an_unreadable_sign_in_body_is_labelled_as_the_contract_says():
     )
     documented = contract()["paths"]["/admin/login"]["post"]["responses"]["200"]["content"]
     assert answer.headers["Content-Type"].split(";")[0] in documented
-    assert answer.get_json(force=True)["code"] == 400
+    assert 'name="username"' in answer.get_data(as_text=True)
 
 
 # --- Schemathesis -------------------------------------------------------------

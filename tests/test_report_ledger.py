@@ -40,10 +40,10 @@ ENV = {"ARCGIS_USERNAME": "admin", "ARCGIS_PASSWORD": "admin1234", "PYTHONUNBUFF
 ROWS = {row.row_id: row for row in ledger_rows()}
 
 
-def verify(url: str, select: str, report: Path) -> subprocess.CompletedProcess:
+def verify(url: str, select: str, report: Path, *more: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "mockserver", "verify", "--target", url, "--allow-writes",
-         "--pause", "0", "--max-examples", "2", "-k", select, "--report", str(report)],
+         "--pause", "0", "--max-examples", "2", "-k", select, "--report", str(report), *more],
         capture_output=True, text=True, timeout=600, env={**os.environ, **ENV},
     )  # fmt: skip
 
@@ -107,6 +107,13 @@ TRANSIENT_FAULTS = {
     ),
     "HTTP 502 from a proxy": ({"status": 502}, "HTTP 502 on POST"),
     "dropped connection": ({"drop": True}, "ConnectionError on POST"),
+    # The kit's per-request deadline (--request-deadline) ends the wait: a timeout.
+    "an answer past the deadline": (
+        {"delay_seconds": 12},
+        "no answer within the deadline on POST",
+        "--request-deadline",
+        "4",
+    ),
 }
 
 
@@ -114,7 +121,7 @@ TRANSIENT_FAULTS = {
 def test_one_transient_fault_on_an_update_makes_c6_inconclusive_not_refuted(
     served, fault, tmp_path
 ):
-    rule, cause = TRANSIENT_FAULTS[fault]
+    rule, cause, *more = TRANSIENT_FAULTS[fault]
     control = f"{served.origin}/__mock__"
     requests.post(f"{control}/reset", json={}, timeout=10)
     added = requests.post(
@@ -122,7 +129,7 @@ def test_one_transient_fault_on_an_update_makes_c6_inconclusive_not_refuted(
     )
     assert added.status_code in (200, 201), added.text
     try:
-        done = verify(served.base, "revisions_strictly_increase", tmp_path)
+        done = verify(served.base, "revisions_strictly_increase", tmp_path, *more)
     finally:
         requests.delete(f"{control}/faults", timeout=10)
     line = row_line(tmp_path, "C6")
