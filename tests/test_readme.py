@@ -4,7 +4,8 @@ Every ``sh`` and ``python`` block of README.md is meant to run, section by
 section in order (a section's consecutive shell blocks share one shell, so
 ``$TOKEN`` and ``$ID`` carry on). The only changes made to a block are the ones
 a reader makes without thinking: the lines that start a server (``make serve``,
-``nbmock serve``) are left out, because this test serves the emulator, and the
+``nbmock serve``) are left out, because this test serves the emulator (with the
+``--flavour`` and ``--release`` those lines choose), and the
 README's ports (8080, and 8443 for TLS) become the free ports it serves on.
 A block that cannot run here (Docker, a real Enterprise, a shared host) says so
 in the README with ``<!-- readme-test: skip: <reason> -->`` just before it, and one
