@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import re
@@ -342,10 +343,13 @@ def test_html_directory_walks_from_token_to_copy_result(api):
     fields = form_fields(copy_page)
     assert fields["f"] == "html" and fields["token"]
     fields.update(name="From the directory", minCpu="1", maxCpu="2")
-    result = api.client.post(f"/arcgis/admin/notebooks/runtimes/{STANDARD_ID}/copy", data=fields)
+    posted = api.client.post(f"/arcgis/admin/notebooks/runtimes/{STANDARD_ID}/copy", data=fields)
+    # Post/redirect/get: the answer sends the browser to the runtime it made.
+    assert posted.status_code == 303
+    result = api.client.get(posted.headers["Location"])
     assert result.mimetype == "text/html"
-    text = result.get_data(as_text=True)
-    assert "From the directory" in text and "success" in text
+    text = html.unescape(result.get_data(as_text=True))
+    assert "Runtime 'From the directory' created" in text
 
 
 def test_html_errors_are_pages_too(api, token):
