@@ -302,3 +302,37 @@ def test_cleanup_moves_the_clock_back_by_what_the_kit_moved_it():
     kit.advance_clock(16 * 60)
     assert kit.cleanup() == [] and kit.cleanup_problems == []
     assert kit._control_call("GET", "clock")["offsetSeconds"] == 5
+
+
+# --- which flavour a target is ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("flavour", "username", "evidence"),
+    [
+        ("kubernetes", "admin", "the admin root names fullVersion"),
+        ("notebook-server", "admin", "the admin root names version and resources"),
+        (
+            "kubernetes",
+            "viewer",
+            "the Portal's portalDeploymentType is ArcGISEnterpriseOnKubernetes",
+        ),
+        (
+            "notebook-server",
+            "viewer",
+            "the Portal's portalDeploymentType is ArcGISEnterprise, not Kubernetes",
+        ),
+    ],
+)
+def test_the_kit_judges_each_flavour_from_the_root_or_else_the_portal(flavour, username, evidence):
+    """A user who may read neither the admin root nor the server listing (a viewer) leaves
+    the Portal's deployment type to tell."""
+    from mockserver.auth.users import User, UserDirectory, default_users
+
+    users = UserDirectory([*default_users(), User.create("viewer", "viewer1234", "Viewer")])
+    probe = Target.in_process(
+        app_options={"flavour": flavour, "users": users},
+        username=username,
+        password={"admin": "admin1234", "viewer": "viewer1234"}[username],
+    )
+    assert (probe.flavour, probe.flavour_evidence) == (flavour, evidence)
