@@ -103,17 +103,19 @@ contract-deep: $(VENV)/.installed-test
 	CONTRACT_EXAMPLES=$(CONTRACT_EXAMPLES) CONTRACT_STATEFUL_STEPS=50 \
 	  $(BIN)/python -m pytest tests/test_contract.py -k schemathesis_finds_no -s
 
-# make mutation: mutmut over the modules that hold the rules ([tool.mutmut] in pyproject.toml),
-# then the score table and every survivor in docs/MUTATION.md; not part of make test (about an
-# hour on 2 idle cores). One module: make mutation MUTANTS='mockserver.auth.tokens.*'.
+# make mutation: mutmut over the modules that hold the rules (only_mutate in [tool.mutmut] of
+# pyproject.toml, the one list), then the score table and every survivor in docs/MUTATION.md;
+# not part of make test (several hours on 2 idle cores). One module:
+# make mutation MUTANTS='mockserver.auth.tokens.*'. On a shared machine: NICE='nice -n 19'.
 MUTMUT_VERSION    ?= 3.8.1
 MUTATION_CHILDREN ?= 2
-MUTANTS ?= 'mockserver.runtimes.model.*' 'mockserver.wire.*' 'mockserver.auth.tokens.*' \
-           'mockserver.runtimes.store.*next_revision__mutmut_*' 'mockserver.pipeline.*'
+NICE ?=
+# Expanded when a recipe runs, after .venv exists.
+MUTANTS ?= $(shell $(BIN)/python -m bench.mutation --patterns)
 mutation: $(VENV)/.installed-test
 	$(BIN)/python -m pip install --quiet 'mutmut==$(MUTMUT_VERSION)'
 	rm -rf mutants
-	$(BIN)/mutmut run --max-children $(MUTATION_CHILDREN) $(MUTANTS)
+	$(NICE) $(BIN)/mutmut run --max-children $(MUTATION_CHILDREN) $(MUTANTS)
 	$(BIN)/python -m bench.mutation --write docs/MUTATION.md
 
 # make mutation-pending: after writing tests for the gaps, run again only the survivors with no
@@ -126,5 +128,5 @@ mutation-pending: $(VENV)/.installed-test
 	$(BIN)/python -m bench.mutation --pending > mutants/pending.txt
 	@echo "mutation-pending: $$(wc -l < mutants/pending.txt) mutants to run again"
 	if [ -s mutants/pending.txt ]; then \
-	  $(BIN)/mutmut run --max-children $(MUTATION_CHILDREN) $$(cat mutants/pending.txt); fi
+	  $(NICE) $(BIN)/mutmut run --max-children $(MUTATION_CHILDREN) $$(cat mutants/pending.txt); fi
 	$(BIN)/python -m bench.mutation --write docs/MUTATION.md

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import tomllib
 from dataclasses import dataclass, field
 from fnmatch import fnmatch
@@ -23,17 +24,50 @@ GENERATED = "<!-- Everything below is written by `make mutation` (bench/mutation
 #: One file per mutated module, so that work on two modules never edits the same file.
 EQUIVALENTS = Path(__file__).with_name("mutation_equivalents")
 
-#: The modules that hold the rules, and which of their mutants count (issue 16).
-MODULES: dict[str, tuple[str, str]] = {
-    "mockserver/runtimes/model.py": ("mockserver.runtimes.model", "*"),
-    "mockserver/wire.py": ("mockserver.wire", "*"),
-    "mockserver/auth/tokens.py": ("mockserver.auth.tokens", "*"),
-    "mockserver/runtimes/store.py (revisions)": (
-        "mockserver.runtimes.store",
-        "*next_revision__mutmut_*",
-    ),
-    "mockserver/pipeline.py": ("mockserver.pipeline", "*"),
+PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
+#: Modules of which only some mutants count, and the label saying which (issue 16: of the
+#: runtimes' store, only the revision rule; the rest is SQL the other tests pin).
+COUNTED_ONLY: dict[str, tuple[str, str]] = {
+    "mockserver/runtimes/store.py": ("*next_revision__mutmut_*", "revisions"),
 }
+
+
+@dataclass(frozen=True)
+class Module:
+    """One mutated file: where mutmut's verdicts are and which of its mutants count."""
+
+    path: str  # mockserver/control/faults.py
+
+    @property
+    def name(self) -> str:
+        """The prefix of its mutants' names (mutmut drops ``__init__``)."""
+        return self.path.removesuffix(".py").replace("/", ".").removesuffix(".__init__")
+
+    @property
+    def pattern(self) -> str:
+        # A package's own mutants are named like its submodules' (``pkg.x_f`` beside
+        # ``pkg.store.x_g``): its mangled names start with ``x``, a submodule's need not.
+        default = "x*" if self.path.endswith("/__init__.py") else "*"
+        return COUNTED_ONLY.get(self.path, (default, ""))[0]
+
+    @property
+    def label(self) -> str:
+        only = COUNTED_ONLY.get(self.path, ("", ""))[1]
+        return f"{self.path} ({only})" if only else self.path
+
+    @property
+    def mutants(self) -> str:
+        """The ``mutmut run`` argument that selects the mutants that count."""
+        return f"{self.name}.{self.pattern}"
+
+
+def modules(pyproject: Path = PYPROJECT) -> list[Module]:
+    """The modules ``[tool.mutmut] only_mutate`` in pyproject.toml names: the one list to
+    edit when a module is added, moved or renamed (the Makefile reads it through
+    ``--patterns``)."""
+    config = tomllib.loads(pyproject.read_text(encoding="utf-8"))["tool"]["mutmut"]
+    return [Module(path) for path in config["only_mutate"]]
+
 
 KILLED = {1, 3, 36, 24, -24, 152, 255, -9, -11}  # failed, or timed out / crashed: caught
 SURVIVED = {0}
@@ -110,14 +144,15 @@ def collect(mutants_dir: Path) -> list[ModuleResult]:
 
     equivalents = load_equivalents()
     results = []
-    for label, (module, pattern) in MODULES.items():
-        result = ModuleResult(label, module)
-        meta = mutants_dir / (module.replace(".", "/") + ".py.meta")
+    for mod in modules():
+        module = mod.name
+        result = ModuleResult(mod.label, module)
+        meta = mutants_dir / (mod.path + ".meta")
         if meta.exists():
             result.present = True
             codes = json.loads(meta.read_text(encoding="utf-8"))["exit_code_by_key"]
             for name, code in sorted(codes.items(), key=lambda item: _natural(item[0])):
-                if not fnmatch(name, f"{module}.{pattern}"):
+                if not fnmatch(name, mod.mutants):
                     continue
                 result.total += 1
                 if code is None:
@@ -129,17 +164,13 @@ def collect(mutants_dir: Path) -> list[ModuleResult]:
                     result.no_tests += 1
                     result.unsettled.append(name)
                 elif code in SURVIVED:
-                    diff = get_diff_for_mutant(name, path=Path(meta_source(label)))
+                    diff = get_diff_for_mutant(name, path=Path(mod.path))
                     why = equivalents.get((function_of(name), mutated_lines(diff)))
                     result.survivors.append(Survivor(name, diff, why))
                 else:
                     result.other.append(f"{name}: exit code {code}")
         results.append(result)
     return results
-
-
-def meta_source(label: str) -> str:
-    return label.split(" ", 1)[0]
 
 
 def _natural(name: str) -> tuple[str, int]:
@@ -219,7 +250,15 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="only print the mutants worth running again: gaps, not run, reached by no test",
     )
+    parser.add_argument(
+        "--patterns",
+        action="store_true",
+        help="only print the mutmut run arguments that select every counted mutant",
+    )
     args = parser.parse_args(argv)
+    if args.patterns:
+        print(" ".join(shlex.quote(module.mutants) for module in modules()))
+        return 0
     results = collect(args.mutants)
     if args.pending:
         pending = [name for r in results for name in (*(s.name for s in r.gaps), *r.unsettled)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+from fnmatch import fnmatch
 
 from bench import mutation
 from bench.mutation import ModuleResult, Survivor
@@ -66,3 +67,18 @@ def test_an_equivalent_entry_no_survivor_matches_is_reported_stale_once_its_modu
     stale = mutation.stale_equivalents([ran, partial], reasons)
     assert stale == [("m.x_g", "return None")]
     assert "`m.x_g`: `return None`" in mutation.render([ran, partial], stale)
+
+
+def test_every_mutated_module_exists_and_selects_only_its_own_mutants():
+    listed = mutation.modules()
+    assert len({module.path for module in listed}) == len(listed)
+    for module in listed:
+        assert (mutation.PYPROJECT.parent / module.path).is_file(), (
+            f"{module.path} is in [tool.mutmut] only_mutate but not in the code: moved?"
+        )
+    names = {module.path: module for module in listed}
+    package = names["mockserver/sandboxes/__init__.py"]
+    assert package.name == "mockserver.sandboxes"
+    assert fnmatch(f"{package.name}.x_create__mutmut_1", package.mutants)
+    assert not fnmatch("mockserver.sandboxes.store.x_create__mutmut_1", package.mutants)
+    assert names["mockserver/runtimes/store.py"].label == "mockserver/runtimes/store.py (revisions)"
