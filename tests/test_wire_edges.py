@@ -362,6 +362,9 @@ def gunicorn_exchange(app: Flask, raw: bytes) -> tuple[int, dict[str, str], byte
     (mockserver/worker.py): the status, the headers (names lower-cased) and the body."""
     client, server = socket.socketpair()
     with client, server:
+        # A parser that waits for bytes that never come fails the test instead of hanging it.
+        for end in (client, server):
+            end.settimeout(30)
         client.sendall(raw)
         cfg = Config()
         peer = ("127.0.0.1", 50000)
