@@ -166,3 +166,158 @@ def test_journal_after_n_gives_exactly_the_entries_after_the_nth(arcgis_mock):
     assert arcgis_mock.control("GET", "journal", after=0)["entries"] == everything
     limited = arcgis_mock.control("GET", "journal", after=seqs[0], limit=2)["entries"]
     assert [entry["seq"] for entry in limited] == seqs[1:3]
+
+
+# --- what a fault rule says back, and what it refuses --------------------------------
+
+
+def _post_rule(mock, rule):
+    return mock.session.post(f"{mock.control_url}/faults", json=rule)
+
+
+@pytest.mark.parametrize(
+    "rule, message",
+    [
+        (["copy"], "A fault rule is a JSON object."),
+        ("copy", 'Send a rule object, a list of rules, or {"faults": [...]}.'),
+        ({"faults": "copy"}, 'Send a rule object, a list of rules, or {"faults": [...]}.'),
+        ({"status": 500}, "'operation' is required: an operation name or '*'."),
+        ({"operation": "", "status": 500}, "'operation' is required: an operation name or '*'."),
+        ({"operation": 5, "status": 500}, "'operation' is required: an operation name or '*'."),
+        ({"operation": "copy", "surprise": 1, "another": 2}, "Unknown fault rule keys: another, surprise."),
+        ({"operation": "copy", "error": "boom"}, '\'error\' is an object: {"code": 500, "message": "..."}.'),
+        ({"operation": "copy", "error": {"code": 1, "why": 2, "how": 3}}, "Unknown 'error' keys: how, why."),
+        ({"operation": "copy", "error": {"code": "500"}}, "'error.code' must be an integer."),
+        ({"operation": "copy", "error": {"code": True}}, "'error.code' must be an integer."),
+        ({"operation": "copy", "error": {"message": 5}}, "'error.message' must be a string."),
+        ({"operation": "copy", "error": {"details": "d"}}, "'error.details' must be a list of strings."),
+        ({"operation": "copy", "error": {"details": [1]}}, "'error.details' must be a list of strings."),
+        ({"operation": "copy", "status": 99}, "'status' must be an integer from 100 to 599."),
+        ({"operation": "copy", "status": 600}, "'status' must be an integer from 100 to 599."),
+        ({"operation": "copy", "status": True}, "'status' must be an integer from 100 to 599."),
+        ({"operation": "copy", "status": 500.0}, "'status' must be an integer from 100 to 599."),
+        ({"operation": "copy", "drop": 1}, "'drop' must be true or false."),
+        ({"operation": "copy", "delay_seconds": -0.5}, "'delay_seconds' must be a number from 0 to 30."),
+        ({"operation": "copy", "delay_seconds": 30.01}, "'delay_seconds' must be a number from 0 to 30."),
+        ({"operation": "copy", "delay_seconds": "1"}, "'delay_seconds' must be a number from 0 to 30."),
+        ({"operation": "copy", "delay_seconds": True}, "'delay_seconds' must be a number from 0 to 30."),
+        ({"operation": "copy", "drop": True, "status": 500}, "'drop' closes the connection: it cannot also send 'error' or 'status'."),
+        ({"operation": "copy", "drop": True, "error": {}}, "'drop' closes the connection: it cannot also send 'error' or 'status'."),
+        ({"operation": "copy"}, "Say what the fault does: 'error', 'status', 'drop' or 'delay_seconds'."),
+        ({"operation": "copy", "delay_seconds": 0}, "Say what the fault does: 'error', 'status', 'drop' or 'delay_seconds'."),
+        ({"operation": "copy", "status": 199, "error": {}}, "'status' with 'error' must be an HTTP status of 200 or more."),
+        ({"operation": "copy", "status": 500, "times": 0}, "'times' must be an integer from 1 to 1000000."),
+        ({"operation": "copy", "status": 500, "times": 1_000_001}, "'times' must be an integer from 1 to 1000000."),
+        ({"operation": "copy", "status": 500, "probability": 1.5}, "'probability' must be a number from 0 to 1."),
+        ({"operation": "copy", "status": 500, "probability": 0}, "'probability' must be more than 0 and at most 1."),
+        ({"operation": "copy", "status": 500, "seed": "1"}, "'seed' must be an integer."),
+        ({"operation": "copy", "status": 500, "seed": False}, "'seed' must be an integer."),
+        ({"operation": "copy", "status": 500, "seed": 1.0}, "'seed' must be an integer."),
+    ],
+)  # fmt: skip
+def test_a_bad_fault_rule_is_refused_saying_what_is_wrong_and_adds_nothing(
+    arcgis_mock, rule, message
+):
+    response = _post_rule(arcgis_mock, rule)
+    assert (response.status_code, response.json()) == (
+        400,
+        {"status": "error", "messages": [message], "code": 400},
+    )
+    assert arcgis_mock.control("GET", "faults") == {"faults": []}
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity"])
+def test_a_probability_or_delay_that_is_no_finite_number_is_refused(arcgis_mock, number):
+    for key, message in (
+        ("probability", "'probability' must be a number from 0 to 1."),
+        ("delay_seconds", "'delay_seconds' must be a number from 0 to 30."),
+    ):
+        response = arcgis_mock.session.post(
+            f"{arcgis_mock.control_url}/faults",
+            data=f'{{"operation": "copy", "status": 500, "{key}": {number}}}',
+            headers={"Content-Type": "application/json"},
+        )
+        assert response.status_code == 400
+        assert response.json()["messages"] == [message]
+    assert arcgis_mock.control("GET", "faults") == {"faults": []}
+
+
+def test_an_unknown_operation_is_refused_listing_the_known_ones(arcgis_mock):
+    answer = _post_rule(arcgis_mock, {"operation": "x" * 200, "status": 500}).json()
+    (message,) = answer["messages"]
+    assert message.startswith(f"Unknown operation '{'x' * 80}'. Known: ")
+    known = message.split("Known: ", 1)[1].removesuffix(", *.").split(", ")
+    assert known == sorted(known) and {"copy", "info", "generateToken"} <= set(known)
+
+
+@pytest.mark.parametrize(
+    "rule, described",
+    [
+        ({"operation": "copy", "status": 503}, {"status": 503}),
+        ({"operation": "*", "drop": True, "times": 2}, {"drop": True, "times": 2, "remaining": 2}),
+        ({"operation": "info", "delay_seconds": 0.5}, {"delay_seconds": 0.5}),
+        (
+            {"operation": "copy", "error": {}},
+            {"error": {"code": 500, "message": "Injected fault.", "details": []}},
+        ),
+        (
+            {"operation": "copy", "error": {"code": 403, "message": "No", "details": ["d"]}, "status": 200},
+            {"error": {"code": 403, "message": "No", "details": ["d"]}, "status": 200},
+        ),
+        (
+            {"operation": "info", "status": 502, "probability": 0.25, "seed": 9},
+            {"status": 502, "probability": 0.25, "seed": 9},
+        ),
+        ({"operation": "info", "status": 502, "probability": 1}, {"status": 502}),
+    ],
+)  # fmt: skip
+def test_a_fault_rule_is_described_back_with_only_what_it_does(arcgis_mock, rule, described):
+    (added,) = arcgis_mock.control("POST", "faults", rule)["faults"]
+    expected = {"id": added["id"], "operation": rule["operation"], **described, "matched": 0}
+    assert added == expected
+    assert arcgis_mock.control("GET", "faults") == {"faults": [expected]}
+
+
+def test_several_rules_are_added_together_or_not_at_all(arcgis_mock):
+    good = {"operation": "info", "status": 503}
+    refused = _post_rule(arcgis_mock, {"faults": [good, {"operation": "info"}]})
+    assert refused.status_code == 400
+    assert arcgis_mock.control("GET", "faults") == {"faults": []}
+    added = arcgis_mock.control("POST", "faults", [good, {**good, "times": 1}])["faults"]
+    assert [rule["id"] for rule in added] == sorted(rule["id"] for rule in added)
+    assert len(arcgis_mock.control("GET", "faults")["faults"]) == 2
+
+
+@pytest.mark.parametrize(
+    "status, body",
+    [(503, "503 Service Unavailable\n"), (429, "429 Too Many Requests\n"), (599, "599 Injected\n")],
+)
+def test_a_status_fault_answers_the_proxys_plain_text(arcgis_mock, status, body):
+    arcgis_mock.fault(INFO, status=status, times=1)
+    response = arcgis_mock.session.get(f"{arcgis_mock.portal_url}/info?f=json")
+    assert (response.status_code, response.text) == (status, body)
+    assert response.headers["Content-Type"].startswith("text/plain")
+
+
+@pytest.mark.parametrize("where", ["portal", "admin"])
+def test_an_error_fault_answers_in_the_resources_own_envelope(arcgis_mock, where):
+    error = {"code": 403, "message": "Injected no", "details": ["why"]}
+    token = arcgis_mock.token()
+    if where == "portal":
+        arcgis_mock.fault("portalSelf", error=error, times=1)
+        url = f"{arcgis_mock.portal_url}/portals/self"
+        expected = {"error": error}
+    else:
+        arcgis_mock.fault("runtimes", error=error, status=502, times=1)
+        url = f"{arcgis_mock.admin_url}/notebooks/runtimes"
+        expected = {"status": "error", "messages": ["Injected no", "why"], "code": 403}
+    response = arcgis_mock.session.get(url, params={"f": "json", "token": token})
+    assert response.json() == expected
+    assert response.status_code == (200 if where == "portal" else 502)
+
+
+def test_a_rule_for_one_operation_leaves_the_others_alone(arcgis_mock):
+    arcgis_mock.fault("generateToken", status=503)
+    assert _info_codes(arcgis_mock, 3) == [200, 200, 200]
+    arcgis_mock.fault("*", status=502, times=2)
+    assert _info_codes(arcgis_mock, 3) == [502, 502, 200]
