@@ -110,8 +110,11 @@ contract-deep: $(VENV)/.installed-test
 MUTMUT_VERSION    ?= 3.8.1
 MUTATION_CHILDREN ?= 2
 NICE ?=
+# Some modules only: MODULES='mockserver/redact.py mockserver/control/*' (globs on paths).
+MODULES ?=
+MODULE_ARGS = $(foreach m,$(MODULES),--module '$(m)')
 # Expanded when a recipe runs, after .venv exists.
-MUTANTS ?= $(shell $(BIN)/python -m bench.mutation --patterns)
+MUTANTS ?= $(shell $(BIN)/python -m bench.mutation --patterns $(MODULE_ARGS))
 mutation: $(VENV)/.installed-test
 	$(BIN)/python -m pip install --quiet 'mutmut==$(MUTMUT_VERSION)'
 	rm -rf mutants
@@ -125,7 +128,7 @@ mutation-pending: $(VENV)/.installed-test
 	@test -d mutants || { echo "mutation-pending: no mutants/ here; run make mutation first" >&2; exit 2; }
 	$(BIN)/python -m pip install --quiet 'mutmut==$(MUTMUT_VERSION)'
 	rm -rf mutants/tests && cp -a tests mutants/tests
-	$(BIN)/python -m bench.mutation --pending > mutants/pending.txt
+	$(BIN)/python -m bench.mutation --pending $(MODULE_ARGS) > mutants/pending.txt
 	@echo "mutation-pending: $$(wc -l < mutants/pending.txt) mutants to run again"
 	if [ -s mutants/pending.txt ]; then \
 	  $(NICE) $(BIN)/mutmut run --max-children $(MUTATION_CHILDREN) $$(cat mutants/pending.txt); fi

@@ -255,13 +255,21 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="only print the mutmut run arguments that select every counted mutant",
     )
+    parser.add_argument(
+        "--module",
+        action="append",
+        default=[],
+        help="with --pending or --patterns: only modules whose path matches (a glob; repeatable)",
+    )
     args = parser.parse_args(argv)
     if args.patterns:
-        print(" ".join(shlex.quote(module.mutants) for module in modules()))
+        chosen = [module for module in modules() if _chosen(module.path, args.module)]
+        print(" ".join(shlex.quote(module.mutants) for module in chosen))
         return 0
     results = collect(args.mutants)
     if args.pending:
-        pending = [name for r in results for name in (*(s.name for s in r.gaps), *r.unsettled)]
+        chosen = [r for r in results if _chosen(r.label, args.module)]
+        pending = [name for r in chosen for name in (*(s.name for s in r.gaps), *r.unsettled)]
         print("\n".join(pending))
         return 0
     generated = render(results, stale_equivalents(results, load_equivalents()))
@@ -269,6 +277,10 @@ def main(argv: list[str] | None = None) -> int:
         write(args.write, generated)
     print(generated)
     return 1 if any(r.run and r.gaps for r in results) else 0
+
+
+def _chosen(path: str, globs: list[str]) -> bool:
+    return not globs or any(fnmatch(path.split(" ", 1)[0], glob) for glob in globs)
 
 
 if __name__ == "__main__":
