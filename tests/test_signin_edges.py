@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from mockserver import create_app, deployment
+from mockserver import create_app, deployment, messages
 from mockserver.auth.lockout import PORTAL_LOCKOUT, LockoutPolicy
 from mockserver.clock import Clock
 
@@ -139,3 +139,27 @@ def test_an_oauth_expiration_of_at_most_two_weeks_is_kept(expiration):
     _, client, _ = _app()
     fragment = _sign_in(client, _authorize(client, expiration))
     assert int(fragment["expires_in"]) == int(expiration) * 60
+
+
+# --- a token of a user the deployment no longer has -------------------------------
+
+
+def test_a_token_of_a_user_no_longer_in_the_deployment_is_refused_as_invalid(tmp_path):
+    users = tmp_path / "users.toml"
+    users.write_text('[users.alice]\npassword = "alice-pw-1"\nrole = "Administrator"\n')
+    state = tmp_path / "state.sqlite3"
+    before = create_app(state=state, users=users).test_client()
+    token = before.post(
+        f"{SHARING}/generateToken",
+        data={"username": "alice", "password": "alice-pw-1", "f": "json"},
+    ).get_json(force=True)["token"]
+    # The same deployment (same state, same token secret) restarted without alice.
+    after = create_app(state=state).test_client()
+    for client, code in ((before, None), (after, 498)):
+        answer = client.get(
+            "/arcgis/admin/notebooks/runtimes", query_string={"f": "json", "token": token}
+        ).get_json(force=True)
+        assert answer.get("code") == code, answer
+    assert after.get(
+        "/arcgis/admin/notebooks/runtimes", query_string={"f": "json", "token": token}
+    ).get_json(force=True)["messages"] == [messages.INVALID_TOKEN]
