@@ -110,7 +110,7 @@ contract-deep: $(VENV)/.installed-test
 MUTMUT_VERSION    ?= 3.8.1
 MUTATION_CHILDREN ?= 2
 NICE ?=
-# Some modules only: MODULES='mockserver/redact.py mockserver/control/*' (globs on paths).
+# Some modules only: MODULES='mockserver/serving/redact.py mockserver/control/*' (globs on paths).
 MODULES ?=
 MODULE_ARGS = $(foreach m,$(MODULES),--module '$(m)')
 # Expanded when a recipe runs, after .venv exists.

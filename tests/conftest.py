@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from contracts.exchanges import seed_copy_form
-from mockserver import create_app, deployment
-from mockserver.clock import Clock
+from mockserver import create_app
+from mockserver.core import deployment
+from mockserver.core.clock import Clock
 from tests.deadline import pytest_runtest_protocol  # noqa: F401 - every test's deadline
 from tests.nbmock_process import NbmockProcess, free_port  # noqa: F401 - free_port for tests
 

@@ -14,9 +14,9 @@ import pytest
 
 from bench import hosting, naive, run, servers
 from bench.load import Request, Result
-from mockserver import serving
 from mockserver.control.store import ControlStore
-from mockserver.settings import Settings
+from mockserver.core.settings import Settings
+from mockserver.serving import server as serving
 from mockserver.testing import running
 
 

@@ -13,9 +13,11 @@ import logging
 
 import pytest
 
-from mockserver import cli, create_app, messages, serving
-from mockserver.clock import Clock
-from mockserver.redact import MASK, redact, redact_loggers
+from mockserver import cli, create_app
+from mockserver.core import messages
+from mockserver.core.clock import Clock
+from mockserver.serving import server as serving
+from mockserver.serving.redact import MASK, redact, redact_loggers
 
 PROXY = "10.0.0.1"
 STRANGER = "10.0.0.2"

@@ -8,9 +8,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from mockserver import create_app, deployment, messages
+from mockserver import create_app
 from mockserver.auth.lockout import PORTAL_LOCKOUT, LockoutPolicy
-from mockserver.clock import Clock
+from mockserver.core import deployment, messages
+from mockserver.core.clock import Clock
 
 SHARING = "/arcgis/sharing/rest"
 HOST = "https://nbmock.test"

@@ -15,11 +15,11 @@ from flask import Flask, current_app
 
 from mockserver.auth.tokens import TokenService
 from mockserver.auth.users import UserDirectory
-from mockserver.clock import Clock
+from mockserver.core.clock import Clock
+from mockserver.core.settings import Settings
 from mockserver.runtimes.backend import RuntimesBackend
 from mockserver.runtimes.releases import Release
 from mockserver.runtimes.store import Store
-from mockserver.settings import Settings
 
 _KEY = "nbmock"
 
@@ -37,7 +37,7 @@ class Deployment:
     tokens: TokenService
     runtimes: RuntimesBackend
     #: Called inside each write's transaction with its rendered answer (the journal):
-    #: ``hook(operation, response)``; see mockserver/pipeline.py.
+    #: ``hook(operation, response)``; see mockserver/web/pipeline.py.
     commit_hooks: list[Callable[[Any, Any], None]] = field(default_factory=list)
 
     def close(self) -> None:
