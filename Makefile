@@ -111,13 +111,15 @@ MUTMUT_VERSION    ?= 3.8.1
 MUTATION_CHILDREN ?= 2
 NICE ?=
 # Some modules only: MODULES='mockserver/serving/redact.py mockserver/control/*' (globs on paths).
+# A full run starts afresh; a MODULES run keeps the other modules' verdicts in mutants/, so
+# modules run one by one add up to one table (mutmut regenerates a changed source's mutants).
 MODULES ?=
 MODULE_ARGS = $(foreach m,$(MODULES),--module '$(m)')
 # Expanded when a recipe runs, after .venv exists.
 MUTANTS ?= $(shell $(BIN)/python -m bench.mutation --patterns $(MODULE_ARGS))
 mutation: $(VENV)/.installed-test
 	$(BIN)/python -m pip install --quiet 'mutmut==$(MUTMUT_VERSION)'
-	rm -rf mutants
+	$(if $(MODULES),,rm -rf mutants)
 	$(NICE) $(BIN)/mutmut run --max-children $(MUTATION_CHILDREN) $(MUTANTS)
 	$(BIN)/python -m bench.mutation --write docs/MUTATION.md
 
