@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from mockserver import create_app
 from mockserver.control.journal import MAX_PARAMS
 from mockserver.control.routes import MAX_CLOCK_SECONDS
+from mockserver.core.clock import Clock
 from mockserver.testing import in_process
 from tests.conftest import SEED_COPY, STANDARD_ID
 
@@ -112,6 +114,21 @@ def test_the_clock_moves_up_to_a_century_either_way(arcgis_mock, direction):
     moved = _move_clock(arcgis_mock, {"advance_seconds": direction * (CENTURY - 3600)})
     assert moved.status_code == 200
     assert moved.json()["offsetSeconds"] == direction * (CENTURY - 3600)
+
+
+def test_a_fresh_emulator_without_a_clock_of_its_own_runs_on_wall_clock_time():
+    client = create_app().test_client()
+    assert client.get("/__mock__/clock").get_json()["offsetSeconds"] == 0.0
+
+
+@pytest.mark.parametrize("epoch_seconds", [0.0, 1_000_000_000.0, 4_102_444_800.0])
+def test_a_clock_set_in_process_is_the_time_the_emulator_answers(epoch_seconds):
+    clock = Clock()
+    client = create_app(clock=clock).test_client()
+    clock.set(epoch_seconds)
+    answered = client.get("/__mock__/clock").get_json()["epochMs"] / 1000
+    # Wall time runs on between set() and the answer; a wrong sign is decades off.
+    assert epoch_seconds <= answered < epoch_seconds + 60
 
 
 # --- reset and the seed --------------------------------------------------------------
