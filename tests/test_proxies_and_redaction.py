@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import uuid
 
 import pytest
 
@@ -392,8 +393,13 @@ def test_text_without_credentials_is_returned_unchanged(text):
     assert redact(text) == text
 
 
+def _fresh_logger(name: str) -> logging.Logger:
+    """A logger no earlier test (or process this one was forked from) filtered already."""
+    return logging.getLogger(f"{name}.{uuid.uuid4().hex}")
+
+
 def _log_through_filter(caplog, name: str, *args, exc_info=None) -> logging.LogRecord:
-    logger = logging.getLogger(name)
+    logger = _fresh_logger(name)
     redact_loggers(logger.name)
     with caplog.at_level(logging.INFO, logger=logger.name):
         logger.info(*args, exc_info=exc_info)
@@ -416,7 +422,7 @@ def test_a_logged_traceback_is_masked_too(caplog):
     try:
         raise ValueError(f"bad request token={SECRET}")
     except ValueError as error:
-        logger = logging.getLogger("nbmock.test.trace")
+        logger = _fresh_logger("nbmock.test.trace")
         redact_loggers(logger.name)
         handler_text = []
 
@@ -440,7 +446,7 @@ def test_a_logged_traceback_is_masked_too(caplog):
 
 
 def test_a_malformed_log_record_is_passed_on_for_the_handler_to_report(caplog):
-    logger = logging.getLogger("nbmock.test.malformed")
+    logger = _fresh_logger("nbmock.test.malformed")
     redact_loggers(logger.name)
     record = logging.LogRecord(logger.name, logging.INFO, __file__, 1, "%d", ("x",), None)
     assert all(f.filter(record) for f in logger.filters)
@@ -448,7 +454,7 @@ def test_a_malformed_log_record_is_passed_on_for_the_handler_to_report(caplog):
 
 
 def test_redacting_a_logger_twice_adds_one_filter():
-    name = "nbmock.test.twice"
+    name = _fresh_logger("nbmock.test.twice").name
     redact_loggers(name, name)
     redact_loggers(name)
     assert len(logging.getLogger(name).filters) == 1
