@@ -118,6 +118,27 @@ def test_the_scheme_is_the_last_forwarded_proto_hop(client, hops):
     assert answered == (200, f"https://{PORTAL_HOST}/arcgis")
 
 
+@pytest.mark.parametrize("hops", ["http", "https, http", "https,http"])
+def test_a_proxy_that_reached_an_https_server_over_http_says_so(client, hops):
+    answered = client.get(
+        f"{SHARING}/info",
+        base_url="https://localhost",
+        query_string={"f": "json"},
+        headers={"X-Forwarded-Proto": hops, "X-Forwarded-Host": PORTAL_HOST},
+        environ_base={"REMOTE_ADDR": PROXY},
+    ).get_json(force=True)
+    assert answered["owningSystemUrl"] == f"http://{PORTAL_HOST}/arcgis"
+
+
+@pytest.mark.parametrize("peer", ["", "unix:/run/nbmock.sock", "10.0.0.1:5000"])
+def test_forwarded_headers_from_a_peer_with_no_ip_address_are_ignored(client, peer):
+    """A peer without an address (gunicorn on a Unix socket leaves it empty) is no proxy."""
+    answered = _owning_system_url(
+        client, {"X-Forwarded-Proto": "https", "X-Forwarded-Host": PORTAL_HOST}, peer=peer
+    )
+    assert answered == (200, "http://localhost/arcgis")
+
+
 def test_a_scheme_that_is_not_http_or_https_is_ignored(client):
     answered = _owning_system_url(
         client, {"X-Forwarded-Proto": "https, gopher", "X-Forwarded-Host": PORTAL_HOST}
@@ -264,7 +285,9 @@ def test_a_public_url_without_a_host_name_stops_nbmock_serve_naming_it(serve_set
     assert str(stopped.value) == f"nbmock serve: --public-url {public_url!r} has no host name"
 
 
-@pytest.mark.parametrize("proxy", ["proxy.example", "10.0.0.300", "10.0.0.0/33", "", "fe80::1::2"])
+@pytest.mark.parametrize(
+    "proxy", ["proxy.example", "10.0.0.300", "10.0.0.0/33", "", "fe80::1::2", "10.0.0.1X", "X::1"]
+)
 def test_a_trusted_proxy_that_is_no_address_stops_nbmock_serve_naming_it(serve_settings, proxy):
     with pytest.raises(SystemExit) as stopped:
         serve_settings("--trusted-proxy", proxy)
