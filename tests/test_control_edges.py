@@ -3,11 +3,18 @@ rule, the journal's bounds, the clock's bounds, a reset or ``after=N`` go wrong.
 
 from __future__ import annotations
 
+import logging
+import os
+import re
+import sqlite3
+from pathlib import Path
+
 import pytest
 
 from mockserver import create_app
 from mockserver.control.journal import MAX_PARAMS
 from mockserver.control.routes import MAX_CLOCK_SECONDS
+from mockserver.core import deployment, messages, statefile
 from mockserver.core.clock import Clock
 from mockserver.testing import in_process
 from tests.conftest import SEED_COPY, STANDARD_ID
@@ -338,3 +345,162 @@ def test_a_rule_for_one_operation_leaves_the_others_alone(arcgis_mock):
     assert _info_codes(arcgis_mock, 3) == [200, 200, 200]
     arcgis_mock.fault("*", status=502, times=2)
     assert _info_codes(arcgis_mock, 3) == [502, 502, 200]
+
+
+# --- health and the state file (mockserver/core/statefile.py) ---------------------------
+# nbmock serve watches its state file this way; tests/test_hardening_server.py checks it
+# through a served process, these in process so that mutmut's mutants meet them.
+
+
+def _on_a_state_file(tmp_path, name: str = "state.sqlite3"):
+    path = tmp_path / name
+    app = create_app(state=str(path))
+    identity = statefile.record_identity(deployment.of(app).store, str(path))
+    statefile.init_app(app, identity)
+    return app, path, identity
+
+
+def _health(app) -> tuple[int, dict]:
+    answer = app.test_client().get("/__mock__/health")
+    return answer.status_code, answer.get_json()
+
+
+def test_health_is_ok_on_the_state_file_the_run_started_on(tmp_path):
+    app, _, _ = _on_a_state_file(tmp_path)
+    status, answer = _health(app)
+    assert (status, answer["status"]) == (200, "ok")
+
+
+def test_a_state_file_keeps_its_identity_across_runs_and_another_file_has_its_own(tmp_path):
+    app, path, identity = _on_a_state_file(tmp_path)
+    again = statefile.record_identity(deployment.of(app).store, str(path))
+    assert again == identity
+    assert re.fullmatch(r"[0-9a-f]{32}", identity.state_id)
+    other = _on_a_state_file(tmp_path, "other.sqlite3")[2]
+    assert other.state_id != identity.state_id
+    assert (other.device, other.inode) != (identity.device, identity.inode)
+
+
+def test_a_deleted_state_file_fails_health_saying_so(tmp_path, caplog):
+    app, path, _ = _on_a_state_file(tmp_path)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    status, answer = _health(app)
+    assert status == 503
+    assert answer["messages"] == [messages.STATE_FILE_GONE.format(path=path)]
+
+
+def test_a_state_file_replaced_by_another_database_fails_health_saying_so(tmp_path):
+    app, path, _ = _on_a_state_file(tmp_path)
+    other = tmp_path / "other.sqlite3"
+    sqlite3.connect(other).execute("CREATE TABLE t (x)").connection.close()
+    os.replace(other, path)
+    status, answer = _health(app)
+    assert status == 503
+    assert answer["messages"] == [messages.STATE_FILE_REPLACED.format(path=path)]
+
+
+def test_a_state_file_whose_database_is_another_runs_fails_health_saying_so(tmp_path):
+    app, path, _ = _on_a_state_file(tmp_path)
+    with deployment.of(app).store.transaction() as tx:
+        tx.set_meta(statefile.STATE_ID, "0" * 32)
+    status, answer = _health(app)
+    assert status == 503
+    assert answer["messages"] == [messages.STATE_FILE_REPLACED.format(path=path)]
+
+
+def test_a_worker_on_a_gone_state_file_logs_why_at_once(tmp_path, caplog):
+    path = tmp_path / "state.sqlite3"
+    app = create_app(state=str(path))
+    identity = statefile.record_identity(deployment.of(app).store, str(path))
+    path.unlink()
+    with caplog.at_level(logging.ERROR, logger="nbmock"):
+        statefile.init_app(app, identity)
+    assert caplog.messages == [
+        f"nbmock: worker {os.getpid()}: {messages.STATE_FILE_GONE.format(path=path)}"
+    ]
+
+
+def test_a_sound_state_logs_nothing_at_start(tmp_path, caplog):
+    with caplog.at_level(logging.DEBUG, logger="nbmock"):
+        _on_a_state_file(tmp_path)
+    assert caplog.messages == []
+
+
+def _failing_writes(app, monkeypatch) -> sqlite3.OperationalError:
+    failure = sqlite3.OperationalError("attempt to write a readonly database")
+
+    def refuse(*args, **kwargs):
+        raise failure
+
+    for method in ("transaction", "write"):
+        monkeypatch.setattr(deployment.of(app).store, method, refuse)
+    return failure
+
+
+@pytest.mark.parametrize("on_file", [True, False], ids=["file", "in-memory"])
+def test_a_state_that_cannot_be_written_fails_health_naming_the_file(
+    tmp_path, monkeypatch, on_file
+):
+    if on_file:
+        app, path, _ = _on_a_state_file(tmp_path)
+    else:
+        app, path = create_app(), "(in memory)"
+        statefile.init_app(app, None)
+    failure = _failing_writes(app, monkeypatch)
+    status, answer = _health(app)
+    assert status == 503
+    assert answer["messages"] == [messages.STATE_FILE_NOT_WRITABLE.format(path=path, error=failure)]
+
+
+@pytest.mark.parametrize(
+    ("where", "portal"),
+    [
+        ("/arcgis/sharing/rest/generateToken", True),
+        (f"/arcgis/admin/notebooks/runtimes/{STANDARD_ID}/copy", False),
+    ],
+)
+@pytest.mark.parametrize("on_file", [True, False], ids=["file", "in-memory"])
+def test_a_write_the_state_refuses_answers_503_and_logs_the_file(
+    tmp_path, monkeypatch, caplog, where, portal, on_file
+):
+    if on_file:
+        app, path, _ = _on_a_state_file(tmp_path)
+    else:
+        app, path = create_app(), "(in memory)"
+        statefile.init_app(app, None)
+    client = app.test_client()
+    token = client.post(
+        "/arcgis/sharing/rest/generateToken",
+        data={"username": "admin", "password": "admin1234", "f": "json"},
+    ).get_json(force=True)["token"]
+    failure = _failing_writes(app, monkeypatch)
+    with caplog.at_level(logging.ERROR, logger="nbmock"):
+        answer = client.post(
+            where,
+            data={
+                **SEED_COPY,
+                "username": "admin",
+                "password": "a wrong one",  # a failed sign-in is written down
+                "f": "json",
+                "token": token,
+            },
+        )
+    assert answer.status_code == 503
+    body = answer.get_json(force=True)
+    if portal:
+        assert body["error"]["code"] == 503
+        assert body["error"]["message"] == messages.STATE_UNAVAILABLE
+    else:
+        assert body == {"status": "error", "messages": [messages.STATE_UNAVAILABLE], "code": 503}
+    assert caplog.messages == [
+        f"nbmock: worker {os.getpid()}: POST {where}: "
+        + messages.STATE_FILE_NOT_WRITABLE.format(path=path, error=failure)
+    ]
+
+
+def test_an_unreadable_state_file_is_named_with_sqlites_reason():
+    error = sqlite3.DatabaseError("file is not a database")
+    assert str(statefile.unreadable("/srv/state.sqlite3", error)) == (
+        messages.STATE_FILE_UNREADABLE.format(path="/srv/state.sqlite3", error=error)
+    )
