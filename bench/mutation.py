@@ -15,8 +15,10 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
+import subprocess
 import tomllib
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from fnmatch import fnmatch
 from pathlib import Path
 
@@ -94,6 +96,8 @@ class ModuleResult:
     survivors: list[Survivor] = field(default_factory=list)
     #: Mutants not run yet, or whose function no test reached: worth another run.
     unsettled: list[str] = field(default_factory=list)
+    #: When mutmut last wrote this module's verdicts (modules may be run one by one).
+    run_at: str = ""
 
     @property
     def equivalent(self) -> int:
@@ -150,6 +154,7 @@ def collect(mutants_dir: Path) -> list[ModuleResult]:
         meta = mutants_dir / (mod.path + ".meta")
         if meta.exists():
             result.present = True
+            result.run_at = _utc(meta.stat().st_mtime)
             codes = json.loads(meta.read_text(encoding="utf-8"))["exit_code_by_key"]
             for name, code in sorted(codes.items(), key=lambda item: _natural(item[0])):
                 if not fnmatch(name, mod.mutants):
@@ -173,6 +178,30 @@ def collect(mutants_dir: Path) -> list[ModuleResult]:
     return results
 
 
+def _utc(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def provenance(root: Path = PYPROJECT.parent) -> str:
+    """Which tree the table is of: the commit, and whether uncommitted changes were in it."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", "mockserver", "tests"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    except OSError:
+        commit, dirty = "", ""
+    tree = f"commit {commit}" if commit else "a tree outside git"
+    if dirty:
+        tree += " plus uncommitted changes to mockserver/ or tests/"
+    return f"Written {_utc(datetime.now(UTC).timestamp())} UTC from {tree}."
+
+
 def _natural(name: str) -> tuple[str, int]:
     function, _, number = name.rpartition("__mutmut_")
     return function, int(number) if number.isdigit() else 0
@@ -192,22 +221,26 @@ def stale_equivalents(
     ]
 
 
-def render(results: list[ModuleResult], stale: list[tuple[str, str]] = ()) -> str:
+def render(
+    results: list[ModuleResult], stale: list[tuple[str, str]] = (), written: str = ""
+) -> str:
     lines = [
         GENERATED,
         "",
         "## Scores",
         "",
+        *([written, ""] if written else []),
         "Score = killed / (mutants run − equivalent survivors). A timeout counts as killed.",
+        "Run (UTC): when mutmut last wrote the module's verdicts.",
         "",
-        "| module | mutants | killed | equivalent | gaps | no tests | score |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| module | mutants | killed | equivalent | gaps | no tests | score | run (UTC) |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in results:
         if not r.present:
-            lines.append(f"| `{r.label}` | — | — | — | — | — | not in the code yet |")
+            lines.append(f"| `{r.label}` | — | — | — | — | — | not in the code yet | — |")
         elif not r.run:
-            lines.append(f"| `{r.label}` | {r.total} | — | — | — | — | **not run** |")
+            lines.append(f"| `{r.label}` | {r.total} | — | — | — | — | **not run** | — |")
         else:
             score = r.score()
             shown = "—" if score is None else f"{score:.1f} %"
@@ -215,7 +248,7 @@ def render(results: list[ModuleResult], stale: list[tuple[str, str]] = ()) -> st
                 shown += f" ({r.not_run} of {r.total} not run)"
             lines.append(
                 f"| `{r.label}` | {r.total} | {r.killed} | {r.equivalent} | {len(r.gaps)}"
-                f" | {r.no_tests} | {shown} |"
+                f" | {r.no_tests} | {shown} | {r.run_at or '—'} |"
             )
     for r in results:
         if not r.run or not (r.survivors or r.other):
@@ -272,7 +305,9 @@ def main(argv: list[str] | None = None) -> int:
         pending = [name for r in chosen for name in (*(s.name for s in r.gaps), *r.unsettled)]
         print("\n".join(pending))
         return 0
-    generated = render(results, stale_equivalents(results, load_equivalents()))
+    generated = render(
+        results, stale_equivalents(results, load_equivalents()), provenance() if args.write else ""
+    )
     if args.write:
         write(args.write, generated)
     print(generated)

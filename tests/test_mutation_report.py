@@ -44,15 +44,21 @@ def test_the_score_leaves_equivalents_out_and_counts_gaps_and_untested_mutants_a
 
 
 def test_the_report_names_every_gap_with_its_diff_and_a_module_not_run_as_such():
-    gap = ModuleResult("m.py", present=True, total=2, killed=1)
+    gap = ModuleResult("m.py", present=True, total=2, killed=1, run_at="2026-12-07 12:00")
     gap.survivors = [Survivor("m.x_f__mutmut_2", DIFF, None)]
     absent = ModuleResult("n.py")
     unrun = ModuleResult("o.py", present=True, total=3, not_run=3)
     text = mutation.render([gap, absent, unrun])
-    assert "| `m.py` | 2 | 1 | 0 | 1 | 0 | 50.0 % |" in text
+    assert "| `m.py` | 2 | 1 | 0 | 1 | 0 | 50.0 % | 2026-12-07 12:00 |" in text
     assert "`m.x_f__mutmut_2` — **GAP**" in text and "+    if minutes < 0:" in text
-    assert "| `n.py` | — | — | — | — | — | not in the code yet |" in text
-    assert "| `o.py` | 3 | — | — | — | — | **not run** |" in text
+    assert "| `n.py` | — | — | — | — | — | not in the code yet | — |" in text
+    assert "| `o.py` | 3 | — | — | — | — | **not run** | — |" in text
+
+
+def test_the_table_says_which_commit_it_is_of():
+    written = mutation.provenance()
+    assert written.startswith("Written ") and " UTC from commit " in written
+    assert written in mutation.render([], written=written)
 
 
 def test_an_equivalent_entry_no_survivor_matches_is_reported_stale_once_its_module_ran_whole():
