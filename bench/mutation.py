@@ -239,6 +239,9 @@ def render(
     for r in results:
         if not r.present:
             lines.append(f"| `{r.label}` | — | — | — | — | — | not in the code yet | — |")
+        elif not r.total:
+            # Only constants and annotations: mutmut makes no mutant of them.
+            lines.append(f"| `{r.label}` | 0 | — | — | — | — | no mutants to make | — |")
         elif not r.run:
             lines.append(f"| `{r.label}` | {r.total} | — | — | — | — | **not run** | — |")
         else:
