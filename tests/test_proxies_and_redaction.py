@@ -246,6 +246,38 @@ def test_any_other_name_is_refused_naming_it(serve_settings, host):
     }
 
 
+def test_a_refused_host_name_is_refused_before_a_fault_rule_can_answer_it(serve_settings):
+    client = create_app(serve_settings("--host", "127.0.0.1")).test_client()
+    local = {"Host": "localhost"}
+    rule = {"operation": "info", "status": 502}
+    assert client.post("/__mock__/faults", json=rule, headers=local).status_code == 200
+    refused = client.get(f"{SHARING}/info?f=json", headers={"Host": EVIL_HOST})
+    assert refused.status_code == 400
+    assert refused.get_json(force=True)["messages"] == [
+        messages.HOST_NOT_ALLOWED.format(host=EVIL_HOST)
+    ]
+
+
+@pytest.mark.parametrize(
+    "body, content_type",
+    [
+        (b"name=%FF%FE", "application/x-www-form-urlencoded"),
+        (b"--x\r\nbroken", "multipart/form-data; boundary=x"),
+    ],
+)
+def test_a_refused_host_name_is_refused_before_its_body_is_read(serve_settings, body, content_type):
+    client = create_app(serve_settings("--host", "127.0.0.1")).test_client()
+    refused = client.post(
+        f"{SHARING}/generateToken",
+        data=body,
+        headers={"Host": EVIL_HOST, "Content-Type": content_type},
+    )
+    assert refused.status_code == 400
+    assert refused.get_json(force=True)["messages"] == [
+        messages.HOST_NOT_ALLOWED.format(host=EVIL_HOST)
+    ]
+
+
 def test_a_refused_host_name_is_echoed_cut_to_100_characters(serve_settings):
     status, answer = _host_answer(serve_settings(), "a" * 300 + ".example")
     assert status == 400
