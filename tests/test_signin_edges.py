@@ -164,3 +164,23 @@ def test_a_token_of_a_user_no_longer_in_the_deployment_is_refused_as_invalid(tmp
     assert after.get(
         "/arcgis/admin/notebooks/runtimes", query_string={"f": "json", "token": token}
     ).get_json(force=True)["messages"] == [messages.INVALID_TOKEN]
+
+
+# --- who may use the admin API ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", ["Publisher", "User", "Viewer"])
+def test_a_user_who_is_no_administrator_is_refused_the_admin_api_saying_why(tmp_path, role):
+    users = tmp_path / "users.toml"
+    users.write_text(f'[users.alice]\npassword = "alice-pw-1"\nrole = "{role}"\n')
+    _, client, _ = _app(users=users)
+    token = client.post(
+        f"{SHARING}/generateToken",
+        data={"username": "alice", "password": "alice-pw-1", "f": "json"},
+    ).get_json(force=True)["token"]
+    refused = client.get("/arcgis/admin", query_string={"f": "json", "token": token})
+    assert refused.get_json(force=True) == {
+        "status": "error",
+        "messages": [messages.NOT_PERMITTED],
+        "code": 403,
+    }
