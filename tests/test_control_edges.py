@@ -504,3 +504,21 @@ def test_an_unreadable_state_file_is_named_with_sqlites_reason():
     assert str(statefile.unreadable("/srv/state.sqlite3", error)) == (
         messages.STATE_FILE_UNREADABLE.format(path="/srv/state.sqlite3", error=error)
     )
+
+
+# --- a snapshot of another release ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("release", "named"),
+    [("10.9.1", "'10.9.1'"), ("9" * 30, repr("9" * 20)), (None, "'None'"), (11.3, "'11.3'")],
+)
+def test_a_snapshot_of_another_release_is_refused_naming_both_releases(arcgis_mock, release, named):
+    snapshot = arcgis_mock.control("GET", "state")
+    serving = snapshot["release"]
+    snapshot["release"] = release
+    refused = arcgis_mock.session.post(f"{arcgis_mock.control_url}/state", json=snapshot)
+    assert refused.status_code == 400
+    assert refused.json()["messages"] == [
+        f"The snapshot is of release {named}; this emulator serves {serving!r}."
+    ]
