@@ -20,7 +20,7 @@ LOCKED = "locked"
 
 
 def _app(**options):
-    app = create_app(clock=Clock(), **options)
+    app = create_app(**{"clock": Clock(), **options})
     return app, app.test_client(), deployment.of(app).clock
 
 
@@ -82,6 +82,25 @@ def test_after_a_lock_ends_the_right_password_works_and_one_typo_does_not_lock_a
         _generate_token(client, "nope")
     clock.advance(2 * 60 + 1)
     assert not _is_locked(_generate_token(client, "nope"))
+    assert "token" in _generate_token(client, "admin1234")
+
+
+class _StoppedClock(Clock):
+    """Wall time stands still, so that a lock's end is checked to the millisecond."""
+
+    def now(self) -> float:
+        return 1_800_000_000 + self.offset_seconds
+
+
+@pytest.mark.parametrize("lock_minutes", [1, 15])
+def test_a_lock_holds_to_its_last_millisecond_and_ends_exactly_on_time(lock_minutes):
+    policy = LockoutPolicy(attempts=3, window_minutes=15, lock_minutes=lock_minutes)
+    _, client, clock = _app(lockout=policy, clock=_StoppedClock())
+    for _ in range(3):
+        _generate_token(client, "nope")
+    clock.advance(lock_minutes * 60 - 0.001)
+    assert _is_locked(_generate_token(client, "admin1234"))
+    clock.advance(0.001)
     assert "token" in _generate_token(client, "admin1234")
 
 
