@@ -104,6 +104,15 @@ def test_a_lock_holds_to_its_last_millisecond_and_ends_exactly_on_time(lock_minu
     assert "token" in _generate_token(client, "admin1234")
 
 
+@pytest.mark.parametrize(("after_seconds", "locked"), [(15 * 60, True), (15 * 60 + 0.001, False)])
+def test_the_window_counts_failures_up_to_its_last_millisecond_only(after_seconds, locked):
+    _, client, clock = _app(clock=_StoppedClock())
+    for _ in range(4):
+        _generate_token(client, "nope")
+    clock.advance(after_seconds)
+    assert _is_locked(_generate_token(client, "nope")) is locked
+
+
 # --- an OAuth token lives at most two weeks ---------------------------------------
 
 
