@@ -11,6 +11,10 @@ need the emulator's control plane, ``/__mock__/``; against anything else
 they are reported as not run. A served emulator runs them as the in-process
 one does.
 
+Checks marked ``flavour("kubernetes")`` or ``flavour("notebook-server")`` are about
+one flavour's API; the kit judges the target's flavour from its answers
+(``Target.flavour``) and reports the other flavour's checks as not run.
+
 Registered for every pytest run of an environment where the package is
 installed (entry point ``pytest11``), with or without the ``kit`` extra: so
 this module imports only pytest and the kit's own modules at the top, and
@@ -28,7 +32,15 @@ import pytest
 
 from contracts.redaction import redact
 from contracts.safety import NeedsWrites
-from contracts.target import DEFAULT_REMOTE_BUDGET, DEFAULT_REMOTE_PAUSE, Credentials, Target
+from contracts.target import (
+    DEFAULT_REMOTE_BUDGET,
+    DEFAULT_REMOTE_PAUSE,
+    FLAVOUR_TITLES,
+    KUBERNETES,
+    Credentials,
+    Target,
+)
+from contracts.transport import DEFAULT_DEADLINE_SECONDS, DEFAULT_MAX_ANSWER_BYTES
 
 LIMITED_USER = ("viewer", "viewer1234")  # the in-process emulator's user without privileges
 #: The in-process emulator's user with "Create and edit notebooks" and no admin privilege.
@@ -114,6 +126,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help=f"pause before each request to a remote target (default: {DEFAULT_REMOTE_PAUSE})",
     )
     group.addoption(
+        "--request-deadline",
+        type=float,
+        metavar="SECONDS",
+        help="time for each request to a remote target, connection and whole answer "
+        f"(default: {DEFAULT_DEADLINE_SECONDS:g})",
+    )
+    group.addoption(
+        "--max-answer-bytes",
+        type=int,
+        metavar="N",
+        help="the largest answer the kit reads; a larger one fails its check "
+        f"(default: {DEFAULT_MAX_ANSWER_BYTES})",
+    )
+    group.addoption(
         "--ca-bundle", metavar="PATH", help="CA bundle to verify the target's TLS certificate with"
     )
     group.addoption("--insecure", action="store_true", help="do not verify TLS certificates")
@@ -133,6 +159,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="write report.md (properties and ledger rows) to DIR",
     )
     group.addoption(
+        "--emulator-flavour",
+        choices=sorted(FLAVOUR_TITLES),
+        default=KUBERNETES,
+        help="without --target-url: the flavour of the in-process emulator (default: kubernetes)",
+    )
+    group.addoption(
         "--ledger",
         metavar="PATH",
         help="fidelity ledger to mark (default: the one the package carries, docs/FIDELITY.md)",
@@ -146,10 +178,17 @@ def pytest_configure(config: pytest.Config) -> None:
         "emulator_only: a check that needs the emulator's control plane (/__mock__/); "
         "not run against anything else",
     )
+    config.addinivalue_line(
+        "markers",
+        "flavour(name): a check of one flavour's API (kubernetes, notebook-server); "
+        "not run against the other",
+    )
     remote = bool(config.getoption("--target-url", default=None))
     chosen = config.getoption("--contract-max-examples", default=None)
     _ACTIVE["max_examples"] = chosen or (10 if remote else 20)
     _ACTIVE["results"] = {}
+    _ACTIVE["target"] = None
+    _ACTIVE.pop("cleanup", None)
 
 
 def build_target(config: pytest.Config) -> Target:
@@ -167,7 +206,7 @@ def build_target(config: pytest.Config) -> Target:
         )
         config.stash[_NOTEBOOK_USER] = Credentials(*NOTEBOOK_USER)
         return Target.in_process(
-            app_options={"users": users},
+            app_options={"users": users, "flavour": config.getoption("--emulator-flavour")},
             limited=Credentials(*LIMITED_USER),
             prefix=prefix,
             budget=config.getoption("--request-budget"),
@@ -195,14 +234,16 @@ def build_target(config: pytest.Config) -> Target:
         pause=DEFAULT_REMOTE_PAUSE if pause is None else pause,
         prefix=prefix,
         limited=limited,
+        max_answer_bytes=config.getoption("--max-answer-bytes") or DEFAULT_MAX_ANSWER_BYTES,
+        deadline=config.getoption("--request-deadline") or DEFAULT_DEADLINE_SECONDS,
     )
 
 
 @pytest.fixture(scope="session")
 def target(request: pytest.FixtureRequest):
     """The deployment under test; everything it created is unregistered at the end."""
-    the_target = build_target(request.config)
-    _ACTIVE["target"] = the_target
+    the_target = _session_target(request.config)
+    the_target.judge_flavour()  # first, so the report names it whatever the checks did
     yield the_target
     _cleanup(request.config)
 
@@ -274,10 +315,28 @@ def _emulator_only(request: pytest.FixtureRequest) -> None:
         pytest.skip(EMULATOR_ONLY)
 
 
+@pytest.fixture(autouse=True)
+def _flavour_only(request: pytest.FixtureRequest) -> None:
+    """Skip a check of one flavour against a target judged to be of the other (or neither)."""
+    marker = request.node.get_closest_marker("flavour")
+    if marker is None:
+        return
+    wanted = marker.args[0]
+    the_target: Target = request.getfixturevalue("target")
+    if the_target.flavour != wanted:
+        judged = FLAVOUR_TITLES.get(the_target.flavour or "", "of no known flavour")
+        pytest.skip(
+            f"not run (a check of {FLAVOUR_TITLES[wanted]}; the target is {judged}: "
+            f"{the_target.flavour_evidence})"
+        )
+
+
 def _cleanup(config: pytest.Config) -> None:
     the_target: Target | None = _ACTIVE.get("target")
     if the_target is None or ("cleanup" in _ACTIVE and not the_target.created):
         return
+    if "cleanup" in _ACTIVE and the_target.cleanup_problems:
+        return  # the first pass was cut short (a dead target, a second signal): it said what is left
     created = len(the_target.created)
     left = the_target.cleanup()
     _ACTIVE["cleanup"] = (created, left)
@@ -298,7 +357,46 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             _ACTIVE["results"],
             target=_ACTIVE.get("target"),
             ledger_path=session.config.getoption("--ledger"),
+            flavour=_judged(_ACTIVE["target"]) if _ACTIVE.get("target") else None,
         )
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """The run's header: which deployment, its flavour and release, and the mode."""
+    config = session.config
+    if config.option.collectonly or not any(_is_contract(item) for item in session.items):
+        return
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None:
+        return
+    the_target = _session_target(config)
+    facts = the_target.describe()
+    kind = "the nbmock emulator" if the_target.is_emulator else "no emulator control plane"
+    reporter.write_line("contract kit")
+    for label, value in (
+        ("target", f"{the_target.label} ({kind})"),
+        ("flavour", facts["flavour"]),
+        ("release", facts["release"]),
+        ("mode", the_target.mode),
+    ):
+        reporter.write_line(f"  {label + ':':<9}{redact(value)}")
+
+
+def _session_target(config: pytest.Config) -> Target:
+    """The one target of the session, built by the header or by the first check."""
+    if _ACTIVE.get("target") is None:
+        _ACTIVE["target"] = build_target(config)
+    return _ACTIVE["target"]
+
+
+def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config):
+    """A skipped check says why on its own line of the console, not only in report.md."""
+    if not (report.skipped and report.nodeid.startswith("contracts/")):
+        return None
+    if hasattr(report, "wasxfail") or not isinstance(report.longrepr, tuple):
+        return None
+    reason = redact(report.longrepr[2].removeprefix("Skipped: "))
+    return "skipped", "s", (f"SKIPPED ({reason})", {"yellow": True})
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
@@ -308,10 +406,17 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     outcome = _ACTIVE.get("cleanup") or (len(the_target.created), list(the_target.created))
     created, left = outcome
     terminalreporter.write_line(
-        f"contract kit: {the_target!r}, {the_target.requests_sent} requests, "
+        f"contract kit: {the_target.label}, flavour {_judged(the_target)}, "
+        f"{the_target.requests_sent} requests, "
         f"prefix {the_target.prefix}, {created} runtime(s) to clean up, {len(left)} left behind"
         + (f": {', '.join(left)}" if left else "")
     )
+    if the_target.unresponsive:
+        terminalreporter.write_line(
+            f"contract kit: stopped early: {redact(the_target.unresponsive)}"
+        )
+    for problem in the_target.cleanup_problems:
+        terminalreporter.write_line(f"contract kit: cleanup {redact(problem)}")
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -324,6 +429,25 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     report.sections = [(title, redact(text)) for title, text in report.sections]
     if _is_contract(item):
         _record_result(item, report)
+        refused_in_setup = report.when == "setup" and report.failed and call.excinfo is not None
+        if refused_in_setup and call.excinfo.errisinstance(AssertionError):
+            # A fixture that reads the target (listing runtimes, a copy) found an answer
+            # it cannot use: the target refuted the check; the kit did not break.
+            # pytest counts a setup failure as an error unless it is the call's.
+            report.when = "call"
+        the_target: Target | None = _ACTIVE.get("target")
+        if the_target is not None and the_target.unresponsive:
+            # Every further check would fail at once the same way: end the run here.
+            item.session.shouldstop = f"the target stopped answering: {the_target.unresponsive}"
+
+
+def _judged(the_target: Target) -> str:
+    """The flavour the run judged, without sending anything now (a run may have no budget left)."""
+    judged = the_target.judged_flavour
+    if judged is None:
+        return "not judged"
+    name, evidence = judged
+    return f"{FLAVOUR_TITLES.get(name or '', 'unknown')} ({evidence})"
 
 
 def _is_contract(item: pytest.Item) -> bool:

@@ -86,14 +86,18 @@ def write_markdown_report(
     *,
     target: Any = None,
     ledger_path: str | Path | None = None,
+    flavour: str | None = None,
 ) -> Path:
+    """``flavour`` is what the run judged the target to be, as the plugin words it."""
     directory.mkdir(parents=True, exist_ok=True)
     ledger = Path(ledger_path) if ledger_path else DEFAULT_LEDGER
     failed = [name for name, result in results.items() if result["outcome"] == "failed"]
     lines = [
         "# Contract kit report",
         "",
-        f"- target: {target!r}" if target is not None else "- target: (none)",
+        f"- target: {target.label}" if target is not None else "- target: (none)",
+        f"- flavour: {flavour}" if flavour else "",
+        f"- mode: {target.mode}" if target is not None else "",
         f"- run prefix: `{target.prefix}`" if target is not None else "",
         f"- requests sent: {target.requests_sent}" if target is not None else "",
         f"- finished: {datetime.datetime.now(datetime.UTC).isoformat(timespec='seconds')}",

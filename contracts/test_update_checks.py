@@ -16,6 +16,9 @@ from contracts.plugin import contract_settings
 from contracts.strategies import MEMORY_UNITS, update_requests
 from contracts.target import Target
 
+#: Kubernetes runtimes (min values, placement, upgrade, releases 11.4+).
+pytestmark = pytest.mark.flavour("kubernetes")
+
 SMALL = {
     "minCpu": "0.5",
     "maxCpu": "2",
@@ -184,7 +187,7 @@ LIBRARY_KEYS = {
 def test_manifest_by_get(target: Target, source_runtime: dict, method: str) -> None:
     """M1: the manifest lists libraries with the documented keys, by GET and by POST."""
     reply = target.admin(method, f"{calls.RUNTIMES}/{source_runtime['id']}/manifest")
-    libraries = reply.json.get("libraries") if isinstance(reply.json, dict) else None
+    libraries = reply.body.get("libraries") if isinstance(reply.body, dict) else None
     assert isinstance(libraries, list) and libraries, reply
     for library in libraries:
         assert set(library) == LIBRARY_KEYS, library

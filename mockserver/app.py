@@ -16,15 +16,14 @@ from mockserver.auth.admin_login import admin_login
 from mockserver.auth.routes import oauth_signin, portal
 from mockserver.auth.tokens import TokenService
 from mockserver.auth.users import UserDirectory, default_users, load_users
+from mockserver.control import errors as control_errors
 from mockserver.core import deployment, messages
 from mockserver.core.clock import Clock
 from mockserver.core.deployment import Deployment
 from mockserver.core.errors import ArcGISError, MethodNotSupported, Unavailable
 from mockserver.core.ids import IdGenerator
 from mockserver.core.settings import Settings
-from mockserver.runtimes.backend import RuntimesBackend
-from mockserver.runtimes.releases import release
-from mockserver.runtimes.routes import admin
+from mockserver.flavours import claim_state, flavour
 from mockserver.runtimes.stores import open_store
 from mockserver.serving import hosts
 from mockserver.serving.redact import redact
@@ -40,8 +39,19 @@ def create_app(settings: Settings | None = None, /, **options: Any) -> Flask:
     seed=7))``; an unknown option raises ``TypeError`` at once.
     """
     settings = Settings.of(settings, **options)
-    the_release = release(settings.release_name)
+    the_flavour = flavour(settings.flavour)
+    the_release = the_flavour.release(settings.release_name)
     store = open_store(settings.state)
+    try:
+        return _assemble(settings, the_flavour, the_release, store)
+    except BaseException:
+        # An app that fails half-built (a sandbox's, say) must not keep its state open.
+        store.close()
+        raise
+
+
+def _assemble(settings: Settings, the_flavour: Any, the_release: Any, store: Any) -> Flask:
+    claim_state(store, the_flavour)
     clock = settings.clock or Clock()
     users = settings.users
     if not isinstance(users, UserDirectory):
@@ -57,13 +67,14 @@ def create_app(settings: Settings | None = None, /, **options: Any) -> Flask:
         app,
         Deployment(
             settings=settings,
+            flavour=the_flavour,
             context=settings.context,
             release=the_release,
             store=store,
             clock=clock,
             users=users,
             tokens=TokenService(secret),
-            runtimes=RuntimesBackend(store, the_release, clock, IdGenerator(settings.seed)),
+            runtimes=the_flavour.backend(store, the_release, clock, IdGenerator(settings.seed)),
         ),
     )
     hosts.init_app(app, settings.allowed_hosts, trusted_proxies=settings.trusted_proxies)
@@ -73,7 +84,7 @@ def create_app(settings: Settings | None = None, /, **options: Any) -> Flask:
     context = settings.context
     app.register_blueprint(portal, url_prefix=f"/{context}/sharing/rest")
     app.register_blueprint(oauth_signin, url_prefix=f"/{context}/sharing/oauth2")
-    app.register_blueprint(admin, url_prefix=f"/{context}/admin")
+    app.register_blueprint(the_flavour.admin, url_prefix=f"/{context}/admin")
     app.register_blueprint(admin_login, url_prefix=f"/{context}/admin")
     directory.install(app)
     _register_error_handlers(app, context)
@@ -119,6 +130,8 @@ def _register_error_handlers(app: Flask, context: str) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
+        if control_errors.owns(request.path) and (error.code or 0) >= 400:
+            return control_errors.http_error(error, request.path, request.method)
         if not (request.path.startswith(admin_prefix) or is_portal()):
             return error
         if error.code == 405:
@@ -147,5 +160,7 @@ def _register_error_handlers(app: Flask, context: str) -> None:
             request.path,
             "".join(traceback.format_tb(error.__traceback__)),
         )
+        if control_errors.owns(request.path):
+            return control_errors.internal_error()
         problem = ArcGISError(messages.INTERNAL_ERROR, code=500)
         return directory.render_error(problem, portal=is_portal(), status=500)

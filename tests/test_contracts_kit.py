@@ -291,3 +291,14 @@ def test_report_marks_each_changed_behaviour_from_its_own_check(tmp_path):
     for row_id, check in CHANGED_BEHAVIOURS.items():
         line = next(line for line in report.splitlines() if line.startswith(f"| {row_id} |"))
         assert "**confirmed**" in line and f"`{check}`" in line, line
+
+
+def test_cleanup_moves_the_clock_back_by_what_the_kit_moved_it():
+    app = create_app()
+    kit = Target.in_process(app)
+    someone_else = Target.in_process(app)
+    someone_else.advance_clock(5)  # not the kit's: stays
+    kit.advance_clock(61)
+    kit.advance_clock(16 * 60)
+    assert kit.cleanup() == [] and kit.cleanup_problems == []
+    assert kit._control_call("GET", "clock")["offsetSeconds"] == 5

@@ -13,12 +13,15 @@ from mockserver.auth.users import DEFAULT_PASSWORD, DEFAULT_USERNAME
 from mockserver.core import deployment
 from mockserver.core.clock import Clock
 from mockserver.runtimes.releases import RELEASES, STANDARD_ID
-from mockserver.sandboxes.routes import DEFAULT_TTL_SECONDS, MAX_TTL_SECONDS
+from mockserver.sandboxes.routes import DEFAULT_TTL_SECONDS, MAX_TTL_SECONDS, SEED_RANGE
 from mockserver.testing import IN_PROCESS_ORIGIN, in_process
 from tests.conftest import SEED_COPY
 
 SANDBOXES = f"{IN_PROCESS_ORIGIN}/__mock__/sandboxes"
 JSON = {"Content-Type": "application/json"}
+SEED_REFUSED = (
+    f"'seed' must be an integer from {SEED_RANGE.start} to {SEED_RANGE.stop - 1}, or null."
+)
 
 
 class _StoppedClock(Clock):
@@ -84,10 +87,10 @@ def test_a_sandbox_keeps_the_release_seed_and_ttl_asked_for(mock, release):
     [
         ({"colour": 1}, "Unknown sandbox fields: colour."),
         ({"b": 1, "a": 2}, "Unknown sandbox fields: a, b."),
-        ({"release": "9.9"}, f"'release' must be one of {', '.join(RELEASES)}."),
-        ({"seed": "7"}, "'seed' must be an integer or null."),
-        ({"seed": True}, "'seed' must be an integer or null."),
-        ({"seed": 1.5}, "'seed' must be an integer or null."),
+        ({"release": "9.9"}, f"'release' must be one of {', '.join(RELEASES)} for kubernetes."),
+        ({"seed": "7"}, SEED_REFUSED),
+        ({"seed": True}, SEED_REFUSED),
+        ({"seed": 1.5}, SEED_REFUSED),
         *[
             (
                 {"ttl_seconds": ttl},

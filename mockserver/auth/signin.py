@@ -8,13 +8,17 @@ unknown user name never locks anyone.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from flask import Flask, current_app
 
 from mockserver.auth.lockout import LockoutPolicy
 from mockserver.auth.oauth import STATE_LIFETIME_MS, SignIn, host_key
 from mockserver.auth.store import SignInRecords
+from mockserver.auth.tokens import Token, token_request
 from mockserver.auth.users import User, UserDirectory
-from mockserver.core import deployment, owners
+from mockserver.core import deployment, messages, owners
+from mockserver.core.errors import ArcGISError
 
 _KEY = "nbmock_signin"
 
@@ -57,20 +61,22 @@ def authenticate(users: UserDirectory, username: str, password: str, *, now_ms: 
     if policy is None or users.get(username) is None:
         return users.authenticate(username, password)
     records = _records()
-    until = records.locked_until(username)
-    if until is not None and until > now_ms:
-        raise AccountLocked(until)
-    user = users.authenticate(username, password)
-    if user is not None:
-        if until is not None:  # failures are counted only while consecutive
-            records.succeed(username)
-        return user
-    until = records.fail(
+    lock_ms = int(policy.lock_minutes * 60_000)
+    until, attempt = records.begin(
         username,
         now_ms=now_ms,
         window_ms=int(policy.window_minutes * 60_000),
         attempts=policy.attempts,
-        lock_ms=int(policy.lock_minutes * 60_000),
+        lock_ms=lock_ms,
+    )
+    if until:
+        raise AccountLocked(until)
+    user = users.authenticate(username, password)
+    if user is not None:
+        records.succeed(username)  # failures are counted only while consecutive
+        return user
+    until = records.fail(
+        username, attempt=attempt, attempts=policy.attempts, now_ms=now_ms, lock_ms=lock_ms
     )
     if until:
         raise AccountLocked(until)
@@ -82,3 +88,24 @@ def use_state(raw_state: str, sign_in: SignIn, *, now_ms: int) -> bool:
     return _records().use_state(
         raw_state, expires_ms=sign_in.issued_ms + STATE_LIFETIME_MS, now_ms=now_ms
     )
+
+
+def issue_token(params: Mapping[str, str], *, caller_ip: str | None) -> tuple[str, int]:
+    """generateToken's answer for ``params``: the token and when it expires (epoch ms).
+
+    The Portal's ``sharing/rest/generateToken`` and a standalone Notebook Server's own
+    ``admin/generateToken`` take the same parameters [doc: both pages] and share the
+    users, the lockout and the token service.
+    """
+    dep = deployment.current()
+    asked = token_request(params, caller_ip=caller_ip)
+    try:
+        user = authenticate(dep.users, asked.username, asked.password, now_ms=dep.clock.now_ms())
+    except AccountLocked:
+        raise ArcGISError(
+            messages.UNABLE_TO_GENERATE_TOKEN, messages.ACCOUNT_LOCKED, code=400
+        ) from None
+    if user is None:
+        raise ArcGISError(messages.UNABLE_TO_GENERATE_TOKEN, messages.INVALID_CREDENTIALS, code=400)
+    expires_ms = dep.clock.now_ms() + asked.expiration_minutes * 60_000
+    return dep.tokens.issue(Token(user.username, expires_ms, asked.referer, asked.ip)), expires_ms

@@ -48,7 +48,7 @@ BAD_CLIENT = "'client' must be one of referer, ip, requestip."  # [inferred]
 BAD_EXPIRATION = "'expiration' must be a number of minutes."  # [inferred]
 EXPIRATION_NOT_POSITIVE = "'expiration' must be positive."  # [inferred]
 CREDENTIALS_REQUIRED = "'username' and 'password' are required."  # [inferred]
-ACCOUNT_LOCKED = (  # [inferred] wording; the lockout itself: mockserver/auth/attempts.py
+ACCOUNT_LOCKED = (  # [inferred] wording; the lockout itself: mockserver/auth/lockout.py
     "Too many invalid sign-in attempts. The account is locked; try again later."
 )
 
@@ -63,6 +63,13 @@ SIGN_IN_AS_SOMEONE_ELSE = (
     "You are signed in as a user without permission for that page. Sign in as someone else."
 )
 OPERATION_NOT_OFFERED = "'{name}' is not offered for runtime '{id}'."
+#: What the page a browser is sent to after a successful form says, by what was done.
+DONE = {
+    "created": "Runtime '{name}' created.",
+    "updated": "Runtime '{name}' updated.",
+    "upgraded": "Runtime '{name}' upgraded.",
+    "unregistered": "Runtime '{name}' unregistered.",
+}
 OAUTH_INVALID_CLIENT = "Invalid client_id"  # [client] looks for these words
 OAUTH_INVALID_REDIRECT = "Invalid redirect_uri"  # [client]
 OAUTH_UNSUPPORTED_RESPONSE_TYPE = (  # [inferred]
@@ -170,3 +177,19 @@ STATE_DATABASE_UNAVAILABLE = (
     "The emulator's state database is unavailable; try again when it is back."
 )
 STATE_DATABASE_UNREACHABLE = "the state database {url} is unreachable: {error}"
+
+# --- the standalone Notebook Server's runtimes (mockserver/notebookserver/) -------------
+# Codes are 400 unless noted; wording [inferred] in the admin API's style above.
+
+NOT_A_FLAG = "Invalid value for '{name}': '{value}'. Valid values are true, false."
+BAD_CONTAINER_TYPE = "Invalid value for 'containerType': '{value}'. The only valid value is docker."
+BAD_IMAGE_ID = (
+    "Invalid value for 'imageId': '{value}' is not a full Docker image ID "
+    "(64 hexadecimal characters, optionally after 'sha256:')."
+)
+BAD_DOCKER_RUNTIME = "Invalid value for 'dockerRuntime': '{value}' is not a Docker runtime name."
+BAD_TEXT = "Invalid value for '{name}': it must be printable text of at most {limit} characters."
+SWAP_BELOW_MEMORY = "'maxSwapMemory' must not be less than 'maxMemory'."
+ESRI_RUNTIME_NOT_UNREGISTERABLE = (
+    "Runtime '{id}' is provided by Esri and cannot be unregistered; use restore instead."
+)

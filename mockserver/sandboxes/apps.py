@@ -106,6 +106,7 @@ class Sandboxes:
         self,
         *,
         release: str,
+        flavour: str = "kubernetes",
         seed: int | None,
         ttl_seconds: float,
         users: list[dict[str, Any]] | None,
@@ -123,12 +124,20 @@ class Sandboxes:
             created_ms=now_ms,
             expires_ms=now_ms + int(ttl_seconds * 1000),
             users=users,
+            flavour=flavour,
         )
         # Built (state made, runtimes seeded) before it is registered: once listed, it answers.
-        app = self._build(sandbox)
-        if not self.records.add(sandbox, limit=limit, now_ms=now_ms):
-            deployments.of(app).close()
-            self._remove_state(sandbox.id)
+        # Whatever stops it on the way (the limit, a failure), its state files and open
+        # lock go with it: nothing outside --max-sandboxes may stay behind.
+        app = None
+        try:
+            app = self._build(sandbox)
+            added = self.records.add(sandbox, limit=limit, now_ms=now_ms)
+        except BaseException:
+            self._discard(sandbox.id, app)
+            raise
+        if not added:
+            self._discard(sandbox.id, app)
             return None
         with self._lock:
             self._remember(sandbox.id, app)
@@ -183,6 +192,7 @@ class Sandboxes:
             self.main.settings,
             context=sandbox.context,
             state=self.state_of(sandbox.id),
+            flavour=sandbox.flavour,
             release_name=sandbox.release,
             seed=sandbox.seed,
             users=self.main.users if sandbox.users is None else users_from_records(sandbox.users),
@@ -213,6 +223,12 @@ class Sandboxes:
                 folder = self._scratch
         os.makedirs(folder, exist_ok=True)
         return os.path.join(folder, f"{sandbox_id}.sqlite3")
+
+    def _discard(self, sandbox_id: str, app: Flask | None) -> None:
+        """Close and remove a sandbox that was never registered."""
+        if app is not None:
+            deployments.of(app).close()
+        self._remove_state(sandbox_id)
 
     def _remove_state(self, sandbox_id: str) -> None:
         path = self.state_of(sandbox_id)
