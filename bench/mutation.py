@@ -98,6 +98,8 @@ class ModuleResult:
     unsettled: list[str] = field(default_factory=list)
     #: When mutmut last wrote this module's verdicts (modules may be run one by one).
     run_at: str = ""
+    #: The source exists, though mutmut may not have made its mutants yet.
+    in_code: bool = False
 
     @property
     def equivalent(self) -> int:
@@ -150,7 +152,7 @@ def collect(mutants_dir: Path) -> list[ModuleResult]:
     results = []
     for mod in modules():
         module = mod.name
-        result = ModuleResult(mod.label, module)
+        result = ModuleResult(mod.label, module, in_code=(PYPROJECT.parent / mod.path).is_file())
         meta = mutants_dir / (mod.path + ".meta")
         if meta.exists():
             result.present = True
@@ -237,7 +239,9 @@ def render(
         "|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in results:
-        if not r.present:
+        if not r.present and r.in_code:
+            lines.append(f"| `{r.label}` | — | — | — | — | — | **not run** | — |")
+        elif not r.present:
             lines.append(f"| `{r.label}` | — | — | — | — | — | not in the code yet | — |")
         elif not r.total:
             # Only constants and annotations: mutmut makes no mutant of them.

@@ -49,12 +49,14 @@ def test_the_report_names_every_gap_with_its_diff_and_a_module_not_run_as_such()
     absent = ModuleResult("n.py")
     unrun = ModuleResult("o.py", present=True, total=3, not_run=3)
     data = ModuleResult("p.py", present=True)
-    text = mutation.render([gap, absent, unrun, data])
+    never_made = ModuleResult("q.py", in_code=True)
+    text = mutation.render([gap, absent, unrun, data, never_made])
     assert "| `m.py` | 2 | 1 | 0 | 1 | 0 | 50.0 % | 2026-12-07 12:00 |" in text
     assert "`m.x_f__mutmut_2` — **GAP**" in text and "+    if minutes < 0:" in text
     assert "| `n.py` | — | — | — | — | — | not in the code yet | — |" in text
     assert "| `o.py` | 3 | — | — | — | — | **not run** | — |" in text
     assert "| `p.py` | 0 | — | — | — | — | no mutants to make | — |" in text
+    assert "| `q.py` | — | — | — | — | — | **not run** | — |" in text
 
 
 def test_the_table_says_which_commit_it_is_of():
