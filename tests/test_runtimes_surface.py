@@ -229,6 +229,23 @@ def test_a_copy_reports_its_sources_manifest(api, token):
     )
 
 
+@pytest.mark.parametrize("source", [STANDARD_ID, ADVANCED_ID])
+def test_a_copy_of_a_system_runtime_with_an_uploaded_manifest_reports_that_manifest(
+    api, token, source
+):
+    assert _update_with_manifest(api, token, source, CONDA_LIST) == {"status": "success"}
+    uploaded = api.get(f"{RUNTIMES}/{source}/manifest", token)
+    assert [row["name"] for row in uploaded["libraries"]] == ["rich", "geopandas"]
+    copied = api.post(f"{RUNTIMES}/{source}/copy", token, **SEED_COPY)["notebookRuntime"]
+    assert api.get(f"{RUNTIMES}/{copied['id']}/manifest", token) == uploaded
+    # A later upload to the source is not the copy's: it copied the libraries of then.
+    again = {"libraries": uploaded["libraries"][1:]}
+    assert _update_with_manifest(api, token, source, json.dumps(again).encode()) == {
+        "status": "success"
+    }
+    assert api.get(f"{RUNTIMES}/{copied['id']}/manifest", token) == uploaded
+
+
 def test_admin_root_and_notebooks_name_their_children(api, token):
     root = api.get("", token)
     assert list(root.items()) == [
