@@ -135,9 +135,9 @@ def test_every_contract_operation_is_served():
     assert not unserved, f"in the contract but not served: {sorted(unserved)}"
 
 
-def test_an_unreadable_sign_in_body_is_labelled_as_the_contract_says():
-    """Found by a deep Schemathesis run: admin/login's answer to a malformed multipart body
-    was labelled as the contract did not say. It is now the sign-in form again (H7)."""
+def test_an_unreadable_sign_in_body_is_answered_as_the_contract_says():
+    """Found by a deep Schemathesis run: admin/login answered a malformed multipart body in a
+    content type its contract did not list. Whatever it answers must be one it lists."""
     answer = (
         create_app()
         .test_client()
@@ -148,8 +148,8 @@ def test_an_unreadable_sign_in_body_is_labelled_as_the_contract_says():
         )
     )
     documented = contract()["paths"]["/admin/login"]["post"]["responses"]["200"]["content"]
+    assert answer.status_code == 200
     assert answer.headers["Content-Type"].split(";")[0] in documented
-    assert 'name="username"' in answer.get_data(as_text=True)
 
 
 # --- Schemathesis -------------------------------------------------------------
@@ -174,7 +174,7 @@ def serving(app) -> Iterator[str]:
         yield f"http://127.0.0.1:{server.server_port}/arcgis"
     finally:
         server.shutdown()
-        thread.join()
+        thread.join(timeout=30)
 
 
 def run_schemathesis(
