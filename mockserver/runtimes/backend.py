@@ -7,7 +7,7 @@ changes nothing and concurrent requests never interleave.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from mockserver import messages
@@ -28,6 +28,10 @@ class RuntimesBackend:
         self.release = release
         self.clock = clock
         self.ids = ids
+        #: Rules other rooms add to unregister, run in its transaction before the runtime
+        #: goes: ``check(tx, runtime_id)`` raises to refuse (the workload: a runtime that
+        #: open notebooks use). The runtimes room never imports them.
+        self.unregister_checks: list[Callable[[Transaction, str], None]] = []
         self._seed_or_migrate()
 
     @property
@@ -93,6 +97,8 @@ class RuntimesBackend:
     def unregister(self, runtime_id: str) -> None:
         with self.store.transaction() as tx:
             model.check_unregister(_get(tx, runtime_id))
+            for check in self.unregister_checks:
+                check(tx, runtime_id)
             tx.delete_runtime(runtime_id)
 
     def upgrade(self, runtime_id: str) -> Runtime:
