@@ -26,6 +26,8 @@ from mockserver.runtimes.releases import release
 from mockserver.runtimes.routes import admin
 from mockserver.runtimes.stores import open_store
 from mockserver.settings import Settings
+from mockserver.workload.backend import WorkloadBackend
+from mockserver.workload.routes import content, workload
 
 log = logging.getLogger("nbmock")
 
@@ -50,6 +52,8 @@ def create_app(settings: Settings | None = None, /, **options: Any) -> Flask:
     app.request_class = wire.ArcGISRequest
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body
     app.json.sort_keys = False
+    ids = IdGenerator(settings.seed)
+    runtimes = RuntimesBackend(store, the_release, clock, ids)
     deployment.install(
         app,
         Deployment(
@@ -60,7 +64,8 @@ def create_app(settings: Settings | None = None, /, **options: Any) -> Flask:
             clock=clock,
             users=users,
             tokens=TokenService(secret),
-            runtimes=RuntimesBackend(store, the_release, clock, IdGenerator(settings.seed)),
+            runtimes=runtimes,
+            workload=WorkloadBackend(store, the_release, clock, ids, runtimes),
         ),
     )
     hosts.init_app(app, settings.allowed_hosts, trusted_proxies=settings.trusted_proxies)
@@ -71,6 +76,8 @@ def create_app(settings: Settings | None = None, /, **options: Any) -> Flask:
     app.register_blueprint(portal, url_prefix=f"/{context}/sharing/rest")
     app.register_blueprint(oauth_signin, url_prefix=f"/{context}/sharing/oauth2")
     app.register_blueprint(admin, url_prefix=f"/{context}/admin")
+    app.register_blueprint(workload, url_prefix=f"/{context}/admin")
+    app.register_blueprint(content, url_prefix=f"/{context}/sharing/rest")
     app.register_blueprint(admin_login, url_prefix=f"/{context}/admin")
     directory.install(app)
     _register_error_handlers(app, context)

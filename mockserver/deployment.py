@@ -20,6 +20,7 @@ from mockserver.runtimes.backend import RuntimesBackend
 from mockserver.runtimes.releases import Release
 from mockserver.runtimes.store import Store
 from mockserver.settings import Settings
+from mockserver.workload.backend import WorkloadBackend
 
 _KEY = "nbmock"
 
@@ -36,6 +37,8 @@ class Deployment:
     users: UserDirectory
     tokens: TokenService
     runtimes: RuntimesBackend
+    #: Open notebooks, their deployments and jobs (mockserver/workload).
+    workload: WorkloadBackend
     #: Called inside each write's transaction with its rendered answer (the journal):
     #: ``hook(operation, response)``; see mockserver/pipeline.py.
     commit_hooks: list[Callable[[Any, Any], None]] = field(default_factory=list)

@@ -48,6 +48,7 @@ class ControlPlane:
             deployment.store, store, deployment.clock, deployment.runtimes.ids
         )
         owners.register(app, deployment.runtimes)
+        owners.register(app, deployment.workload)
         owners.register(app, settings)
         context.install(
             app,

@@ -268,8 +268,11 @@ def _check_types(workload: Workload) -> None:
         raise ValueError("'configuration' must be an object.")
 
 
-# --- ids [inferred forms]: jobs "j" + a UUID as Esri's examples show [doc]; notebooks,
-# hosts and items 32 hex digits, as Portal item ids are [doc] ------------------------------
+# --- ids: jobs "j" + 32 of [a-z0-9], as 12.1's notebook jobs page shows [doc]; notebooks,
+# hosts and items 32 hex digits, as Portal item ids are [doc; for notebooks and hosts
+# inferred] -------------------------------------------------------------------------------
+
+_JOB_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 
 
 def next_id(workload: Workload, seed: int | None, kind: str) -> str:
@@ -279,8 +282,9 @@ def next_id(workload: Workload, seed: int | None, kind: str) -> str:
     rng: random.Random = (
         random.SystemRandom() if seed is None else random.Random(f"{seed}:w:{workload.sequence}")
     )
-    value = uuid.UUID(int=rng.getrandbits(128), version=4)
-    return f"j{value}" if kind == "job" else value.hex
+    if kind == "job":
+        return "j" + "".join(rng.choice(_JOB_ALPHABET) for _ in range(32))
+    return uuid.UUID(int=rng.getrandbits(128), version=4).hex
 
 
 # --- time: what the deployment looks like at now_ms -----------------------------------------

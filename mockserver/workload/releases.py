@@ -1,0 +1,45 @@
+"""What the notebooks resource of each Enterprise on Kubernetes release shows, as data.
+
+Each fact carries its provenance (docs/FIDELITY.md, rows W*).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class WorkloadProfile:
+    #: The key of notebooks/jobs' list, and whether it keeps finished jobs:
+    #: [doc] 11.4's page answers "notebookJobs" (each job in full) and says a job "is
+    #: removed after a job is completed successfully or if there is a failure"; 12.1's
+    #: page answers "asyncNotebookJobs" (jobId, name, startTime, endTime, status) with
+    #: COMPLETED and FAILED jobs listed. Which of 11.5 and 12.0 answers which: [inferred].
+    jobs_key: str
+    jobs_keep_finished: bool
+
+
+#: [doc: 11.4 notebooks page] the notebooks resource's operations and child resources.
+#: Only openNotebook and executeNotebook, and the resources deployments, jobs, runtimes and
+#: configuration, are emulated; the others answer 404 (FIDELITY W2).
+OPERATIONS = ("openNotebook", "executeNotebook", "updateDefaultTemplate", "restoreDefaultTemplate")
+RESOURCES = (
+    "deployments",
+    "jobs",
+    "runtimes",
+    "snapshots",
+    "configuration",
+    "snippets",
+    "workspaces",
+)
+
+PROFILES: dict[str, WorkloadProfile] = {
+    "11.4": WorkloadProfile("notebookJobs", jobs_keep_finished=False),
+    "11.5": WorkloadProfile("notebookJobs", jobs_keep_finished=False),
+    "12.0": WorkloadProfile("notebookJobs", jobs_keep_finished=False),
+    "12.1": WorkloadProfile("asyncNotebookJobs", jobs_keep_finished=True),
+}
+
+
+def profile(release_name: str) -> WorkloadProfile:
+    return PROFILES.get(release_name, PROFILES["12.1"])
