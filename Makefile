@@ -108,8 +108,8 @@ contract-deep: $(VENV)/.installed-test
 # hour on 2 idle cores). One module: make mutation MUTANTS='mockserver.auth.tokens.*'.
 MUTMUT_VERSION    ?= 3.8.1
 MUTATION_CHILDREN ?= 2
-MUTANTS ?= 'mockserver.runtimes.model.*' 'mockserver.wire.*' 'mockserver.auth.tokens.*' \
-           'mockserver.runtimes.store.*next_revision__mutmut_*' 'mockserver.pipeline.*'
+MUTANTS ?= 'mockserver.runtimes.model.*' 'mockserver.web.wire.*' 'mockserver.auth.tokens.*' \
+           'mockserver.runtimes.store.*next_revision__mutmut_*' 'mockserver.web.pipeline.*'
 mutation: $(VENV)/.installed-test
 	$(BIN)/python -m pip install --quiet 'mutmut==$(MUTMUT_VERSION)'
 	rm -rf mutants

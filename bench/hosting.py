@@ -4,7 +4,7 @@ Bare Flask (``bench/ceiling.py``) and the naive stateful handler
 (``bench/naive.py``) are only fair baselines if they run under the same WSGI
 server, worker model, worker count and access log as the emulator: then the
 difference in a round is the emulator's own work. The options come from
-``mockserver.serving`` where it exposes them, so a change of serving model
+``mockserver.serving.server`` where it exposes them, so a change of serving model
 there moves the baselines with it; where it does not expose them, they are taken
 from what ``serving.serve`` hands gunicorn.
 """
@@ -19,8 +19,8 @@ from typing import Any
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
-from mockserver import serving
-from mockserver.settings import Settings
+from mockserver.core.settings import Settings
+from mockserver.serving import server as serving
 
 
 def server_options(*, port: int, workers: int, proc_name: str) -> dict[str, Any]:
@@ -58,7 +58,9 @@ def _as_serve_builds_them(*, port: int, workers: int) -> dict[str, Any]:
     finally:
         serving.EmulatorServer = original
     if not captured:
-        raise RuntimeError("mockserver.serving.serve no longer builds EmulatorServer: adapt bench")
+        raise RuntimeError(
+            "mockserver.serving.server.serve no longer builds EmulatorServer: adapt bench"
+        )
     return captured
 
 

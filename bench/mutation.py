@@ -26,13 +26,13 @@ EQUIVALENTS = Path(__file__).with_name("mutation_equivalents")
 #: The modules that hold the rules, and which of their mutants count (issue 16).
 MODULES: dict[str, tuple[str, str]] = {
     "mockserver/runtimes/model.py": ("mockserver.runtimes.model", "*"),
-    "mockserver/wire.py": ("mockserver.wire", "*"),
+    "mockserver/web/wire.py": ("mockserver.web.wire", "*"),
     "mockserver/auth/tokens.py": ("mockserver.auth.tokens", "*"),
     "mockserver/runtimes/store.py (revisions)": (
         "mockserver.runtimes.store",
         "*next_revision__mutmut_*",
     ),
-    "mockserver/pipeline.py": ("mockserver.pipeline", "*"),
+    "mockserver/web/pipeline.py": ("mockserver.web.pipeline", "*"),
 }
 
 KILLED = {1, 3, 36, 24, -24, 152, 255, -9, -11}  # failed, or timed out / crashed: caught

@@ -15,7 +15,8 @@ from pathlib import Path
 import requests
 
 from bench import servers
-from mockserver import create_app, deployment, testing
+from mockserver import create_app, testing
+from mockserver.core import deployment
 from mockserver.runtimes import model
 
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from mockserver.app import create_app
-    from mockserver.settings import Settings
+    from mockserver.core.settings import Settings
 
 __all__ = ["Settings", "create_app"]
 __version__ = "0.1.0"
@@ -23,7 +23,7 @@ def __getattr__(name: str) -> Any:
 
         return create_app
     if name == "Settings":
-        from mockserver.settings import Settings
+        from mockserver.core.settings import Settings
 
         return Settings
     raise AttributeError(f"module 'mockserver' has no attribute {name!r}")

@@ -10,22 +10,25 @@ from typing import Any
 from flask import Flask, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from mockserver import browser, control, deployment, directory, hosts, messages, sandboxes, wire
+from mockserver import control, sandboxes
 from mockserver.auth import signin
 from mockserver.auth.admin_login import admin_login
 from mockserver.auth.routes import oauth_signin, portal
 from mockserver.auth.tokens import TokenService
 from mockserver.auth.users import UserDirectory, default_users, load_users
-from mockserver.clock import Clock
-from mockserver.deployment import Deployment
-from mockserver.errors import ArcGISError, MethodNotSupported, Unavailable
-from mockserver.ids import IdGenerator
-from mockserver.redact import redact
+from mockserver.core import deployment, messages
+from mockserver.core.clock import Clock
+from mockserver.core.deployment import Deployment
+from mockserver.core.errors import ArcGISError, MethodNotSupported, Unavailable
+from mockserver.core.ids import IdGenerator
+from mockserver.core.settings import Settings
 from mockserver.runtimes.backend import RuntimesBackend
 from mockserver.runtimes.releases import release
 from mockserver.runtimes.routes import admin
 from mockserver.runtimes.stores import open_store
-from mockserver.settings import Settings
+from mockserver.serving import hosts
+from mockserver.serving.redact import redact
+from mockserver.web import browser, directory, wire
 from mockserver.workload.backend import WorkloadBackend
 from mockserver.workload.routes import content, workload
 
@@ -48,7 +51,7 @@ def create_app(settings: Settings | None = None, /, **options: Any) -> Flask:
     with store.transaction() as tx:
         secret = tx.setdefault_meta("token_secret", lambda: secrets.token_hex(32))
 
-    app = Flask(__name__)
+    app = Flask(__name__, template_folder="web/templates")
     app.request_class = wire.ArcGISRequest
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body
     app.json.sort_keys = False

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from mockserver.auth.lockout import PORTAL_LOCKOUT
 from mockserver.auth.users import DEFAULT_PASSWORD, DEFAULT_USERNAME
+from mockserver.core.settings import DEFAULT_CONTEXT, DEFAULT_MAX_BODY, DEFAULT_RELEASE, Settings
 from mockserver.runtimes.releases import RELEASES
-from mockserver.settings import DEFAULT_CONTEXT, DEFAULT_MAX_BODY, DEFAULT_RELEASE, Settings
 
 #: Packages add sub-commands to ``nbmock`` through this entry-point group (the contract
 #: kit adds ``verify`` and ``sweep``): each entry point loads a callable taking the
@@ -125,7 +125,7 @@ def _positive_int(text: str) -> int:
 
 
 def _run_serve(args: argparse.Namespace) -> int:
-    from mockserver.serving import generated_certificate, is_loopback, serve
+    from mockserver.serving.server import generated_certificate, is_loopback, serve
 
     certfile, keyfile = _certificate(args)
     allowed_hosts, trusted_proxies = _hosts(args)
@@ -182,7 +182,7 @@ def _run_serve(args: argparse.Namespace) -> int:
 
 def _hosts(args: argparse.Namespace) -> tuple[frozenset[str], frozenset[str]]:
     """The Host names to answer and the proxies to trust, checked before anything starts."""
-    from mockserver.hosts import allowed_hosts_for, proxy_networks
+    from mockserver.serving.hosts import allowed_hosts_for, proxy_networks
 
     try:
         allowed = allowed_hosts_for(args.host, args.public_url or ())

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from mockserver import deployment
+from mockserver.core import deployment
 from mockserver.testing import Emulator, InProcessEmulator, in_process, sandbox
 
 

@@ -33,12 +33,12 @@ from requests.utils import get_encoding_from_headers
 from urllib3 import HTTPResponse
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from mockserver import deployment
 from mockserver.app import create_app
 from mockserver.auth.users import DEFAULT_PASSWORD, DEFAULT_USERNAME
 from mockserver.control.plane import DROPPED_HEADER
 from mockserver.control.routes import TOKEN_HEADER as CONTROL_TOKEN_HEADER
-from mockserver.tls import self_signed_certificate
+from mockserver.core import deployment
+from mockserver.serving.tls import self_signed_certificate
 
 #: The origin in-process requests are addressed to. ``.invalid`` never
 #: resolves, so a request that misses the adapter fails at once.

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from mockserver import create_app
-from mockserver.clock import Clock
+from mockserver.core.clock import Clock
 from tests.arcgis_client import GIS, FlaskTransport, exercise_runtime_manager
 
 URL = "https://nbmock.test/arcgis"

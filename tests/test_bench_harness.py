@@ -13,8 +13,8 @@ import pytest
 
 from bench import hosting, naive, run, servers
 from bench.load import Request, Result
-from mockserver import serving
-from mockserver.settings import Settings
+from mockserver.core.settings import Settings
+from mockserver.serving import server as serving
 
 
 def test_baselines_are_served_with_nbmock_serves_own_server_options(tmp_path, monkeypatch):

@@ -24,8 +24,9 @@ from openapi_spec_validator import validate
 from schemathesis.engine import events, from_schema
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from mockserver import create_app, pipeline
-from mockserver.clock import Clock
+from mockserver import create_app
+from mockserver.core.clock import Clock
+from mockserver.web import pipeline
 from tests.conftest import REPO
 
 CONTRACT = REPO / "openapi" / "notebook-runtimes.yaml"
@@ -72,7 +73,7 @@ def test_copy_example_is_the_seeds_request_and_answer():
 
 
 def _served_routes(app) -> set[tuple[str, str]]:
-    """(method, path) of every declared operation (mockserver/pipeline.py), as served."""
+    """(method, path) of every declared operation (mockserver/web/pipeline.py), as served."""
     prefix = "/arcgis"
     operations = pipeline.declared(app)
     routes = set()

@@ -16,7 +16,7 @@ from contracts.report import DEFAULT_LEDGER, checked_rows, ledger_verdict, write
 from contracts.safety import NeedsWrites, UnsafeRequest
 from contracts.target import Target
 from mockserver import create_app
-from mockserver.clock import Clock
+from mockserver.core.clock import Clock
 from tests.conftest import SEED_COPY, STANDARD_ID
 
 CONTRACTS = Path(__file__).resolve().parent.parent / "contracts"
@@ -163,7 +163,7 @@ def test_tokens_and_passwords_never_show_in_replies():
 def test_a_check_fails_when_the_server_breaks_its_rule(monkeypatch):
     """The echo property catches an emulator that writes 4.0 instead of 4 (W2)."""
     from contracts.test_copy_properties import test_valid_copy_echoes_its_inputs_normalised
-    from mockserver import wire
+    from mockserver.web import wire
 
     monkeypatch.setattr(wire, "integral", lambda value: value)
     kit = Target.in_process(create_app(clock=Clock()))

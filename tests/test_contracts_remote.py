@@ -265,7 +265,7 @@ def test_record_writes_snapshots_that_replay(remote, tmp_path):
     from contracts import exchanges
     from contracts.target import Target
     from mockserver import create_app
-    from mockserver.clock import Clock
+    from mockserver.core.clock import Clock
 
     result = nbmock(
         "verify", "--target", remote.base, "--record", str(tmp_path), "--allow-writes",

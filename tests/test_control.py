@@ -433,7 +433,7 @@ def test_control_plane_has_no_lazy_import_dodging_a_cycle():
 
 
 def test_reset_asks_every_state_owner():
-    from mockserver import owners
+    from mockserver.core import owners
 
     app = create_app()
     calls = []

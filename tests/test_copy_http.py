@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from mockserver import create_app
-from mockserver.clock import Clock
+from mockserver.core.clock import Clock
 from mockserver.runtimes.releases import ADVANCED_ID
 from tests.conftest import SEED_COPY, STANDARD_ID, Api
 

@@ -8,9 +8,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from mockserver import create_app, deployment
+from mockserver import create_app
 from mockserver.auth.users import User, UserDirectory
-from mockserver.directory import safe_return_path
+from mockserver.core import deployment
+from mockserver.web.directory import safe_return_path
 from tests.conftest import SEED_COPY, STANDARD_ID, Api
 from tests.html_forms import form_fields
 

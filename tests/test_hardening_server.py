@@ -5,12 +5,14 @@ Through a real ``nbmock serve`` wherever the finding was a served behaviour.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
 import socket
 import sqlite3
 import subprocess
+import threading
 import time
 from urllib.parse import urlencode
 
@@ -18,7 +20,8 @@ import pytest
 import requests
 
 from bench.reliability.framing import run_framing_fuzz
-from bench.reliability.slow_clients import run_slow_clients
+from bench.reliability.slow_clients import SLOW_KINDS, run_slow_clients
+from mockserver.serving.worker import DeadlineUnreader
 from tests.conftest import SEED_COPY, STANDARD_ID
 from tests.nbmock_process import NbmockProcess
 
@@ -91,9 +94,80 @@ def runtime_names(server, token: str) -> list[str]:
 # --- availability: slow clients -----------------------------------------------------
 
 
-def test_64_idle_or_trickling_connections_do_not_stall_a_get(server):
-    report = run_slow_clients(server.origin, connections=64, probes=3, probe_timeout=10)
+@pytest.mark.parametrize("kind", SLOW_KINDS, ids=lambda kind: kind.name)
+def test_64_slow_clients_of_any_framing_do_not_stall_a_get(server, kind):
+    report = run_slow_clients(
+        server.origin, connections=64, probes=3, probe_timeout=10, kinds=(kind,)
+    )
     assert report.problems == []
+
+
+def trickled_exchange(port: int, pieces: list[bytes], *, every: float = 0.3) -> bytes:
+    """Send ``pieces`` one at a time, ``every`` seconds apart, then read the answer."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        for piece in pieces:
+            sock.sendall(piece)
+            time.sleep(every)
+        answer = b""
+        while not answer.endswith(b"}") or b"\r\n\r\n" not in answer:
+            try:
+                piece = sock.recv(65536)
+            except (TimeoutError, ConnectionResetError):
+                break
+            if not piece:
+                break
+            answer += piece
+    return answer
+
+
+GENERATE_TOKEN = "POST /arcgis/sharing/rest/generateToken HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+
+
+def test_a_trickled_chunked_body_is_answered_once_it_is_whole(server):
+    form = b"username=admin&password=wrong-password&f=json"
+    pieces = [
+        (
+            GENERATE_TOKEN + "Content-Type: application/x-www-form-urlencoded\r\n"
+            "Transfer-Encoding: chunked\r\n\r\n"
+        ).encode()
+    ]
+    pieces += [
+        b"%x\r\n%s\r\n" % (len(form[i : i + 7]), form[i : i + 7]) for i in range(0, len(form), 7)
+    ]
+    pieces += [b"0\r\n", b"X-Trailer: 1\r\n", b"\r\n"]
+    answer = trickled_exchange(server.port, pieces)
+    assert status_of(answer) == 200
+    assert b'"error"' in body_of(answer) and b"Invalid username or password" in body_of(answer)
+
+
+def test_expect_100_continue_is_answered_once_then_the_request(server):
+    form = b"username=admin&password=wrong-password&f=json"
+    head = (
+        GENERATE_TOKEN + "Content-Type: application/x-www-form-urlencoded\r\n"
+        f"Expect: 100-continue\r\nContent-Length: {len(form)}\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(head)
+        interim = sock.recv(65536)
+        assert interim == b"HTTP/1.1 100 Continue\r\n\r\n"
+        sock.sendall(form)
+        answer = b""
+        while b"Invalid username or password" not in answer:
+            piece = sock.recv(65536)
+            if not piece:
+                break
+            answer += piece
+    assert status_of(answer) == 200 and b"100 Continue" not in answer
+
+
+def test_expect_100_continue_over_the_limit_is_refused_without_a_continue(server):
+    head = (
+        GENERATE_TOKEN + "Content-Type: application/x-www-form-urlencoded\r\n"
+        f"Expect: 100-continue\r\nContent-Length: {MAX_BODY + 1}\r\n\r\n"
+    ).encode()
+    answer = raw_exchange(server.port, head)
+    assert status_of(answer) == 413
+    assert b"100 Continue" not in answer
 
 
 def test_framing_fuzzer_finds_no_500_and_stores_no_refused_request(server, served_token):
@@ -513,3 +587,36 @@ def test_a_read_only_state_file_fails_health_and_refuses_writes_clearly(tmp_path
         assert "cannot be written" in process.output
     finally:
         process.stop()
+
+
+def test_a_thread_reading_a_trickled_request_gives_up_at_one_deadline_for_the_whole_request():
+    """What a thread reads from the socket (an HTTPS request) has one deadline, however
+    steadily the client trickles: a byte every 0.1 s passes any per-read timeout."""
+    ours, theirs = socket.socketpair()
+    stop = threading.Event()
+
+    def trickle() -> None:
+        while not stop.wait(0.1):
+            with contextlib.suppress(OSError):
+                theirs.sendall(b"x")
+
+    sender = threading.Thread(target=trickle, daemon=True)
+    sender.start()
+    try:
+        reader = DeadlineUnreader(ours)
+        reader.deadline = time.monotonic() + 1.0
+        received, gave_up = b"", False
+        backstop = time.monotonic() + 20
+        while time.monotonic() < backstop:
+            try:
+                received += reader.chunk()
+            except TimeoutError:
+                gave_up = True
+                break
+        assert gave_up, "the reader kept reading a trickling client past its deadline"
+        assert received, "the client's bytes were read until the deadline"
+    finally:
+        stop.set()
+        sender.join(timeout=5)
+        ours.close()
+        theirs.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mockserver.errors import InvalidParameters, Refused
+from mockserver.core.errors import InvalidParameters, Refused
 from mockserver.runtimes import model
 from mockserver.runtimes.model import Quantity, Runtime
 from mockserver.runtimes.releases import STANDARD_ID, system_runtimes

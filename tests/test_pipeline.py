@@ -1,4 +1,4 @@
-"""The request pipeline (mockserver/pipeline.py) and the house rules it keeps.
+"""The request pipeline (mockserver/web/pipeline.py) and the house rules it keeps.
 
 What a user notices: a read answers POST as it answers GET; an answer that
 fails to render leaves the state as it was; a mistyped option fails at once.
@@ -18,12 +18,14 @@ import pytest
 from flask import Blueprint, Flask
 from flask.testing import FlaskClient
 
-from mockserver import create_app, deployment, messages, pipeline, wire
-from mockserver.clock import Clock
-from mockserver.errors import Refused
-from mockserver.forms import Field
-from mockserver.pipeline import OPERATION, Page
+from mockserver import create_app
+from mockserver.core import deployment, messages
+from mockserver.core.clock import Clock
+from mockserver.core.errors import Refused
 from mockserver.runtimes.releases import STANDARD_ID
+from mockserver.web import pipeline, wire
+from mockserver.web.forms import Field
+from mockserver.web.pipeline import OPERATION, Page
 from tests.conftest import SEED_COPY
 from tests.html_forms import PAGE_TITLE, page_of
 

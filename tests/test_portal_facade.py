@@ -15,9 +15,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mockserver import create_app, deployment
+from mockserver import create_app
 from mockserver.auth.oauth import STATE_LIFETIME_MS
-from mockserver.clock import Clock
+from mockserver.core import deployment
+from mockserver.core.clock import Clock
 
 SHARING = "/arcgis/sharing/rest"
 HOST = "https://nbmock.test"

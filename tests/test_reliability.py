@@ -13,7 +13,8 @@ from bench import servers
 from bench.reliability import auth_matrix, crash, forms, integrity, secrets_scan
 from bench.reliability.__main__ import TOKEN_SHAPE
 from bench.reliability.client import Admin
-from mockserver import create_app, deployment
+from mockserver import create_app
+from mockserver.core import deployment
 
 
 def test_processes_times_threads_lose_and_double_nothing(tmp_path):

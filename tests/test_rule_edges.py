@@ -2,7 +2,7 @@
 
 Each test here pins one edge that a deliberate bug (a mutant, docs/MUTATION.md)
 would move without any other test noticing. Messages are compared through
-``mockserver.messages``, so a change of wording moves the test with it.
+``mockserver.core.messages``, so a change of wording moves the test with it.
 """
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ import re
 
 import pytest
 
-from mockserver import create_app, deployment, messages
-from mockserver.clock import Clock
-from mockserver.errors import InvalidParameters, Refused
+from mockserver import create_app
+from mockserver.core import deployment, messages
+from mockserver.core.clock import Clock
+from mockserver.core.errors import InvalidParameters, Refused
 from mockserver.runtimes import model
 from mockserver.runtimes.model import Runtime
 from mockserver.runtimes.releases import system_runtimes

@@ -8,7 +8,8 @@ import re
 
 import pytest
 
-from mockserver import create_app, deployment
+from mockserver import create_app
+from mockserver.core import deployment
 from mockserver.runtimes.releases import ADVANCED_ID, RELEASES
 from tests.conftest import SEED_COPY, STANDARD_ID, Api
 from tests.html_forms import form_fields

@@ -12,10 +12,16 @@ import os
 import re
 import subprocess
 import sys
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 import requests
 
+from bench.reliability.sandbox_paths import (
+    CONTROL_WRITES,
+    run_sandbox_path_forms,
+    send_following_redirects,
+)
 from mockserver.runtimes.releases import STANDARD_ID
 from tests.nbmock_process import NbmockProcess
 
@@ -305,3 +311,49 @@ def test_the_contract_kit_verifies_a_sandbox_like_any_target(server, tmp_path):
     # emulator-only checks move (they must find the sandbox's own control plane).
     assert len(_runtimes(server.base, server.token())["runtimes"]) == 2
     assert _control(server, "GET", "clock").json()["offsetSeconds"] == 0
+
+
+# --- every path form of a sandbox's URLs stays in that sandbox -----------------------
+
+
+@pytest.mark.parametrize("verb", sorted(CONTROL_WRITES))
+def test_no_path_form_of_a_sandbox_control_url_acts_on_the_main_deployment(server, verb):
+    assert "runtimes" in _runtimes(server.base, server.token())  # the main journal has an entry
+    report = run_sandbox_path_forms(server.origin, verbs=(verb,))
+    assert report.requests >= 45
+    assert report.problems == []
+
+
+def test_a_doubled_slash_before_a_sandbox_verb_reaches_the_sandboxs_own(server):
+    sandbox = _create(server)
+    control_path = urlsplit(sandbox["controlUrl"]).path
+    status, _ = send_following_redirects(
+        server.origin, "POST", f"{control_path}//clock", b'{"advance_seconds": 60}', JSON
+    )
+    assert status == 200
+    assert _control(server, "GET", f"sandboxes/{sandbox['id']}/clock").json()["offsetSeconds"] == 60
+    assert _control(server, "GET", "clock").json()["offsetSeconds"] == 0
+
+
+def test_doubled_slashes_in_a_sandbox_context_url_stay_in_the_sandbox(server):
+    sandbox = _create(server)
+    token = _token(sandbox["url"])["token"]
+    main_names = {runtime["name"] for runtime in _runtimes(server.base, server.token())["runtimes"]}
+    context = sandbox["context"]
+    form = urlencode({**COPY, "token": token}).encode()
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    path = f"admin/notebooks/runtimes/{STANDARD_ID}/copy"
+    for index, target in enumerate(
+        (
+            f"//{context}/{path}",
+            f"/{context}//{path}",
+            f"/{context}/{path}/",
+            f"/{context}///{path}",
+        )
+    ):
+        named = form.replace(b"sandboxed", f"sandboxed-{index}".encode())
+        send_following_redirects(server.origin, "POST", target, named, headers)
+    after = {runtime["name"] for runtime in _runtimes(server.base, server.token())["runtimes"]}
+    assert after == main_names
+    in_sandbox = {runtime["name"] for runtime in _runtimes(sandbox["url"], token)["runtimes"]}
+    assert "sandboxed-0" in in_sandbox and "sandboxed-1" in in_sandbox

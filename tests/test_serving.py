@@ -106,7 +106,9 @@ def test_dropped_connection_is_seen_as_such_by_requests(fresh):
     journal = requests.get(
         f"{fresh.origin}/__mock__/journal", params={"operation": "copy"}, timeout=30
     ).json()["entries"]
-    assert [entry["fault"] for entry in journal] == ["drop", None]
+    # The dropped request is journaled after its connection is reset, so the next copy,
+    # on another worker, may be journaled first: both are there, in either order.
+    assert sorted(str(entry["fault"]) for entry in journal) == ["None", "drop"]
 
 
 def test_oversized_body_gets_413_in_the_admin_envelope(fresh):

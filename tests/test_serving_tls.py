@@ -11,7 +11,7 @@ import pytest
 import requests
 from cryptography import x509
 
-from mockserver.tls import self_signed_certificate
+from mockserver.serving.tls import self_signed_certificate
 from tests.nbmock_process import NbmockProcess
 
 

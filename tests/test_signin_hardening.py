@@ -8,9 +8,10 @@ import re
 
 import pytest
 
-from mockserver import create_app, deployment
+from mockserver import create_app
 from mockserver.auth.lockout import LockoutPolicy
-from mockserver.clock import Clock
+from mockserver.core import deployment
+from mockserver.core.clock import Clock
 from tests.conftest import SEED_COPY, STANDARD_ID
 
 SHARING = "/arcgis/sharing/rest"

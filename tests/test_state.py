@@ -6,7 +6,8 @@ import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
-from mockserver import create_app, deployment
+from mockserver import create_app
+from mockserver.core import deployment
 from mockserver.runtimes.releases import ADVANCED_ID
 from tests.conftest import SEED_COPY, STANDARD_ID, Api
 

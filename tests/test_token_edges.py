@@ -1,6 +1,6 @@
 """Portal tokens at their edges: the expiry millisecond, long tokens, same-millisecond twins.
 
-Messages are compared through ``mockserver.messages``: their wording follows
+Messages are compared through ``mockserver.core.messages``: their wording follows
 ArcGIS Server's, and may change without these edges moving.
 """
 
@@ -11,10 +11,11 @@ import hashlib
 
 import pytest
 
-from mockserver import create_app, messages
+from mockserver import create_app
 from mockserver.auth.tokens import MAX_CACHED_TOKEN, Token, TokenService
-from mockserver.clock import Clock
-from mockserver.errors import InvalidToken
+from mockserver.core import messages
+from mockserver.core.clock import Clock
+from mockserver.core.errors import InvalidToken
 from tests.conftest import SEED_COPY, STANDARD_ID, Api
 
 TOKEN_URL = "/arcgis/sharing/rest/generateToken"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from mockserver import create_app, deployment
+from mockserver import create_app
+from mockserver.core import deployment
 from tests.conftest import REPO, SEED_COPY, STANDARD_ID, Api
 
 TOKEN_URL = "/arcgis/sharing/rest/generateToken"

@@ -18,10 +18,12 @@ from gunicorn.config import Config
 from gunicorn.http import RequestParser
 from gunicorn.http import wsgi as gunicorn_wsgi
 
-from mockserver import create_app, directory, messages
-from mockserver.clock import Clock
+from mockserver import create_app
+from mockserver.core import messages
+from mockserver.core.clock import Clock
 from mockserver.runtimes.releases import ADVANCED_ID
-from mockserver.worker import closing_after_unread_bodies
+from mockserver.serving.worker import closing_after_unread_bodies
+from mockserver.web import directory
 from tests.conftest import SEED_COPY, STANDARD_ID, Api
 from tests.html_forms import PAGE_TITLE, page_of
 
@@ -359,7 +361,7 @@ SMALL_LIMIT = 2000
 
 def gunicorn_exchange(app: Flask, raw: bytes) -> tuple[int, dict[str, str], bytes]:
     """``raw`` parsed by gunicorn and answered by ``app`` as nbmock serve's worker does
-    (mockserver/worker.py): the status, the headers (names lower-cased) and the body."""
+    (mockserver/serving/worker.py): the status, the headers (names lower-cased) and the body."""
     client, server = socket.socketpair()
     with client, server:
         client.sendall(raw)

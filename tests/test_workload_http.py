@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from mockserver import create_app, deployment, messages
-from mockserver.clock import Clock
+from mockserver import create_app
+from mockserver.core import deployment, messages
+from mockserver.core.clock import Clock
 from mockserver.runtimes.releases import ADVANCED_ID, STANDARD_ID
 from tests.conftest import SEED_COPY, Api
 

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mockserver import messages
-from mockserver.errors import Forbidden, InvalidParameters, NotFound, Refused
+from mockserver.core import messages
+from mockserver.core.errors import Forbidden, InvalidParameters, NotFound, Refused
 from mockserver.workload import model
 from mockserver.workload.model import (
     COMPLETED,

@@ -18,9 +18,10 @@ from urllib.parse import parse_qs, urlsplit
 from flask import Flask
 
 from bench.servers import SEED_COPY, STANDARD_ID
-from mockserver import create_app, deployment
+from mockserver import create_app
 from mockserver.auth.tokens import Token, TokenService
-from mockserver.clock import Clock
+from mockserver.core import deployment
+from mockserver.core.clock import Clock
 
 AUTH_CODES = {403, 498, 499}
 ADMIN = "/arcgis/admin"

@@ -20,7 +20,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench.servers import SEED_COPY, STANDARD_ID
-from mockserver import create_app, deployment
+from mockserver import create_app
+from mockserver.core import deployment
 
 RUNTIMES = "/arcgis/admin/notebooks/runtimes"
 FIELDS = sorted({*SEED_COPY, "f", "token", "maxCPU", "sharedMemory", "sharedMemoryUnit"})

@@ -1,9 +1,11 @@
-"""Slow clients: a normal GET while many connections sit idle or trickle their headers.
+"""Slow clients: a normal GET while many connections sit idle or trickle their requests.
 
 A browser's speculative connections send nothing; a slowloris client sends one
-header line every few seconds. Either must not hold the server hostage: with
-``connections`` of them open, a normal request must be answered about as fast
-as without them. Loopback only; every socket it opens it closes.
+header line every few seconds; a slow-body client sends its head at once, then
+its body a byte at a time, in every framing HTTP/1.1 has (``SLOW_KINDS``). None
+must hold the server hostage: with ``connections`` of one kind open, a normal
+request must be answered about as fast as without them. Loopback only; every
+socket it opens it closes.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import socket
 import statistics
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import requests
@@ -21,15 +24,72 @@ import requests
 STALLED_SECONDS = 2.0
 
 
+_POST = "POST /arcgis/sharing/rest/generateToken HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+
+
+@dataclass(frozen=True)
+class SlowKind:
+    """One way to be slow: what a connection sends at once, then a piece every so often."""
+
+    name: str
+    opening: bytes
+    piece: Callable[[int], bytes] | None
+
+
+#: Every framing a request can trickle in: its head, a ``Content-Length`` body, a
+#: chunked body (in its data, its size lines and its trailer), and a body behind
+#: ``Expect: 100-continue``.
+SLOW_KINDS: tuple[SlowKind, ...] = (
+    SlowKind("idle", b"", None),
+    SlowKind(
+        "trickled head",
+        b"GET /__mock__/health HTTP/1.1\r\nHost: 127.0.0.1\r\n",
+        lambda n: f"X-Trickle-{n}: {n}\r\n".encode(),
+    ),
+    SlowKind(
+        "trickled Content-Length body",
+        (
+            _POST + "Content-Type: application/x-www-form-urlencoded\r\n"
+            "Content-Length: 4000\r\n\r\nf=json"
+        ).encode(),
+        lambda n: b"&",
+    ),
+    SlowKind(
+        "trickled chunks",
+        (_POST + "Transfer-Encoding: chunked\r\n\r\n").encode(),
+        lambda n: b"1\r\n&\r\n",
+    ),
+    SlowKind(
+        "trickled chunk-size line",
+        (_POST + "Transfer-Encoding: chunked\r\n\r\n").encode(),
+        lambda n: b"0",
+    ),
+    SlowKind(
+        "trickled chunked trailer",
+        (_POST + "Transfer-Encoding: chunked\r\n\r\n6\r\nf=json\r\n0\r\n").encode(),
+        lambda n: f"X-Trailer-{n}: {n}\r\n".encode(),
+    ),
+    SlowKind(
+        "trickled body after Expect: 100-continue",
+        (_POST + "Expect: 100-continue\r\nContent-Length: 4000\r\n\r\n").encode(),
+        lambda n: b"&",
+    ),
+    SlowKind(
+        "trickled chunks after Expect: 100-continue",
+        (_POST + "Expect: 100-continue\r\nTransfer-Encoding: chunked\r\n\r\n").encode(),
+        lambda n: b"1\r\n&\r\n",
+    ),
+)
+
+
 @dataclass
 class SlowClientReport:
     connections: int = 0
     probes: int = 0
     quiet_median_ms: float = 0.0
-    idle_median_ms: float = 0.0
-    idle_max_ms: float = 0.0
-    trickle_median_ms: float = 0.0
-    trickle_max_ms: float = 0.0
+    #: Per kind of slow client: the median and the worst GET beside it, in ms.
+    median_ms: dict[str, float] = field(default_factory=dict)
+    max_ms: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
     problems: list[str] = field(default_factory=list)
 
@@ -58,17 +118,20 @@ def _open(port: int, count: int) -> list[socket.socket]:
     return sockets
 
 
-def _trickle(sockets: list[socket.socket], stop: threading.Event, every: float) -> None:
-    """One header line per connection every ``every`` seconds; never the blank line."""
+def _trickle(
+    sockets: list[socket.socket], kind: SlowKind, stop: threading.Event, every: float
+) -> None:
+    """``kind``'s opening on every connection, then one piece each every ``every`` seconds;
+    never the end of the request."""
     for sock in sockets:
         with contextlib.suppress(OSError):
-            sock.sendall(b"GET /__mock__/health HTTP/1.1\r\nHost: 127.0.0.1\r\n")
-    line = 0
-    while not stop.wait(every):
-        line += 1
+            sock.sendall(kind.opening)
+    count = 0
+    while kind.piece is not None and not stop.wait(every):
+        count += 1
         for sock in sockets:
             with contextlib.suppress(OSError):
-                sock.sendall(f"X-Trickle-{line}: {line}\r\n".encode())
+                sock.sendall(kind.piece(count))
 
 
 def run_slow_clients(
@@ -79,8 +142,9 @@ def run_slow_clients(
     path: str = "/arcgis/sharing/rest/info?f=json",
     trickle_every: float = 2.0,
     probe_timeout: float = 30.0,
+    kinds: tuple[SlowKind, ...] = SLOW_KINDS,
 ) -> SlowClientReport:
-    """Median and worst GET time: quiet, then beside ``connections`` idle, then trickling."""
+    """Median and worst GET time: quiet, then beside ``connections`` slow clients of each kind."""
     port = int(origin.rsplit(":", 1)[1])
     url = origin + path
     report = SlowClientReport(connections=connections, probes=probes)
@@ -88,32 +152,29 @@ def run_slow_clients(
     _probe_times(url, 2, probe_timeout)  # warm up: the first request of a worker imports
     quiet, failures = _probe_times(url, probes, probe_timeout)
     report.quiet_median_ms = statistics.median(quiet) * 1000 if quiet else 0.0
-    for kind in ("idle", "trickle"):
+    for kind in kinds:
         sockets = _open(port, connections)
         stop = threading.Event()
-        trickler = None
+        trickler = threading.Thread(
+            target=_trickle, args=(sockets, kind, stop, trickle_every), daemon=True
+        )
         try:
-            if kind == "trickle":
-                trickler = threading.Thread(
-                    target=_trickle, args=(sockets, stop, trickle_every), daemon=True
-                )
-                trickler.start()
+            trickler.start()
             time.sleep(0.5)  # let the server accept them all before probing
             times, failed = _probe_times(url, probes, probe_timeout)
         finally:
             stop.set()
-            if trickler is not None:
-                trickler.join(timeout=5)
+            trickler.join(timeout=5)
             for sock in sockets:
                 sock.close()
-        failures += [f"{kind}: {failure}" for failure in failed]
-        median = statistics.median(times) * 1000 if times else float("inf")
+        failures += [f"{kind.name}: {failure}" for failure in failed]
         worst = max(times) * 1000 if times else float("inf")
-        setattr(report, f"{kind}_median_ms", median)
-        setattr(report, f"{kind}_max_ms", worst)
+        report.median_ms[kind.name] = statistics.median(times) * 1000 if times else float("inf")
+        report.max_ms[kind.name] = worst
         if worst > STALLED_SECONDS * 1000:
             report.problems.append(
-                f"with {connections} {kind} connections a GET took up to {worst / 1000:.1f} s"
+                f"with {connections} connections of kind '{kind.name}' "
+                f"a GET took up to {worst / 1000:.1f} s"
             )
     report.problems += failures
     report.seconds = time.monotonic() - started

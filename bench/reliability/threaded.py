@@ -1,7 +1,7 @@
 """``python -m bench.reliability.threaded``: the emulator under gunicorn ``gthread`` workers.
 
-``nbmock serve`` runs its own gthread worker (mockserver.worker); this runs the
-same app (mockserver.serving's EmulatorServer) under gunicorn's stock gthread
+``nbmock serve`` runs its own gthread worker (mockserver.serving.worker); this runs the
+same app (mockserver.serving.server's EmulatorServer) under gunicorn's stock gthread
 worker, so the store's per-process lock is exercised as well as SQLite's
 cross-process one.
 """
@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import argparse
 
-from mockserver import deployment
 from mockserver.app import create_app
-from mockserver.serving import ACCESS_LOG_FORMAT, EmulatorServer
-from mockserver.settings import Settings
+from mockserver.core import deployment
+from mockserver.core.settings import Settings
+from mockserver.serving.server import ACCESS_LOG_FORMAT, EmulatorServer
 
 
 def main() -> None:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, redirect, request
 
-from mockserver import deployment, directory, messages, wire
 from mockserver.auth import signin as sign_ins
 from mockserver.auth.tokens import DEFAULT_EXPIRATION_MINUTES, Token
-from mockserver.pipeline import RESOURCE, operation
+from mockserver.core import deployment, messages
+from mockserver.web import directory, wire
+from mockserver.web.pipeline import RESOURCE, operation
 
 admin_login = Blueprint("admin_login", __name__)
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from flask import request
 
-from mockserver import deployment, messages, wire
 from mockserver.auth.privileges import MANAGE_SECURITY, MANAGE_SERVERS, is_administrator
 from mockserver.auth.users import User
-from mockserver.errors import Forbidden, InvalidToken, TokenRequired
+from mockserver.core import deployment, messages
+from mockserver.core.errors import Forbidden, InvalidToken, TokenRequired
+from mockserver.web import wire
 
 
 def signed_in_user() -> User:

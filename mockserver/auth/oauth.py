@@ -16,8 +16,8 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
-from mockserver import messages
 from mockserver.auth.tokens import MAX_EXPIRATION_MINUTES, TokenService
+from mockserver.core import messages
 
 #: [client] the official Python client signs in as ``pythonapi`` and falls back to
 #: ``arcgisonline``; ``arcgispro`` is another built-in app [inferred].

@@ -1,6 +1,6 @@
 """The Portal sharing API facade under ``/<context>/sharing/rest``, and its OAuth sign-in.
 
-Each view declares its operation once (mockserver/pipeline.py); the rules
+Each view declares its operation once (mockserver/web/pipeline.py); the rules
 live in pure modules beside it: tokens (``token_request``), oauth and portal.
 """
 
@@ -10,7 +10,6 @@ from dataclasses import replace
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 
-from mockserver import deployment, messages, wire
 from mockserver.auth import oauth
 from mockserver.auth import portal as portal_facts
 from mockserver.auth import signin as sign_ins
@@ -18,9 +17,11 @@ from mockserver.auth.guard import require_administrator, signed_in_user
 from mockserver.auth.oauth import SignIn
 from mockserver.auth.tokens import CLIENTS, Token, token_request
 from mockserver.auth.users import User
-from mockserver.errors import ArcGISError, MethodNotSupported, NotFound
-from mockserver.forms import NUMBER, PASSWORD, SELECT, Field
-from mockserver.pipeline import RESOURCE, Page, operation
+from mockserver.core import deployment, messages
+from mockserver.core.errors import ArcGISError, MethodNotSupported, NotFound
+from mockserver.web import wire
+from mockserver.web.forms import NUMBER, PASSWORD, SELECT, Field
+from mockserver.web.pipeline import RESOURCE, Page, operation
 
 portal = Blueprint("portal", __name__)
 #: ``/<context>/sharing/oauth2``: the sign-in form posts outside ``/sharing/rest`` [client].

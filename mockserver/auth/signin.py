@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from flask import Flask, current_app
 
-from mockserver import deployment, owners
 from mockserver.auth.lockout import LockoutPolicy
 from mockserver.auth.oauth import STATE_LIFETIME_MS, SignIn, host_key
 from mockserver.auth.store import SignInRecords
 from mockserver.auth.users import User, UserDirectory
+from mockserver.core import deployment, owners
 
 _KEY = "nbmock_signin"
 

@@ -88,7 +88,7 @@ class SignInRecords:
         with self.store.write() as db:
             db.execute("DELETE FROM signin_failures WHERE username = ?", (username,))
 
-    # --- state owner (mockserver/owners.py): sign-in records are not part of a snapshot ---
+    # --- state owner (mockserver/core/owners.py): sign-in records are not part of a snapshot ---
 
     def reset(self, tx: Transaction) -> None:
         tx.connection.execute("DELETE FROM oauth_states_used")

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from mockserver import messages
-from mockserver.errors import InvalidParameters, InvalidToken
+from mockserver.core import messages
+from mockserver.core.errors import InvalidParameters, InvalidToken
 
 #: [doc] tokens default to 60 minutes; longer requests get the server maximum,
 #: two weeks by default.

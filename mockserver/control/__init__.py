@@ -4,7 +4,7 @@ This is emulator design, not ArcGIS: nothing here exists on a real
 Enterprise, it never appears in the OpenAPI contract, and the emulated API
 (``mockserver/runtimes``, ``mockserver/auth``) never imports it. It reaches the
 emulated deployment only through ``create_app``'s ``Deployment``, and its state
-owners through mockserver/owners.py.
+owners through mockserver/core/owners.py.
 """
 
 from mockserver.control.plane import ControlPlane, install

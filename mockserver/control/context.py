@@ -13,7 +13,7 @@ from flask import Flask, current_app
 
 from mockserver.control.shared import SharedSettings
 from mockserver.control.store import ControlStore
-from mockserver.owners import StateOwner
+from mockserver.core.owners import StateOwner
 
 _KEY = "nbmock_control"
 

@@ -16,11 +16,11 @@ from http import HTTPStatus
 
 from flask import Request, Response, g, request
 
-from mockserver import pipeline, wire
 from mockserver.control import context, journal
 from mockserver.control.faults import FaultRule
-from mockserver.errors import ArcGISError, Unavailable
-from mockserver.redact import redact
+from mockserver.core.errors import ArcGISError, Unavailable
+from mockserver.serving.redact import redact
+from mockserver.web import pipeline, wire
 
 log = logging.getLogger("nbmock")
 

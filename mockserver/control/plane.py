@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from flask import Flask
 
-from mockserver import deployment as deployments
-from mockserver import owners
 from mockserver.control import context, hooks, journal
 from mockserver.control.hooks import DROPPED_HEADER
 from mockserver.control.routes import control as control_routes
 from mockserver.control.shared import SharedSettings
 from mockserver.control.store import ControlStore
+from mockserver.core import deployment as deployments
+from mockserver.core import owners
 
 __all__ = ["DROPPED_HEADER", "ControlPlane", "install"]
 

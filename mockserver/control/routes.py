@@ -15,13 +15,14 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from mockserver import browser, pipeline, statefile
 from mockserver.control import context
 from mockserver.control.context import Control
 from mockserver.control.errors import ControlError
 from mockserver.control.faults import parse_rule
 from mockserver.control.state import export_state, import_state, reset_state
 from mockserver.control.store import ControlWrites
+from mockserver.core import statefile
+from mockserver.web import browser, pipeline
 
 control = Blueprint("nbmock_control", __name__)
 

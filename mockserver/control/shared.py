@@ -13,10 +13,10 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from mockserver.clock import Clock
 from mockserver.control.faults import FaultRule
 from mockserver.control.store import MIGRATIONS, ControlStore, ControlWrites
-from mockserver.ids import IdGenerator
+from mockserver.core.clock import Clock
+from mockserver.core.ids import IdGenerator
 from mockserver.runtimes.store import Store, Transaction
 
 GENERATION = "control_generation"

@@ -1,7 +1,7 @@
 """Export and import of the emulated deployment's state (LocalStack-style snapshots).
 
 A snapshot is one JSON object: a header (format, version, release) and the
-keys each state owner exports (mockserver/owners.py): the runtimes with the
+keys each state owner exports (mockserver/core/owners.py): the runtimes with the
 system runtime each copy came from, the id sequence and last revision, the
 seed. Enough to bring a fresh emulator to the same observable state; it
 never holds the token secret. Each owner checks its own part on import, the

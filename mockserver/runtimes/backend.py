@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from mockserver import messages
-from mockserver.clock import Clock
-from mockserver.errors import ArcGISError, InvalidParameters, NotFound
-from mockserver.ids import IdGenerator
+from mockserver.core import messages
+from mockserver.core.clock import Clock
+from mockserver.core.errors import ArcGISError, InvalidParameters, NotFound
+from mockserver.core.ids import IdGenerator
 from mockserver.runtimes import model
 from mockserver.runtimes.manifests import checked as checked_manifest
 from mockserver.runtimes.manifests import manifest_for, uploaded
@@ -123,7 +123,7 @@ class RuntimesBackend:
             if tx.get_runtime(new_id) is None:
                 return sequence, new_id, property_id
 
-    # --- state owner (reset, export, load: mockserver/owners.py) --------------------
+    # --- state owner (reset, export, load: mockserver/core/owners.py) --------------------
 
     def reset(self, tx: Transaction | None = None) -> None:
         """Back to the release's seeded state: copies gone, system runtimes as shipped.

@@ -14,8 +14,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from mockserver.forms import JSON, NUMBER, SELECT, Field
 from mockserver.runtimes.model import MEMORY_UNITS, Runtime
+from mockserver.web.forms import JSON, NUMBER, SELECT, Field
 
 UNITS = tuple(MEMORY_UNITS)
 #: For an optional unit: an empty choice leaves it to the server.

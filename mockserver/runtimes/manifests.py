@@ -12,8 +12,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from mockserver import messages
-from mockserver.errors import InvalidParameters
+from mockserver.core import messages
+from mockserver.core.errors import InvalidParameters
 from mockserver.runtimes.releases import ADVANCED_ID
 
 #: The keys of a manifest row, in the order Esri's example writes them [doc:manifest].

@@ -16,8 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-from mockserver import messages
-from mockserver.errors import InvalidParameters, Refused
+from mockserver.core import messages
+from mockserver.core.errors import InvalidParameters, Refused
 
 #: Bytes per memory unit. [doc] the units are g|m|k|b; powers of 1024 [inferred].
 MEMORY_UNITS: dict[str, int] = {"g": 1024**3, "m": 1024**2, "k": 1024, "b": 1}

@@ -33,7 +33,7 @@ from urllib.parse import quote
 
 import psycopg
 
-from mockserver import messages
+from mockserver.core import messages
 from mockserver.runtimes.store import MIGRATIONS, Store, StoreUnavailable, Transaction
 
 log = logging.getLogger("nbmock")

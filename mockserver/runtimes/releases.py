@@ -19,7 +19,7 @@ from mockserver.auth.privileges import (
 STANDARD_ID = "d47350a5-e4f0-4b63-ae55-c0a5773a96bb"  # [seed] the copy example's source
 ADVANCED_ID = "3b7c1f5e-9a2d-4e8b-b6c4-5f0e2a7d9c31"  # [inferred] fixed so tests can name it
 
-#: Operation names as declared on the views (mockserver/pipeline.py); [doc] since 11.4.
+#: Operation names as declared on the views (mockserver/web/pipeline.py); [doc] since 11.4.
 BASE_OPERATIONS = frozenset({"runtimes", "runtime", "update", "manifest"})
 
 #: Who may use the notebook endpoints. [doc] 11.4's pages (e.g. update-notebook-runtime)

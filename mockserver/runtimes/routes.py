@@ -6,13 +6,14 @@ from collections.abc import Callable
 
 from flask import Blueprint, current_app, url_for
 
-from mockserver import deployment, messages, wire
 from mockserver.auth.guard import require_administrator, require_notebook_administrator
-from mockserver.errors import Refused
-from mockserver.pipeline import OPERATION, Page, declared, operation
+from mockserver.core import deployment, messages
+from mockserver.core.errors import Refused
 from mockserver.runtimes import forms
 from mockserver.runtimes.manifests import UPLOAD_NAME as UPLOADED_MANIFEST
 from mockserver.runtimes.model import Runtime
+from mockserver.web import wire
+from mockserver.web.pipeline import OPERATION, Page, declared, operation
 
 admin = Blueprint("admin", __name__)
 

@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from mockserver.errors import Unavailable
+from mockserver.core.errors import Unavailable
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runtimes (

@@ -16,12 +16,12 @@ from collections.abc import Callable
 
 from flask import Flask
 
-from mockserver import deployment
 from mockserver.control import context as control
+from mockserver.core import deployment
+from mockserver.core.settings import Settings
 from mockserver.sandboxes.apps import SandboxDispatcher, Sandboxes, install, of
 from mockserver.sandboxes.routes import sandboxes as sandbox_routes
 from mockserver.sandboxes.store import SandboxRecords
-from mockserver.settings import Settings
 
 __all__ = ["Sandboxes", "init_app", "of"]
 

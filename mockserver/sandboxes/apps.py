@@ -13,15 +13,16 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from flask import Flask, current_app
 
-from mockserver import deployment as deployments
 from mockserver.auth.users import users_from_records
-from mockserver.deployment import Deployment
+from mockserver.core import deployment as deployments
+from mockserver.core.deployment import Deployment
+from mockserver.core.settings import Settings
 from mockserver.runtimes import stores
 from mockserver.sandboxes.store import Sandbox, SandboxRecords
-from mockserver.settings import Settings
 
 #: Every sandbox's web context starts with this; the main context never may.
 CONTEXT_PREFIX = "sb-"
@@ -224,7 +225,13 @@ class Sandboxes:
 
 
 class SandboxDispatcher:
-    """WSGI: a sandbox's context, or its control plane, to the sandbox's app; else the main app."""
+    """WSGI: a sandbox's context, or its control plane, to the sandbox's app; else the main app.
+
+    A sandbox's control plane is the sandbox app's own ``/__mock__/`` routes, so what
+    that app says about a path (a redirect that merges slashes or drops a trailing
+    one) is about its own routes: its ``Location`` is put back under the sandbox's
+    control URL, or a client that follows it would act on the main deployment.
+    """
 
     def __init__(self, main: Callable, sandboxes: Sandboxes) -> None:
         self.main = main
@@ -233,14 +240,43 @@ class SandboxDispatcher:
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Any:
         path = environ.get("PATH_INFO", "")
         if path.startswith(CONTROL_PREFIX):
-            sandbox_id, _, rest = path[len(CONTROL_PREFIX) :].partition("/")
+            # Empty segments name nothing: "<id>//clock" is "<id>/clock", as werkzeug
+            # would redirect it, but without leaving the sandbox.
+            sandbox_id, _, rest = _SLASHES.sub(
+                "/", path[len(CONTROL_PREFIX) :].lstrip("/")
+            ).partition("/")
             sandbox = self.sandboxes.find(sandbox_id=sandbox_id) if rest else None
             if sandbox is not None:
                 inner = {**environ, "PATH_INFO": f"/__mock__/{rest}"}
-                return self.sandboxes.app(sandbox)(inner, start_response)
-        elif path.startswith(f"/{CONTEXT_PREFIX}"):
-            context = path[1:].split("/", 1)[0]
+                return self.sandboxes.app(sandbox)(
+                    inner, _locations_under(f"{CONTROL_PREFIX}{sandbox.id}/", start_response)
+                )
+        elif path.lstrip("/").startswith(CONTEXT_PREFIX):
+            # "//sb-…/admin" is the sandbox's too: its app redirects it to the one spelling.
+            context = path.lstrip("/").split("/", 1)[0]
             sandbox = self.sandboxes.find(context=context)
             if sandbox is not None:
                 return self.sandboxes.app(sandbox)(environ, start_response)
         return self.main(environ, start_response)
+
+
+_SLASHES = re.compile(r"/{2,}")
+_CONTROL_ROOT = "/__mock__/"
+
+
+def _locations_under(prefix: str, start_response: Callable) -> Callable:
+    """``start_response``, with a ``Location`` into the control plane moved under ``prefix``."""
+
+    def start(status: str, headers: list[tuple[str, str]], exc_info=None):
+        moved = []
+        for name, value in headers:
+            if name.lower() == "location":
+                parts = urlsplit(value)
+                if parts.path.startswith(_CONTROL_ROOT) and not parts.path.startswith(prefix):
+                    value = urlunsplit(
+                        parts._replace(path=prefix + parts.path[len(_CONTROL_ROOT) :])
+                    )
+            moved.append((name, value))
+        return start_response(status, moved, exc_info)
+
+    return start

@@ -12,10 +12,10 @@ from typing import Any
 
 from flask import Blueprint, jsonify, request
 
-from mockserver import deployment
 from mockserver.auth.users import users_from_mapping, users_to_records
 from mockserver.control.errors import ControlError
 from mockserver.control.routes import check_access, control_error
+from mockserver.core import deployment
 from mockserver.runtimes.releases import RELEASES
 from mockserver.sandboxes.apps import current as _registry
 from mockserver.sandboxes.store import Sandbox

@@ -11,11 +11,11 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from mockserver import messages
 from mockserver.auth.privileges import ADVANCED_NOTEBOOKS
-from mockserver.clock import Clock
-from mockserver.errors import Refused
-from mockserver.ids import IdGenerator
+from mockserver.core import messages
+from mockserver.core.clock import Clock
+from mockserver.core.errors import Refused
+from mockserver.core.ids import IdGenerator
 from mockserver.runtimes.backend import RuntimesBackend
 from mockserver.runtimes.releases import STANDARD_ID, Release
 from mockserver.runtimes.store import Store, Transaction

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mockserver.forms import JSON, SELECT, Field
+from mockserver.web.forms import JSON, SELECT, Field
 
 #: An empty choice leaves the flag to the server's default.
 FLAG = ("", "true", "false")

@@ -27,8 +27,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
-from mockserver import messages
-from mockserver.errors import Forbidden, InvalidParameters, NotFound, Refused
+from mockserver.core import messages
+from mockserver.core.errors import Forbidden, InvalidParameters, NotFound, Refused
 
 MINUTE_MS = 60_000
 HOUR_MS = 60 * MINUTE_MS

@@ -14,7 +14,6 @@ from typing import Any
 
 from flask import Blueprint, request, url_for
 
-from mockserver import deployment, messages, wire
 from mockserver.auth.guard import (
     require_notebook_administrator,
     require_notebook_configuration_administrator,
@@ -22,8 +21,10 @@ from mockserver.auth.guard import (
     signed_in_user,
 )
 from mockserver.auth.users import User
-from mockserver.errors import ArcGISError, NotFound
-from mockserver.pipeline import OPERATION, Page, operation
+from mockserver.core import deployment, messages
+from mockserver.core.errors import ArcGISError, NotFound
+from mockserver.web import wire
+from mockserver.web.pipeline import OPERATION, Page, operation
 from mockserver.workload import forms, releases
 from mockserver.workload.backend import WorkloadBackend, caller_of
 from mockserver.workload.model import FINISHED, Host, Job, Notebook

@@ -23,9 +23,10 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, g, request
 
-from mockserver import deployment, directory, messages, wire
-from mockserver.errors import MethodNotSupported, NotFound
-from mockserver.forms import Field
+from mockserver.core import deployment, messages
+from mockserver.core.errors import MethodNotSupported, NotFound
+from mockserver.web import directory, wire
+from mockserver.web.forms import Field
 
 #: A resource answers GET and POST alike: [doc] Esri's Administrator API overview
 #: reaches each URL "over the prescribed HTTPS method (either GET or POST)", and

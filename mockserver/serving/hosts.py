@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, Response, jsonify, request
 
-from mockserver import messages
+from mockserver.core import messages
 
 #: Names of this machine's loopback interface [RFC 6761: *.localhost is loopback].
 LOOPBACK_NAMES = frozenset({"localhost"})

@@ -24,8 +24,8 @@ from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
 from werkzeug.formparser import FormDataParser
 from werkzeug.utils import cached_property
 
-from mockserver import messages
-from mockserver.errors import ArcGISError, InvalidParameters
+from mockserver.core import messages
+from mockserver.core.errors import ArcGISError, InvalidParameters
 
 FORMATS = ("html", "json", "pjson")
 #: What ArcGIS labels its JSON answers with (f=json and pjson, errors, generateToken)
@@ -117,7 +117,7 @@ class MalformedBody(BadRequest):
 
 #: Set in the WSGI environ when a body was refused before it was read to its end:
 #: the server must then close the connection rather than guess where the next
-#: request starts (mockserver.worker reads it).
+#: request starts (mockserver.serving.worker reads it).
 BODY_REFUSED = "nbmock.body_refused"
 
 #: How much of a chunked body is read at a time while counting it against the limit.
@@ -278,7 +278,7 @@ def dumps(payload: Any, *, pretty: bool = False) -> str:
 
 def render(payload: Mapping[str, Any], *, fmt: str) -> Response:
     """The resource as JSON or pretty JSON; HTML pages are the directory's
-    (mockserver/directory.py)."""
+    (mockserver/web/directory.py)."""
     return Response(dumps(payload, pretty=fmt == "pjson"), content_type=JSON_CONTENT_TYPE)
 
 

@@ -21,8 +21,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from flask import Flask, Response, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
-from mockserver import deployment, messages, wire
-from mockserver.errors import ArcGISError, Forbidden, InvalidToken, TokenRequired
+from mockserver.core import deployment, messages
+from mockserver.core.errors import ArcGISError, Forbidden, InvalidToken, TokenRequired
+from mockserver.web import wire
 
 #: Esri's reference page for each declared operation, as its directory links it
 #: ("API Reference") [doc]; the URLs are those docs/FIDELITY.md and the contract cite.

@@ -1,5 +1,5 @@
 """Serving the emulator under gunicorn: several workers sharing one SQLite state, each
-reading requests in a poller before a thread serves them (mockserver.worker)."""
+reading requests in a poller before a thread serves them (mockserver.serving.worker)."""
 
 from __future__ import annotations
 
@@ -18,22 +18,22 @@ from typing import Any, NoReturn
 from gunicorn.app.base import BaseApplication
 from gunicorn.arbiter import Arbiter
 
-from mockserver import deployment, messages, statefile
 from mockserver.app import create_app
 from mockserver.control.shared import start_of_run
-from mockserver.errors import Unavailable
-from mockserver.redact import redact_loggers
+from mockserver.core import deployment, messages, statefile
+from mockserver.core.errors import Unavailable
+from mockserver.core.settings import Settings
+from mockserver.core.statefile import StateIdentity
 from mockserver.runtimes.stores import redacted_url
-from mockserver.settings import Settings
-from mockserver.statefile import StateIdentity
-from mockserver.tls import CertificatePair, self_signed_certificate
-from mockserver.worker import HeadFirstWorker
+from mockserver.serving.redact import redact_loggers
+from mockserver.serving.tls import CertificatePair, self_signed_certificate
+from mockserver.serving.worker import HeadFirstWorker
 
 #: The request line without its query string: GET tokens never reach the log.
 ACCESS_LOG_FORMAT = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
 
 
-#: Threads per worker: they run the app on requests already read (mockserver.worker),
+#: Threads per worker: they run the app on requests already read (mockserver.serving.worker),
 #: and serialise on the store's lock, so a few suffice; HTTPS handshakes need one each.
 THREADS = 16
 #: How long an idle kept-alive connection stays open (it costs a buffer, not a thread).
@@ -193,7 +193,7 @@ def serve(
         "accesslog": "-",
         "errorlog": "-",
         "access_log_format": ACCESS_LOG_FORMAT,
-        # X-Forwarded-* count only from a --trusted-proxy, and mockserver.hosts decides.
+        # X-Forwarded-* count only from a --trusted-proxy, and mockserver.serving.hosts decides.
         "forwarded_allow_ips": "",
         "graceful_timeout": 10,
         "timeout": 60,

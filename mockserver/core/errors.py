@@ -7,7 +7,7 @@ the ArcGIS code inside that envelope, not an HTTP status.
 
 from __future__ import annotations
 
-from mockserver import messages
+from mockserver.core import messages
 
 #: How the Portal words an error: (message, messageCode or None, details).
 PortalForm = tuple[str, str | None, tuple[str, ...]]

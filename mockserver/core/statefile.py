@@ -21,9 +21,10 @@ from dataclasses import dataclass
 
 from flask import Flask, Response, request
 
-from mockserver import deployment, messages, wire
-from mockserver.errors import ArcGISError, Unavailable
+from mockserver.core import deployment, messages
+from mockserver.core.errors import ArcGISError, Unavailable
 from mockserver.runtimes.store import Store
+from mockserver.web import wire
 
 log = logging.getLogger("nbmock")
 

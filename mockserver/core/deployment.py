@@ -15,11 +15,11 @@ from flask import Flask, current_app
 
 from mockserver.auth.tokens import TokenService
 from mockserver.auth.users import UserDirectory
-from mockserver.clock import Clock
+from mockserver.core.clock import Clock
+from mockserver.core.settings import Settings
 from mockserver.runtimes.backend import RuntimesBackend
 from mockserver.runtimes.releases import Release
 from mockserver.runtimes.store import Store
-from mockserver.settings import Settings
 from mockserver.workload.backend import WorkloadBackend
 
 _KEY = "nbmock"
@@ -40,7 +40,7 @@ class Deployment:
     #: Open notebooks, their deployments and jobs (mockserver/workload).
     workload: WorkloadBackend
     #: Called inside each write's transaction with its rendered answer (the journal):
-    #: ``hook(operation, response)``; see mockserver/pipeline.py.
+    #: ``hook(operation, response)``; see mockserver/web/pipeline.py.
     commit_hooks: list[Callable[[Any, Any], None]] = field(default_factory=list)
 
     def close(self) -> None:

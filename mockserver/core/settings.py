@@ -16,7 +16,7 @@ from mockserver.runtimes.releases import DEFAULT_RELEASE
 
 if TYPE_CHECKING:
     from mockserver.auth.users import UserDirectory
-    from mockserver.clock import Clock
+    from mockserver.core.clock import Clock
 
 DEFAULT_CONTEXT = "arcgis"
 DEFAULT_MAX_BODY = 1024 * 1024
@@ -45,7 +45,7 @@ class Settings:
     control_token: str | None = field(default=None, repr=False)
     control_enabled: bool = True
     journal: bool = True
-    #: Host names answered (mockserver.hosts); None: any, as in process.
+    #: Host names answered (mockserver.serving.hosts); None: any, as in process.
     allowed_hosts: frozenset[str] | None = None
     #: Peers whose X-Forwarded-* headers count (addresses or networks).
     trusted_proxies: frozenset[str] = frozenset()

@@ -22,8 +22,9 @@ from urllib.parse import urlsplit
 
 from flask import Flask, Request, Response
 
-from mockserver import messages, wire
-from mockserver.errors import ArcGISError
+from mockserver.core import messages
+from mockserver.core.errors import ArcGISError
+from mockserver.web import wire
 
 PAGE_HEADERS = {
     "X-Frame-Options": "DENY",
