@@ -11,6 +11,10 @@ need the emulator's control plane, ``/__mock__/``; against anything else
 they are reported as not run. A served emulator runs them as the in-process
 one does.
 
+Checks marked ``flavour("kubernetes")`` or ``flavour("notebook-server")`` are about
+one flavour's API; the kit judges the target's flavour from its answers
+(``Target.flavour``) and reports the other flavour's checks as not run.
+
 Registered for every pytest run of an environment where the package is
 installed (entry point ``pytest11``), with or without the ``kit`` extra: so
 this module imports only pytest and the kit's own modules at the top, and
@@ -28,7 +32,14 @@ import pytest
 
 from contracts.redaction import redact
 from contracts.safety import NeedsWrites
-from contracts.target import DEFAULT_REMOTE_BUDGET, DEFAULT_REMOTE_PAUSE, Credentials, Target
+from contracts.target import (
+    DEFAULT_REMOTE_BUDGET,
+    DEFAULT_REMOTE_PAUSE,
+    FLAVOUR_TITLES,
+    KUBERNETES,
+    Credentials,
+    Target,
+)
 
 LIMITED_USER = ("viewer", "viewer1234")  # the in-process emulator's user without privileges
 #: The in-process emulator's user with "Create and edit notebooks" and no admin privilege.
@@ -133,6 +144,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="write report.md (properties and ledger rows) to DIR",
     )
     group.addoption(
+        "--emulator-flavour",
+        choices=sorted(FLAVOUR_TITLES),
+        default=KUBERNETES,
+        help="without --target-url: the flavour of the in-process emulator (default: kubernetes)",
+    )
+    group.addoption(
         "--ledger",
         metavar="PATH",
         help="fidelity ledger to mark (default: the one the package carries, docs/FIDELITY.md)",
@@ -145,6 +162,11 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         "emulator_only: a check that needs the emulator's control plane (/__mock__/); "
         "not run against anything else",
+    )
+    config.addinivalue_line(
+        "markers",
+        "flavour(name): a check of one flavour's API (kubernetes, notebook-server); "
+        "not run against the other",
     )
     remote = bool(config.getoption("--target-url", default=None))
     chosen = config.getoption("--contract-max-examples", default=None)
@@ -167,7 +189,7 @@ def build_target(config: pytest.Config) -> Target:
         )
         config.stash[_NOTEBOOK_USER] = Credentials(*NOTEBOOK_USER)
         return Target.in_process(
-            app_options={"users": users},
+            app_options={"users": users, "flavour": config.getoption("--emulator-flavour")},
             limited=Credentials(*LIMITED_USER),
             prefix=prefix,
             budget=config.getoption("--request-budget"),
@@ -203,6 +225,7 @@ def target(request: pytest.FixtureRequest):
     """The deployment under test; everything it created is unregistered at the end."""
     the_target = build_target(request.config)
     _ACTIVE["target"] = the_target
+    the_target.judge_flavour()  # first, so the report names it whatever the checks did
     yield the_target
     _cleanup(request.config)
 
@@ -274,6 +297,22 @@ def _emulator_only(request: pytest.FixtureRequest) -> None:
         pytest.skip(EMULATOR_ONLY)
 
 
+@pytest.fixture(autouse=True)
+def _flavour_only(request: pytest.FixtureRequest) -> None:
+    """Skip a check of one flavour against a target judged to be of the other (or neither)."""
+    marker = request.node.get_closest_marker("flavour")
+    if marker is None:
+        return
+    wanted = marker.args[0]
+    the_target: Target = request.getfixturevalue("target")
+    if the_target.flavour != wanted:
+        judged = FLAVOUR_TITLES.get(the_target.flavour or "", "of no known flavour")
+        pytest.skip(
+            f"not run (a check of {FLAVOUR_TITLES[wanted]}; the target is {judged}: "
+            f"{the_target.flavour_evidence})"
+        )
+
+
 def _cleanup(config: pytest.Config) -> None:
     the_target: Target | None = _ACTIVE.get("target")
     if the_target is None or ("cleanup" in _ACTIVE and not the_target.created):
@@ -298,6 +337,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             _ACTIVE["results"],
             target=_ACTIVE.get("target"),
             ledger_path=session.config.getoption("--ledger"),
+            flavour=_judged(_ACTIVE["target"]) if _ACTIVE.get("target") else None,
         )
 
 
@@ -308,7 +348,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     outcome = _ACTIVE.get("cleanup") or (len(the_target.created), list(the_target.created))
     created, left = outcome
     terminalreporter.write_line(
-        f"contract kit: {the_target!r}, {the_target.requests_sent} requests, "
+        f"contract kit: {the_target!r}, flavour {_judged(the_target)}, "
+        f"{the_target.requests_sent} requests, "
         f"prefix {the_target.prefix}, {created} runtime(s) to clean up, {len(left)} left behind"
         + (f": {', '.join(left)}" if left else "")
     )
@@ -324,6 +365,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     report.sections = [(title, redact(text)) for title, text in report.sections]
     if _is_contract(item):
         _record_result(item, report)
+
+
+def _judged(the_target: Target) -> str:
+    """The flavour the run judged, without sending anything now (a run may have no budget left)."""
+    judged = the_target.judged_flavour
+    if judged is None:
+        return "not judged"
+    name, evidence = judged
+    return f"{FLAVOUR_TITLES.get(name or '', 'unknown')} ({evidence})"
 
 
 def _is_contract(item: pytest.Item) -> bool:

@@ -86,7 +86,9 @@ def write_markdown_report(
     *,
     target: Any = None,
     ledger_path: str | Path | None = None,
+    flavour: str | None = None,
 ) -> Path:
+    """``flavour`` is what the run judged the target to be, as the plugin words it."""
     directory.mkdir(parents=True, exist_ok=True)
     ledger = Path(ledger_path) if ledger_path else DEFAULT_LEDGER
     failed = [name for name, result in results.items() if result["outcome"] == "failed"]
@@ -94,6 +96,7 @@ def write_markdown_report(
         "# Contract kit report",
         "",
         f"- target: {target!r}" if target is not None else "- target: (none)",
+        f"- flavour: {flavour}" if flavour else "",
         f"- run prefix: `{target.prefix}`" if target is not None else "",
         f"- requests sent: {target.requests_sent}" if target is not None else "",
         f"- finished: {datetime.datetime.now(datetime.UTC).isoformat(timespec='seconds')}",

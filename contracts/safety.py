@@ -4,7 +4,9 @@
   caller expects the server to refuse it;
 - update, unregister and upgrade go only to runtimes the run created (or to
   ids it made up, which exist nowhere), unless the kit owns the deployment;
-- every copy's name carries the run's prefix, which starts with
+- ``restore`` (standalone Notebook Server) removes every registered runtime,
+  anyone's: it goes only to a deployment the kit owns;
+- every copy's or registered runtime's name carries the run's prefix, which starts with
   ``KIT_NAMESPACE``, so ``cleanup`` and ``sweep`` find what a run made on a
   deployment the kit does not own (its own in-process emulator it may name
   as a check needs, e.g. with no visible character at all);
@@ -26,9 +28,14 @@ from collections.abc import Collection, Mapping
 #: Every name the kit gives a runtime starts with this; ``sweep`` refuses any other prefix.
 KIT_NAMESPACE = "nbmock-kit-"
 
-WRITE_OPERATIONS = frozenset({"copy", "update", "unregister", "upgrade"})
+WRITE_OPERATIONS = frozenset({"copy", "register", "restore", "update", "unregister", "upgrade"})
 #: Writes that act on an existing runtime: allowed only on runtimes the kit owns.
 OWNED_OPERATIONS = frozenset({"update", "unregister", "upgrade"})
+#: Writes that make a runtime (Kubernetes copies, the standalone server registers): the new
+#: runtime is named with the run's prefix and answered under ``notebookRuntime``.
+CREATING_OPERATIONS = frozenset({"copy", "register"})
+#: Operations on the runtimes collection, ``admin/notebooks/runtimes/<op>`` (standalone).
+COLLECTION_OPERATIONS = frozenset({"register", "restore", "validateRuntimes"})
 
 NEEDS_CREDENTIALS = "not run (needs ARCGIS_USERNAME/ARCGIS_PASSWORD)"
 
@@ -59,10 +66,17 @@ def new_prefix() -> str:
 
 
 def admin_operation(path: str) -> tuple[str | None, str | None]:
-    """(operation, runtime id) of an ``admin/notebooks/runtimes/<id>/<op>`` path."""
+    """(operation, runtime id) of an ``admin/notebooks/runtimes/<id>/<op>`` path, or
+    (operation, None) of one on the collection (``admin/notebooks/runtimes/register``)."""
     parts = path.strip("/").split("/")
     if len(parts) >= 5 and parts[:3] == ["admin", "notebooks", "runtimes"]:
         return parts[4], parts[3]
+    if (
+        len(parts) == 4
+        and parts[:3] == ["admin", "notebooks", "runtimes"]
+        and parts[3] in COLLECTION_OPERATIONS
+    ):
+        return parts[3], None
     return None, None
 
 
@@ -88,7 +102,9 @@ def check_request(
         raise UnsafeRequest(f"{operation} would change the server and writes are off")
     if operation in OWNED_OPERATIONS and not owns_deployment and runtime_id not in own_ids:
         raise UnsafeRequest(f"{operation} on runtime {runtime_id}, which this run did not create")
-    if operation == "copy" and not owns_deployment:
+    if operation == "restore" and not owns_deployment:
+        raise UnsafeRequest("restore would remove runtimes this run did not register")
+    if operation in CREATING_OPERATIONS and not owns_deployment:
         name = form.get("name", "")
         if name.strip() and not name.startswith(prefix):
-            raise UnsafeRequest(f"copy named {name[:40]!r} lacks the run prefix")
+            raise UnsafeRequest(f"{operation} named {name[:40]!r} lacks the run prefix")

@@ -31,6 +31,7 @@ import requests
 from contracts.redaction import redact, remember_secret
 from contracts.reply import Reply
 from contracts.safety import (
+    CREATING_OPERATIONS,
     KIT_NAMESPACE,
     BudgetExhausted,
     NeedsCredentials,
@@ -49,6 +50,18 @@ DEFAULT_REMOTE_PAUSE = 0.05
 #: The emulator's control plane, beside the web context, and the header its token travels in.
 CONTROL_PATH = "__mock__"
 CONTROL_TOKEN_HEADER = "X-Nbmock-Control-Token"
+
+#: The flavours of the notebook administration API the kit tells apart, by the name
+#: ``nbmock serve --flavour`` gives them, and how the report names each.
+KUBERNETES = "kubernetes"
+NOTEBOOK_SERVER = "notebook-server"
+FLAVOUR_TITLES = {
+    KUBERNETES: "ArcGIS Enterprise on Kubernetes",
+    NOTEBOOK_SERVER: "ArcGIS Notebook Server",
+}
+#: ``portals/self``'s ``portalDeploymentType`` of a Kubernetes deployment [client]; any
+#: other sends the official client to a federated server's ``<adminUrl>/admin``.
+KUBERNETES_DEPLOYMENT_TYPE = "ArcGISEnterpriseOnKubernetes"
 
 _OWN_TOKEN = object()
 
@@ -110,6 +123,7 @@ class Target:
         self._control_token = control_token
         remember_secret(control_token)
         self._has_control: bool | None = None
+        self._flavour: tuple[str | None, str] | None = None
         self._app_options: dict[str, Any] | None = None  # an in-process target's create_app
         self._token: str | None = credentials.token
         self._lock = threading.RLock()
@@ -279,6 +293,62 @@ class Target:
         return isinstance(clock, dict) and "epochMs" in clock
 
     @property
+    def flavour(self) -> str | None:
+        """``kubernetes`` or ``notebook-server``, as judged from the target's answers (once).
+
+        None when neither answer tells: then no flavour's own checks run.
+        """
+        return self._judged_flavour()[0]
+
+    @property
+    def flavour_evidence(self) -> str:
+        """What the judgement rests on, for the report."""
+        return self._judged_flavour()[1]
+
+    @property
+    def judged_flavour(self) -> tuple[str | None, str] | None:
+        """(flavour, evidence) if already judged; never sends a request."""
+        return self._flavour
+
+    def judge_flavour(self) -> str | None:
+        """Judge the flavour now (once); the same as reading ``flavour``."""
+        return self.flavour
+
+    def _judged_flavour(self) -> tuple[str | None, str]:
+        with self._lock:
+            if self._flavour is None:
+                self._flavour = self._judge_flavour()
+            return self._flavour
+
+    def _judge_flavour(self) -> tuple[str | None, str]:
+        """The admin root first: Kubernetes' names ``fullVersion`` [doc: enterprise-admin-root],
+        the standalone server's ``version`` and ``resources`` [doc: notebook-server root].
+        A token that may not read the root leaves the Portal: its deployment type, then a
+        federated ``ARCGIS_NOTEBOOK_SERVER`` in its server listing [client: gis.notebook_server].
+        """
+        root = self.admin("GET", "").json
+        if isinstance(root, dict) and "fullVersion" in root:
+            return KUBERNETES, "the admin root names fullVersion"
+        if isinstance(root, dict) and "version" in root and "resources" in root:
+            return NOTEBOOK_SERVER, "the admin root names version and resources"
+        portal = self.portal("GET", "portals/self", token=self.token, token_in="header").json
+        kind = portal.get("portalDeploymentType") if isinstance(portal, dict) else None
+        if kind == KUBERNETES_DEPLOYMENT_TYPE:
+            return KUBERNETES, f"the Portal's portalDeploymentType is {kind}"
+        servers = self.portal(
+            "GET", "portals/self/servers", token=self.token, token_in="header"
+        ).json
+        listed = servers.get("servers") if isinstance(servers, dict) else None
+        if kind and isinstance(listed, list):
+            for server in listed:
+                if (
+                    isinstance(server, dict)
+                    and server.get("serverType") == "ARCGIS_NOTEBOOK_SERVER"
+                ):
+                    return NOTEBOOK_SERVER, "the Portal lists a federated ARCGIS_NOTEBOOK_SERVER"
+        return None, "neither the admin root nor the Portal tells"
+
+    @property
     def can_move_clock(self) -> bool:
         return self.is_emulator
 
@@ -414,7 +484,11 @@ class Target:
         (params if method == "GET" else form).setdefault("f", "json")
         if not removing_own:
             self._check_safety(method, path, form, refusal_expected)
-        if method == "POST" and admin_operation(path)[0] == "copy" and form.get("f") != "pjson":
+        if (
+            method == "POST"
+            and admin_operation(path)[0] in CREATING_OPERATIONS
+            and form.get("f") != "pjson"
+        ):
             # The kit must read the new runtime's id from the answer to remove it later.
             form["f"] = "json"
             params.pop("f", None)
@@ -485,7 +559,7 @@ class Target:
     ) -> None:
         operation, runtime_id = admin_operation(path)
         body = reply.json
-        if operation == "copy" and isinstance(body, dict):
+        if operation in CREATING_OPERATIONS and isinstance(body, dict):
             runtime = body.get("notebookRuntime")
             if isinstance(runtime, dict) and runtime.get("id"):
                 with self._lock:
@@ -519,7 +593,8 @@ class Target:
         return body["runtimes"]
 
     def system_runtimes(self) -> list[dict[str, Any]]:
-        return [runtime for runtime in self.runtimes() if not runtime.get("copied")]
+        """Esri's runtimes: not ``copied`` (Kubernetes), ``esriProvidedRuntime`` (standalone)."""
+        return [runtime for runtime in self.runtimes() if not _made_by_someone(runtime)]
 
     def unregister_created(self, runtime_id: str) -> Reply:
         if runtime_id not in self.created:
@@ -553,13 +628,13 @@ class Target:
         return left
 
     def leftovers(self, prefix: str) -> list[dict[str, Any]]:
-        """Copied runtimes whose name starts with ``prefix`` (a kit prefix)."""
+        """Copied or registered runtimes whose name starts with ``prefix`` (a kit prefix)."""
         if not prefix.startswith(KIT_NAMESPACE):
             raise ValueError(f"a kit prefix starts with {KIT_NAMESPACE!r}")
         return [
             runtime
             for runtime in self.runtimes()
-            if runtime.get("copied") and str(runtime.get("name", "")).startswith(prefix)
+            if _made_by_someone(runtime) and str(runtime.get("name", "")).startswith(prefix)
         ]
 
     def adopt(self, runtimes: Iterable[Mapping[str, Any]]) -> None:
@@ -568,3 +643,8 @@ class Target:
             if not str(runtime.get("name", "")).startswith(KIT_NAMESPACE):
                 raise UnsafeRequest(f"runtime {runtime.get('id')} was not made by the kit")
             self.created[str(runtime["id"])] = str(runtime["name"])
+
+
+def _made_by_someone(runtime: Mapping[str, Any]) -> bool:
+    """A copy (Kubernetes) or a registered runtime (standalone), not one of Esri's."""
+    return bool(runtime.get("copied")) or runtime.get("esriProvidedRuntime") is False

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import uuid
 
+import pytest
 from hypothesis import given, note
 from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
@@ -31,6 +32,9 @@ from contracts.strategies import (
     update_requests,
 )
 from contracts.target import Target
+
+#: Copying runtimes is the Kubernetes flavour's; the standalone server registers instead.
+pytestmark = pytest.mark.flavour("kubernetes")
 
 
 def _copy_and_check(target: Target, source: dict, form: dict, encoding: str = "urlencoded") -> dict:

@@ -21,6 +21,9 @@ from contracts import calls
 from contracts.plugin import contract_settings
 from contracts.target import Target
 
+#: openapi/notebook-runtimes.yaml is the Kubernetes flavour's contract.
+pytestmark = pytest.mark.flavour("kubernetes")
+
 #: openapi/notebook-runtimes.yaml, which the package carries (in the repository, a link to it).
 CONTRACT = Path(__file__).resolve().parent / "notebook-runtimes.yaml"
 READS = [

@@ -29,6 +29,7 @@ def test_generate_token_by_get_refused(target: Target) -> None:
     assert "token" not in (reply.json or {})
 
 
+@pytest.mark.flavour("kubernetes")
 def test_sharing_root_version_matches_release(target: Target) -> None:
     """F1, F2: the sharing root names the Enterprise version and the release's portal version."""
     release = target.admin("GET", "").json["fullVersion"].rsplit(".", 1)[0]
@@ -39,6 +40,7 @@ def test_sharing_root_version_matches_release(target: Target) -> None:
     assert body["enterpriseVersion"] == f"{release}.0", body
 
 
+@pytest.mark.flavour("kubernetes")
 @pytest.mark.parametrize("method", ["GET", "POST"])
 def test_portal_self_names_signed_in_user(target: Target, method: str) -> None:
     """F3: ``portals/self`` by GET and POST names the Kubernetes deployment and the signed-in user."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import note
 from hypothesis.stateful import (
     Bundle,
@@ -32,6 +33,10 @@ from contracts.strategies import (
     update_requests,
 )
 from contracts.target import Target
+
+#: The lifecycle of Kubernetes copies; the standalone lifecycle is checked in
+#: test_notebook_server_checks.py.
+pytestmark = pytest.mark.flavour("kubernetes")
 
 #: Copies alive at once: enough to interleave, few enough for a shared server.
 MOST_RUNTIMES = 4

@@ -94,6 +94,7 @@ def _send(target: Target, operation: str, source_id: str, token) -> Reply:
     )
 
 
+@pytest.mark.flavour("kubernetes")
 @pytest.mark.parametrize("credential", list(CREDENTIALS))
 @pytest.mark.parametrize("operation", OPERATIONS)
 def test_every_operation_refuses_missing_invalid_expired_and_unprivileged_tokens(
@@ -125,6 +126,7 @@ def test_undecryptable_token_is_498(target: Target) -> None:
     assert reply.messages == ["Could not decrypt token. Token may not be valid."], reply
 
 
+@pytest.mark.flavour("kubernetes")
 def test_notebook_access_follows_the_release(target: Target, notebook_user: Credentials) -> None:
     """T11: "Create and edit notebooks" without an admin privilege lists runtimes on 11.4; later
     releases refuse it with code 403. The in-process emulator also asks an 11.4 sibling."""

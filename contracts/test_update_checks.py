@@ -16,6 +16,9 @@ from contracts.plugin import contract_settings
 from contracts.strategies import MEMORY_UNITS, update_requests
 from contracts.target import Target
 
+#: Kubernetes runtimes (min values, placement, upgrade, releases 11.4+).
+pytestmark = pytest.mark.flavour("kubernetes")
+
 SMALL = {
     "minCpu": "0.5",
     "maxCpu": "2",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from contracts import calls
 from contracts.expectations import RUNTIME_KEYS
 from contracts.target import Target
@@ -32,6 +34,7 @@ def test_unknown_operation_is_404(target: Target, source_runtime: dict) -> None:
     assert reply.messages == ["Could not find resource or operation 'frobnicate' on the system."]
 
 
+@pytest.mark.flavour("kubernetes")
 def test_get_on_post_operation_is_refused(target: Target, source_runtime: dict) -> None:
     """W9: GET on copy is refused with code 405 in the admin envelope."""
     reply = target.admin("GET", f"{calls.RUNTIMES}/{source_runtime['id']}/copy")
@@ -56,6 +59,7 @@ def test_list_has_current_version_and_runtimes(target: Target) -> None:
     assert isinstance(body["runtimes"], list) and body["runtimes"]
 
 
+@pytest.mark.flavour("kubernetes")
 def test_runtime_keys_match_seed(target: Target) -> None:
     """R2: listed and read runtimes have exactly the seed's keys in the seed's order."""
     listed = target.runtimes()
@@ -82,6 +86,7 @@ def test_unknown_runtime_is_404(target: Target) -> None:
     calls.assert_refused(reply, 404)
 
 
+@pytest.mark.flavour("kubernetes")
 def test_list_order_is_creation_order(writable: Target, source_runtime: dict) -> None:
     """S2: system runtimes first, then copies in the order they were made."""
     made = []

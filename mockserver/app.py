@@ -22,15 +22,13 @@ from mockserver.core.deployment import Deployment
 from mockserver.core.errors import ArcGISError, MethodNotSupported, Unavailable
 from mockserver.core.ids import IdGenerator
 from mockserver.core.settings import Settings
-from mockserver.runtimes.backend import RuntimesBackend
-from mockserver.runtimes.releases import release
-from mockserver.runtimes.routes import admin
+from mockserver.flavours import claim_state, flavour
 from mockserver.runtimes.stores import open_store
 from mockserver.serving import hosts
 from mockserver.serving.redact import redact
 from mockserver.web import browser, directory, wire
 from mockserver.workload.backend import WorkloadBackend
-from mockserver.workload.routes import content, workload
+from mockserver.workload.items import items
 
 log = logging.getLogger("nbmock")
 
@@ -42,8 +40,10 @@ def create_app(settings: Settings | None = None, /, **options: Any) -> Flask:
     seed=7))``; an unknown option raises ``TypeError`` at once.
     """
     settings = Settings.of(settings, **options)
-    the_release = release(settings.release_name)
+    the_flavour = flavour(settings.flavour)
+    the_release = the_flavour.release(settings.release_name)
     store = open_store(settings.state)
+    claim_state(store, the_flavour)
     clock = settings.clock or Clock()
     users = settings.users
     if not isinstance(users, UserDirectory):
@@ -56,11 +56,12 @@ def create_app(settings: Settings | None = None, /, **options: Any) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body
     app.json.sort_keys = False
     ids = IdGenerator(settings.seed)
-    runtimes = RuntimesBackend(store, the_release, clock, ids)
+    runtimes = the_flavour.backend(store, the_release, clock, ids)
     deployment.install(
         app,
         Deployment(
             settings=settings,
+            flavour=the_flavour,
             context=settings.context,
             release=the_release,
             store=store,
@@ -68,7 +69,9 @@ def create_app(settings: Settings | None = None, /, **options: Any) -> Flask:
             users=users,
             tokens=TokenService(secret),
             runtimes=runtimes,
-            workload=WorkloadBackend(store, the_release, clock, ids, runtimes),
+            workload=WorkloadBackend(
+                store, the_release, clock, ids, runtimes, the_flavour.workload
+            ),
         ),
     )
     hosts.init_app(app, settings.allowed_hosts, trusted_proxies=settings.trusted_proxies)
@@ -78,9 +81,9 @@ def create_app(settings: Settings | None = None, /, **options: Any) -> Flask:
     context = settings.context
     app.register_blueprint(portal, url_prefix=f"/{context}/sharing/rest")
     app.register_blueprint(oauth_signin, url_prefix=f"/{context}/sharing/oauth2")
-    app.register_blueprint(admin, url_prefix=f"/{context}/admin")
-    app.register_blueprint(workload, url_prefix=f"/{context}/admin")
-    app.register_blueprint(content, url_prefix=f"/{context}/sharing/rest")
+    app.register_blueprint(the_flavour.admin, url_prefix=f"/{context}/admin")
+    app.register_blueprint(the_flavour.workload.routes, url_prefix=f"/{context}/admin")
+    app.register_blueprint(items, url_prefix=f"/{context}/sharing/rest")
     app.register_blueprint(admin_login, url_prefix=f"/{context}/admin")
     directory.install(app)
     _register_error_handlers(app, context)

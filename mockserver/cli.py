@@ -12,8 +12,8 @@ from pathlib import Path
 
 from mockserver.auth.lockout import PORTAL_LOCKOUT
 from mockserver.auth.users import DEFAULT_PASSWORD, DEFAULT_USERNAME
-from mockserver.core.settings import DEFAULT_CONTEXT, DEFAULT_MAX_BODY, DEFAULT_RELEASE, Settings
-from mockserver.runtimes.releases import RELEASES
+from mockserver.core.settings import DEFAULT_CONTEXT, DEFAULT_MAX_BODY, Settings
+from mockserver.flavours import DEFAULT_FLAVOUR, FLAVOURS, flavour
 
 #: Packages add sub-commands to ``nbmock`` through this entry-point group (the contract
 #: kit adds ``verify`` and ``sweep``): each entry point loads a callable taking the
@@ -41,10 +41,19 @@ def _serve_parser(commands) -> None:
         "or a postgresql://user@host:port/db URL that replicas share",
     )
     serve.add_argument(
+        "--flavour",
+        choices=sorted(FLAVOURS),
+        default=DEFAULT_FLAVOUR,
+        help="which API to emulate: kubernetes (ArcGIS Enterprise on Kubernetes) or "
+        f"notebook-server (the standalone ArcGIS Notebook Server) (default: {DEFAULT_FLAVOUR})",
+    )
+    serve.add_argument(
         "--release",
-        choices=sorted(RELEASES),
-        default=DEFAULT_RELEASE,
-        help=f"ArcGIS Enterprise release to emulate (default: {DEFAULT_RELEASE})",
+        choices=sorted({name for each in FLAVOURS.values() for name in each.releases}),
+        default=None,
+        help="release to emulate, one of the flavour's (default: "
+        + ", ".join(f"{each.default_release} for {each.name}" for each in FLAVOURS.values())
+        + ")",
     )
     serve.add_argument(
         "--users", metavar="FILE", help="users TOML file (default: the single user admin)"
@@ -134,7 +143,13 @@ def _run_serve(args: argparse.Namespace) -> int:
         certfile, keyfile = (str(path) for path in astuple(generated_certificate(args.host)))
     scheme = "https" if certfile else "http"
     base = f"{scheme}://{args.host}:{args.port}/{args.context.strip('/')}"
-    print(f"nbmock: ArcGIS Enterprise {args.release} notebook-runtime emulator")
+    try:
+        the_flavour = flavour(args.flavour)
+        the_release = the_flavour.release(args.release)
+    except ValueError as unknown:
+        print(f"nbmock serve: {unknown}", file=sys.stderr)
+        return 2
+    print(f"nbmock: {the_flavour.title} {the_release.name} notebook-runtime emulator")
     print(f"  Portal:  {base}/sharing/rest")
     print(f"  Admin:   {base}/admin")
     if generated:
@@ -155,7 +170,8 @@ def _run_serve(args: argparse.Namespace) -> int:
     settings = Settings(
         context=args.context,
         state=args.state,
-        release_name=args.release,
+        flavour=the_flavour.name,
+        release_name=the_release.name,
         users=args.users,
         seed=args.seed,
         max_body=args.max_body,

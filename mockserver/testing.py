@@ -8,7 +8,7 @@ Two ways, one surface (``Emulator``):
   ``emulator.adapter`` mounted into any ``requests`` session, such as the
   official ArcGIS client's ``adapter=``) hands each request to the app.
 
-``options`` are ``create_app``'s (``release_name``, ``users``, ``seed``, ...).
+``options`` are ``create_app``'s (``flavour``, ``release_name``, ``users``, ``seed``, ...).
 The pytest plugin (``mockserver.pytest_plugin``) builds its ``arcgis_mock``
 fixture on ``in_process``.
 """
@@ -168,7 +168,12 @@ def running(
 # --- a sandbox on a shared emulator ------------------------------------------------
 
 #: ``create_app`` options a sandbox takes, by the name the sandbox API gives them.
-SANDBOX_OPTIONS = {"release_name": "release", "seed": "seed", "ttl_seconds": "ttl_seconds"}
+SANDBOX_OPTIONS = {
+    "flavour": "flavour",
+    "release_name": "release",
+    "seed": "seed",
+    "ttl_seconds": "ttl_seconds",
+}
 
 
 class SandboxEmulator(Emulator):
@@ -189,7 +194,7 @@ class SandboxEmulator(Emulator):
 def sandbox(url: str, *, verify: bool | str = True, **options: Any) -> Iterator[SandboxEmulator]:
     """A sandbox on the emulator at ``url`` (its origin, or any URL on it) for the block.
 
-    ``options``: ``release_name``, ``seed``, ``ttl_seconds``. The control token, if
+    ``options``: ``flavour``, ``release_name``, ``seed``, ``ttl_seconds``. The control token, if
     the server asks for one, comes from ``NBMOCK_CONTROL_TOKEN``.
     """
     unknown = sorted(set(options) - set(SANDBOX_OPTIONS))

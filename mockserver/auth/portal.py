@@ -12,7 +12,7 @@ from typing import Any
 
 from mockserver.auth.privileges import is_administrator
 from mockserver.auth.users import User
-from mockserver.runtimes.releases import Release
+from mockserver.core.release import Release
 
 #: [doc] the id every single-tenant Enterprise portal has (the servers page's example URL).
 ORG_ID = "0123456789ABCDEF"
@@ -64,7 +64,12 @@ def user_profile(user: User, *, show_privileges: bool = True) -> dict[str, Any]:
 
 
 def portal_self(
-    release: Release, user: User | None, *, portal_host: str, use_ssl: bool
+    release: Release,
+    user: User | None,
+    *,
+    portal_host: str,
+    use_ssl: bool,
+    deployment_type: str = DEPLOYMENT_TYPE,
 ) -> dict[str, Any]:
     """``portals/self``: the organisation, and who is signed in when someone is [doc][client].
 
@@ -77,7 +82,7 @@ def portal_self(
         "name": PORTAL_NAME,
         "portalName": PORTAL_NAME,
         "portalMode": "singletenant",
-        "portalDeploymentType": DEPLOYMENT_TYPE,
+        "portalDeploymentType": deployment_type,
         "isPortal": True,
         "portalHostname": portal_host,
         "allSSL": use_ssl,

@@ -15,7 +15,7 @@ from mockserver.auth import portal as portal_facts
 from mockserver.auth import signin as sign_ins
 from mockserver.auth.guard import require_administrator, signed_in_user
 from mockserver.auth.oauth import SignIn
-from mockserver.auth.tokens import CLIENTS, Token, token_request
+from mockserver.auth.tokens import CLIENTS, Token
 from mockserver.auth.users import User
 from mockserver.core import deployment, messages
 from mockserver.core.errors import ArcGISError, MethodNotSupported, NotFound
@@ -65,20 +65,7 @@ def generate_token():
         }
         form["defaults"] = {"client": "requestip", "expiration": "60"}
         return Page({}, operations={"generateToken": form})
-    dep = deployment.current()
-    asked = token_request(wire.params(), caller_ip=request.remote_addr)
-    try:
-        user = sign_ins.authenticate(
-            dep.users, asked.username, asked.password, now_ms=dep.clock.now_ms()
-        )
-    except sign_ins.AccountLocked:
-        raise ArcGISError(
-            messages.UNABLE_TO_GENERATE_TOKEN, messages.ACCOUNT_LOCKED, code=400
-        ) from None
-    if user is None:
-        raise ArcGISError(messages.UNABLE_TO_GENERATE_TOKEN, messages.INVALID_CREDENTIALS, code=400)
-    expires_ms = dep.clock.now_ms() + asked.expiration_minutes * 60_000
-    token = dep.tokens.issue(Token(user.username, expires_ms, asked.referer, asked.ip))
+    token, expires_ms = sign_ins.issue_token(wire.params(), caller_ip=request.remote_addr)
     return Page(
         {"token": token, "expires": expires_ms, "ssl": request.is_secure},
         links={"Administrator directory": url_for("admin.root")},
@@ -119,6 +106,7 @@ def portal_self():
         _optional_user(),
         portal_host=f"{request.host}/{deployment.current().context}",
         use_ssl=request.is_secure,
+        deployment_type=deployment.current().flavour.portal_deployment_type,
     )
 
 
@@ -133,7 +121,7 @@ def servers(portal_id: str):
     """The federated servers: the notebook server [doc][client: without it notebooks are hidden]."""
     if portal_id not in (portal_facts.ORG_ID, "self"):
         raise NotFound(messages.PORTAL_NOT_FOUND.format(id=portal_id[:80]))
-    return {"servers": [portal_facts.notebook_server(_base_url())]}
+    return {"servers": [deployment.current().flavour.notebook_server(_base_url())]}
 
 
 @operation(portal, "/community/self", name="communitySelf", title="User")

@@ -8,13 +8,17 @@ unknown user name never locks anyone.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from flask import Flask, current_app
 
 from mockserver.auth.lockout import LockoutPolicy
 from mockserver.auth.oauth import STATE_LIFETIME_MS, SignIn, host_key
 from mockserver.auth.store import SignInRecords
+from mockserver.auth.tokens import Token, token_request
 from mockserver.auth.users import User, UserDirectory
-from mockserver.core import deployment, owners
+from mockserver.core import deployment, messages, owners
+from mockserver.core.errors import ArcGISError
 
 _KEY = "nbmock_signin"
 
@@ -82,3 +86,24 @@ def use_state(raw_state: str, sign_in: SignIn, *, now_ms: int) -> bool:
     return _records().use_state(
         raw_state, expires_ms=sign_in.issued_ms + STATE_LIFETIME_MS, now_ms=now_ms
     )
+
+
+def issue_token(params: Mapping[str, str], *, caller_ip: str | None) -> tuple[str, int]:
+    """generateToken's answer for ``params``: the token and when it expires (epoch ms).
+
+    The Portal's ``sharing/rest/generateToken`` and a standalone Notebook Server's own
+    ``admin/generateToken`` take the same parameters [doc: both pages] and share the
+    users, the lockout and the token service.
+    """
+    dep = deployment.current()
+    asked = token_request(params, caller_ip=caller_ip)
+    try:
+        user = authenticate(dep.users, asked.username, asked.password, now_ms=dep.clock.now_ms())
+    except AccountLocked:
+        raise ArcGISError(
+            messages.UNABLE_TO_GENERATE_TOKEN, messages.ACCOUNT_LOCKED, code=400
+        ) from None
+    if user is None:
+        raise ArcGISError(messages.UNABLE_TO_GENERATE_TOKEN, messages.INVALID_CREDENTIALS, code=400)
+    expires_ms = dep.clock.now_ms() + asked.expiration_minutes * 60_000
+    return dep.tokens.issue(Token(user.username, expires_ms, asked.referer, asked.ip)), expires_ms

@@ -1,6 +1,6 @@
 """Export and import of the emulated deployment's state (LocalStack-style snapshots).
 
-A snapshot is one JSON object: a header (format, version, release) and the
+A snapshot is one JSON object: a header (format, version, flavour, release) and the
 keys each state owner exports (mockserver/core/owners.py): the runtimes with the
 system runtime each copy came from, the id sequence and last revision, the
 seed. Enough to bring a fresh emulator to the same observable state; it
@@ -24,6 +24,7 @@ def export_state(control: Control) -> dict[str, Any]:
     snapshot: dict[str, Any] = {
         "format": FORMAT,
         "version": VERSION,
+        "flavour": control.deployment.flavour.name,
         "release": control.deployment.release.name,
     }
     with control.deployment.store.transaction() as tx:
@@ -41,6 +42,13 @@ def import_state(control: Control, snapshot: Any) -> int:
     if snapshot.get("format") != FORMAT or snapshot.get("version") != VERSION:
         raise ControlError(
             f"Not a snapshot of this format: expected format '{FORMAT}' version {VERSION}."
+        )
+    # Snapshots made before the second flavour name none: they hold Kubernetes runtimes.
+    flavour_name = control.deployment.flavour.name
+    if snapshot.get("flavour", "kubernetes") != flavour_name:
+        raise ControlError(
+            f"The snapshot is of flavour {str(snapshot.get('flavour'))[:20]!r}; "
+            f"this emulator serves {flavour_name!r}."
         )
     if snapshot.get("release") != release_name:
         raise ControlError(

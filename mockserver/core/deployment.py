@@ -16,9 +16,9 @@ from flask import Flask, current_app
 from mockserver.auth.tokens import TokenService
 from mockserver.auth.users import UserDirectory
 from mockserver.core.clock import Clock
+from mockserver.core.flavour import Flavour
+from mockserver.core.release import Release
 from mockserver.core.settings import Settings
-from mockserver.runtimes.backend import RuntimesBackend
-from mockserver.runtimes.releases import Release
 from mockserver.runtimes.store import Store
 from mockserver.workload.backend import WorkloadBackend
 
@@ -30,14 +30,16 @@ class Deployment:
     """One emulated ArcGIS Enterprise: its release, users, tokens, clock and runtimes."""
 
     settings: Settings
+    flavour: Flavour
     context: str
     release: Release
     store: Store
     clock: Clock
     users: UserDirectory
     tokens: TokenService
-    runtimes: RuntimesBackend
-    #: Open notebooks, their deployments and jobs (mockserver/workload).
+    #: The flavour's runtimes backend (``Flavour.backend``); only its own views call it.
+    runtimes: Any
+    #: The notebooks workload (mockserver/workload): open notebooks, their hosts, jobs.
     workload: WorkloadBackend
     #: Called inside each write's transaction with its rendered answer (the journal):
     #: ``hook(operation, response)``; see mockserver/web/pipeline.py.

@@ -198,3 +198,19 @@ UNKNOWN_PROPERTY = "Unknown property '{name}'."  # [inferred] code 400
 EXECUTION_TIMED_OUT = (  # [inferred] the job's message when it passes maxExecuteNotebookTimeMinutes
     "The notebook execution exceeded the maximum execution time of {minutes} minutes."
 )
+
+# --- the standalone Notebook Server's runtimes (mockserver/notebookserver/) -------------
+# Codes are 400 unless noted; wording [inferred] in the admin API's style above.
+
+NOT_A_FLAG = "Invalid value for '{name}': '{value}'. Valid values are true, false."
+BAD_CONTAINER_TYPE = "Invalid value for 'containerType': '{value}'. The only valid value is docker."
+BAD_IMAGE_ID = (
+    "Invalid value for 'imageId': '{value}' is not a full Docker image ID "
+    "(64 hexadecimal characters, optionally after 'sha256:')."
+)
+BAD_DOCKER_RUNTIME = "Invalid value for 'dockerRuntime': '{value}' is not a Docker runtime name."
+BAD_TEXT = "Invalid value for '{name}': it must be printable text of at most {limit} characters."
+SWAP_BELOW_MEMORY = "'maxSwapMemory' must not be less than 'maxMemory'."
+ESRI_RUNTIME_NOT_UNREGISTERABLE = (
+    "Runtime '{id}' is provided by Esri and cannot be unregistered; use restore instead."
+)

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mockserver.auth.lockout import PORTAL_LOCKOUT, LockoutPolicy
-from mockserver.runtimes.releases import DEFAULT_RELEASE
 
 if TYPE_CHECKING:
     from mockserver.auth.users import UserDirectory
@@ -37,7 +36,11 @@ class Settings:
 
     context: str = DEFAULT_CONTEXT
     state: str | Path | None = None
-    release_name: str = DEFAULT_RELEASE
+    #: Which API is emulated: ``kubernetes`` (ArcGIS Enterprise on Kubernetes) or
+    #: ``notebook-server`` (the standalone ArcGIS Notebook Server); mockserver/flavours.py.
+    flavour: str = "kubernetes"
+    #: A release of that flavour; None: the flavour's default (12.1, and 11.5).
+    release_name: str | None = None
     users: UserDirectory | str | Path | None = None
     clock: Clock | None = None
     seed: int | None = None

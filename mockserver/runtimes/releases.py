@@ -7,14 +7,13 @@ answers as that release would: the resource does not exist there.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from mockserver.auth.privileges import (
     CREATE_NOTEBOOKS,
     MANAGE_SECURITY,
     MANAGE_SERVERS,
     NotebookAccess,
 )
+from mockserver.core.release import Release
 
 STANDARD_ID = "d47350a5-e4f0-4b63-ae55-c0a5773a96bb"  # [seed] the copy example's source
 ADVANCED_ID = "3b7c1f5e-9a2d-4e8b-b6c4-5f0e2a7d9c31"  # [inferred] fixed so tests can name it
@@ -32,24 +31,6 @@ ANY_ONE_OF_THREE = NotebookAccess(
 ADMIN_PLUS_NOTEBOOKS = NotebookAccess(
     any_of=frozenset({MANAGE_SERVERS, MANAGE_SECURITY}), also=frozenset({CREATE_NOTEBOOKS})
 )
-
-
-@dataclass(frozen=True)
-class Release:
-    name: str
-    full_version: str
-    runtime_version: str
-    operations: frozenset[str]
-    provenance: str
-    #: ``sharing/rest``'s ``enterpriseBuild`` (see ``provenance`` for its source).
-    enterprise_build: str
-    notebook_access: NotebookAccess = ADMIN_PLUS_NOTEBOOKS
-
-    @property
-    def admin_current_version(self) -> float:
-        """The admin root's ``currentVersion``: a number, as Esri's example and ArcGIS
-        Server captures write it [doc: enterprise-admin-root]; 12.0 is written 12 (W2)."""
-        return float(self.name)
 
 
 RELEASES: dict[str, Release] = {
@@ -73,6 +54,7 @@ RELEASES: dict[str, Release] = {
             "[doc] copy and unregister since 11.5; runtime 12.0 [inferred];"
             " build 56755 [capture] of an 11.5 portal's sharing/rest",
             enterprise_build="56755",
+            notebook_access=ADMIN_PLUS_NOTEBOOKS,
         ),
         Release(
             "12.0",
@@ -81,6 +63,7 @@ RELEASES: dict[str, Release] = {
             BASE_OPERATIONS | {"copy", "unregister"},
             "runtime 13.0 [inferred]; build [inferred]",
             enterprise_build="59100",
+            notebook_access=ADMIN_PLUS_NOTEBOOKS,
         ),
         Release(
             "12.1",
@@ -90,6 +73,7 @@ RELEASES: dict[str, Release] = {
             "[doc] upgrade since 12.1; runtime 14.0 as the seed shows [seed], its release [inferred];"
             " build [inferred]",
             enterprise_build="61400",
+            notebook_access=ADMIN_PLUS_NOTEBOOKS,
         ),
     )
 }

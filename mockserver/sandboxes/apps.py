@@ -106,6 +106,7 @@ class Sandboxes:
         self,
         *,
         release: str,
+        flavour: str = "kubernetes",
         seed: int | None,
         ttl_seconds: float,
         users: list[dict[str, Any]] | None,
@@ -123,6 +124,7 @@ class Sandboxes:
             created_ms=now_ms,
             expires_ms=now_ms + int(ttl_seconds * 1000),
             users=users,
+            flavour=flavour,
         )
         # Built (state made, runtimes seeded) before it is registered: once listed, it answers.
         app = self._build(sandbox)
@@ -183,6 +185,7 @@ class Sandboxes:
             self.main.settings,
             context=sandbox.context,
             state=self.state_of(sandbox.id),
+            flavour=sandbox.flavour,
             release_name=sandbox.release,
             seed=sandbox.seed,
             users=self.main.users if sandbox.users is None else users_from_records(sandbox.users),

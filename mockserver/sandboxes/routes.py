@@ -16,7 +16,7 @@ from mockserver.auth.users import users_from_mapping, users_to_records
 from mockserver.control.errors import ControlError
 from mockserver.control.routes import check_access, control_error
 from mockserver.core import deployment
-from mockserver.runtimes.releases import RELEASES
+from mockserver.flavours import FLAVOURS
 from mockserver.sandboxes.apps import current as _registry
 from mockserver.sandboxes.store import Sandbox
 
@@ -27,7 +27,7 @@ sandboxes.register_error_handler(ControlError, control_error)
 DEFAULT_TTL_SECONDS = 3600
 #: A week: a sandbox is for a pipeline run or a working day, not for keeps.
 MAX_TTL_SECONDS = 7 * 24 * 3600
-FIELDS = {"release", "seed", "ttl_seconds", "users"}
+FIELDS = {"flavour", "release", "seed", "ttl_seconds", "users"}
 
 
 def _described(sandbox: Sandbox) -> dict[str, Any]:
@@ -37,6 +37,7 @@ def _described(sandbox: Sandbox) -> dict[str, Any]:
         "context": sandbox.context,
         "url": f"{origin}/{sandbox.context}",
         "controlUrl": f"{origin}/__mock__/sandboxes/{sandbox.id}",
+        "flavour": sandbox.flavour,
         "release": sandbox.release,
         "seed": sandbox.seed,
         "created": sandbox.created_ms,
@@ -53,9 +54,17 @@ def create():
     if unknown:
         raise ControlError(f"Unknown sandbox fields: {', '.join(unknown)}.")
     main = deployment.current()
-    release = body.get("release", main.release.name)
-    if release not in RELEASES:
-        raise ControlError(f"'release' must be one of {', '.join(RELEASES)}.")
+    chosen = FLAVOURS.get(body.get("flavour", main.flavour.name))  # type: ignore[arg-type]
+    if chosen is None:
+        raise ControlError(f"'flavour' must be one of {', '.join(FLAVOURS)}.")
+    # Without a release: the server's own when the flavour is the server's, else the
+    # flavour's default.
+    default_release = main.release.name if chosen is main.flavour else chosen.default_release
+    release = body.get("release", default_release)
+    if release not in chosen.releases:
+        raise ControlError(
+            f"'release' must be one of {', '.join(chosen.releases)} for {chosen.name}."
+        )
     seed = body.get("seed")
     if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
         raise ControlError("'seed' must be an integer or null.")
@@ -77,7 +86,12 @@ def create():
             raise ControlError(str(problem)) from None
     limit = main.settings.max_sandboxes
     sandbox = _registry().create(
-        release=release, seed=seed, ttl_seconds=float(ttl), users=users, limit=limit
+        release=release,
+        flavour=chosen.name,
+        seed=seed,
+        ttl_seconds=float(ttl),
+        users=users,
+        limit=limit,
     )
     if sandbox is None:
         raise ControlError(

@@ -24,6 +24,12 @@ CREATE TABLE IF NOT EXISTS sandboxes (
     users      TEXT
 );
 """
+#: The registry's schema in numbered steps (``Store.migrate``): step 2 records each
+#: sandbox's flavour; rows made before it are Kubernetes sandboxes.
+MIGRATIONS = (
+    SCHEMA,
+    "ALTER TABLE sandboxes ADD COLUMN flavour TEXT NOT NULL DEFAULT 'kubernetes'",
+)
 
 #: Bumped on every create and delete, so a worker re-reads the registry only when it moved.
 GENERATION = "sandboxes_generation"
@@ -39,6 +45,7 @@ class Sandbox:
     expires_ms: int
     #: The sandbox's own users as records (salts and hashes), or None for the server's.
     users: list[dict[str, Any]] | None = None
+    flavour: str = "kubernetes"
 
     def expired(self, now_ms: int) -> bool:
         return now_ms >= self.expires_ms
@@ -47,7 +54,7 @@ class Sandbox:
 class SandboxRecords:
     def __init__(self, store: Store) -> None:
         self.store = store
-        store.create_tables(SCHEMA)
+        store.migrate("sandboxes", MIGRATIONS)
 
     def generation(self) -> str:
         return self.store.get_meta(GENERATION, "0")
@@ -55,7 +62,7 @@ class SandboxRecords:
     def all(self) -> list[Sandbox]:
         with self.store.autocommit() as db:
             rows = db.execute(
-                "SELECT id, context, release, seed, created_ms, expires_ms, users "
+                "SELECT id, context, release, seed, created_ms, expires_ms, users, flavour "
                 "FROM sandboxes ORDER BY created_ms, id"
             ).fetchall()
         return [_sandbox(row) for row in rows]
@@ -69,8 +76,9 @@ class SandboxRecords:
             if live >= limit:
                 return False
             db.execute(
-                "INSERT INTO sandboxes (id, context, release, seed, created_ms, expires_ms, users) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO sandboxes "
+                "(id, context, release, seed, created_ms, expires_ms, users, flavour) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     sandbox.id,
                     sandbox.context,
@@ -79,6 +87,7 @@ class SandboxRecords:
                     sandbox.created_ms,
                     sandbox.expires_ms,
                     None if sandbox.users is None else json.dumps(sandbox.users),
+                    sandbox.flavour,
                 ),
             )
             _bump(tx)
@@ -101,7 +110,7 @@ def _bump(tx) -> None:
 
 
 def _sandbox(row: tuple) -> Sandbox:
-    sandbox_id, context, release, seed, created_ms, expires_ms, users = row
+    sandbox_id, context, release, seed, created_ms, expires_ms, users, flavour = row
     return Sandbox(
         sandbox_id,
         context,
@@ -110,4 +119,5 @@ def _sandbox(row: tuple) -> Sandbox:
         created_ms,
         expires_ms,
         None if users is None else json.loads(users),
+        flavour,
     )

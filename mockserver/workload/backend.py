@@ -15,9 +15,9 @@ from mockserver.auth.privileges import ADVANCED_NOTEBOOKS
 from mockserver.core import messages
 from mockserver.core.clock import Clock
 from mockserver.core.errors import Refused
+from mockserver.core.flavour import WorkloadProfile
 from mockserver.core.ids import IdGenerator
-from mockserver.runtimes.backend import RuntimesBackend
-from mockserver.runtimes.releases import STANDARD_ID, Release
+from mockserver.core.release import Release
 from mockserver.runtimes.store import Store, Transaction
 from mockserver.workload import model
 from mockserver.workload.model import Caller, Host, Item, Job, Notebook, Workload
@@ -31,20 +31,22 @@ class WorkloadBackend:
         release: Release,
         clock: Clock,
         ids: IdGenerator,
-        runtimes: RuntimesBackend,
+        runtimes: Any,
+        profile: WorkloadProfile,
     ) -> None:
         self.store = WorkloadStore(store)
         self.release = release
         self.clock = clock
         self.ids = ids
         self.runtimes = runtimes
+        self.profile = profile
         # Unregistering a runtime that open notebooks use is refused (FIDELITY W9, inferred).
         runtimes.unregister_checks.append(self._check_runtime_unused)
 
     # --- reading --------------------------------------------------------------------
 
     def _fresh(self) -> Workload:
-        return Workload(configuration=model.default_configuration(self.release.name))
+        return Workload(configuration=self.profile.defaults(self.release.name))
 
     def _loaded(self, body: Mapping[str, Any] | None) -> Workload:
         return self._fresh() if body is None else Workload.from_json(body)
@@ -100,7 +102,7 @@ class WorkloadBackend:
         self.store.write(tx, workload.to_json())
 
     def open(self, caller: Caller, params: Mapping[str, str]) -> Job:
-        runtime_id = params.get("notebookRuntimeId") or STANDARD_ID
+        runtime_id = params.get("notebookRuntimeId") or self.profile.standard_runtime_id
         with self._change() as (workload, tx):
             item = model.item_for(workload, params.get("itemId"))
             runtime = tx.get_runtime(runtime_id)
@@ -122,8 +124,9 @@ class WorkloadBackend:
             item = model.item_for(workload, params.get("itemId"))
             # An execution runs on the Standard runtime [inferred: the item's own runtime
             # is not emulated]; it must still be there.
-            runtime = tx.get_runtime(STANDARD_ID)
-            model.check_runtime(runtime, STANDARD_ID, caller)
+            standard = self.profile.standard_runtime_id
+            runtime = tx.get_runtime(standard)
+            model.check_runtime(runtime, standard, caller)
             assert runtime is not None
             return model.execute_notebook(
                 workload,
@@ -146,6 +149,12 @@ class WorkloadBackend:
     def update_configuration(self, params: Mapping[str, str]) -> dict[str, Any]:
         with self._change() as (workload, _tx):
             workload.configuration = model.updated_configuration(workload.configuration, params)
+            return dict(workload.configuration)
+
+    def update_properties(self, raw: str | None) -> dict[str, Any]:
+        """The standalone server's system/properties/update: ``properties`` as JSON text."""
+        with self._change() as (workload, _tx):
+            workload.configuration = model.updated_properties(workload.configuration, raw)
             return dict(workload.configuration)
 
     def _check_runtime_unused(self, tx: Transaction, runtime_id: str) -> None:

@@ -21,3 +21,7 @@ EXECUTE = (
     Field("notebookParameters", JSON, placeholder='{"name": "value"}'),
     Field("saveInjectedParameters", SELECT, FLAG),
 )
+#: [doc: server-properties-update] one parameter, the properties to set as a JSON object.
+PROPERTIES = (
+    Field("properties", JSON, required=True, placeholder='{"idleNotebookThreshold": 720}'),
+)

@@ -86,6 +86,26 @@ def default_configuration(release_name: str) -> dict[str, Any]:
     return configuration
 
 
+#: system/properties of the standalone Notebook Server [client: SystemManager.properties'
+#: defaults, arcgis 2.4.4 _system.py; doc: server-properties]. idleNotebookThreshold is
+#: 1440 minutes (older pages' 24 h; the newest page says 12 h: FIDELITY W20).
+SERVER_PROPERTIES: dict[str, Any] = {
+    "dockerConnectionPort": 2375,
+    "webSocketSize": 16,
+    "maxContainersPerNode": 20,
+    "containersStartPort": 30001,
+    "containersStopPort": 31000,
+    "idleNotebookThreshold": 1440,
+    "containerCreatedThreshold": 60,
+    "dockerConnectionHost": "localhost",
+}
+
+
+def server_properties(release_name: str) -> dict[str, Any]:
+    """The same in every release the emulator serves [inferred: no page lists a change]."""
+    return dict(SERVER_PROPERTIES)
+
+
 def _release_key(name: str) -> tuple[int, ...]:
     return tuple(int(part) for part in name.split(".") if part.isdigit())
 
@@ -375,6 +395,33 @@ def runtime_users(workload: Workload, runtime_id: str, now_ms: int) -> list[Note
     return [nb for nb in view.notebooks.values() if nb.runtime_id == runtime_id]
 
 
+#: The standalone notebooks list's paging [doc: notebooks, 10.7: start 1-based, num default
+#: 10, at most 100]. A larger num is cut to 100 [inferred, as the Portal's search does].
+DEFAULT_PAGE = 10
+MAX_PAGE = 100
+
+
+@dataclass(frozen=True)
+class Paging:
+    start: int
+    num: int
+
+    def of(self, records: list) -> list:
+        return records[self.start - 1 : self.start - 1 + self.num]
+
+
+def paging(params: Mapping[str, str]) -> Paging:
+    """``start`` and ``num`` as sent; empty means the default; problems reported at once."""
+    problems: list[str] = []
+    raw_start = params.get("start") or ""
+    raw_num = params.get("num") or ""
+    start = _whole("start", raw_start, problems) if raw_start.strip() else 1
+    num = _whole("num", raw_num, problems) if raw_num.strip() else DEFAULT_PAGE
+    if problems or start is None or num is None:
+        raise InvalidParameters(*problems)
+    return Paging(start=start, num=min(num, MAX_PAGE))
+
+
 # --- writes: each takes a settled workload and changes it in place --------------------------
 
 
@@ -591,6 +638,36 @@ def updated_configuration(current: Mapping[str, Any], params: Mapping[str, str])
                 result[name] = value
             else:
                 problems.append(messages.NOT_AN_OBJECT.format(name=name))
+    if problems:
+        raise InvalidParameters(*problems)
+    return result
+
+
+def updated_properties(current: Mapping[str, Any], raw: str | None) -> dict[str, Any]:
+    """system/properties/update's ``properties``: a JSON object of the properties to set
+    [doc: server-properties-update]. Each must be one the server has [inferred: unknown
+    names refused], numbers whole and positive, text text; problems reported at once."""
+    problems: list[str] = []
+    try:
+        given = json.loads(raw) if raw and raw.strip() else None
+    except (ValueError, RecursionError):
+        given = None
+    if not isinstance(given, dict):
+        raise InvalidParameters(messages.NOT_JSON_OBJECT_TEXT.format(name="properties"))
+    result = dict(current)
+    for name, value in given.items():
+        if name not in current:
+            problems.append(messages.UNKNOWN_PROPERTY.format(name=str(name)[:80]))
+        elif isinstance(current[name], bool):
+            result[name] = _flag({name: str(value)}, name, current[name], problems)
+        elif isinstance(current[name], int):
+            number = _whole(name, str(value), problems)
+            if number is not None:
+                result[name] = number
+        elif isinstance(value, str) and 0 < len(value) <= 255 and value.isprintable():
+            result[name] = value
+        else:
+            problems.append(messages.BAD_TEXT.format(name=name, limit=255))
     if problems:
         raise InvalidParameters(*problems)
     return result

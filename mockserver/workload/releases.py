@@ -1,4 +1,4 @@
-"""What the notebooks resource of each Enterprise on Kubernetes release shows, as data.
+"""What the notebooks resource of each release shows, in either flavour, as data.
 
 Each fact carries its provenance (docs/FIDELITY.md, rows W*).
 """
@@ -43,3 +43,19 @@ PROFILES: dict[str, WorkloadProfile] = {
 
 def profile(release_name: str) -> WorkloadProfile:
     return PROFILES.get(release_name, PROFILES["12.1"])
+
+
+# --- the standalone Notebook Server ------------------------------------------------------
+
+#: The release each workload resource arrived in [doc: each page's "Version Introduced"]:
+#: executeNotebook 10.8; a container's notebooks and their closeNotebook 10.9. The rest
+#: (notebooks, openNotebook, closeNotebook, system, properties, containers, jobs) 10.7.
+SERVER_SINCE: dict[str, tuple[int, ...]] = {
+    "executeNotebook": (10, 8),
+    "containerNotebooks": (10, 9),
+}
+
+
+def server_has(full_version: str, feature: str) -> bool:
+    version = tuple(int(part) for part in full_version.split(".") if part.isdigit())
+    return version >= SERVER_SINCE.get(feature, (0,))

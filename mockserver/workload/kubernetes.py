@@ -1,15 +1,15 @@
 """The notebooks resource of Enterprise on Kubernetes: ``/<context>/admin/notebooks``,
 its deployments, jobs and configuration, and the admin ``jobs/<id>`` a job's URL names.
 
-Thin views: each declares its operation once (mockserver/pipeline.py), asks the
-workload backend, and shapes its records as Kubernetes' pages show them. The
-Portal side of notebook items (``content/items/<id>``) is ``content`` below.
+Thin views: each declares its operation once (mockserver/web/pipeline.py), asks the
+shared workload backend, and shapes its records as Kubernetes' pages show them. The
+standalone server's views of the same records are ``notebook_server.py``; the
+Portal side of notebook items is ``items.py``.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, request, url_for
@@ -17,39 +17,19 @@ from flask import Blueprint, request, url_for
 from mockserver.auth.guard import (
     require_notebook_administrator,
     require_notebook_configuration_administrator,
-    sees_every_user,
-    signed_in_user,
 )
-from mockserver.auth.users import User
 from mockserver.core import deployment, messages
-from mockserver.core.errors import ArcGISError, NotFound
+from mockserver.core.errors import NotFound
 from mockserver.web import wire
 from mockserver.web.pipeline import OPERATION, Page, operation
-from mockserver.workload import forms, releases
-from mockserver.workload.backend import WorkloadBackend, caller_of
+from mockserver.workload import forms, releases, views
+from mockserver.workload.backend import caller_of
 from mockserver.workload.model import FINISHED, Host, Job, Notebook
 
 workload = Blueprint("workload", __name__)
-#: The Portal's items: ``/<context>/sharing/rest/content/items/<id>``.
-content = Blueprint("content", __name__)
 
 NOTEBOOK = "/notebooks/<notebook_id>"
 DEPLOYMENT = "/notebooks/deployments/<deployment_id>"
-
-
-def _backend() -> WorkloadBackend:
-    return deployment.current().workload
-
-
-def _viewer() -> User:
-    # The guard already ran; this reads the same token again for who is asking.
-    return signed_in_user()
-
-
-def _visible(records: list, viewer: User) -> list:
-    if sees_every_user(viewer):
-        return records
-    return [record for record in records if record.username == viewer.username]
 
 
 def _base() -> str:
@@ -122,42 +102,6 @@ def job_summary_json(job: Job, now_ms: int) -> dict[str, Any]:
     }
 
 
-def admin_job_json(job: Job, now_ms: int) -> dict[str, Any]:
-    """The admin jobs/<id> a job's URL names [doc: statuses, 10.9.1 job page]; keys as the
-    Notebook Server's job page shows them [doc], for Kubernetes [inferred]. ``results``
-    and ``messages`` appear once the job has ended."""
-    status = job.status(now_ms)
-    answer: dict[str, Any] = {
-        "jobId": job.id,
-        "inputs": dict(job.inputs),
-        "startTime": job.submitted_ms,
-        "endTime": job.ended_ms if status in FINISHED else 0,
-        "type": job.type,
-        "status": status,
-        "username": job.username,
-        "customAttributes": {"isCancelled": False},
-    }
-    if status in FINISHED:
-        if job.notebook_id is not None:
-            answer["results"] = {
-                "notebookUrl": f"{_base()}/notebooks/{job.notebook_id}",
-                "notebookId": job.notebook_id,
-            }
-        else:
-            answer["results"] = {}
-        answer["messages"] = [job.failure] if job.failure is not None else []
-    return answer
-
-
-def _started(job: Job) -> dict[str, Any]:
-    """[doc: openNotebook] jobId, jobUrl at the admin jobs resource, status."""
-    return {
-        "jobId": job.id,
-        "jobUrl": url_for("workload.admin_job", job_id=job.id, _external=True),
-        "status": "success",
-    }
-
-
 # --- the notebooks resource ---------------------------------------------------------------
 
 
@@ -169,7 +113,7 @@ def _started(job: Job) -> dict[str, Any]:
     guard=require_notebook_administrator,
 )
 def notebooks():
-    open_now = _visible(_backend().notebooks(), _viewer())
+    open_now = views.visible(views.backend().notebooks(), views.viewer())
     payload = {
         "operations": list(releases.OPERATIONS),
         "notebooks": [notebook_json(nb) for nb in open_now],
@@ -204,18 +148,11 @@ def _notebooks_table(open_now: list[Notebook]) -> dict:
     }
 
 
-def _own_notebook(notebook_id: str) -> Notebook:
-    notebook = _backend().notebook(notebook_id)
-    if not _visible([notebook], _viewer()):
-        raise NotFound(messages.NOTEBOOK_NOT_FOUND.format(id=notebook_id[:80]))
-    return notebook
-
-
 @operation(
     workload, NOTEBOOK, name="notebook", title="Notebook", guard=require_notebook_administrator
 )
 def notebook(notebook_id: str):
-    found = _own_notebook(notebook_id)
+    found = views.own_notebook(notebook_id)
     return Page(
         notebook_json(found),
         title=f"Notebook: {found.item_title}",
@@ -228,38 +165,6 @@ def notebook(notebook_id: str):
     )
 
 
-def _confirm_page(
-    name: str, find: Callable[[str], Any], question: str, cancel: str, arg: str
-) -> Callable[..., Page]:
-    """An operation's page that is its confirmation step: nothing happens until it is sent."""
-
-    def page(**kwargs: str) -> Page:
-        record = find(kwargs[arg])
-        return Page(
-            {"id": record.id, "username": record.username},
-            operations={
-                name: {
-                    "url": url_for(f"workload.{_ENDPOINTS[name]}", **kwargs),
-                    "fields": (),
-                    "defaults": {},
-                    "submit": name,
-                    "confirm": question.format(id=record.id, username=record.username),
-                    "cancel": url_for(cancel, **kwargs),
-                }
-            },
-        )
-
-    return page
-
-
-_ENDPOINTS = {
-    "closeNotebook": "close_notebook",
-    "terminateDeployment": "terminate_deployment",
-    "openNotebook": "open_notebook",
-    "executeNotebook": "execute_notebook",
-}
-
-
 @operation(
     workload,
     f"{NOTEBOOK}/closeNotebook",
@@ -267,36 +172,19 @@ _ENDPOINTS = {
     title="Close Notebook",
     methods=OPERATION,
     guard=require_notebook_administrator,
-    page=_confirm_page(
+    page=views.confirm_page(
         "closeNotebook",
-        lambda nid: _own_notebook(nid),
+        "workload.close_notebook",
+        views.own_notebook,
         "Close the notebook {id} of {username}? Unsaved work in it is lost.",
         "workload.notebook",
         "notebook_id",
     ),
 )
 def close_notebook(notebook_id: str):
-    _own_notebook(notebook_id)
-    _backend().close(notebook_id)
+    views.own_notebook(notebook_id)
+    views.backend().close(notebook_id)
     return Page({"status": "success"}, links=lambda: {"notebooks": url_for("workload.notebooks")})
-
-
-def _form_page(name: str, fields: tuple, submit: str) -> Callable[[], Page]:
-    def page() -> Page:
-        return Page(
-            {},
-            operations={
-                name: {
-                    "url": url_for(f"workload.{_ENDPOINTS[name]}"),
-                    "fields": fields,
-                    "defaults": {},
-                    "submit": submit,
-                    "cancel": url_for("workload.notebooks"),
-                }
-            },
-        )
-
-    return page
 
 
 @operation(
@@ -307,14 +195,19 @@ def _form_page(name: str, fields: tuple, submit: str) -> Callable[[], Page]:
     methods=OPERATION,
     guard=require_notebook_administrator,
     form=forms.OPEN,
-    page=_form_page("openNotebook", forms.OPEN, "Open"),
+    page=views.form_page(
+        "openNotebook", "workload.open_notebook", forms.OPEN, "Open", "workload.notebooks"
+    ),
 )
 def open_notebook():
-    viewer = _viewer()
+    viewer = views.viewer()
     params = wire.params()
-    _check_item_access(params.get("itemId"), viewer)
-    job = _backend().open(caller_of(viewer.username, viewer.privileges), params)
-    return Page(_started(job), links=lambda: {"job": url_for("workload.admin_job", job_id=job.id)})
+    views.check_item_access(params.get("itemId"), viewer)
+    job = views.backend().open(caller_of(viewer.username, viewer.privileges), params)
+    return Page(
+        views.started(job, "workload.admin_job"),
+        links=lambda: {"job": url_for("workload.admin_job", job_id=job.id)},
+    )
 
 
 @operation(
@@ -325,24 +218,23 @@ def open_notebook():
     methods=OPERATION,
     guard=require_notebook_administrator,
     form=forms.EXECUTE,
-    page=_form_page("executeNotebook", forms.EXECUTE, "Execute"),
+    page=views.form_page(
+        "executeNotebook",
+        "workload.execute_notebook",
+        forms.EXECUTE,
+        "Execute",
+        "workload.notebooks",
+    ),
 )
 def execute_notebook():
-    viewer = _viewer()
+    viewer = views.viewer()
     params = wire.params()
-    _check_item_access(params.get("itemId"), viewer)
-    job = _backend().execute(caller_of(viewer.username, viewer.privileges), params)
-    return Page(_started(job), links=lambda: {"job": url_for("workload.admin_job", job_id=job.id)})
-
-
-def _check_item_access(item_id: str | None, viewer: User) -> None:
-    """A notebook user opens and executes the notebooks they own; administrators any
-    [client: execute_notebook's docstring, "a notebook that they own"]."""
-    if not item_id or sees_every_user(viewer):
-        return
-    item = _backend().item(item_id)
-    if item is not None and item.owner != viewer.username:
-        raise ArcGISError(messages.ITEM_NOT_A_NOTEBOOK.format(id=item_id[:80]), code=400)
+    views.check_item_access(params.get("itemId"), viewer)
+    job = views.backend().execute(caller_of(viewer.username, viewer.privileges), params)
+    return Page(
+        views.started(job, "workload.admin_job"),
+        links=lambda: {"job": url_for("workload.admin_job", job_id=job.id)},
+    )
 
 
 # --- deployments ------------------------------------------------------------------------------
@@ -356,8 +248,8 @@ def _check_item_access(item_id: str | None, viewer: User) -> None:
     guard=require_notebook_administrator,
 )
 def deployments():
-    backend = _backend()
-    hosts = _visible(backend.hosts(), _viewer())
+    backend = views.backend()
+    hosts = views.visible(backend.hosts(), views.viewer())
     allow_hidden = bool(backend.configuration().get("allowHiddenFileDownloads", False))
     return Page(
         {"nbDeployments": [deployment_json(host, allow_hidden) for host in hosts]},
@@ -371,13 +263,6 @@ def deployments():
     )
 
 
-def _own_host(deployment_id: str) -> Host:
-    host = _backend().host(deployment_id)
-    if not _visible([host], _viewer()):
-        raise NotFound(messages.DEPLOYMENT_NOT_FOUND.format(id=deployment_id[:80]))
-    return host
-
-
 @operation(
     workload,
     DEPLOYMENT,
@@ -386,8 +271,8 @@ def _own_host(deployment_id: str) -> Host:
     guard=require_notebook_administrator,
 )
 def get_deployment(deployment_id: str):
-    host = _own_host(deployment_id)
-    allow_hidden = bool(_backend().configuration().get("allowHiddenFileDownloads", False))
+    host = views.own_host(deployment_id)
+    allow_hidden = bool(views.backend().configuration().get("allowHiddenFileDownloads", False))
     return Page(
         deployment_json(host, allow_hidden),
         links=lambda: {
@@ -408,8 +293,8 @@ def get_deployment(deployment_id: str):
 )
 def deployment_notebooks(deployment_id: str):
     """[doc: the deployment's child resource Notebooks]; its answer's key [inferred]."""
-    host = _own_host(deployment_id)
-    return {"notebooks": [notebook_json(nb) for nb in _backend().notebooks_on(host.id)]}
+    host = views.own_host(deployment_id)
+    return {"notebooks": [notebook_json(nb) for nb in views.backend().notebooks_on(host.id)]}
 
 
 @operation(
@@ -419,17 +304,18 @@ def deployment_notebooks(deployment_id: str):
     title="Terminate Deployment",
     methods=OPERATION,
     guard=require_notebook_administrator,
-    page=_confirm_page(
+    page=views.confirm_page(
         "terminateDeployment",
-        lambda did: _own_host(did),
+        "workload.terminate_deployment",
+        views.own_host,
         "Terminate the deployment {id} of {username}? Every notebook in it closes.",
         "workload.get_deployment",
         "deployment_id",
     ),
 )
 def terminate_deployment(deployment_id: str):
-    _own_host(deployment_id)
-    _backend().terminate(deployment_id)
+    views.own_host(deployment_id)
+    views.backend().terminate(deployment_id)
     return Page(
         {"status": "success"}, links=lambda: {"deployments": url_for("workload.deployments")}
     )
@@ -449,7 +335,9 @@ def jobs():
     dep = deployment.current()
     profile = releases.profile(dep.release.name)
     now = dep.clock.now_ms()
-    listed = _visible(_backend().jobs(active_only=not profile.jobs_keep_finished), _viewer())
+    listed = views.visible(
+        views.backend().jobs(active_only=not profile.jobs_keep_finished), views.viewer()
+    )
     shape = job_summary_json if profile.jobs_keep_finished else notebook_job_json
     return Page(
         {profile.jobs_key: [shape(job, now) for job in listed]},
@@ -463,13 +351,6 @@ def jobs():
     )
 
 
-def _own_job(job_id: str) -> Job:
-    job = _backend().job(job_id)
-    if not _visible([job], _viewer()):
-        raise NotFound(messages.JOB_NOT_FOUND.format(id=job_id[:80]))
-    return job
-
-
 @operation(
     workload,
     "/notebooks/jobs/<job_id>",
@@ -479,7 +360,7 @@ def _own_job(job_id: str) -> Job:
 )
 def notebook_job(job_id: str):
     dep = deployment.current()
-    job = _own_job(job_id)
+    job = views.own_job(job_id)
     now = dep.clock.now_ms()
     if not releases.profile(dep.release.name).jobs_keep_finished and job.status(now) in FINISHED:
         # [doc: 11.4] "The job resource is removed after a job is completed"; the admin
@@ -496,8 +377,8 @@ def notebook_job(job_id: str):
 )
 def admin_job(job_id: str):
     """The job a notebook operation's jobUrl names [doc: openNotebook's jobUrl]."""
-    job = _own_job(job_id)
-    return admin_job_json(job, deployment.current().clock.now_ms())
+    job = views.own_job(job_id)
+    return views.admin_job_json(job, views.now_ms(), lambda nid: f"{_base()}/notebooks/{nid}")
 
 
 # --- configuration -----------------------------------------------------------------------------
@@ -511,35 +392,4 @@ def admin_job(job_id: str):
     guard=require_notebook_configuration_administrator,
 )
 def configuration():
-    return _backend().configuration()
-
-
-# --- the Portal's notebook items -----------------------------------------------------------------
-
-
-@operation(content, "/content/items/<item_id>", name="item", title="Item")
-def item(item_id: str):
-    """A notebook item [doc: the item resource's keys; only type Notebook is emulated]. Its
-    owner and administrators see it; anyone else gets the Portal's not-found answer
-    [capture: "Item does not exist or is inaccessible.", code 400]."""
-    viewer = signed_in_user()
-    found = _backend().item(item_id)
-    if found is None or not (found.owner == viewer.username or sees_every_user(viewer)):
-        raise _ItemInaccessible(messages.ITEM_INACCESSIBLE[0], code=400)
-    payload = {
-        "id": found.id,
-        "owner": found.owner,
-        "created": found.created,
-        "modified": found.created,
-        "title": found.title,
-        "type": found.type,
-        "typeKeywords": ["Notebook", "Python"],
-        "access": "private",
-        "url": None,
-    }
-    return Page(payload, title=f"Item: {found.title}")
-
-
-class _ItemInaccessible(ArcGISError):
-    code = 400
-    portal_form = messages.ITEM_INACCESSIBLE
+    return views.backend().configuration()

@@ -1,0 +1,155 @@
+"""Form values every flavour's model reads the same way: numbers, memory units, names,
+true/false, each problem collected before a request is refused.
+
+Pure Python. The standalone Notebook Server's model (``notebookserver/model.py``)
+reads its parameters through these; the rules are those the Kubernetes model
+(``runtimes/model.py``) applies, whose ledger rows give their provenance.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from mockserver.core import messages
+from mockserver.core.errors import InvalidParameters
+
+#: Bytes per memory unit. [doc] the units are g|m|k|b; powers of 1024 [inferred].
+MEMORY_UNITS: dict[str, int] = {"g": 1024**3, "m": 1024**2, "k": 1024, "b": 1}
+
+#: ASCII decimals only: ``float()`` would take full-width and Arabic-Indic digits,
+#: which no ArcGIS client sends as a number [inferred].
+_NUMBER = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
+
+#: A display name's limits [inferred], as the Kubernetes model's (C22).
+NAME_MAX_LENGTH = 255
+
+#: Unicode categories that show nothing: separators and format characters (U+200B ...).
+_INVISIBLE = frozenset({"Zs", "Zl", "Zp", "Cf"})
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """An amount of memory with its unit."""
+
+    value: float
+    unit: str
+
+    @property
+    def bytes(self) -> float:
+        return self.value * MEMORY_UNITS[self.unit]
+
+
+class Problems:
+    """Collects every parameter problem of one request before refusing it."""
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    def add(self, message: str) -> None:
+        self.messages.append(message)
+
+    def raise_if_any(self) -> None:
+        if self.messages:
+            raise InvalidParameters(*self.messages)
+
+
+def shorten(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def given(params: Mapping[str, str], *names: str) -> tuple[str, str | None]:
+    """The first of ``names`` present with a non-blank value, and that value.
+
+    An empty string counts as left out: the official client sends ``""`` for
+    every value it has not set [client].
+    """
+    for name in names:
+        value = params.get(name)
+        if value is not None and value.strip() != "":
+            return name, value.strip()
+    return names[0], None
+
+
+def number(name: str, raw: str, problems: Problems, *, positive: bool = False) -> float | None:
+    if not _NUMBER.fullmatch(raw):
+        problems.add(messages.NOT_A_NUMBER.format(name=name, value=shorten(raw)))
+        return None
+    value = float(raw)
+    if not math.isfinite(value) or value > 1e15:
+        problems.add(messages.OUT_OF_RANGE.format(name=name, value=shorten(raw)))
+        return None
+    if positive and value <= 0:
+        problems.add(messages.NOT_POSITIVE.format(name=name))
+        return None
+    if value < 0:
+        problems.add(messages.NEGATIVE.format(name=name))
+        return None
+    return value
+
+
+def unit(name: str, raw: str, problems: Problems) -> str | None:
+    if raw not in MEMORY_UNITS:
+        problems.add(
+            messages.BAD_UNIT.format(name=name, value=shorten(raw), units=", ".join(MEMORY_UNITS))
+        )
+        return None
+    return raw
+
+
+def required_number(
+    params: Mapping[str, str], problems: Problems, *names: str, positive: bool = False
+) -> float | None:
+    name, raw = given(params, *names)
+    if raw is None:
+        problems.add(messages.REQUIRED.format(name=name))
+        return None
+    return number(name, raw, problems, positive=positive)
+
+
+def optional_number(
+    params: Mapping[str, str], problems: Problems, *names: str, positive: bool = False
+) -> float | None:
+    name, raw = given(params, *names)
+    return None if raw is None else number(name, raw, problems, positive=positive)
+
+
+def required_unit(params: Mapping[str, str], problems: Problems, *names: str) -> str | None:
+    name, raw = given(params, *names)
+    if raw is None:
+        problems.add(messages.REQUIRED.format(name=name))
+        return None
+    return unit(name, raw, problems)
+
+
+def optional_unit(params: Mapping[str, str], problems: Problems, *names: str) -> str | None:
+    name, raw = given(params, *names)
+    return None if raw is None else unit(name, raw, problems)
+
+
+def flag(name: str, raw: str, problems: Problems) -> bool | None:
+    """``true``/``false`` in any case, as the official client writes them [client]."""
+    lowered = raw.lower()
+    if lowered not in ("true", "false"):
+        problems.add(messages.NOT_A_FLAG.format(name=name, value=shorten(raw)))
+        return None
+    return lowered == "true"
+
+
+def check_name(name: str | None, problems: Problems) -> None:
+    """The name rules [inferred]: see ``NAME_MAX_LENGTH``; a blank name counts as missing."""
+    if name is None or not name.strip():
+        problems.add(messages.REQUIRED.format(name="name"))
+        return
+    if len(name) > NAME_MAX_LENGTH:
+        problems.add(messages.NAME_TOO_LONG.format(limit=NAME_MAX_LENGTH))
+    categories = {unicodedata.category(character) for character in name}
+    if "Cc" in categories:
+        problems.add(messages.NAME_CONTROL_CHARACTER)
+    elif "Cs" in categories:
+        problems.add(messages.JSON_NOT_UNICODE.format(name="name"))
+    elif categories <= _INVISIBLE:
+        problems.add(messages.NAME_INVISIBLE)

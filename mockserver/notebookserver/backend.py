@@ -1,0 +1,263 @@
+"""The standalone Notebook Server's runtimes backend: the model's rules on the store's state.
+
+No HTTP here. Every change runs in one store transaction, so a refused request
+changes nothing. It is also the runtimes' state owner (reset, export, load) for
+the control plane, as the Kubernetes backend is for its flavour.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from mockserver.core import messages
+from mockserver.core.clock import Clock
+from mockserver.core.errors import ArcGISError, InvalidParameters, NotFound
+from mockserver.core.ids import IdGenerator
+from mockserver.core.release import Release
+from mockserver.notebookserver import model
+from mockserver.notebookserver.model import ServerRuntime
+from mockserver.notebookserver.releases import ADVANCED_ID, esri_runtimes
+from mockserver.runtimes import manifests
+from mockserver.runtimes.releases import ADVANCED_ID as KUBERNETES_ADVANCED_ID
+from mockserver.runtimes.store import Store, Transaction
+
+MAX_COUNTER = 2**53 - 1
+
+
+class ServerRuntimesBackend:
+    def __init__(self, store: Store, release: Release, clock: Clock, ids: IdGenerator) -> None:
+        self.store = store
+        self.release = release
+        self.clock = clock
+        self.ids = ids
+        #: Rules other rooms add to unregister, run in its transaction before the runtime
+        #: goes: ``check(tx, runtime_id)`` raises to refuse (the workload: a runtime that
+        #: open notebooks use). This room never imports them.
+        self.unregister_checks: list[Callable[[Transaction, str], None]] = []
+        self._seed_or_migrate()
+
+    @property
+    def current_runtime_version(self) -> str:
+        return self.release.runtime_version
+
+    # --- reads -----------------------------------------------------------------
+
+    def list(self) -> list[ServerRuntime]:
+        return [ServerRuntime.from_dict(body) for body in self.store.list_runtimes()]
+
+    def get(self, runtime_id: str) -> ServerRuntime:
+        body = self.store.get_runtime(runtime_id)
+        if body is None:
+            raise _not_found(runtime_id)
+        return ServerRuntime.from_dict(body)
+
+    def offered_operations(self, runtime: ServerRuntime) -> frozenset[str]:
+        return model.offered_operations(runtime, self.release.operations)
+
+    def manifest(self, runtime_id: str) -> dict[str, Any]:
+        """The manifest uploaded or created for the runtime; an Esri runtime's own libraries;
+        else none listed [inferred]."""
+        runtime = self.get(runtime_id)
+        uploaded = self.store.uploaded_manifest(runtime_id)
+        if uploaded is not None:
+            return uploaded
+        if runtime.esriProvidedRuntime:
+            return _esri_manifest(runtime.id == ADVANCED_ID)
+        return {"libraries": []}
+
+    def validate(self, machine: str) -> dict[str, Any]:
+        return model.validation(self.list(), machine)
+
+    # --- writes ----------------------------------------------------------------
+
+    def register(
+        self, params: Mapping[str, str], manifest_file: bytes | None = None
+    ) -> ServerRuntime:
+        """Add the runtime ``params`` describe, with its uploaded ``manifestFile`` or, when
+        ``createManifestFile`` is true, one listing the libraries of the Esri runtime of
+        its kind [inferred]. A manifest that does not parse refuses the whole request."""
+        manifest = manifests.uploaded(manifest_file) if manifest_file else None
+        with self.store.transaction() as tx:
+            sequence, new_id = self._free_id(tx)
+            runtime = model.registered(
+                params,
+                new_id=new_id,
+                release_name=self.release.name,
+                current_version=self.current_runtime_version,
+            )
+            if manifest is None and model.wants_created_manifest(params):
+                manifest = _esri_manifest(runtime.requiresAdvancedPrivileges)
+            if manifest is not None:
+                runtime.manifestFile = model.MANIFEST_FILE_NAME
+            tx.set_meta("id_sequence", str(sequence))
+            runtime.revision = _next_revision(tx, self.clock)
+            tx.insert_runtime(runtime.to_dict())
+            tx.set_uploaded_manifest(runtime.id, manifest)
+        return runtime
+
+    def update(
+        self, runtime_id: str, params: Mapping[str, str], manifest_file: bytes | None = None
+    ) -> ServerRuntime:
+        """Apply ``params``, and the uploaded ``manifestFile`` when one came [client]."""
+        manifest = manifests.uploaded(manifest_file) if manifest_file else None
+        with self.store.transaction() as tx:
+            runtime = model.updated(_get(tx, runtime_id), params, release_name=self.release.name)
+            if manifest is not None:
+                runtime.manifestFile = model.MANIFEST_FILE_NAME
+                tx.set_uploaded_manifest(runtime_id, manifest)
+            runtime.revision = _next_revision(tx, self.clock)
+            tx.replace_runtime(runtime.to_dict())
+        return runtime
+
+    def unregister(self, runtime_id: str) -> None:
+        with self.store.transaction() as tx:
+            model.check_unregister(_get(tx, runtime_id))
+            for check in self.unregister_checks:
+                check(tx, runtime_id)
+            tx.delete_runtime(runtime_id)
+
+    def restore(self) -> None:
+        """[doc: restore-factory-runtimes] "restores the set of runtimes that match your
+        site's version, and removes all others": Esri's runtimes as shipped, nothing else."""
+        with self.store.transaction() as tx:
+            tx.delete_all_runtimes()
+            self._seed(tx)
+
+    def _free_id(self, tx: Transaction) -> tuple[int, str]:
+        """The next id sequence whose runtime id is not taken, and that id."""
+        sequence = int(tx.get_meta("id_sequence", "0"))
+        while True:
+            sequence += 1
+            if sequence > MAX_COUNTER:
+                raise ArcGISError(messages.COUNTER_EXHAUSTED.format(counter="id sequence"))
+            new_id, _property_id = self.ids.for_sequence(sequence)
+            if tx.get_runtime(new_id) is None:
+                return sequence, new_id
+
+    # --- state owner (reset, export, load: mockserver/core/owners.py) --------------------
+
+    def reset(self, tx: Transaction | None = None) -> None:
+        """Back to a fresh site: Esri's runtimes only, counters from the start."""
+        if tx is None:
+            with self.store.transaction() as own:
+                return self.reset(own)
+        tx.delete_all_runtimes()
+        tx.set_meta("id_sequence", "0")
+        tx.set_meta("last_revision", "0")
+        self._seed(tx)
+        return None
+
+    def export(self, tx: Transaction) -> dict[str, Any]:
+        uploaded_manifests = tx.uploaded_manifests()
+        return {
+            "runtimes": [
+                {"runtime": body}
+                | (
+                    {"manifest": uploaded_manifests[body["id"]]}
+                    if body["id"] in uploaded_manifests
+                    else {}
+                )
+                for body, _source in tx.list_runtimes()
+            ],
+            "idSequence": int(tx.get_meta("id_sequence", "0")),
+            "lastRevision": int(tx.get_meta("last_revision", "0")),
+        }
+
+    def load(self, tx: Transaction, snapshot: Mapping[str, Any]) -> None:
+        """Replace the runtimes with the snapshot's, each checked by the model.
+
+        Raises ``ValueError`` naming the first bad runtime or counter, before any write.
+        """
+        runtimes = _snapshot_runtimes(snapshot.get("runtimes"))
+        id_sequence = _counter(snapshot.get("idSequence", 0), "idSequence")
+        last_revision = _counter(snapshot.get("lastRevision", 0), "lastRevision")
+        tx.delete_all_runtimes()
+        for runtime, manifest in runtimes:
+            tx.insert_runtime(runtime.to_dict())
+            tx.set_uploaded_manifest(runtime.id, manifest)
+        tx.set_meta("id_sequence", str(id_sequence))
+        newest = max([last_revision, *(runtime.revision for runtime, _ in runtimes)])
+        current = int(tx.get_meta("last_revision", "0"))
+        tx.set_meta("last_revision", str(max(current, newest)))
+
+    # --- seeding ---------------------------------------------------------------
+
+    def _seed_or_migrate(self) -> None:
+        """Seed a new state; on another release's state, Esri's runtimes take this release's
+        runtime version (an upgraded site ships its own) [inferred]."""
+        with self.store.transaction() as tx:
+            if tx.get_meta("release") is None:
+                self._seed(tx)
+            elif tx.get_meta("release") != self.release.name:
+                for body, _source in tx.list_runtimes():
+                    if body["esriProvidedRuntime"]:
+                        body["version"] = self.current_runtime_version
+                        body["revision"] = _next_revision(tx, self.clock)
+                        tx.replace_runtime(body)
+                tx.set_meta("release", self.release.name)
+
+    def _seed(self, tx: Transaction) -> None:
+        for body in esri_runtimes(self.current_runtime_version):
+            body["revision"] = _next_revision(tx, self.clock)
+            tx.insert_runtime(ServerRuntime.from_dict(body).to_dict())
+        tx.set_meta("release", self.release.name)
+
+
+def _esri_manifest(advanced: bool) -> dict[str, Any]:
+    """The libraries of Esri's Standard or Advanced runtime: the same rows as the Kubernetes
+    flavour's [doc: the manifest resources of both flavours show conda's rows]."""
+    return manifests.manifest_for(KUBERNETES_ADVANCED_ID if advanced else "")
+
+
+def _snapshot_runtimes(raw: Any) -> list[tuple[ServerRuntime, dict[str, Any] | None]]:
+    if not isinstance(raw, list):
+        raise ValueError("'runtimes' must be a list.")
+    runtimes: list[tuple[ServerRuntime, dict[str, Any] | None]] = []
+    ids: set[str] = set()
+    revisions: set[int] = set()
+    for index, item in enumerate(raw):
+        if not isinstance(item, dict) or not isinstance(item.get("runtime"), dict):
+            raise ValueError(f'runtimes[{index}] must be {{"runtime": {{...}}}}.')
+        try:
+            runtime = model.stored_runtime(item["runtime"])
+        except InvalidParameters as invalid:
+            raise ValueError(f"runtimes[{index}]: {' '.join(invalid.messages)}") from None
+        if runtime.id in ids:
+            raise ValueError(f"runtimes[{index}]: id {runtime.id[:60]!r} appears twice.")
+        if runtime.revision in revisions:
+            raise ValueError(f"runtimes[{index}]: revision {runtime.revision} appears twice.")
+        ids.add(runtime.id)
+        revisions.add(runtime.revision)
+        manifest = item.get("manifest")
+        if manifest is not None:
+            try:
+                manifest = manifests.checked(manifest)
+            except InvalidParameters as invalid:
+                raise ValueError(f"runtimes[{index}].manifest: {invalid.messages[0]}") from None
+        runtimes.append((runtime, manifest))
+    return runtimes
+
+
+def _counter(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_COUNTER:
+        raise ValueError(f"'{name}' must be an integer from 0 to {MAX_COUNTER}.")
+    return value
+
+
+def _next_revision(tx: Transaction, clock: Clock) -> int:
+    revision = tx.next_revision(clock.now_ms())
+    if revision > MAX_COUNTER:
+        raise ArcGISError(messages.COUNTER_EXHAUSTED.format(counter="revision counter"))
+    return revision
+
+
+def _get(tx: Transaction, runtime_id: str) -> ServerRuntime:
+    body = tx.get_runtime(runtime_id)
+    if body is None:
+        raise _not_found(runtime_id)
+    return ServerRuntime.from_dict(body)
+
+
+def _not_found(runtime_id: str) -> NotFound:
+    return NotFound(messages.RUNTIME_NOT_FOUND.format(id=runtime_id))
