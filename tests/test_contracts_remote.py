@@ -111,9 +111,47 @@ def test_verify_with_writes_holds_and_leaves_nothing(remote, tmp_path):
     assert "| D2 | **confirmed** |" in markdown
     assert "| T10 | **confirmed** |" in markdown
     assert "refuted" not in markdown
+    # The standalone Notebook Server's checks are not run against Kubernetes, and say why.
+    assert (
+        "- flavour: ArcGIS Enterprise on Kubernetes (the admin root names fullVersion)" in markdown
+    )
+    n7 = _row(markdown, "N7")
+    assert "**not run**" in n7 and "the target is ArcGIS Enterprise on Kubernetes" in n7
+    assert "flavour ArcGIS Enterprise on Kubernetes" in output
     assert (report / "junit.xml").read_text().count("<testcase") > 50
     for secret in ("admin1234", "viewer1234", token.split(".")[0]):
         assert secret not in output and secret not in markdown
+
+
+def test_verify_against_a_notebook_server_names_it_and_runs_only_its_checks(users_file, tmp_path):
+    """The same kit against ``nbmock serve --flavour notebook-server``: it judges the
+    flavour, its standalone checks hold (register, restore on the emulator), the
+    Kubernetes checks are not run rather than failed, and nothing is left behind."""
+    server = NbmockProcess("--flavour", "notebook-server", "--users", users_file)
+    report = tmp_path / "report"
+    try:
+        result = nbmock(
+            "verify", "--target", server.base, "--allow-writes", "--pause", "0",
+            "--max-examples", "2", "--limited-username", "viewer", "--report", str(report),
+        )  # fmt: skip
+        output = result.stdout + result.stderr
+        assert result.returncode == 0, output[-4000:]
+        listed = requests.get(
+            f"{server.base}/admin/notebooks/runtimes",
+            params={"f": "json", "token": server.token()},
+            timeout=30,
+        ).json()["runtimes"]
+        left = [runtime for runtime in listed if not runtime["esriProvidedRuntime"]]
+    finally:
+        server.stop()
+    assert "flavour ArcGIS Notebook Server (the admin root names version and resources)" in output
+    assert left == []
+    markdown = (report / "report.md").read_text()
+    assert "refuted" not in markdown
+    for row in ("N1", "N4", "N7", "N8", "N13", "N16", "N17", "N18"):
+        assert "**confirmed**" in _row(markdown, row), row
+    c6 = _row(markdown, "C6")
+    assert "**not run**" in c6 and "a check of ArcGIS Enterprise on Kubernetes" in c6
 
 
 def test_verify_read_only_sends_no_write_that_could_succeed(remote, tmp_path):
