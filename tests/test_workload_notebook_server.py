@@ -11,7 +11,6 @@ import requests
 from mockserver import create_app
 from mockserver.core import messages
 from mockserver.core.clock import Clock
-from mockserver.core.deployment import of
 from mockserver.notebookserver.releases import ADVANCED_ID, STANDARD_ID
 from tests.conftest import Api
 from tests.nbmock_process import NbmockProcess
@@ -251,7 +250,7 @@ def test_a_runtime_open_notebooks_use_cannot_be_unregistered(api):
     assert code == 400 and problems == [messages.RUNTIME_IN_USE.format(id=runtime_id, count=1)]
     api.post(f"notebooks/{nb['id']}/closeNotebook", token)
     assert api.post(f"notebooks/runtimes/{runtime_id}/unregister", token) == {"status": "success"}
-    assert ADVANCED_ID != runtime_id
+    assert runtime_id != ADVANCED_ID
 
 
 def test_pjson_and_html_pages(api):
@@ -271,7 +270,7 @@ def test_nbmock_serve_serves_the_workload_and_its_control_plane():
     server = NbmockProcess("--flavour", "notebook-server", "--workers", "1")
     try:
         seeded = requests.post(
-            f"{server.origin + "/__mock__"}/workload/notebooks",
+            f"{server.origin}/__mock__/workload/notebooks",
             json={"notebooks": [{"username": "alice", "count": 11, "idleSeconds": 60}]},
             timeout=10,
         )
@@ -286,7 +285,7 @@ def test_nbmock_serve_serves_the_workload_and_its_control_plane():
         ).json()
         assert (listing["total"], len(listing["notebooks"])) == (11, 10)
         moved = requests.post(
-            f"{server.origin + "/__mock__"}/clock", json={"advance_seconds": 25 * HOUR}, timeout=10
+            f"{server.origin}/__mock__/clock", json={"advance_seconds": 25 * HOUR}, timeout=10
         )
         assert moved.status_code == 200
         token = requests.post(
