@@ -40,7 +40,7 @@ class WorkloadBackend:
         self.ids = ids
         self.runtimes = runtimes
         self.profile = profile
-        # Unregistering a runtime that open notebooks use is refused (FIDELITY W9, inferred).
+        # Unregistering a runtime that open notebooks use is refused (FIDELITY J15, inferred).
         runtimes.unregister_checks.append(self._check_runtime_unused)
 
     # --- reading --------------------------------------------------------------------

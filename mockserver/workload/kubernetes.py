@@ -36,7 +36,7 @@ def _base() -> str:
     return f"{request.host_url.rstrip('/')}/{deployment.current().context}"
 
 
-# --- shapes, as Kubernetes' 11.4 pages show them (FIDELITY W1-W8) --------------------------
+# --- shapes, as Kubernetes' 11.4 pages show them (FIDELITY J1-J11) --------------------------
 
 
 def notebook_json(notebook: Notebook) -> dict[str, Any]:

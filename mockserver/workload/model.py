@@ -88,7 +88,7 @@ def default_configuration(release_name: str) -> dict[str, Any]:
 
 #: system/properties of the standalone Notebook Server [client: SystemManager.properties'
 #: defaults, arcgis 2.4.4 _system.py; doc: server-properties]. idleNotebookThreshold is
-#: 1440 minutes (older pages' 24 h; the newest page says 12 h: FIDELITY W20).
+#: 1440 minutes (older pages' 24 h; the newest page says 12 h: FIDELITY J24).
 SERVER_PROPERTIES: dict[str, Any] = {
     "dockerConnectionPort": 2375,
     "webSocketSize": 16,

@@ -34,7 +34,7 @@ def _since(feature: str) -> None:
         raise NotFound(messages.NO_SUCH_RESOURCE.format(name=feature))
 
 
-# --- shapes, as the Notebook Server's pages show them (FIDELITY W20-W29) -------------------
+# --- shapes, as the Notebook Server's pages show them (FIDELITY J20-J29) -------------------
 
 
 def notebook_json(notebook: Notebook) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """What the notebooks resource of each release shows, in either flavour, as data.
 
-Each fact carries its provenance (docs/FIDELITY.md, rows W*).
+Each fact carries its provenance (docs/FIDELITY.md, rows J*).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ class WorkloadProfile:
 
 #: [doc: 11.4 notebooks page] the notebooks resource's operations and child resources.
 #: Only openNotebook and executeNotebook, and the resources deployments, jobs, runtimes and
-#: configuration, are emulated; the others answer 404 (FIDELITY W2).
+#: configuration, are emulated; the others answer 404 (FIDELITY J2).
 OPERATIONS = ("openNotebook", "executeNotebook", "updateDefaultTemplate", "restoreDefaultTemplate")
 RESOURCES = (
     "deployments",

@@ -1,0 +1,123 @@
+"""Notebooks at work (ledger J1-J30): the read-only parts, against any target.
+
+Each check reads what a site has open now, so it holds on an idle site (empty lists)
+and a busy one (every entry in the documented shape). Nothing here opens, executes or
+closes a notebook.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from contracts.target import KUBERNETES, NOTEBOOK_SERVER, Target
+
+#: [doc: 11.4 notebooks] each open notebook's keys, in this order.
+KUBERNETES_NOTEBOOK_KEYS = [
+    "itemId",
+    "notebookUrl",
+    "itemTitle",
+    "dateLastActivity",
+    "id",
+    "notebookDeploymentId",
+    "username",
+    "revision",
+]
+#: [doc: notebooks, 10.7; container-notebooks] each open notebook's keys, in this order.
+SERVER_NOTEBOOK_KEYS = [
+    "itemId",
+    "notebookUrl",
+    "dateLastActivity",
+    "id",
+    "containerId",
+    "username",
+]
+#: [doc: 11.4 notebook-configuration] the keys every release has.
+CONFIGURATION_KEYS = {
+    "webSocketSize",
+    "maxExecuteNotebookTimeMinutes",
+    "maxSnapshotsPerNotebookItem",
+    "allowHiddenFileDownloads",
+    "idleNotebookThreshold",
+    "containerCreatedThreshold",
+}
+
+
+@pytest.mark.flavour(KUBERNETES)
+def test_kubernetes_notebooks_list_open_notebooks_in_the_documented_shape(target: Target) -> None:
+    """J1: ``notebooks`` answers operations, notebooks and resources; each notebook has the
+    documented keys, ``dateLastActivity`` a number."""
+    body = target.admin("GET", "notebooks").json
+    assert {"openNotebook", "executeNotebook"} <= set(body.get("operations", [])), body
+    assert {"deployments", "jobs", "runtimes", "configuration"} <= set(body.get("resources", []))
+    for notebook in body["notebooks"]:
+        assert list(notebook) == KUBERNETES_NOTEBOOK_KEYS, notebook
+        assert isinstance(notebook["dateLastActivity"], int), notebook
+
+
+@pytest.mark.flavour(KUBERNETES)
+def test_kubernetes_deployments_answer_nb_deployments(target: Target) -> None:
+    """J4: ``notebooks/deployments`` answers ``nbDeployments``, each of type openNotebook."""
+    body = target.admin("GET", "notebooks/deployments").json
+    assert isinstance(body.get("nbDeployments"), list), body
+    for deployment in body["nbDeployments"]:
+        assert {"id", "username", "notebookRuntimeId", "dateCreated"} <= set(deployment)
+
+
+@pytest.mark.flavour(KUBERNETES)
+def test_kubernetes_configuration_has_the_documented_keys(target: Target) -> None:
+    """J8: ``notebooks/configuration`` has the documented keys; idleNotebookThreshold in
+    minutes, a whole number."""
+    body = target.admin("GET", "notebooks/configuration").json
+    assert set(body) >= CONFIGURATION_KEYS, sorted(CONFIGURATION_KEYS - set(body))
+    assert isinstance(body["idleNotebookThreshold"], int), body
+
+
+@pytest.mark.flavour(KUBERNETES)
+def test_kubernetes_notebook_jobs_answer_a_list(target: Target) -> None:
+    """J10: ``notebooks/jobs`` answers one list of jobs (``notebookJobs`` before 12.1,
+    ``asyncNotebookJobs`` from it)."""
+    body = target.admin("GET", "notebooks/jobs").json
+    lists = [
+        key for key in ("notebookJobs", "asyncNotebookJobs") if isinstance(body.get(key), list)
+    ]
+    assert len(lists) == 1, body
+
+
+@pytest.mark.flavour(NOTEBOOK_SERVER)
+def test_server_notebooks_answer_a_page_of_start_and_num(target: Target) -> None:
+    """J20: ``notebooks`` answers total, notebooks, num and start; num defaults to 10 and
+    start to 1; dateLastActivity is a string of digits."""
+    body = target.admin("GET", "notebooks").json
+    assert list(body) == ["total", "notebooks", "num", "start"], body
+    assert (body["num"], body["start"]) == (10, 1), body
+    assert len(body["notebooks"]) == min(body["total"], 10), body
+    for notebook in body["notebooks"]:
+        assert list(notebook) == SERVER_NOTEBOOK_KEYS, notebook
+        assert str(notebook["dateLastActivity"]).isdigit(), notebook
+
+
+@pytest.mark.flavour(NOTEBOOK_SERVER)
+def test_server_notebooks_cut_num_to_100(target: Target) -> None:
+    """J21: a ``num`` over 100 is answered with 100."""
+    body = target.admin("GET", "notebooks", params={"num": "500"}).json
+    assert body.get("num") == 100, body
+
+
+@pytest.mark.flavour(NOTEBOOK_SERVER)
+def test_server_properties_hold_the_idle_threshold(target: Target) -> None:
+    """J24: ``system/properties`` holds idleNotebookThreshold and containerCreatedThreshold,
+    whole minutes."""
+    body = target.admin("GET", "system/properties").json
+    for key in ("idleNotebookThreshold", "containerCreatedThreshold"):
+        assert isinstance(body.get(key), int), body
+
+
+@pytest.mark.flavour(NOTEBOOK_SERVER)
+def test_server_containers_and_jobs_answer_lists(target: Target) -> None:
+    """J26, J28: ``system/containers`` answers ``containers``; ``system/jobs`` ``asyncJobs``."""
+    containers = target.admin("GET", "system/containers").json
+    assert isinstance(containers.get("containers"), list), containers
+    for container in containers["containers"]:
+        assert {"id", "containerId", "username", "notebookRuntimeId"} <= set(container)
+    jobs = target.admin("GET", "system/jobs").json
+    assert isinstance(jobs.get("asyncJobs"), list), jobs
