@@ -107,7 +107,8 @@ def test_any_paging_or_id_in_a_path_gets_an_answer(flavour, start, num):
     assert listing.status_code == 200
     for path in ("notebooks/{}", "notebooks/jobs/{}", "system/jobs/{}", "system/containers/{}"):
         odd = api.client.get(
-            "/arcgis/admin/" + path.format(quote(start, safe="") or "x"), query_string={"f": "json", "token": token}
+            "/arcgis/admin/" + path.format(quote(start, safe="") or "x"),
+            query_string={"f": "json", "token": token},
         )
         assert odd.status_code in {200, 404}
         if odd.status_code == 200:
