@@ -8,12 +8,14 @@ emulated API, and time moves only when a test moves the clock.
 from __future__ import annotations
 
 import pytest
+import requests
 
 from mockserver import create_app
 from mockserver.core import deployment, messages
 from mockserver.core.clock import Clock
 from mockserver.runtimes.releases import ADVANCED_ID, STANDARD_ID
 from tests.conftest import SEED_COPY, Api
+from tests.nbmock_process import NbmockProcess
 
 HOUR = 3600
 USERS = (
@@ -356,3 +358,40 @@ def test_notebook_items_are_seen_by_their_owner_and_administrators_only(setup):
         "Item does not exist or is inaccessible.",
         "CONT_0001",
     )
+
+
+# --- through nbmock serve ------------------------------------------------------------------
+
+
+def test_nbmock_serve_lists_seeded_notebooks_and_closes_idle_ones_as_its_clock_moves():
+    server = NbmockProcess("--workers", "2")
+    try:
+        seeded = requests.post(
+            f"{server.origin}/__mock__/workload/notebooks",
+            json={
+                "notebooks": [{"username": "alice", "idleSeconds": 11 * HOUR}, {"username": "bob"}]
+            },
+            timeout=10,
+        )
+        assert seeded.status_code == 200, seeded.text
+
+        def listed() -> list[str]:
+            token = requests.post(
+                f"{server.base}/sharing/rest/generateToken",
+                data={"username": "admin", "password": "admin1234", "f": "json"},
+                timeout=10,
+            ).json()["token"]
+            answer = requests.get(
+                f"{server.base}/admin/notebooks", params={"f": "json", "token": token}, timeout=10
+            ).json()
+            return sorted(nb["username"] for nb in answer["notebooks"])
+
+        # Two workers: each answer must agree, whichever worker serves it.
+        assert [listed() for _ in range(4)] == [["alice", "bob"]] * 4
+        moved = requests.post(
+            f"{server.origin}/__mock__/clock", json={"advance_seconds": HOUR + 60}, timeout=10
+        )
+        assert moved.status_code == 200
+        assert [listed() for _ in range(4)] == [["bob"]] * 4
+    finally:
+        server.stop()
