@@ -16,7 +16,7 @@ import pytest
 
 from contracts import calls
 from contracts.reply import Reply
-from contracts.target import KUBERNETES_DEPLOYMENT_TYPE, NOTEBOOK_SERVER, Target
+from contracts.target import KIT_REFERER, KUBERNETES_DEPLOYMENT_TYPE, NOTEBOOK_SERVER, Target
 
 pytestmark = pytest.mark.flavour(NOTEBOOK_SERVER)
 
@@ -57,6 +57,34 @@ KUBERNETES_ONLY_KEYS = frozenset(
         "revision",
     }
 )
+
+#: Esri's runtime version per Notebook Server release [doc: the runtime-version table],
+#: 11.2, 11.4 and 11.5 as the ledger infers them (N3).
+RUNTIME_VERSIONS = {
+    "10.7": "1.0",
+    "10.7.1": "2.0",
+    "10.8": "3.0",
+    "10.8.1": "4.0",
+    "10.9": "5.0",
+    "10.9.1": "6.0",
+    "11.0": "7.0",
+    "11.1": "8.0",
+    "11.2": "9.0",
+    "11.3": "10.0",
+    "11.4": "11.0",
+    "11.5": "12.0",
+}
+#: Esri's retirement date per runtime version, epoch ms at 00:00 UTC (N20).
+RETIREMENT_MS = {
+    "2.0": 1748736000000,
+    "4.0": 1785542400000,
+    "5.0": 1717200000000,
+    "6.0": 1827619200000,
+    "7.0": 1754006400000,
+    "8.0": 1872288000000,
+    "9.0": 1793491200000,
+    "10.0": 1906502400000,
+}
 
 #: A full Docker image id, as register asks for [doc: register-runtime].
 IMAGE_ID = "sha256:" + "c4" * 32
@@ -148,6 +176,35 @@ def test_esri_runtimes_are_listed_as_esri_provided(target: Target) -> None:
     esri = [runtime for runtime in body["runtimes"] if runtime["esriProvidedRuntime"]]
     assert esri, body
     assert any(runtime["version"] == body["currentRuntimeVersion"] for runtime in esri), body
+
+
+def test_current_runtime_version_matches_the_release(target: Target) -> None:
+    """N3: ``currentRuntimeVersion`` is Esri's runtime version of the release the root names."""
+    release = target.admin("GET", "").json["version"]
+    if release not in RUNTIME_VERSIONS:
+        pytest.skip(f"release {release} is not in the ledger's table")
+    body = target.admin("GET", calls.RUNTIMES).json
+    assert body["currentRuntimeVersion"] == RUNTIME_VERSIONS[release], body
+
+
+def test_deprecation_date_is_esris_retirement_date(target: Target) -> None:
+    """N20: each runtime's ``deprecationDate`` is Esri's retirement date for its version at
+    00:00 UTC in epoch ms, null for a version without one."""
+    for runtime in target.runtimes():
+        assert runtime["deprecationDate"] == RETIREMENT_MS.get(runtime["version"]), runtime
+
+
+def test_copy_is_not_an_operation_of_a_notebook_server(target: Target) -> None:
+    """N19: Kubernetes' ``copy`` answers code 404 "Could not find resource or operation"."""
+    esri = target.system_runtimes()[0]
+    reply = target.admin(
+        "POST",
+        f"{calls.RUNTIMES}/{esri['id']}/copy",
+        data={**calls.SIMPLE_COPY, "name": target.name("copy")},
+        refusal_expected=True,
+    )
+    calls.assert_refused(reply, 404)
+    assert reply.messages == ["Could not find resource or operation 'copy' on the system."]
 
 
 def test_manifest_lists_conda_libraries(target: Target) -> None:
@@ -299,6 +356,34 @@ def test_server_generate_token_works_on_its_admin_api(target: Target, credential
     )
     body = reply.json
     assert isinstance(body, dict) and "token" in body and "expires" in body, reply
+    listed = target.admin("GET", calls.RUNTIMES, token=body["token"])
+    assert listed.envelope == "resource", listed
+
+
+def test_portal_token_exchanges_for_a_server_token(target: Target) -> None:
+    """N24: the Portal's generateToken exchanges the kit's Portal token (``serverURL``,
+    ``token``, ``request=getToken``, as the client sends them) for a token its federated
+    Notebook Server accepts."""
+    servers = target.portal(
+        "GET", "portals/self/servers", token=target.token, token_in="header"
+    ).json["servers"]
+    notebook = next(
+        server for server in servers if server["serverType"] == "ARCGIS_NOTEBOOK_SERVER"
+    )
+    reply = target.portal(
+        "POST",
+        "generateToken",
+        data={
+            "serverURL": notebook["adminUrl"],
+            "expiration": "5",
+            "request": "getToken",
+            "referer": KIT_REFERER,
+        },
+        token=target.token,
+        token_in="body",
+    )
+    body = reply.json
+    assert isinstance(body, dict) and body.get("token"), reply
     listed = target.admin("GET", calls.RUNTIMES, token=body["token"])
     assert listed.envelope == "resource", listed
 

@@ -13,7 +13,9 @@ this module adds what they cannot see:
   invalid (and that is still invalid as sent on the wire, by Schemathesis's
   own reading) must get the error envelope, and the runtimes must be exactly
   as they were before it.
-- ``copied_runtime_is_available`` and ``unregistered_runtime_is_gone``: the
+- ``copied_runtime_is_available`` (Kubernetes), ``registered_runtime_is_available``
+  (the standalone Notebook Server, ``openapi/notebook-server.yaml``) and
+  ``unregistered_runtime_is_gone``: the
   ArcGIS forms of ``ensure_resource_availability`` and ``use_after_free``,
   which only look at HTTP 404 and DELETE and so never fire on this API.
 - a ``filter_failure`` hook for ``ignored_auth``: Schemathesis expects HTTP
@@ -52,6 +54,7 @@ CREDENTIAL_HEADERS = ("X-Esri-Authorization", "Authorization")
 LIST_RUNTIMES = "GET /admin/notebooks/runtimes"
 GET_RUNTIME = "GET /admin/notebooks/runtimes/{runtimeId}"
 COPY = "POST /admin/notebooks/runtimes/{runtimeId}/copy"
+REGISTER = "POST /admin/notebooks/runtimes/register"
 UNREGISTER = "POST /admin/notebooks/runtimes/{runtimeId}/unregister"
 NOT_FOUND = 404
 
@@ -347,6 +350,26 @@ def copied_runtime_is_available(ctx, response, case) -> bool | None:
             + (
                 f"copy answered success with runtime {made.get('id')!r}, but reading it back "
                 f"gave code {_envelope_code(read, case.path)} or a different runtime."
+            )
+        )
+    return None
+
+
+@schemathesis.check
+def registered_runtime_is_available(ctx, response, case) -> bool | None:
+    """A runtime ``register`` reports as made can be read back with what it answered [doc]."""
+    if case.operation.label != REGISTER or not _is_success(response, case.path):
+        return None
+    made = response.json().get("notebookRuntime", {})
+    read = _read_runtime(case.operation.schema, made.get("id", ""))
+    # runtimes/<id> adds deprecated, useGPU and manifestFile to what register answers.
+    shown = read.json() if _is_success(read, case.path) else {}
+    if {key: shown.get(key) for key in made} != made:
+        raise AssertionError(
+            "Registered runtime not available: "
+            + (
+                f"register answered success with runtime {made.get('id')!r}, but reading it "
+                f"back gave code {_envelope_code(read, case.path)} or other values."
             )
         )
     return None

@@ -303,3 +303,116 @@ def test_running_serves_the_flavour_it_is_given():
         ).json()["token"]
         root = emulator.session.get(emulator.admin_url, params={"f": "json", "token": token})
         assert root.json() == {"version": "10.9", "resources": ["notebooks", "system"]}
+
+
+# --- the pytest plugin's marker, faults, journal and clock, for this flavour ----------
+
+
+def _register(emulator, token: str, **changes: str) -> requests.Response:
+    return emulator.session.post(
+        f"{emulator.admin_url}/notebooks/runtimes/register",
+        data={**REGISTER, **changes, "f": "json", "token": token},
+        timeout=30,
+    )
+
+
+def _listed(emulator, token: str) -> list[str]:
+    answer = emulator.session.get(
+        f"{emulator.admin_url}/notebooks/runtimes",
+        params={"f": "json", "token": token},
+        timeout=30,
+    ).json()
+    return [runtime["id"] for runtime in answer["runtimes"]]
+
+
+@pytest.mark.arcgis_mock(flavour="notebook-server")
+def test_the_marker_gives_a_notebook_server_whose_fault_refuses_register_once(arcgis_mock):
+    token = arcgis_mock.token()
+    before = _listed(arcgis_mock, token)
+    arcgis_mock.fault("register", error={"code": 500, "message": "Injected"}, times=1)
+    first = _register(arcgis_mock, token)
+    assert first.json() == {"status": "error", "messages": ["Injected"], "code": 500}
+    assert _listed(arcgis_mock, token) == before
+    registered = _register(arcgis_mock, token).json()["notebookRuntime"]
+    assert _listed(arcgis_mock, token) == [*before, registered["id"]]
+    assert [entry["fault"] for entry in arcgis_mock.journal("register")] == ["error", None]
+
+
+@pytest.mark.arcgis_mock(flavour="notebook-server", release_name="11.3")
+def test_a_runtime_turns_deprecated_when_the_emulated_clock_passes_its_retirement(arcgis_mock):
+    token = arcgis_mock.token()
+    url = f"{arcgis_mock.admin_url}/notebooks/runtimes/{STANDARD_ID}"
+    runtime = arcgis_mock.session.get(url, params={"f": "json", "token": token}).json()
+    assert (runtime["version"], runtime["deprecated"]) == ("10.0", False)
+    now_ms = arcgis_mock.control("GET", "clock")["epochMs"]
+    arcgis_mock.advance_clock((runtime["deprecationDate"] - now_ms) / 1000 + 1)
+    token = arcgis_mock.token()  # the first one expired on the way
+    runtime = arcgis_mock.session.get(url, params={"f": "json", "token": token}).json()
+    assert runtime["deprecated"] is True
+
+
+# --- the Portal's token exchange for its federated server ---------------------------
+
+
+#: What arcgis 2.4.4's EsriGenTokenAuth posts to the Portal for a federated server on
+#: another host (arcgis/auth/_auth/_token.py, _init_token_auth_handshake) [client].
+def _exchange(nb: Api, portal_token: str, server_url: str, **changes: str):
+    form = {
+        "serverURL": server_url,
+        "token": portal_token,
+        "expiration": "60",
+        "f": "json",
+        "request": "getToken",
+        "referer": "http",
+        **changes,
+    }
+    return nb.client.post(
+        "/arcgis/sharing/rest/generateToken", data=form, headers={"Referer": "http"}
+    ).get_json(force=True)
+
+
+def _portal_token(nb: Api) -> str:
+    return nb.client.post(
+        "/arcgis/sharing/rest/generateToken",
+        data={
+            "username": "admin",
+            "password": "admin1234",
+            "client": "referer",
+            "referer": "http",
+            "f": "json",
+        },
+    ).get_json(force=True)["token"]
+
+
+def test_a_portal_token_exchanges_for_a_token_of_its_notebook_server(nb):
+    portal_token = _portal_token(nb)
+    listed = nb.client.get(
+        "/arcgis/sharing/rest/portals/self/servers",
+        query_string={"f": "json", "token": portal_token},
+        headers={"Referer": "http"},
+    ).get_json(force=True)["servers"][0]
+    answer = _exchange(nb, portal_token, listed["adminUrl"])
+    assert set(answer) == {"token", "expires", "ssl"} and answer["token"] != portal_token
+    runtimes = nb.client.get(
+        "/arcgis/admin/notebooks/runtimes",
+        query_string={"f": "json", "token": answer["token"]},
+        headers={"Referer": "http"},
+    ).get_json(force=True)
+    assert STANDARD_ID in [runtime["id"] for runtime in runtimes["runtimes"]]
+
+
+@pytest.mark.parametrize(
+    ("server_url", "portal_token", "code"),
+    [
+        ("https://elsewhere.example.com:11443/arcgis", None, 400),
+        ("not a url", None, 400),
+        ("http://localhost", "forged-token", 498),
+        ("http://localhost", "", 400),
+    ],
+)
+def test_an_exchange_for_another_server_or_with_a_bad_token_is_refused(
+    nb, server_url, portal_token, code
+):
+    token = _portal_token(nb) if portal_token is None else portal_token
+    answer = _exchange(nb, token, server_url)
+    assert "token" not in answer and answer["error"]["code"] == code, answer

@@ -81,6 +81,29 @@ def test_control_plane_state_round_trips_through_postgres(database):
     assert journal["entries"], journal
 
 
+def test_a_notebook_server_on_the_database_is_one_site_and_refuses_kubernetes(database):
+    """The standalone flavour on PostgreSQL: two apps share what one registers and restores;
+    the database then holds a Notebook Server, which a Kubernetes app refuses to serve."""
+    first = Api(create_app(state=database, flavour="notebook-server"))
+    second = Api(create_app(state=database, flavour="notebook-server"))
+    token = first.token()
+    registered = first.post(
+        "notebooks/runtimes/register",
+        token,
+        name="Registered on PostgreSQL",
+        imageId="c4" * 32,
+        requiresAdvancedPrivileges="false",
+        maxCPU="1",
+        maxMemory="2",
+        maxMemoryUnit="g",
+    )["notebookRuntime"]
+    assert registered["id"] in [runtime["id"] for runtime in second.runtimes(token)]
+    assert second.post("notebooks/runtimes/restore", token) == {"status": "success"}
+    assert registered["id"] not in [runtime["id"] for runtime in first.runtimes(token)]
+    with pytest.raises(ValueError, match="notebook-server"):
+        create_app(state=database)
+
+
 def test_an_oauth_state_works_once_across_apps_on_the_database(database):
     from tests.test_signin_hardening import _authorize, _oauth_info, _sign_in
 

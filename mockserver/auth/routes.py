@@ -65,7 +65,18 @@ def generate_token():
         }
         form["defaults"] = {"client": "requestip", "expiration": "60"}
         return Page({}, operations={"generateToken": form})
-    token, expires_ms = sign_ins.issue_token(wire.params(), caller_ip=request.remote_addr)
+    params = wire.params()
+    if sign_ins.server_url_asked(params) and not params.get("username", "").strip():
+        listed = deployment.current().flavour.notebook_server(_base_url())
+        token, expires_ms = sign_ins.exchange_token(
+            params,
+            wire.token(),
+            federated=[listed["url"], listed["adminUrl"]],
+            caller_ip=request.remote_addr,
+            caller_referer=request.headers.get("Referer"),
+        )
+    else:
+        token, expires_ms = sign_ins.issue_token(params, caller_ip=request.remote_addr)
     return Page(
         {"token": token, "expires": expires_ms, "ssl": request.is_secure},
         links={"Administrator directory": url_for("admin.root")},

@@ -8,17 +8,23 @@ unknown user name never locks anyone.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from urllib.parse import urlsplit
 
 from flask import Flask, current_app
 
 from mockserver.auth.lockout import LockoutPolicy
 from mockserver.auth.oauth import STATE_LIFETIME_MS, SignIn, host_key
 from mockserver.auth.store import SignInRecords
-from mockserver.auth.tokens import Token, token_request
+from mockserver.auth.tokens import (
+    SERVER_URL_PARAMS,
+    Token,
+    expiration_minutes,
+    token_request,
+)
 from mockserver.auth.users import User, UserDirectory
 from mockserver.core import deployment, messages, owners
-from mockserver.core.errors import ArcGISError
+from mockserver.core.errors import ArcGISError, InvalidParameters, InvalidToken
 
 _KEY = "nbmock_signin"
 
@@ -107,3 +113,62 @@ def issue_token(params: Mapping[str, str], *, caller_ip: str | None) -> tuple[st
         raise ArcGISError(messages.UNABLE_TO_GENERATE_TOKEN, messages.INVALID_CREDENTIALS, code=400)
     expires_ms = dep.clock.now_ms() + asked.expiration_minutes * 60_000
     return dep.tokens.issue(Token(user.username, expires_ms, asked.referer, asked.ip)), expires_ms
+
+
+def server_url_asked(params: Mapping[str, str]) -> str | None:
+    """The server a ``generateToken`` request asks a token for, if it names one."""
+    for name in SERVER_URL_PARAMS:
+        value = params.get(name, "").strip()
+        if value:
+            return value
+    return None
+
+
+def exchange_token(
+    params: Mapping[str, str],
+    portal_token: str | None,
+    *,
+    federated: Iterable[str],
+    caller_ip: str | None,
+    caller_referer: str | None,
+) -> tuple[str, int]:
+    """A federated server's token for a Portal token: the Portal's generateToken with
+    ``serverURL``, ``token``, ``request=getToken``, ``expiration`` and ``referer``, as the
+    official client's ``EsriGenTokenAuth`` sends it for a server on another host [client].
+
+    The Portal token must be valid here (498 otherwise), the server one the Portal lists
+    (``federated``: their URLs, compared by scheme, host and port); the new token is the
+    same user's, bound to the ``referer`` sent (else the caller's address), and never
+    outlives the Portal token [inferred, ledger N24].
+    """
+    dep = deployment.current()
+    server_url = server_url_asked(params) or ""
+    raw = (portal_token or "").strip()
+    if not raw:
+        raise InvalidParameters(
+            messages.UNABLE_TO_GENERATE_TOKEN, messages.REQUIRED.format(name="token")
+        )
+    if _origin(server_url) not in {_origin(url) for url in federated}:
+        raise InvalidParameters(messages.UNABLE_TO_GENERATE_TOKEN, messages.NOT_A_FEDERATED_SERVER)
+    now_ms = dep.clock.now_ms()
+    # The Portal token is bound as it was issued: to the referer this request carries
+    # (the header, or the referer parameter it asks the new token to be bound to).
+    referer = params.get("referer", "").strip() or caller_referer
+    claims = dep.tokens.verify(raw, now_ms=now_ms, referer=referer, ip=caller_ip)
+    if dep.users.get(claims.username) is None:
+        raise InvalidToken(messages.INVALID_TOKEN)
+    minutes = expiration_minutes(params.get("expiration", ""))
+    expires_ms = min(now_ms + minutes * 60_000, claims.expires_ms)
+    bound = Token(claims.username, expires_ms, referer or None, None if referer else caller_ip)
+    return dep.tokens.issue(bound), expires_ms
+
+
+def _origin(url: str) -> tuple[str, str, int | None] | None:
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port or {"https": 443, "http": 80}.get(parts.scheme.lower())
+    except ValueError:
+        return None
+    if not parts.scheme or not parts.hostname:
+        return None
+    return parts.scheme.lower(), parts.hostname.lower(), port

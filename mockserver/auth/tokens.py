@@ -109,7 +109,7 @@ def token_request(params: Mapping[str, str], *, caller_ip: str | None) -> TokenR
     client = params.get("client", "").strip().lower()
     referer = params.get("referer", "").strip()
     ip = params.get("ip", "").strip()
-    expiration = _expiration_minutes(params.get("expiration", ""))
+    expiration = expiration_minutes(params.get("expiration", ""))
     if not client:
         client = "referer" if referer else "ip" if ip else "requestip"
     if client not in CLIENTS:
@@ -133,7 +133,12 @@ def token_request(params: Mapping[str, str], *, caller_ip: str | None) -> TokenR
     )
 
 
-def _expiration_minutes(raw: str) -> int:
+#: [client] ``EsriGenTokenAuth`` posts ``serverURL``; Esri's generateToken page writes
+#: ``serverUrl``; both are read.
+SERVER_URL_PARAMS = ("serverURL", "serverUrl")
+
+
+def expiration_minutes(raw: str) -> int:
     """Minutes, default 60; more than the server maximum gets the maximum [doc]."""
     raw = raw.strip()
     if not raw:

@@ -48,6 +48,8 @@ BAD_CLIENT = "'client' must be one of referer, ip, requestip."  # [inferred]
 BAD_EXPIRATION = "'expiration' must be a number of minutes."  # [inferred]
 EXPIRATION_NOT_POSITIVE = "'expiration' must be positive."  # [inferred]
 CREDENTIALS_REQUIRED = "'username' and 'password' are required."  # [inferred]
+#: [inferred] a token exchange (serverUrl and token) for a server the Portal does not federate.
+NOT_A_FEDERATED_SERVER = "'serverUrl' is not a server federated with this portal."
 ACCOUNT_LOCKED = (  # [inferred] wording; the lockout itself: mockserver/auth/attempts.py
     "Too many invalid sign-in attempts. The account is locked; try again later."
 )

@@ -19,7 +19,6 @@ from mockserver.notebookserver import model
 from mockserver.notebookserver.model import ServerRuntime
 from mockserver.notebookserver.releases import ADVANCED_ID, esri_runtimes
 from mockserver.runtimes import manifests
-from mockserver.runtimes.releases import ADVANCED_ID as KUBERNETES_ADVANCED_ID
 from mockserver.runtimes.store import Store, Transaction
 
 MAX_COUNTER = 2**53 - 1
@@ -207,7 +206,7 @@ class ServerRuntimesBackend:
 def _esri_manifest(advanced: bool) -> dict[str, Any]:
     """The libraries of Esri's Standard or Advanced runtime: the same rows as the Kubernetes
     flavour's [doc: the manifest resources of both flavours show conda's rows]."""
-    return manifests.manifest_for(KUBERNETES_ADVANCED_ID if advanced else "")
+    return manifests.esri_manifest(advanced=advanced)
 
 
 def _snapshot_runtimes(raw: Any) -> list[tuple[ServerRuntime, dict[str, Any] | None]]:

@@ -54,8 +54,16 @@ def _library(name, version, build_string, channel, build_number) -> dict:
 
 def manifest_for(system_runtime_id: str) -> dict:
     """The manifest of a system runtime; a copy reports its source's [inferred]."""
+    return esri_manifest(advanced=system_runtime_id == ADVANCED_ID)
+
+
+def esri_manifest(*, advanced: bool) -> dict:
+    """The libraries of Esri's Standard runtime, or of its Advanced one (a superset, M2).
+
+    Both flavours ship the same two kinds of runtime; each names them by its own ids.
+    """
     rows = _data()["standard"]
-    if system_runtime_id == ADVANCED_ID:
+    if advanced:
         rows = rows + _data()["advanced_extra"]
     return {"libraries": [_library(*row) for row in rows]}
 
