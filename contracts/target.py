@@ -118,6 +118,10 @@ class Target:
         self.requests_sent = 0
         self.created: dict[str, str] = {}  # id -> name, in creation order
         self.made_up: set[str] = set()
+        #: The notebook item the user named for open and execute (``--notebook-item``), and
+        #: the notebooks this run opened: the only ones it may close (contracts.safety).
+        self.notebook_item: str | None = None
+        self.opened_notebooks: set[str] = set()
         #: True for the in-process emulator the kit made: nobody else's runtimes to protect.
         self.owns_deployment = owns_deployment
         self._control_token = control_token
@@ -357,6 +361,14 @@ class Target:
         self._require_emulator("moving the clock")
         self._control_call("POST", "clock", {"advance_seconds": seconds})
 
+    def seed_notebook_item(self, owner: str) -> str:
+        """A notebook item owned by ``owner``, made through the emulator's control plane."""
+        self._require_emulator("seeding a notebook item")
+        answer = self._control_call(
+            "POST", "workload/items", {"items": [{"owner": owner, "title": "nbmock kit"}]}
+        )
+        return str(answer["items"][0]["id"])
+
     @contextlib.contextmanager
     def restored_afterwards(self) -> Iterator[Target]:
         """The emulator's runtimes snapshotted now and put back when the block ends.
@@ -552,6 +564,8 @@ class Target:
             owns_deployment=self.owns_deployment,
             own_ids=self.made_up | set(self.created),
             prefix=self.prefix,
+            notebook_item=self.notebook_item,
+            own_notebooks=self.opened_notebooks | self.made_up,
         )
 
     def _record(
@@ -615,6 +629,16 @@ class Target:
         finally:
             self.budget = budget
         left: list[str] = []
+        for notebook_id in sorted(self.opened_notebooks):
+            try:
+                reply = self.admin("POST", f"notebooks/{notebook_id}/closeNotebook")
+            except Exception:  # keep going: one failure must not strand the others
+                left.append(notebook_id)
+                continue
+            if reply.envelope == "success" or reply.code == 404:
+                self.opened_notebooks.discard(notebook_id)
+            else:
+                left.append(notebook_id)
         for runtime_id in list(self.created):
             try:
                 reply = self.unregister_created(runtime_id)

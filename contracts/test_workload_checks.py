@@ -7,6 +7,8 @@ closes a notebook.
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from contracts.target import KUBERNETES, NOTEBOOK_SERVER, Target
@@ -121,3 +123,75 @@ def test_server_containers_and_jobs_answer_lists(target: Target) -> None:
         assert {"id", "containerId", "username", "notebookRuntimeId"} <= set(container)
     jobs = target.admin("GET", "system/jobs").json
     assert isinstance(jobs.get("asyncJobs"), list), jobs
+
+
+# --- writes: only with --allow-writes, only the named item, and nothing left open ---------
+
+#: How often, and how long apart, a real site's job is polled before the check gives up.
+JOB_POLLS = 60
+JOB_POLL_SECONDS = 5.0
+
+
+def _job(target: Target, job_url: str) -> dict:
+    """The job ``job_url`` names, polled until it ends; an emulator's clock is moved instead
+    of waiting."""
+    path = job_url.split("/admin/", 1)[1]
+    for _ in range(JOB_POLLS):
+        job = target.admin("GET", path).json
+        if job.get("status") in {"COMPLETED", "FAILED"}:
+            return job
+        if target.can_move_clock:
+            target.advance_clock(60)
+        else:
+            time.sleep(JOB_POLL_SECONDS)
+    pytest.fail(f"the job at {job_url} did not end after {JOB_POLLS} polls")
+
+
+def _open_notebooks(target: Target) -> list[dict]:
+    body = target.admin("GET", "notebooks", params={"num": "100"}).json
+    return body["notebooks"]
+
+
+def test_open_then_close_the_named_notebook_leaves_nothing_open(
+    writable: Target, notebook_item: str
+) -> None:
+    """J7, J11, J22: openNotebook answers a jobUrl, its job completes, the notebook is listed
+    for the kit's user; closeNotebook answers success and it is listed no more."""
+    started = writable.admin("POST", "notebooks/openNotebook", data={"itemId": notebook_item})
+    body = started.json
+    assert body.get("status") == "success" and body.get("jobUrl"), started
+    job = _job(writable, body["jobUrl"])
+    assert job["status"] == "COMPLETED", job
+    user = writable.credentials.username
+    mine = [
+        nb
+        for nb in _open_notebooks(writable)
+        if nb["itemId"] == notebook_item and (user is None or nb["username"] == user)
+    ]
+    assert len(mine) == 1, mine
+    notebook_id = mine[0]["id"]
+    writable.opened_notebooks.add(notebook_id)
+    closed = writable.admin("POST", f"notebooks/{notebook_id}/closeNotebook")
+    assert closed.json == {"status": "success"}, closed
+    writable.opened_notebooks.discard(notebook_id)
+    assert notebook_id not in {nb["id"] for nb in _open_notebooks(writable)}
+
+
+def test_execute_the_named_notebook_answers_a_job_that_ends(
+    writable: Target, notebook_item: str
+) -> None:
+    """J9, J11: executeNotebook answers a jobUrl whose job ends, COMPLETED or FAILED with a
+    message; an execution leaves no notebook open."""
+    before = {nb["id"] for nb in _open_notebooks(writable)}
+    started = writable.admin(
+        "POST",
+        "notebooks/executeNotebook",
+        data={"itemId": notebook_item, "updatePortalItem": "false"},
+    )
+    body = started.json
+    assert body.get("status") == "success" and body.get("jobUrl"), started
+    job = _job(writable, body["jobUrl"])
+    assert job["type"] == "executeNotebook", job
+    if job["status"] == "FAILED":
+        assert job.get("messages"), job
+    assert {nb["id"] for nb in _open_notebooks(writable)} <= before
