@@ -328,7 +328,8 @@ class Target:
         """The admin root first: Kubernetes' names ``fullVersion`` [doc: enterprise-admin-root],
         the standalone server's ``version`` and ``resources`` [doc: notebook-server root].
         A token that may not read the root leaves the Portal: its deployment type, then a
-        federated ``ARCGIS_NOTEBOOK_SERVER`` in its server listing [client: gis.notebook_server].
+        federated ``ARCGIS_NOTEBOOK_SERVER`` in its server listing [client: gis.notebook_server]
+        (which needs an administrator), then a deployment type that is not Kubernetes.
         """
         root = self.admin("GET", "").json
         if isinstance(root, dict) and "fullVersion" in root:
@@ -350,6 +351,9 @@ class Target:
                     and server.get("serverType") == "ARCGIS_NOTEBOOK_SERVER"
                 ):
                     return NOTEBOOK_SERVER, "the Portal lists a federated ARCGIS_NOTEBOOK_SERVER"
+        if kind:
+            # A base Enterprise runs notebooks on a standalone Notebook Server only [client].
+            return NOTEBOOK_SERVER, f"the Portal's portalDeploymentType is {kind}, not Kubernetes"
         return None, "neither the admin root nor the Portal tells"
 
     @property

@@ -291,3 +291,37 @@ def test_report_marks_each_changed_behaviour_from_its_own_check(tmp_path):
     for row_id, check in CHANGED_BEHAVIOURS.items():
         line = next(line for line in report.splitlines() if line.startswith(f"| {row_id} |"))
         assert "**confirmed**" in line and f"`{check}`" in line, line
+
+
+# --- which flavour a target is ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("flavour", "username", "evidence"),
+    [
+        ("kubernetes", "admin", "the admin root names fullVersion"),
+        ("notebook-server", "admin", "the admin root names version and resources"),
+        (
+            "kubernetes",
+            "viewer",
+            "the Portal's portalDeploymentType is ArcGISEnterpriseOnKubernetes",
+        ),
+        (
+            "notebook-server",
+            "viewer",
+            "the Portal's portalDeploymentType is ArcGISEnterprise, not Kubernetes",
+        ),
+    ],
+)
+def test_the_kit_judges_each_flavour_from_the_root_or_else_the_portal(flavour, username, evidence):
+    """A user who may read neither the admin root nor the server listing (a viewer) leaves
+    the Portal's deployment type to tell."""
+    from mockserver.auth.users import User, UserDirectory, default_users
+
+    users = UserDirectory([*default_users(), User.create("viewer", "viewer1234", "Viewer")])
+    probe = Target.in_process(
+        app_options={"flavour": flavour, "users": users},
+        username=username,
+        password={"admin": "admin1234", "viewer": "viewer1234"}[username],
+    )
+    assert (probe.flavour, probe.flavour_evidence) == (flavour, evidence)
