@@ -123,7 +123,7 @@ def test_open_notebook_answers_a_system_jobs_url(api):
     assert [j["jobId"] for j in api.get("system/jobs", token)["asyncJobs"]] == [started["jobId"]]
 
 
-def test_open_on_a_disabled_or_unknown_runtime_is_refused_and_opens_nothing(api):
+def test_open_on_an_unknown_runtime_is_refused_and_opens_nothing(api):
     item = seed_item(api)
     token = api.token()
     code, problems = error(
