@@ -27,6 +27,7 @@ from tests.test_contract import (
     _served_routes,
     run_schemathesis,
 )
+from tests.workload_fixtures import seed_workload
 
 CONTRACT = REPO / "openapi" / "notebook-server.yaml"
 #: The Kubernetes checks of copy have nothing to copy here; register has its own.
@@ -37,7 +38,8 @@ SERVER_CHECKS = (
 
 
 def emulator():
-    return create_app(flavour="notebook-server", clock=Clock())
+    """An emulator with work on it (notebooks, jobs), so every list answers entries."""
+    return seed_workload(create_app(flavour="notebook-server", clock=Clock()))
 
 
 def test_contract_is_valid_openapi_3_1_with_its_references():
