@@ -94,14 +94,16 @@ reliability: $(VENV)/.installed-test
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info mutants
 
-# make contract-deep: Schemathesis against the emulator (openapi/notebook-runtimes.yaml,
+# make contract-deep: Schemathesis against the emulator (openapi/notebook-runtimes.yaml and,
+# for --flavour notebook-server, openapi/notebook-server.yaml;
 # schemathesis.toml) with thousands of examples; make test runs the same with a few.
 CONTRACT_EXAMPLES ?= 2000
 contract-deep: $(VENV)/.installed-test
 	$(BIN)/ruff check openapi
 	$(BIN)/ruff format --check openapi
 	CONTRACT_EXAMPLES=$(CONTRACT_EXAMPLES) CONTRACT_STATEFUL_STEPS=50 \
-	  $(BIN)/python -m pytest tests/test_contract.py -k schemathesis_finds_no -s
+	  $(BIN)/python -m pytest tests/test_contract.py tests/test_contract_notebook_server.py \
+	    -k schemathesis_finds_no -s
 
 # make mutation: mutmut over the modules that hold the rules ([tool.mutmut] in pyproject.toml),
 # then the score table and every survivor in docs/MUTATION.md; not part of make test (about an

@@ -136,6 +136,23 @@ def test_every_contract_operation_is_served():
     assert not unserved, f"in the contract but not served: {sorted(unserved)}"
 
 
+def test_an_unreadable_sign_in_body_is_labelled_as_the_contract_says():
+    """Found by a deep Schemathesis run: admin/login answers a malformed multipart body with
+    the admin envelope labelled text/plain (W11), where the contract said application/json."""
+    answer = (
+        create_app()
+        .test_client()
+        .post(
+            "/arcgis/admin/login",
+            data=b"--x\r\nbroken",
+            headers={"Content-Type": "multipart/form-data; boundary=x"},
+        )
+    )
+    documented = contract()["paths"]["/admin/login"]["post"]["responses"]["200"]["content"]
+    assert answer.headers["Content-Type"].split(";")[0] in documented
+    assert answer.get_json(force=True)["code"] == 400
+
+
 # --- Schemathesis -------------------------------------------------------------
 
 
