@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from contracts import calls
 from contracts.target import KUBERNETES, NOTEBOOK_SERVER, Target
 
 #: [doc: 11.4 notebooks] each open notebook's keys, in this order.
@@ -195,3 +196,31 @@ def test_execute_the_named_notebook_answers_a_job_that_ends(
     if job["status"] == "FAILED":
         assert job.get("messages"), job
     assert {nb["id"] for nb in _open_notebooks(writable)} <= before
+
+
+@pytest.mark.flavour(KUBERNETES)
+def test_a_runtime_open_notebooks_use_is_not_unregistered(
+    writable: Target, notebook_item: str, source_runtime: dict
+) -> None:
+    """J15: with the named notebook open on a runtime the run copied, unregistering that
+    runtime is refused; once the notebook is closed it unregisters. (Esri documents
+    nothing here: a site that closes the notebooks instead refutes the row.)"""
+    form = {**calls.SIMPLE_COPY, "name": writable.name("in-use")}
+    runtime = calls.copied_runtime(calls.copy(writable, source_runtime["id"], form))
+    started = writable.admin(
+        "POST",
+        "notebooks/openNotebook",
+        data={"itemId": notebook_item, "notebookRuntimeId": runtime["id"]},
+    ).json
+    assert started.get("status") == "success", started
+    assert _job(writable, started["jobUrl"])["status"] == "COMPLETED"
+    mine = [nb for nb in _open_notebooks(writable) if nb["itemId"] == notebook_item]
+    assert len(mine) == 1, mine
+    writable.opened_notebooks.add(mine[0]["id"])
+    refused = calls.unregister(writable, runtime["id"])
+    assert refused.code == 400, refused
+    assert writable.admin("POST", f"notebooks/{mine[0]['id']}/closeNotebook").json == {
+        "status": "success"
+    }
+    writable.opened_notebooks.discard(mine[0]["id"])
+    assert calls.unregister(writable, runtime["id"]).envelope == "success"
