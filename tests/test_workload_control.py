@@ -126,3 +126,48 @@ def test_each_sandbox_has_its_own_workload(app):
     assert state(app)["notebooks"] == []  # the main deployment has none
     steering = client.get(f"/__mock__/sandboxes/{sandbox}/workload/jobs").get_json()
     assert steering["execution"]["seconds"] == 60.0
+
+
+#: Every way an imported snapshot's workload can hold what the rules compute with wrongly.
+CORRUPTIONS = [
+    ("steering.open_seconds", lambda w: w["steering"].__setitem__("open_seconds", "x")),
+    ("steering.queue_seconds", lambda w: w["steering"].__setitem__("queue_seconds", -1)),
+    (
+        "execution duration",
+        lambda w: w["steering"]["execution"].__setitem__("duration_seconds", None),
+    ),
+    ("execution failure", lambda w: w["steering"]["execution"].__setitem__("failure", 5)),
+    (
+        "by_item",
+        lambda w: w["steering"]["by_item"].__setitem__(
+            "x", {"duration_seconds": float("inf"), "failure": None}
+        ),
+    ),
+    ("idle threshold text", lambda w: w["configuration"].__setitem__("idleNotebookThreshold", "x")),
+    (
+        "idle threshold flag",
+        lambda w: w["configuration"].__setitem__("idleNotebookThreshold", True),
+    ),
+    ("clean age zero", lambda w: w["configuration"].__setitem__("asyncJobsCleanAgeHours", 0)),
+    ("a list setting", lambda w: w["configuration"].__setitem__("webSocketSize", [1])),
+    ("job times out of order", lambda w: w["jobs"][0].__setitem__("ended_ms", 0)),
+    ("job inputs", lambda w: w["jobs"][0].__setitem__("inputs", [])),
+]
+
+
+@pytest.mark.parametrize("flavour", ["kubernetes", "notebook-server"])
+@pytest.mark.parametrize(("what", "corrupt"), CORRUPTIONS, ids=[c[0] for c in CORRUPTIONS])
+def test_a_snapshot_whose_workload_the_rules_cannot_use_is_refused(flavour, what, corrupt):
+    app = create_app(clock=Clock(), flavour=flavour)
+    client = app.test_client()
+    item = post(app, "items", {"items": [{"owner": "admin", "title": "t"}]})[1]["items"][0]["id"]
+    api = Api(app)
+    assert api.post("notebooks/openNotebook", api.token(), itemId=item)["status"] == "success"
+    snapshot = client.get("/__mock__/state").get_json()
+    before = state(app)
+    corrupt(snapshot["workload"])
+    answer = client.post("/__mock__/state", json=snapshot)
+    assert answer.status_code == 400, what
+    assert state(app) == before
+    # The API still answers: nothing half-imported.
+    assert len(api.get("notebooks", api.token())["notebooks"]) == 1

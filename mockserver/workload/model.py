@@ -67,6 +67,13 @@ _WHOLE_NUMBERS = (
     "asyncJobsCleanAgeHours",
 )
 _FLAGS = ("allowHiddenFileDownloads",)
+#: The settings the workload's rules compute with (``settled``, ``execute_notebook``).
+_RULE_SETTINGS = (
+    "idleNotebookThreshold",
+    "containerCreatedThreshold",
+    "asyncJobsCleanAgeHours",
+    "maxExecuteNotebookTimeMinutes",
+)
 _OBJECTS = ("notebookEgressNetworkPolicy",)
 
 #: How long the emulated work takes unless the control plane says otherwise [inferred]:
@@ -286,6 +293,26 @@ def _check_types(workload: Workload) -> None:
                 raise ValueError(f"{type(record).__name__}.{f.name} must be a string.")
     if not isinstance(workload.configuration, dict):
         raise ValueError("'configuration' must be an object.")
+    for name, value in workload.configuration.items():
+        if not isinstance(value, bool | int | str | dict):
+            raise ValueError(f"configuration.{name} must be a number, flag, text or object.")
+    for name in _RULE_SETTINGS:
+        value = workload.configuration.get(name, 1)
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= 2**31 - 1:
+            raise ValueError(f"configuration.{name} must be a whole number from 1 to {2**31 - 1}.")
+    # Steering is read on every open and execute: an imported snapshot holds only what
+    # the control plane itself would accept.
+    steering = workload.steering
+    checked_seconds(steering.open_seconds, "steering.open_seconds")
+    checked_seconds(steering.queue_seconds, "steering.queue_seconds")
+    for where, behaviour in [("execution", steering.execution), *steering.by_item.items()]:
+        checked_seconds(behaviour.duration_seconds, f"steering {where} duration_seconds")
+        checked_message(behaviour.failure, f"steering {where} failure")
+    for job in workload.jobs.values():
+        if not isinstance(job.inputs, dict) or not (
+            job.submitted_ms <= job.started_ms <= job.ended_ms
+        ):
+            raise ValueError(f"job {job.id[:40]} must have inputs and times in order.")
 
 
 # --- ids: jobs "j" + 32 of [a-z0-9], as 12.1's notebook jobs page shows [doc]; notebooks,
