@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8080
 ARGS   ?=
 
-.PHONY: serve test test-packaging lint clean bench reliability bench-tools contract-deep mutation mutation-pending
+.PHONY: serve test test-packaging lint clean bench bench-quick reliability bench-tools contract-deep schemathesis mutation mutation-pending
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,7 +43,8 @@ test: $(VENV)/.installed-test $(VENV)/.installed-arcgis
 	$(BIN)/ruff format --check mockserver contracts tests bench openapi
 	$(BIN)/python -m pytest
 
-# The wheel, installed without and with the kit extra into fresh environments outside the repo.
+# The README's install lines (a wheel built from a copy of the clone, and the clone itself),
+# each with the kit extra, into fresh environments outside the repo.
 test-packaging: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -m packaging tests/test_packaging.py
 
@@ -88,6 +89,11 @@ bench: $(VENV)/.installed-test bench-tools
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 	$(BIN)/python -m bench.sandboxes
 
+# make bench-quick: the server CPU per request (and req/s with its load average) for copy and
+# GET, the emulator against bare Flask and the naive handler under gunicorn sync, in about a minute.
+bench-quick: $(VENV)/.installed-test
+	$(BIN)/python -m bench.run --quick $(BENCH_ARGS)
+
 reliability: $(VENV)/.installed-test
 	$(BIN)/python -m bench.reliability $(RELIABILITY_ARGS)
 
@@ -104,6 +110,12 @@ contract-deep: $(VENV)/.installed-test
 	CONTRACT_EXAMPLES=$(CONTRACT_EXAMPLES) CONTRACT_STATEFUL_STEPS=50 \
 	  $(BIN)/python -m pytest tests/test_contract.py tests/test_contract_notebook_server.py \
 	    -k schemathesis_finds_no -s
+
+# make schemathesis URL=...: Schemathesis against a served emulator (make serve) or your own
+# Enterprise, with this directory's schemathesis.toml (README); installs the test tools first.
+URL ?= http://127.0.0.1:$(PORT)/arcgis
+schemathesis: $(VENV)/.installed-test
+	$(BIN)/st run openapi/notebook-runtimes.yaml --url $(URL)
 
 # make mutation: mutmut over the modules that hold the rules ([tool.mutmut] in pyproject.toml),
 # then the score table and every survivor in docs/MUTATION.md; not part of make test (about an

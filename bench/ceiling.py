@@ -1,9 +1,10 @@
-"""The ceiling for a Flask app: constant JSON under the emulator's server settings.
+"""The ceiling for a Flask app: constant JSON, no work.
 
-``python -m bench.ceiling --port P --workers N`` serves the same URLs the
-benchmark drives, each answering the seed's copy response, pre-serialised:
-no parsing, no auth, no state. Served by ``bench/hosting.py`` with ``nbmock
-serve``'s own server options, so the difference is the emulator's own work.
+``python -m bench.ceiling --port P --workers N [--server S]`` serves the same
+URLs the benchmark drives, each answering the seed's copy response,
+pre-serialised: no parsing, no auth, no state. Served by ``bench/hosting.py``
+under ``nbmock serve``'s own server (the difference is then the emulator's own
+work) or under plain gunicorn sync workers (what users compare with).
 """
 
 from __future__ import annotations
@@ -65,9 +66,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--server", choices=hosting.SERVERS, default="nbmock")
     args = parser.parse_args()
     hosting.run(
-        create_ceiling_app, port=args.port, workers=args.workers, proc_name="nbmock-ceiling"
+        create_ceiling_app,
+        port=args.port,
+        workers=args.workers,
+        proc_name="nbmock-ceiling",
+        server=args.server,
     )
 
 

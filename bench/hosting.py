@@ -1,12 +1,16 @@
-"""Serve a benchmark's own Flask app exactly as ``nbmock serve`` serves the emulator.
+"""Serve a benchmark's own Flask app under one of two servers.
 
-Bare Flask (``bench/ceiling.py``) and the naive stateful handler
-(``bench/naive.py``) are only fair baselines if they run under the same WSGI
-server, worker model, worker count and access log as the emulator: then the
-difference in a round is the emulator's own work. The options come from
-``mockserver.serving.server`` where it exposes them, so a change of serving model
-there moves the baselines with it; where it does not expose them, they are taken
-from what ``serving.serve`` hands gunicorn.
+- ``nbmock``: exactly as ``nbmock serve`` serves the emulator (worker class,
+  threads, keep-alive, access log). Bare Flask (``bench/ceiling.py``) and the
+  naive stateful handler (``bench/naive.py``) served so differ from the
+  emulator by the emulator's own app work only. The options come from
+  ``mockserver.serving.server`` where it exposes them, so a change of serving model
+  there moves these baselines with it; where it does not expose them, they are
+  taken from what ``serving.serve`` hands gunicorn.
+- ``gunicorn-sync``: gunicorn's default sync workers and nothing else, how
+  Flask's own docs deploy an app and what users compare an emulator with.
+
+The same app under both gives the serving layer's cost as a figure of its own.
 """
 
 from __future__ import annotations
@@ -21,6 +25,19 @@ from gunicorn.app.base import BaseApplication
 
 from mockserver.core.settings import Settings
 from mockserver.serving import server as serving
+
+#: The servers a baseline can run under (``--server``).
+SERVERS = ("nbmock", "gunicorn-sync")
+
+
+def gunicorn_sync_options(*, port: int, workers: int, proc_name: str) -> dict[str, Any]:
+    """Plain gunicorn: sync workers, its defaults for everything else (no access log)."""
+    return {
+        "bind": f"127.0.0.1:{port}",
+        "workers": workers,
+        "worker_class": "sync",
+        "proc_name": proc_name,
+    }
 
 
 def server_options(*, port: int, workers: int, proc_name: str) -> dict[str, Any]:
@@ -80,6 +97,16 @@ class _Hosted(BaseApplication):
         return self.factory()
 
 
-def run(factory: Callable[[], Flask], *, port: int, workers: int, proc_name: str) -> None:
-    """Serve until SIGTERM."""
-    _Hosted(factory, server_options(port=port, workers=workers, proc_name=proc_name)).run()
+def run(
+    factory: Callable[[], Flask],
+    *,
+    port: int,
+    workers: int,
+    proc_name: str,
+    server: str = "nbmock",
+) -> None:
+    """Serve until SIGTERM, under ``server`` (one of ``SERVERS``)."""
+    options = (gunicorn_sync_options if server == "gunicorn-sync" else server_options)(
+        port=port, workers=workers, proc_name=proc_name
+    )
+    _Hosted(factory, options).run()

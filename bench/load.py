@@ -51,6 +51,10 @@ class Result:
     p50_ms: float
     p99_ms: float
     errors: int
+    #: The server's CPU microseconds per completed request (bench/cpu.py), where measured.
+    cpu_us: float | None = None
+    #: The machine's one-minute load average when the run started.
+    load: float | None = None
 
     @property
     def rps(self) -> float:

@@ -5,9 +5,9 @@ URL by inserting the request's body as one row into a SQLite file in WAL mode,
 with the emulator's own connection settings (``synchronous = NORMAL``, a busy
 timeout, autocommit), and answering the seed's copy response, pre-serialised.
 No token, no parsing, no validation, no journal. Served by
-``bench/hosting.py`` with ``nbmock serve``'s own server options, so the
-emulator's copy divided by this is what every feature together costs over the
-least a stateful Flask handler must do.
+``bench/hosting.py`` under ``nbmock serve``'s own server or plain gunicorn sync
+workers (``--server``), so the emulator's copy divided by this is what every
+feature together costs over the least a stateful Flask handler must do.
 """
 
 from __future__ import annotations
@@ -65,6 +65,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--server", choices=hosting.SERVERS, default="nbmock")
     parser.add_argument("--state", required=True)
     args = parser.parse_args()
     prepare(args.state)
@@ -73,6 +74,7 @@ def main() -> None:
         port=args.port,
         workers=args.workers,
         proc_name="nbmock-naive",
+        server=args.server,
     )
 
 

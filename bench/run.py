@@ -1,19 +1,33 @@
 """``make bench``: the emulator against its baselines and peers, side by side.
 
-Baselines: bare Flask and a naive stateful handler, under ``nbmock serve``'s
-own server options. Peers: Prism (static contract mock), WireMock (one stub)
-and moto's server (a stateful write); a peer whose tool is missing here is
-left out of the table with its reason.
+The figure that steers is the **server's CPU per request** (bench/cpu.py):
+the user and system time of every process of a server, read before and after
+each run, divided by the requests it completed. Requests per second move with
+whatever else runs on the machine; CPU per request barely does. Every req/s
+figure is printed beside the load average it was taken at.
+
+Baselines: bare Flask and a naive stateful handler, each twice: under plain
+gunicorn sync workers (what users compare with) and under ``nbmock serve``'s
+own serving layer (so the serving layer's cost is a figure of its own, and the
+emulator's app work is the rest). Peers: Prism (static contract mock), WireMock
+(one stub) and moto's server (a stateful write); a peer whose tool is missing
+here is left out of the table with its reason.
 
 Every contender runs at once on 127.0.0.1; rounds alternate the order in
 which they are driven and each figure is the median over rounds. Targets are
-ratios taken within the same round, so a noisy machine moves both sides.
+medians of per-round ratios, each between two runs seconds apart.
+
+``--quick`` (``make bench-quick``): only copy and GET, the emulator against
+bare Flask and the naive handler under gunicorn sync (and bare Flask under the
+emulator's serving layer), 3 rounds of 3 s: the CPU-per-request table in about
+a minute, for use after every change.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import os
 import platform
@@ -28,11 +42,14 @@ from urllib.parse import urlencode
 
 import yaml
 
-from bench import breakdown, ceiling, load, scale, servers
+from bench import breakdown, ceiling, cpu, load, scale, servers
 from bench.load import Request, Result
 
 OPERATIONS = ("copy", "get", "list")
-NAIVE = "naive stateful"
+BARE = "bare Flask · gunicorn sync"
+NAIVE = "naive stateful · gunicorn sync"
+BARE_NBMOCK = "bare Flask · nbmock server"
+NAIVE_NBMOCK = "naive stateful · nbmock server"
 #: moto's comparable stateful write: each call stores a new message under an id
 #: the server draws, as a copy stores a new runtime (moto keeps it in memory).
 MOTO_OPERATION = "SQS SendMessage"
@@ -46,10 +63,22 @@ class Cell:
     results: list[Result]
     #: The same request on other replicas of one deployment, driven at the same time.
     replicas: tuple[Request, ...] = ()
+    #: The servers answering it, whose CPU time is read around each run.
+    served_by: tuple[servers.Server, ...] = ()
 
 
 def drive_cell(cell: Cell, *, seconds: float, connections: int, threads: int = 2) -> Result:
-    """One cell's load; spread evenly over its replicas when it has several.
+    """One cell's load, with the CPU its servers spent per request and the load average."""
+    started_load = os.getloadavg()[0]
+    before = sum(server.cpu_seconds() for server in cell.served_by)
+    result = _drive(cell, seconds=seconds, connections=connections, threads=threads)
+    after = sum(server.cpu_seconds() for server in cell.served_by)
+    used = cpu.micros_per_request(before, after, result.requests) if cell.served_by else None
+    return dataclasses.replace(result, cpu_us=used, load=started_load)
+
+
+def _drive(cell: Cell, *, seconds: float, connections: int, threads: int) -> Result:
+    """Spread evenly over the cell's replicas when it has several.
 
     Replicas' results merge as: requests and errors summed, p50 the
     request-weighted mean of the replicas' p50s, p99 the highest p99 (an upper bound).
@@ -112,8 +141,9 @@ def rotate(items: list, by: int) -> list:
     return items[by:] + items[:by]
 
 
-def median(values: list[float]) -> float:
-    return statistics.median(values) if values else float("nan")
+def median(values: list[float | None]) -> float:
+    present = [value for value in values if value is not None]
+    return statistics.median(present) if present else float("nan")
 
 
 def summary_rows(cells: list[Cell]) -> list[dict]:
@@ -123,6 +153,8 @@ def summary_rows(cells: list[Cell]) -> list[dict]:
             {
                 "contender": cell.contender,
                 "operation": cell.operation,
+                "cpu_us": median([r.cpu_us for r in cell.results]),
+                "load": median([r.load for r in cell.results]),
                 "rps": median([r.rps for r in cell.results]),
                 "p50_ms": median([r.p50_ms for r in cell.results]),
                 "p99_ms": median([r.p99_ms for r in cell.results]),
@@ -146,16 +178,40 @@ def per_round_ratio(mine: Cell, theirs: Cell, attribute: str) -> float:
     ratios = [
         getattr(a, attribute) / getattr(b, attribute)
         for a, b in zip(mine.results, theirs.results, strict=True)
-        if getattr(b, attribute)
+        if getattr(b, attribute) and getattr(a, attribute) is not None
     ]
     return median(ratios)
 
 
-def targets(cells: list[Cell], left_out: dict[str, str]) -> list[list[str]]:
+def cost_table(rows: list[dict]) -> tuple[list[str], list[list[str]]]:
+    """The table every run leads with: CPU per request, then req/s with its load average."""
+    header = ["contender", "operation", "CPU µs/req", "req/s", "load avg"]
+    header += ["p50 ms", "p99 ms", "errors", "requests"]
+    return header, [
+        [
+            r["contender"],
+            r["operation"],
+            "-" if r["cpu_us"] != r["cpu_us"] else f"{r['cpu_us']:.0f}",
+            f"{r['rps']:.0f}",
+            f"{r['load']:.1f}",
+            f"{r['p50_ms']:.2f}",
+            f"{r['p99_ms']:.2f}",
+            r["errors"],
+            r["requests"],
+        ]
+        for r in rows
+    ]
+
+
+def targets(cells: list[Cell], left_out: dict[str, str], *, peers: bool = True) -> list[list[str]]:
+    """Each target of issue 20 with its measured ratio and verdict, CPU per request first.
+
+    The baselines are the ones users compare with: bare Flask and the naive
+    handler under gunicorn sync workers. ``peers`` False leaves out the rows of
+    the peers and the list (``--quick`` measures neither).
+    """
     by = {(c.contender, c.operation): c for c in cells}
-    emulator = {op: by[("emulator", op)] for op in OPERATIONS}
-    flask = {op: by[("bare Flask", op)] for op in OPERATIONS}
-    rows = []
+    rows: list[list[str]] = []
 
     def add(what: str, ratio: float, target: float, higher_is_better: bool = True) -> None:
         met = ratio >= target if higher_is_better else ratio <= target
@@ -172,64 +228,101 @@ def targets(cells: list[Cell], left_out: dict[str, str]) -> list[list[str]]:
     def missing(what: str, contender: str, target: str) -> None:
         rows.append([what, "-", target, f"left out: {left_out.get(contender, 'not measured')}"])
 
-    prism_copies = [c for c in cells if c.contender.startswith("Prism") and c.operation == "copy"]
-    if prism_copies:
-        best = max(prism_copies, key=lambda c: median([r.rps for r in c.results]))
-        add(
-            f"emulator copy req/s ÷ best Prism ({best.contender}) copy",
-            per_round_ratio(emulator["copy"], best, "rps"),
-            1.0,
-        )
-    else:
-        missing("emulator copy req/s ÷ best Prism copy", "Prism", "≥ 1")
-    naive = by.get((NAIVE, "copy"))
-    if naive:
-        add(
-            "emulator copy req/s ÷ naive stateful copy",
-            per_round_ratio(emulator["copy"], naive, "rps"),
-            0.9,
-        )
-    else:
-        missing("emulator copy req/s ÷ naive stateful copy", NAIVE, "≥ 0.9")
-    add(
-        "emulator copy req/s ÷ bare Flask",
-        per_round_ratio(emulator["copy"], flask["copy"], "rps"),
-        0.6,
+    def compare(
+        what: str,
+        mine: tuple[str, str],
+        theirs: tuple[str, str],
+        attribute: str,
+        target: float | None,
+        higher_is_better: bool = True,
+    ) -> None:
+        sign = "≥" if higher_is_better else "≤"
+        absent = next((key for key in (mine, theirs) if key not in by), None)
+        if absent is not None and target is None:
+            return  # a figure for information that this run did not take
+        if absent is not None:
+            missing(what, absent[0], "none" if target is None else f"{sign} {target:g}")
+            return
+        ratio = per_round_ratio(by[mine], by[theirs], attribute)
+        if target is None:
+            rows.append([what, f"{ratio:.2f}", "none", "for information"])
+        else:
+            add(what, ratio, target, higher_is_better)
+
+    copy, get = ("emulator", "copy"), ("emulator", "get")
+    compare(
+        "CPU/copy: emulator ÷ naive (gunicorn sync)", copy, (NAIVE, "copy"), "cpu_us", 1.25, False
     )
-    add(
-        "emulator GET req/s ÷ bare Flask",
-        per_round_ratio(emulator["get"], flask["get"], "rps"),
-        0.8,
+    compare(
+        "CPU/GET: emulator ÷ bare Flask (gunicorn sync)", get, (BARE, "get"), "cpu_us", 1.5, False
     )
+    compare(
+        "CPU/request, bare Flask: nbmock server ÷ gunicorn sync",
+        (BARE_NBMOCK, "copy"),
+        (BARE, "copy"),
+        "cpu_us",
+        1.0,
+        False,
+    )
+    compare("CPU/copy: emulator ÷ bare Flask (gunicorn sync)", copy, (BARE, "copy"), "cpu_us", None)
+    compare(
+        "CPU/copy, naive: nbmock server ÷ gunicorn sync",
+        (NAIVE_NBMOCK, "copy"),
+        (NAIVE, "copy"),
+        "cpu_us",
+        None,
+    )
+    if peers:
+        prism_copies = [
+            c for c in cells if c.contender.startswith("Prism") and c.operation == "copy"
+        ]
+        if prism_copies:
+            best = max(prism_copies, key=lambda c: median([r.rps for r in c.results]))
+            add(
+                f"req/s copy: emulator ÷ best Prism ({best.contender})",
+                per_round_ratio(by[copy], best, "rps"),
+                1.0,
+            )
+        else:
+            missing("req/s copy: emulator ÷ best Prism", "Prism", "≥ 1")
+    compare("req/s copy: emulator ÷ naive (gunicorn sync)", copy, (NAIVE, "copy"), "rps", 0.9)
+    compare("req/s copy: emulator ÷ bare Flask (gunicorn sync)", copy, (BARE, "copy"), "rps", 0.6)
+    compare("req/s GET: emulator ÷ bare Flask (gunicorn sync)", get, (BARE, "get"), "rps", 0.8)
     for op in ("copy", "get"):
-        add(
-            f"emulator {op} p99 ÷ bare Flask p99",
-            per_round_ratio(emulator[op], flask[op], "p99_ms"),
+        compare(
+            f"p99 {op}: emulator ÷ bare Flask (gunicorn sync)",
+            ("emulator", op),
+            (BARE, op),
+            "p99_ms",
             2.0,
-            higher_is_better=False,
+            False,
         )
-    wiremock = by.get(("WireMock", "copy"))
-    if wiremock:
-        add(
-            "emulator copy req/s ÷ WireMock copy (moonshot)",
-            per_round_ratio(emulator["copy"], wiremock, "rps"),
-            0.5,
+    if peers:
+        compare(
+            "req/s copy: emulator ÷ WireMock (moonshot)", copy, ("WireMock", "copy"), "rps", 0.5
         )
-    else:
-        missing("emulator copy req/s ÷ WireMock copy (moonshot)", "WireMock", "≥ 0.5")
-
-    def information(what: str, mine: Cell, theirs: Cell) -> None:
-        ratio = per_round_ratio(mine, theirs, "rps")
-        rows.append([what, f"{ratio:.2f}", "none", "for information"])
-
-    moto = by.get(("moto", MOTO_OPERATION))
-    if moto:
-        information(f"emulator copy req/s ÷ moto {MOTO_OPERATION}", emulator["copy"], moto)
-    else:
-        missing(f"emulator copy req/s ÷ moto {MOTO_OPERATION}", "moto", "none")
-    if naive:
-        information("naive stateful copy req/s ÷ bare Flask copy", naive, flask["copy"])
-    information("emulator list (10 runtimes) req/s ÷ bare Flask", emulator["list"], flask["list"])
+        compare(
+            f"req/s copy: emulator ÷ moto {MOTO_OPERATION}",
+            copy,
+            ("moto", MOTO_OPERATION),
+            "rps",
+            None,
+        )
+    compare(
+        "req/s copy: naive ÷ bare Flask (gunicorn sync)",
+        (NAIVE, "copy"),
+        (BARE, "copy"),
+        "rps",
+        None,
+    )
+    if peers:
+        compare(
+            "req/s list (10 runtimes): emulator ÷ bare Flask (gunicorn sync)",
+            ("emulator", "list"),
+            (BARE, "list"),
+            "rps",
+            None,
+        )
     return rows
 
 
@@ -261,7 +354,7 @@ def postgres_cells(
         name = f"emulator PostgreSQL × {count}"
         for op in ("copy", "get"):
             first, *others = (requests[op] for requests in per_replica)
-            cells.append(Cell(name, op, first, [], tuple(others)))
+            cells.append(Cell(name, op, first, [], tuple(others), tuple(replicas)))
     return cells
 
 
@@ -334,6 +427,97 @@ def run_rounds(
         print(f"  round {round_number + 1}/{rounds} done", flush=True)
 
 
+def start_baselines(
+    work: Path, start: Callable[[str, servers.Server], servers.Server], *, quick: bool = False
+) -> dict[str, servers.Server]:
+    """Bare Flask and the naive handler under gunicorn sync and under nbmock's serving layer
+    (``quick``: the naive handler under gunicorn sync only)."""
+    started = {}
+    for server, bare, naive in (
+        ("gunicorn-sync", BARE, NAIVE),
+        ("nbmock", BARE_NBMOCK, NAIVE_NBMOCK),
+    ):
+        started[bare] = start(bare, servers.ceiling(work / f"ceiling-{server}.log", server=server))
+        if quick and server == "nbmock":
+            continue
+        state = work / f"naive-{server}.sqlite3"
+        log = work / f"naive-{server}.log"
+        started[naive] = start(naive, servers.naive(log, state=state, server=server))
+    return started
+
+
+def baseline_cells(baselines: dict[str, servers.Server], operations: tuple[str, ...]) -> list[Cell]:
+    """The baselines' cells: bare Flask on every operation, the naive handler on copy."""
+    cells = []
+    for name, server in baselines.items():
+        requests = operation_requests(server.origin, emulator_paths(), "-")
+        for op in operations if name in (BARE, BARE_NBMOCK) else ("copy",):
+            cells.append(Cell(name, op, requests[op], [], served_by=(server,)))
+    return cells
+
+
+def print_cost(
+    rows: list[dict], cells: list[Cell], left_out: dict[str, str], *, rounds: int, peers: bool
+) -> list[list[str]]:
+    """The cost table and the targets; the target rows."""
+    header, table = cost_table(rows)
+    print_table(
+        f"Server CPU per request, throughput and latency (median of {rounds} rounds; "
+        "load avg: the 1-minute load average as each run started; errors and requests summed)",
+        header,
+        table,
+    )
+    target_rows = targets(cells, left_out, peers=peers)
+    print_table(
+        "Targets (median of per-round ratios)",
+        ["ratio", "measured", "target", "verdict"],
+        target_rows,
+    )
+    return target_rows
+
+
+def quick(args: argparse.Namespace) -> int:
+    """``make bench-quick``: the CPU-per-request table for copy and GET, in about a minute."""
+    work = servers.scratch_dir("nbmock-bench-quick-")
+    print(
+        f"nbmock bench --quick: {args.rounds} rounds × {args.seconds:g} s × "
+        f"{args.connections} connections, load by {load.generator_name()}; "
+        f"load average at start {os.getloadavg()[0]:.2f}",
+        flush=True,
+    )
+    started: list[servers.Server] = []
+    left_out: dict[str, str] = {}
+
+    def start(_label: str, server: servers.Server) -> servers.Server:
+        server.start()
+        started.append(server)
+        return server
+
+    try:
+        emulator = start(
+            "emulator", servers.emulator(work / "emulator.log", state=work / "e.sqlite3")
+        )
+        baselines = start_baselines(work, start, quick=True)
+        ops = operation_requests(emulator.origin, emulator_paths(), servers.token(emulator.origin))
+        cells = [Cell("emulator", op, ops[op], [], served_by=(emulator,)) for op in ("copy", "get")]
+        cells += baseline_cells(baselines, ("copy", "get"))
+        run_rounds(
+            cells,
+            rounds=args.rounds,
+            seconds=args.seconds,
+            connections=args.connections,
+            left_out=left_out,
+        )
+    finally:
+        for server in started:
+            server.stop()
+    print_cost(summary_rows(cells), cells, left_out, rounds=args.rounds, peers=False)
+    for name, reason in left_out.items():
+        print(f"{name} left out of the table, because {reason}")
+    print(f"load average at end {os.getloadavg()[0]:.2f}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=5)
@@ -350,7 +534,19 @@ def main(argv: list[str] | None = None) -> int:
         "--skip-postgres", action="store_true", help="leave out the PostgreSQL replicas"
     )
     parser.add_argument("--out", default="reports/bench", help="where the JSON results go")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="copy and GET only, against the baselines (3 rounds of 3 s unless given)",
+    )
     args = parser.parse_args(argv)
+    if args.quick:
+        given = argv if argv is not None else sys.argv[1:]
+        if "--rounds" not in given:
+            args.rounds = 3
+        if "--seconds" not in given:
+            args.seconds = 3
+        return quick(args)
 
     work = servers.scratch_dir("nbmock-bench-")
     out = Path(args.out)
@@ -387,8 +583,7 @@ def main(argv: list[str] | None = None) -> int:
             "emulator (get, list; 10 stored)",
             servers.emulator(work / "emulator-read.log", state=read_state),
         )
-        flask = start("bare Flask", servers.ceiling(work / "ceiling.log"))
-        naive = start(NAIVE, servers.naive(work / "naive.log", state=work / "naive.sqlite3"))
+        baselines = start_baselines(work, start)
         quiet_writer = quiet_reader = None
         if servers.serve_supports("--no-journal"):
             # The request journal writes a row per request; measured apart to show its cost.
@@ -412,9 +607,9 @@ def main(argv: list[str] | None = None) -> int:
         read_requests = operation_requests(
             reader.origin, emulator_paths(), servers.token(reader.origin)
         )
-        cells.append(Cell("emulator", "copy", copy_requests["copy"], []))
-        cells.append(Cell("emulator", "get", read_requests["get"], []))
-        cells.append(Cell("emulator", "list", read_requests["list"], []))
+        cells.append(Cell("emulator", "copy", copy_requests["copy"], [], served_by=(writer,)))
+        cells.append(Cell("emulator", "get", read_requests["get"], [], served_by=(reader,)))
+        cells.append(Cell("emulator", "list", read_requests["list"], [], served_by=(reader,)))
         if quiet_writer and quiet_reader:
             name = "emulator --no-journal"
             paths = emulator_paths()
@@ -424,13 +619,10 @@ def main(argv: list[str] | None = None) -> int:
             nj_read = operation_requests(
                 quiet_reader.origin, paths, servers.token(quiet_reader.origin)
             )
-            cells.append(Cell(name, "copy", nj_copy["copy"], []))
-            cells.append(Cell(name, "get", nj_read["get"], []))
-            cells.append(Cell(name, "list", nj_read["list"], []))
-        for op, request in operation_requests(flask.origin, emulator_paths(), "-").items():
-            cells.append(Cell("bare Flask", op, request, []))
-        naive_copy = operation_requests(naive.origin, emulator_paths(), "-")["copy"]
-        cells.append(Cell(NAIVE, "copy", naive_copy, []))
+            cells.append(Cell(name, "copy", nj_copy["copy"], [], served_by=(quiet_writer,)))
+            cells.append(Cell(name, "get", nj_read["get"], [], served_by=(quiet_reader,)))
+            cells.append(Cell(name, "list", nj_read["list"], [], served_by=(quiet_reader,)))
+        cells += baseline_cells(baselines, OPERATIONS)
 
         if servers.prism_available():
             for multiprocess in (False, True):
@@ -443,7 +635,7 @@ def main(argv: list[str] | None = None) -> int:
                     # Prism checks only that a credential is present.
                     prism_ops = operation_requests(prism.origin, contract_paths(), "not-checked")
                     for op, request in prism_ops.items():
-                        cells.append(Cell(prism.name, op, request, []))
+                        cells.append(Cell(prism.name, op, request, [], served_by=(prism,)))
         else:
             left_out["Prism"] = (
                 "bench/.prism, node or openapi/notebook-runtimes.yaml is missing"
@@ -466,7 +658,7 @@ def main(argv: list[str] | None = None) -> int:
         if wiremock:
             labelled.append(("WireMock", wiremock))
             request = operation_requests(wiremock.origin, emulator_paths(), "-")["copy"]
-            cells.append(Cell("WireMock", "copy", request, []))
+            cells.append(Cell("WireMock", "copy", request, [], served_by=(wiremock,)))
         moto = start_optional(
             "moto",
             servers.moto_missing(),
@@ -476,7 +668,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         if moto:
             labelled.append(("moto", moto))
-            cells.append(Cell("moto", MOTO_OPERATION, moto_request(moto), []))
+            cells.append(Cell("moto", MOTO_OPERATION, moto_request(moto), [], served_by=(moto,)))
 
         if not args.skip_postgres:
             cells += postgres_cells(work, started, stack)
@@ -502,28 +694,7 @@ def main(argv: list[str] | None = None) -> int:
         stack.close()
 
     rows = summary_rows(cells)
-    print_table(
-        f"Throughput and latency (median of {args.rounds} rounds; errors and requests summed)",
-        ["contender", "operation", "req/s", "p50 ms", "p99 ms", "errors", "requests"],
-        [
-            [
-                r["contender"],
-                r["operation"],
-                f"{r['rps']:.0f}",
-                f"{r['p50_ms']:.2f}",
-                f"{r['p99_ms']:.2f}",
-                r["errors"],
-                r["requests"],
-            ]
-            for r in rows
-        ],
-    )
-    target_rows = targets(cells, left_out)
-    print_table(
-        "Targets (median of per-round ratios)",
-        ["ratio", "measured", "target", "verdict"],
-        target_rows,
-    )
+    target_rows = print_cost(rows, cells, left_out, rounds=args.rounds, peers=True)
     for name, reason in left_out.items():
         print(f"{name} left out of the table, because {reason}")
     startup = [{"contender": label, "seconds": server.ready_seconds} for label, server in labelled]

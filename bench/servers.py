@@ -18,6 +18,7 @@ from typing import Any
 import requests
 import yaml
 
+from bench import cpu
 from contracts.exchanges import seed_copy_form
 
 REPO = Path(__file__).resolve().parent.parent
@@ -119,11 +120,27 @@ class Server:
             os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(timeout=15)
 
+    def cpu_seconds(self) -> float:
+        """CPU seconds spent so far by the server and all its descendants (bench/cpu.py)."""
+        if self.process is None:
+            return 0.0
+        return cpu.cpu_seconds([self.process.pid])
+
     def rss_bytes(self) -> int:
         """Resident memory of the server and all its descendants (gunicorn master + workers)."""
         if self.process is None:
             return 0
         return sum(_rss(pid) for pid in _tree(self.process.pid))
+
+    def descriptors(self) -> int:
+        """Open file descriptors of the server and all its descendants."""
+        if self.process is None:
+            return 0
+        total = 0
+        for pid in _tree(self.process.pid):
+            with contextlib.suppress(OSError):
+                total += len(os.listdir(f"/proc/{pid}/fd"))
+        return total
 
     def worker_rss_bytes(self) -> list[int]:
         """Resident memory of each worker: the server's children where it forks
@@ -210,18 +227,19 @@ def serve_supports(option: str) -> bool:
     return option in completed.stdout
 
 
-def ceiling(log: Path, *, workers: int = 2) -> Server:
-    """The bare Flask app under the emulator's gunicorn settings (bench/ceiling.py)."""
+def ceiling(log: Path, *, workers: int = 2, server: str = "nbmock") -> Server:
+    """The bare Flask app (bench/ceiling.py) under ``server`` (bench/hosting.py)."""
     port = free_port()
     argv = [sys.executable, "-m", "bench.ceiling", "--port", str(port), "--workers", str(workers)]
+    argv += ["--server", server]
     return Server("bare Flask", argv, port=port, ready_path="/ping", log=log)
 
 
-def naive(log: Path, *, state: Path, workers: int = 2) -> Server:
-    """The naive stateful handler (bench/naive.py) under the emulator's server settings."""
+def naive(log: Path, *, state: Path, workers: int = 2, server: str = "nbmock") -> Server:
+    """The naive stateful handler (bench/naive.py) under ``server`` (bench/hosting.py)."""
     port = free_port()
     argv = [sys.executable, "-m", "bench.naive", "--port", str(port)]
-    argv += ["--workers", str(workers), "--state", str(state)]
+    argv += ["--workers", str(workers), "--state", str(state), "--server", server]
     return Server("naive stateful", argv, port=port, ready_path="/ping", log=log)
 
 

@@ -34,7 +34,7 @@ def copy(
 
 def copied_runtime(reply: Reply) -> dict[str, Any]:
     """The runtime a successful copy answered with; fails the check with the reply otherwise."""
-    body = reply.json
+    body = reply.body
     assert isinstance(body, dict) and isinstance(body.get("notebookRuntime"), dict), (
         f"copy was not accepted: {reply!r}"
     )

@@ -27,6 +27,7 @@ from typing import Any
 from contracts.redaction import redact
 from contracts.safety import KIT_NAMESPACE
 from contracts.target import DEFAULT_REMOTE_BUDGET, DEFAULT_REMOTE_PAUSE, Target
+from contracts.transport import DEFAULT_DEADLINE_SECONDS, DEFAULT_MAX_ANSWER_BYTES
 
 KIT_EXTRA_MISSING = (
     "nbmock verify needs the contract kit's tools: pip install 'arcgis-notebook-mock[kit]'"
@@ -145,6 +146,22 @@ def _target_options(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_REMOTE_PAUSE,
         help=f"seconds to wait before each request (default: {DEFAULT_REMOTE_PAUSE})",
     )
+    parser.add_argument(
+        "--request-deadline",
+        type=float,
+        default=DEFAULT_DEADLINE_SECONDS,
+        metavar="SECONDS",
+        help="time for each request, connection and whole answer; a target that misses "
+        f"it twice gets nothing more but the cleanup (default: {DEFAULT_DEADLINE_SECONDS:g})",
+    )
+    parser.add_argument(
+        "--max-answer-bytes",
+        type=int,
+        default=DEFAULT_MAX_ANSWER_BYTES,
+        metavar="N",
+        help="the largest answer the kit reads; a larger one fails its check "
+        f"(default: {DEFAULT_MAX_ANSWER_BYTES})",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -180,6 +197,8 @@ def _target(args: argparse.Namespace, url: str | None = None, **options: Any) ->
         verify=verify,
         budget=args.budget,
         pause=args.pause,
+        max_answer_bytes=args.max_answer_bytes,
+        deadline=args.request_deadline,
         **options,
     )
 
@@ -212,6 +231,10 @@ def _verify(args: argparse.Namespace) -> int:
         str(args.pause),
         "--contract-max-examples",
         str(args.max_examples or 10),
+        "--max-answer-bytes",
+        str(args.max_answer_bytes),
+        "--request-deadline",
+        str(args.request_deadline),
     ]
     if args.allow_writes:
         pytest_args.append("--allow-writes")

@@ -124,7 +124,7 @@ def play(target: Target, exchanges: Iterable[Mapping[str, Any]]) -> list[dict[st
 
 
 def _normalised(reply: Reply, bindings: Bindings) -> dict[str, Any]:
-    body = reply.json
+    body = reply.body
     if isinstance(body, dict) and isinstance(body.get("runtimes"), list):
         # A shared server lists other people's copies: keep the system runtimes and ours.
         ours = set(bindings.ids.values())

@@ -40,6 +40,7 @@ from contracts.target import (
     Credentials,
     Target,
 )
+from contracts.transport import DEFAULT_DEADLINE_SECONDS, DEFAULT_MAX_ANSWER_BYTES
 
 LIMITED_USER = ("viewer", "viewer1234")  # the in-process emulator's user without privileges
 #: The in-process emulator's user with "Create and edit notebooks" and no admin privilege.
@@ -130,6 +131,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help=f"pause before each request to a remote target (default: {DEFAULT_REMOTE_PAUSE})",
     )
     group.addoption(
+        "--request-deadline",
+        type=float,
+        metavar="SECONDS",
+        help="time for each request to a remote target, connection and whole answer "
+        f"(default: {DEFAULT_DEADLINE_SECONDS:g})",
+    )
+    group.addoption(
+        "--max-answer-bytes",
+        type=int,
+        metavar="N",
+        help="the largest answer the kit reads; a larger one fails its check "
+        f"(default: {DEFAULT_MAX_ANSWER_BYTES})",
+    )
+    group.addoption(
         "--ca-bundle", metavar="PATH", help="CA bundle to verify the target's TLS certificate with"
     )
     group.addoption("--insecure", action="store_true", help="do not verify TLS certificates")
@@ -177,6 +192,8 @@ def pytest_configure(config: pytest.Config) -> None:
     chosen = config.getoption("--contract-max-examples", default=None)
     _ACTIVE["max_examples"] = chosen or (10 if remote else 20)
     _ACTIVE["results"] = {}
+    _ACTIVE["target"] = None
+    _ACTIVE.pop("cleanup", None)
 
 
 def build_target(config: pytest.Config) -> Target:
@@ -222,14 +239,15 @@ def build_target(config: pytest.Config) -> Target:
         pause=DEFAULT_REMOTE_PAUSE if pause is None else pause,
         prefix=prefix,
         limited=limited,
+        max_answer_bytes=config.getoption("--max-answer-bytes") or DEFAULT_MAX_ANSWER_BYTES,
+        deadline=config.getoption("--request-deadline") or DEFAULT_DEADLINE_SECONDS,
     )
 
 
 @pytest.fixture(scope="session")
 def target(request: pytest.FixtureRequest):
     """The deployment under test; everything it created is unregistered at the end."""
-    the_target = build_target(request.config)
-    _ACTIVE["target"] = the_target
+    the_target = _session_target(request.config)
     the_target.judge_flavour()  # first, so the report names it whatever the checks did
     the_target.notebook_item = request.config.getoption("--notebook-item")
     yield the_target
@@ -337,6 +355,8 @@ def _cleanup(config: pytest.Config) -> None:
     the_target: Target | None = _ACTIVE.get("target")
     if the_target is None or ("cleanup" in _ACTIVE and not the_target.created):
         return
+    if "cleanup" in _ACTIVE and the_target.cleanup_problems:
+        return  # the first pass was cut short (a dead target, a second signal): it said what is left
     created = len(the_target.created)
     left = the_target.cleanup()
     _ACTIVE["cleanup"] = (created, left)
@@ -361,6 +381,44 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         )
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """The run's header: which deployment, its flavour and release, and the mode."""
+    config = session.config
+    if config.option.collectonly or not any(_is_contract(item) for item in session.items):
+        return
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None:
+        return
+    the_target = _session_target(config)
+    facts = the_target.describe()
+    kind = "the nbmock emulator" if the_target.is_emulator else "no emulator control plane"
+    reporter.write_line("contract kit")
+    for label, value in (
+        ("target", f"{the_target.label} ({kind})"),
+        ("flavour", facts["flavour"]),
+        ("release", facts["release"]),
+        ("mode", the_target.mode),
+    ):
+        reporter.write_line(f"  {label + ':':<9}{redact(value)}")
+
+
+def _session_target(config: pytest.Config) -> Target:
+    """The one target of the session, built by the header or by the first check."""
+    if _ACTIVE.get("target") is None:
+        _ACTIVE["target"] = build_target(config)
+    return _ACTIVE["target"]
+
+
+def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config):
+    """A skipped check says why on its own line of the console, not only in report.md."""
+    if not (report.skipped and report.nodeid.startswith("contracts/")):
+        return None
+    if hasattr(report, "wasxfail") or not isinstance(report.longrepr, tuple):
+        return None
+    reason = redact(report.longrepr[2].removeprefix("Skipped: "))
+    return "skipped", "s", (f"SKIPPED ({reason})", {"yellow": True})
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
     the_target: Target | None = _ACTIVE.get("target")
     if the_target is None:
@@ -368,11 +426,17 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     outcome = _ACTIVE.get("cleanup") or (len(the_target.created), list(the_target.created))
     created, left = outcome
     terminalreporter.write_line(
-        f"contract kit: {the_target!r}, flavour {_judged(the_target)}, "
+        f"contract kit: {the_target.label}, flavour {_judged(the_target)}, "
         f"{the_target.requests_sent} requests, "
         f"prefix {the_target.prefix}, {created} runtime(s) to clean up, {len(left)} left behind"
         + (f": {', '.join(left)}" if left else "")
     )
+    if the_target.unresponsive:
+        terminalreporter.write_line(
+            f"contract kit: stopped early: {redact(the_target.unresponsive)}"
+        )
+    for problem in the_target.cleanup_problems:
+        terminalreporter.write_line(f"contract kit: cleanup {redact(problem)}")
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -385,6 +449,16 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     report.sections = [(title, redact(text)) for title, text in report.sections]
     if _is_contract(item):
         _record_result(item, report)
+        refused_in_setup = report.when == "setup" and report.failed and call.excinfo is not None
+        if refused_in_setup and call.excinfo.errisinstance(AssertionError):
+            # A fixture that reads the target (listing runtimes, a copy) found an answer
+            # it cannot use: the target refuted the check; the kit did not break.
+            # pytest counts a setup failure as an error unless it is the call's.
+            report.when = "call"
+        the_target: Target | None = _ACTIVE.get("target")
+        if the_target is not None and the_target.unresponsive:
+            # Every further check would fail at once the same way: end the run here.
+            item.session.shouldstop = f"the target stopped answering: {the_target.unresponsive}"
 
 
 def _judged(the_target: Target) -> str:

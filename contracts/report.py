@@ -95,8 +95,9 @@ def write_markdown_report(
     lines = [
         "# Contract kit report",
         "",
-        f"- target: {target!r}" if target is not None else "- target: (none)",
+        f"- target: {target.label}" if target is not None else "- target: (none)",
         f"- flavour: {flavour}" if flavour else "",
+        f"- mode: {target.mode}" if target is not None else "",
         f"- run prefix: `{target.prefix}`" if target is not None else "",
         f"- requests sent: {target.requests_sent}" if target is not None else "",
         f"- finished: {datetime.datetime.now(datetime.UTC).isoformat(timespec='seconds')}",

@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 import requests
 
 from contracts.redaction import redact, remember_secret
-from contracts.reply import Reply
+from contracts.reply import NotJson, Reply, parse_json
 from contracts.safety import (
     CREATING_OPERATIONS,
     KIT_NAMESPACE,
@@ -41,12 +41,21 @@ from contracts.safety import (
     check_request,
     new_prefix,
 )
+from contracts.transport import (
+    DEFAULT_DEADLINE_SECONDS,
+    DEFAULT_MAX_ANSWER_BYTES,
+    AnswerTooSlow,
+    fetch,
+    watched_session,
+)
 
 #: The referer the kit binds its tokens to, and sends, as the official client does [client].
 KIT_REFERER = "nbmock-contract-kit"
 #: Defaults for a remote server: enough for a full run, few enough not to flood staging.
 DEFAULT_REMOTE_BUDGET = 5000
 DEFAULT_REMOTE_PAUSE = 0.05
+#: Deadlines a target may miss before the kit stops sending it anything but the cleanup.
+UNRESPONSIVE_AFTER = 2
 #: The emulator's control plane, beside the web context, and the header its token travels in.
 CONTROL_PATH = "__mock__"
 CONTROL_TOKEN_HEADER = "X-Nbmock-Control-Token"
@@ -98,6 +107,8 @@ class Target:
         control_token: str | None = None,
         owns_deployment: bool = False,
         label: str | None = None,
+        max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES,
+        deadline: float = DEFAULT_DEADLINE_SECONDS,
     ) -> None:
         self.session = session
         self.base_url = base_url.rstrip("/")
@@ -116,6 +127,9 @@ class Target:
         self.pause = pause
         self.label = label or self.base_url
         self.requests_sent = 0
+        #: The largest answer the kit reads, and each request's time (see ``contracts.transport``).
+        self.max_answer_bytes = max_answer_bytes
+        self.deadline = deadline
         self.created: dict[str, str] = {}  # id -> name, in creation order
         self.made_up: set[str] = set()
         #: The notebook item the user named for open and execute (``--notebook-item``), and
@@ -127,6 +141,16 @@ class Target:
         self._control_token = control_token
         remember_secret(control_token)
         self._has_control: bool | None = None
+        #: Why the kit stopped sending to the target (it missed too many deadlines), if it did.
+        self.unresponsive: str | None = None
+        self._missed_deadlines = 0
+        self._cleaning = False
+        #: What the last ``cleanup`` could not do, and why.
+        self.cleanup_problems: list[str] = []
+        #: What the kit changed through the control plane, for ``put_back_control``.
+        self._clock_moved = 0.0
+        self._state_to_restore: Any = None
+        self._put_back_errors: dict[str, str] = {}
         self._flavour: tuple[str | None, str] | None = None
         self._app_options: dict[str, Any] | None = None  # an in-process target's create_app
         self._token: str | None = credentials.token
@@ -151,6 +175,8 @@ class Target:
         prefix: str | None = None,
         limited: Credentials | None = None,
         control_token: str | None = None,
+        max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES,
+        deadline: float = DEFAULT_DEADLINE_SECONDS,
     ) -> Target:
         """A deployment at ``https://host/<context>``; ``verify`` is a bool or a CA bundle path.
 
@@ -159,7 +185,7 @@ class Target:
         """
         if not (token or (username and password)):
             raise ValueError("a target needs a token, or a username and a password")
-        session = requests.Session()
+        session = watched_session()
         session.verify = verify
         return cls(
             session,
@@ -171,6 +197,8 @@ class Target:
             pause=pause,
             limited=limited,
             control_token=control_token,
+            max_answer_bytes=max_answer_bytes,
+            deadline=deadline,
         )
 
     @classmethod
@@ -257,6 +285,37 @@ class Target:
     def __repr__(self) -> str:
         return f"Target({self.label!r}, writes={'on' if self.allow_writes else 'off'})"
 
+    @property
+    def mode(self) -> str:
+        """The run's mode in words, for the console and the report."""
+        if self.allow_writes:
+            return f"writes allowed (runtimes named {self.prefix}*, unregistered at the end)"
+        return "read-only (a write is sent only where a refusal is expected)"
+
+    def describe(self) -> dict[str, str]:
+        """The target's flavour and release as it states them anonymously, or why not known.
+
+        The flavour is ``portals/self``'s ``portalDeploymentType`` (F3), the
+        release the sharing root's ``enterpriseVersion`` (F1): two GETs
+        without a token, so a header costs no sign-in.
+        """
+        facts: dict[str, str] = {}
+        for key, path, field_name in (
+            ("release", "", "enterpriseVersion"),
+            ("flavour", "portals/self", "portalDeploymentType"),
+        ):
+            try:
+                body = self.portal("GET", path).body
+            except Exception as error:  # a header must never end the run; it says why instead
+                facts[key] = f"not known ({redact(str(error))[:120] or type(error).__name__})"
+                continue
+            value = body.get(field_name) if isinstance(body, dict) else None
+            if isinstance(value, str) and value:
+                facts[key] = value
+            else:
+                facts[key] = f"not known (no {field_name} in sharing/rest/{path})"
+        return facts
+
     # --- what the target can do ----------------------------------------------------
 
     @property
@@ -270,7 +329,8 @@ class Target:
             if self._has_control is None:
                 try:
                     self._has_control = self._find_control()
-                except (RuntimeError, ConnectionError):
+                except (RuntimeError, ConnectionError, AssertionError):
+                    # No control plane, or none that answers within the deadline and the cap.
                     self._has_control = False
             return self._has_control
 
@@ -331,18 +391,18 @@ class Target:
         federated ``ARCGIS_NOTEBOOK_SERVER`` in its server listing [client: gis.notebook_server]
         (which needs an administrator), then a deployment type that is not Kubernetes.
         """
-        root = self.admin("GET", "").json
+        root = self.admin("GET", "").body
         if isinstance(root, dict) and "fullVersion" in root:
             return KUBERNETES, "the admin root names fullVersion"
         if isinstance(root, dict) and "version" in root and "resources" in root:
             return NOTEBOOK_SERVER, "the admin root names version and resources"
-        portal = self.portal("GET", "portals/self", token=self.token, token_in="header").json
+        portal = self.portal("GET", "portals/self", token=self.token, token_in="header").body
         kind = portal.get("portalDeploymentType") if isinstance(portal, dict) else None
         if kind == KUBERNETES_DEPLOYMENT_TYPE:
             return KUBERNETES, f"the Portal's portalDeploymentType is {kind}"
         servers = self.portal(
             "GET", "portals/self/servers", token=self.token, token_in="header"
-        ).json
+        ).body
         listed = servers.get("servers") if isinstance(servers, dict) else None
         if kind and isinstance(listed, list):
             for server in listed:
@@ -361,9 +421,15 @@ class Target:
         return self.is_emulator
 
     def advance_clock(self, seconds: float) -> None:
-        """Move the emulator's clock (``POST /__mock__/clock``), in-process or served."""
+        """Move the emulator's clock (``POST /__mock__/clock``), in-process or served.
+
+        The kit keeps count, and ``cleanup`` moves the clock back by as much:
+        a served emulator outlives the run, and a clock left ahead makes its
+        later tokens expire early.
+        """
         self._require_emulator("moving the clock")
         self._control_call("POST", "clock", {"advance_seconds": seconds})
+        self._clock_moved += seconds
 
     def seed_notebook_item(self, owner: str) -> str:
         """A notebook item owned by ``owner``, made through the emulator's control plane."""
@@ -379,15 +445,51 @@ class Target:
 
         Inside the block the kit may change system runtimes, as only an
         emulator allows: ``GET /__mock__/state`` before, ``POST`` it after.
+        Should putting it back fail or be interrupted, ``cleanup`` tries again.
         """
         self._require_emulator("changing a system runtime")
         snapshot = self._control_call("GET", "state")
+        self._state_to_restore = snapshot
         owned, self.owns_deployment = self.owns_deployment, True
         try:
             yield self
         finally:
             self.owns_deployment = owned
             self._control_call("POST", "state", snapshot)
+            self._state_to_restore = None
+
+    def put_back_control(self) -> None:
+        """Undo what the kit changed through the control plane: its state, then its clock.
+
+        ``cleanup`` calls it; what it could not put back stays recorded (and
+        ``cleanup`` reports it), with the reason in ``_put_back_errors``.
+        """
+        if self._state_to_restore is not None:
+            try:
+                self._control_call("POST", "state", self._state_to_restore)
+                self._state_to_restore = None
+            except Exception as error:  # report it, and still try the clock
+                self._put_back_errors["state"] = redact(str(error))[:200]
+        if self._clock_moved:
+            try:
+                self._control_call("POST", "clock", {"advance_seconds": -self._clock_moved})
+                self._clock_moved = 0.0
+            except Exception as error:
+                self._put_back_errors["clock"] = redact(str(error))[:200]
+
+    def _not_put_back(self) -> list[str]:
+        why = {key: f" ({error})" for key, error in self._put_back_errors.items()}
+        problems = []
+        if self._state_to_restore is not None:
+            problems.append(
+                "the emulator's runtimes are not put back as they were before a check "
+                f"changed a system runtime{why.get('state', '')}"
+            )
+        if self._clock_moved:
+            problems.append(
+                f"the emulator's clock is left {self._clock_moved:g} s ahead{why.get('clock', '')}"
+            )
+        return problems
 
     def _require_emulator(self, what: str) -> None:
         if not self.is_emulator:
@@ -395,20 +497,21 @@ class Target:
 
     def _control_call(self, method: str, path: str, body: Any = None) -> Any:
         headers = {CONTROL_TOKEN_HEADER: self._control_token} if self._control_token else {}
+        self._refuse_if_unresponsive()
         try:
-            response = self.session.request(
+            response = self._within_deadline(
                 method,
                 f"{self.control_url}/{path}",
+                f"{method} /{CONTROL_PATH}/{path}",
                 json=body,
                 headers=headers,
-                timeout=60,
                 allow_redirects=False,
             )
         except requests.RequestException as error:
             raise ConnectionError(redact(f"{self.control_url}/{path}: {error}")) from None
         try:
-            answer = response.json()
-        except ValueError:
+            answer = parse_json(response.text)
+        except NotJson:
             answer = None
         if response.status_code != 200 or answer is None:
             raise RuntimeError(f"{self.control_url}/{path} answered HTTP {response.status_code}")
@@ -453,7 +556,7 @@ class Target:
         if expiration is not None:
             form["expiration"] = str(expiration)
         reply = self.portal("POST", "generateToken", data=form)
-        body = reply.json
+        body = reply.body
         if not isinstance(body, dict) or "token" not in body:
             raise RuntimeError(f"generateToken did not give a token for {username!r}: {reply!r}")
         return body["token"]
@@ -498,6 +601,7 @@ class Target:
         form = dict(data or {})
         headers = dict(headers or {})
         (params if method == "GET" else form).setdefault("f", "json")
+        self._refuse_if_unresponsive()
         if not removing_own:
             self._check_safety(method, path, form, refusal_expected)
         if (
@@ -524,12 +628,7 @@ class Target:
         if self.pause:
             time.sleep(self.pause)
         # Never follow redirects: the one ArcGIS answers with (OAuth sign-in) is checked as sent.
-        send: dict[str, Any] = {
-            "params": params,
-            "headers": headers,
-            "timeout": 60,
-            "allow_redirects": False,
-        }
+        send: dict[str, Any] = {"params": params, "headers": headers, "allow_redirects": False}
         if raw_body is not None:
             # As given, for checks of malformed bodies; the form (and token) go in the query.
             send["params"] = {**params, **form}
@@ -540,13 +639,44 @@ class Target:
             else:
                 send["data"] = form
         try:
-            response = self.session.request(method, f"{self.base_url}/{path}", **send)
+            response = self._within_deadline(
+                method, f"{self.base_url}/{path}", f"{method} {path}", **send
+            )
         except requests.RequestException as error:
             # The message may hold a URL with a GET token in it.
             raise ConnectionError(redact(f"{method} {path}: {error}")) from None
         reply = Reply(response.status_code, response.headers, response.text, method, path, response)
         self._record(path, form, reply, refusal_expected)
         return reply
+
+    def _within_deadline(self, method: str, url: str, what: str, **send: Any) -> Any:
+        """``fetch`` under the run's bounds, counting the deadlines the target misses."""
+        try:
+            return fetch(
+                self.session,
+                method,
+                url,
+                what=what,
+                deadline=self.deadline,
+                max_bytes=self.max_answer_bytes,
+                **send,
+            )
+        except AnswerTooSlow as failure:
+            with self._lock:
+                self._missed_deadlines += 1
+                if self._missed_deadlines >= UNRESPONSIVE_AFTER and not self.unresponsive:
+                    self.unresponsive = (
+                        f"{self.label} missed {self._missed_deadlines} deadlines of "
+                        f"{self.deadline:g} s (the last: {failure}); the kit sends it nothing "
+                        "more but its cleanup. A slow deployment may need a longer "
+                        "--request-deadline"
+                    )
+            raise
+
+    def _refuse_if_unresponsive(self) -> None:
+        """Once the target stopped answering, every check fails at once instead of waiting."""
+        if self.unresponsive and not self._cleaning:
+            raise AnswerTooSlow(self.unresponsive)
 
     def _spend(self) -> None:
         with self._lock:
@@ -576,7 +706,7 @@ class Target:
         self, path: str, form: Mapping[str, str], reply: Reply, refusal_expected: bool
     ) -> None:
         operation, runtime_id = admin_operation(path)
-        body = reply.json
+        body = reply.body
         if operation in CREATING_OPERATIONS and isinstance(body, dict):
             runtime = body.get("notebookRuntime")
             if isinstance(runtime, dict) and runtime.get("id"):
@@ -605,7 +735,7 @@ class Target:
 
     def runtimes(self) -> list[dict[str, Any]]:
         reply = self.admin("GET", "notebooks/runtimes")
-        body = reply.json
+        body = reply.body
         if not isinstance(body, dict) or not isinstance(body.get("runtimes"), list):
             raise AssertionError(f"listing runtimes failed: {reply!r}")
         return body["runtimes"]
@@ -625,35 +755,79 @@ class Target:
         Besides the ids it recorded, anything named with this run's own prefix
         is this run's (the prefix is unique per run), so an answer the kit
         could not read never strands a runtime.
+
+        Bounded: each request has the run's deadline, the first one the target
+        misses ends the cleanup (a target that stopped answering would only
+        miss the next ones too), and a second Ctrl-C or SIGTERM ends it at
+        once. Either way ``cleanup_problems`` says what was not cleaned up
+        and why, and no exception leaves.
         """
+        self.cleanup_problems = []
         budget, self.budget = self.budget, None  # cleanup is never cut short by the budget
+        self._cleaning = True
+        left: list[str] = []
         try:
-            with contextlib.suppress(Exception):
-                self.adopt(self.leftovers(self.prefix))
+            stopped = self._adopt_own_leftovers()
+            for notebook_id in [] if stopped else sorted(self.opened_notebooks):
+                try:
+                    reply = self.admin("POST", f"notebooks/{notebook_id}/closeNotebook")
+                except AnswerTooSlow as failure:
+                    self.cleanup_problems.append(f"stopped: {failure}")
+                    stopped = True
+                    break
+                except Exception:  # keep going: one failure must not strand the others
+                    continue
+                if reply.envelope == "success" or reply.code == 404:
+                    self.opened_notebooks.discard(notebook_id)
+            for runtime_id in [] if stopped else list(self.created):
+                try:
+                    reply = self.unregister_created(runtime_id)
+                except AnswerTooSlow as failure:
+                    self.cleanup_problems.append(f"stopped: {failure}")
+                    stopped = True
+                    break
+                except Exception:  # keep going: one failure must not strand the others
+                    left.append(runtime_id)
+                    continue
+                if reply.envelope != "success" and reply.code != 404:
+                    left.append(runtime_id)
+                else:
+                    self.created.pop(runtime_id, None)
+            if not stopped:  # a target that missed a deadline would miss these too
+                self.put_back_control()
+        except KeyboardInterrupt:
+            self.cleanup_problems.append(
+                "interrupted by a second Ctrl-C or SIGTERM: this run's runtimes may not all be "
+                f"unregistered; nbmock sweep --target {self.base_url} --prefix {self.prefix} "
+                "removes any left"
+            )
         finally:
             self.budget = budget
-        left: list[str] = []
-        for notebook_id in sorted(self.opened_notebooks):
-            try:
-                reply = self.admin("POST", f"notebooks/{notebook_id}/closeNotebook")
-            except Exception:  # keep going: one failure must not strand the others
-                left.append(notebook_id)
-                continue
-            if reply.envelope == "success" or reply.code == 404:
-                self.opened_notebooks.discard(notebook_id)
-            else:
-                left.append(notebook_id)
-        for runtime_id in list(self.created):
-            try:
-                reply = self.unregister_created(runtime_id)
-            except Exception:  # keep going: one failure must not strand the others
-                left.append(runtime_id)
-                continue
-            if reply.envelope != "success" and reply.code != 404:
-                left.append(runtime_id)
-            else:
-                self.created.pop(runtime_id, None)
+            self._cleaning = False
+        self.cleanup_problems += self._not_put_back()
+        if self.opened_notebooks:
+            self.cleanup_problems.append(
+                f"not closed: notebooks {', '.join(sorted(self.opened_notebooks))} this run opened"
+            )
+        left = list(dict.fromkeys([*left, *self.created]))
+        if left:
+            self.cleanup_problems.append(
+                f"not unregistered: {', '.join(left)}; remove them later with "
+                f"nbmock sweep --target {self.base_url} --prefix {self.prefix}"
+            )
         return left
+
+    def _adopt_own_leftovers(self) -> bool:
+        """Adopt what this run's prefix names; True if the target missed the deadline."""
+        try:
+            self.adopt(self.leftovers(self.prefix))
+        except AnswerTooSlow as failure:
+            self.cleanup_problems.append(f"could not list this run's runtimes: {failure}")
+            return True
+        except Exception as error:  # the recorded ids are still removed
+            problem = redact(str(error))[:200] or type(error).__name__
+            self.cleanup_problems.append(f"could not list this run's runtimes: {problem}")
+        return False
 
     def leftovers(self, prefix: str) -> list[dict[str, Any]]:
         """Copied or registered runtimes whose name starts with ``prefix`` (a kit prefix)."""

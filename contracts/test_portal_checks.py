@@ -6,7 +6,6 @@ user name that exists nowhere, so no lockout policy is ever triggered.
 
 from __future__ import annotations
 
-import json
 import re
 from urllib.parse import parse_qs, urlsplit
 
@@ -14,7 +13,7 @@ import pytest
 
 from contracts import calls
 from contracts.expectations import PORTAL_VERSIONS
-from contracts.reply import Reply
+from contracts.reply import Reply, parse_json
 from contracts.target import Target
 
 NOBODY = "nbmock-kit-nobody"
@@ -26,7 +25,7 @@ def test_generate_token_by_get_refused(target: Target) -> None:
     """H3: tokens are POST only; ``GET generateToken?f=json`` is refused with code 405 (no credentials sent)."""
     reply = target.portal("GET", "generateToken")
     assert reply.code == 405, reply
-    assert "token" not in (reply.json or {})
+    assert "token" not in (reply.body or {})
 
 
 @pytest.mark.flavour("kubernetes")
@@ -115,7 +114,7 @@ def _authorize(target: Target, redirect_uri: str, state: str = "kit-state") -> R
 def _oauth_info(reply: Reply) -> dict:
     match = _OAUTH_INFO.search(reply.text)
     assert match, f"no single-line oAuthInfo in the page: {reply!r}"
-    return json.loads(match.group(1))
+    return parse_json(match.group(1))
 
 
 def _sign_in(target: Target, oauth_state: str, username: str, password: str) -> Reply:

@@ -187,7 +187,7 @@ LIBRARY_KEYS = {
 def test_manifest_by_get(target: Target, source_runtime: dict, method: str) -> None:
     """M1: the manifest lists libraries with the documented keys, by GET and by POST."""
     reply = target.admin(method, f"{calls.RUNTIMES}/{source_runtime['id']}/manifest")
-    libraries = reply.json.get("libraries") if isinstance(reply.json, dict) else None
+    libraries = reply.body.get("libraries") if isinstance(reply.body, dict) else None
     assert isinstance(libraries, list) and libraries, reply
     for library in libraries:
         assert set(library) == LIBRARY_KEYS, library

@@ -16,6 +16,7 @@ from mockserver.auth.admin_login import admin_login
 from mockserver.auth.routes import oauth_signin, portal
 from mockserver.auth.tokens import TokenService
 from mockserver.auth.users import UserDirectory, default_users, load_users
+from mockserver.control import errors as control_errors
 from mockserver.core import deployment, messages
 from mockserver.core.clock import Clock
 from mockserver.core.deployment import Deployment
@@ -43,6 +44,15 @@ def create_app(settings: Settings | None = None, /, **options: Any) -> Flask:
     the_flavour = flavour(settings.flavour)
     the_release = the_flavour.release(settings.release_name)
     store = open_store(settings.state)
+    try:
+        return _assemble(settings, the_flavour, the_release, store)
+    except BaseException:
+        # An app that fails half-built (a sandbox's, say) must not keep its state open.
+        store.close()
+        raise
+
+
+def _assemble(settings: Settings, the_flavour: Any, the_release: Any, store: Any) -> Flask:
     claim_state(store, the_flavour)
     clock = settings.clock or Clock()
     users = settings.users
@@ -129,6 +139,8 @@ def _register_error_handlers(app: Flask, context: str) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
+        if control_errors.owns(request.path) and (error.code or 0) >= 400:
+            return control_errors.http_error(error, request.path, request.method)
         if not (request.path.startswith(admin_prefix) or is_portal()):
             return error
         if error.code == 405:
@@ -157,5 +169,7 @@ def _register_error_handlers(app: Flask, context: str) -> None:
             request.path,
             "".join(traceback.format_tb(error.__traceback__)),
         )
+        if control_errors.owns(request.path):
+            return control_errors.internal_error()
         problem = ArcGISError(messages.INTERNAL_ERROR, code=500)
         return directory.render_error(problem, portal=is_portal(), status=500)

@@ -97,6 +97,25 @@ class Emulator:
         self.control("POST", "clock", {"advance_seconds": seconds})
 
 
+class PinnedSession(requests.Session):
+    """A ``requests`` session whose own ``verify`` the environment cannot replace.
+
+    ``requests`` lets ``REQUESTS_CA_BUNDLE`` or ``CURL_CA_BUNDLE`` (set on many CI
+    images) win over ``session.verify`` for every request that passes no
+    ``verify`` of its own, so a session told to trust the emulator's self-signed
+    certificate would check it against the CI's bundle instead and fail. Here the
+    session's value holds; a request that passes ``verify=`` still decides for itself.
+    """
+
+    def merge_environment_settings(
+        self, url: str | None, proxies: Any, stream: Any, verify: Any, cert: Any
+    ) -> dict[str, Any]:
+        settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
+        if verify is None:
+            settings["verify"] = self.verify
+        return settings
+
+
 # --- a real server in a thread -------------------------------------------------
 
 
@@ -111,7 +130,7 @@ class RunningEmulator(Emulator):
     """``Emulator`` over a real socket; ``ca_file`` is the certificate to trust with ``tls``."""
 
     def __init__(self, app: Flask, origin: str, ca_file: str | None) -> None:
-        session = requests.Session()
+        session = PinnedSession()
         if ca_file:
             session.verify = ca_file
         super().__init__(app, origin, session)
@@ -202,7 +221,9 @@ def sandbox(url: str, *, verify: bool | str = True, **options: Any) -> Iterator[
         raise TypeError(f"a sandbox does not take: {', '.join(unknown)}")
     parts = urlsplit(url)
     origin = f"{parts.scheme}://{parts.netloc}"
-    session = requests.Session()
+    # ``verify=True`` leaves the CA to the environment, as requests does; a bundle or
+    # False given here is the caller's word and holds whatever the environment says.
+    session = requests.Session() if verify is True else PinnedSession()
     session.verify = verify
     control_token = os.environ.get("NBMOCK_CONTROL_TOKEN")
     if control_token:

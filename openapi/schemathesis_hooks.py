@@ -18,6 +18,10 @@ this module adds what they cannot see:
   ``unregistered_runtime_is_gone``: the
   ArcGIS forms of ``ensure_resource_availability`` and ``use_after_free``,
   which only look at HTTP 404 and DELETE and so never fire on this API.
+- ``before_call``: a generated sign-in with the run's user name and another
+  password goes to a user that does not exist, so a run never locks the
+  account (T15); a stateful step whose answer feeds the contract's links asks
+  for ``f=json``, so the links read data, not the HTML directory's page (W1).
 - a ``filter_failure`` hook for ``ignored_auth``: Schemathesis expects HTTP
   401/403 without credentials. The failure is kept unless the operation,
   asked again without a token and with a forged one, answers the error
@@ -57,6 +61,7 @@ COPY = "POST /admin/notebooks/runtimes/{runtimeId}/copy"
 REGISTER = "POST /admin/notebooks/runtimes/register"
 UNREGISTER = "POST /admin/notebooks/runtimes/{runtimeId}/unregister"
 NOT_FOUND = 404
+JSON_FORMATS = ("json", "pjson")
 
 #: Set while this module sends its own requests, so its hooks leave them alone.
 _probing: contextvars.ContextVar[bool] = contextvars.ContextVar("arcgis_probing", default=False)
@@ -289,10 +294,67 @@ def _is_negative(case) -> bool:
 # --- hooks and checks --------------------------------------------------------
 
 
+def _feeds_links(case) -> bool:
+    """Whether the operation's answer is read by the contract's links (a list, a copy)."""
+    responses = case.operation.definition.raw.get("responses", {})
+    return any(isinstance(answer, dict) and "links" in answer for answer in responses.values())
+
+
+def _asks_for_json(case) -> None:
+    """A stateful step whose answer feeds links asks for JSON.
+
+    Without ``f`` (or with an ``f`` ArcGIS does not know) the answer is the HTML
+    directory's page (W1), where a link's ``$response.body#/notebookRuntime/id``
+    finds nothing: each such step printed a "Failed to extract data" warning and
+    the chain went on with a made-up id. Hostile ``f`` values are still sent by
+    the other phases, to every operation.
+    """
+    if case.meta is None or case.meta.phase.name != "stateful" or not _feeds_links(case):
+        return
+    if isinstance(case.body, dict):
+        if case.body.get("f") not in JSON_FORMATS:
+            case.body["f"] = "json"
+        return
+    # No form to carry it (a GET, or a POST sent without a body): the query does,
+    # as ArcGIS reads parameters from either.
+    case.query = dict(case.query or {})
+    if case.query.get("f") not in JSON_FORMATS:
+        case.query["f"] = "json"
+
+
+#: A user name no deployment has: sign-ins that must fail go to it (T15: it never locks anyone).
+NO_SUCH_USER = "nbmock-schemathesis-no-such-user"
+
+
+def _never_locks_the_run_user(case) -> None:
+    """A sign-in with the run's own user name and any other password goes to no user.
+
+    Five wrong passwords lock an account for 15 minutes (docs/FIDELITY.md T15).
+    Generated sign-ins start from the contract's example (``admin``), so one run
+    locked that account: the next run within 15 minutes could not sign in at all,
+    and against a real Enterprise it would lock a real administrator. As the
+    contract kit does, failed sign-ins use a user name that does not exist.
+    """
+    credentials = _credentials()
+    wanted = credentials["username"].strip().casefold()
+    for fields in (case.body, case.query):
+        if not isinstance(fields, dict) or "username" not in fields:
+            continue
+        named = fields["username"]
+        if not isinstance(named, str) or named.strip().casefold() != wanted:
+            continue
+        if fields.get("password") != credentials["password"]:
+            fields["username"] = NO_SUCH_USER
+
+
 @schemathesis.hook
 def before_call(context, case, kwargs) -> None:
-    """Remember the runtimes before an invalid request that could change them."""
-    if _probing.get() or not _is_negative(case) or not _changes_state(case):
+    """Sign-ins lock no one; links read JSON; remember the runtimes before an invalid write."""
+    if _probing.get():
+        return
+    _never_locks_the_run_user(case)
+    _asks_for_json(case)
+    if not _is_negative(case) or not _changes_state(case):
         return
     _state_before[case.id] = _runtimes(case.operation.schema)
 

@@ -58,6 +58,10 @@ class Page(HTMLParser):
         self.links: dict[str, str] = {}
         self.pre: list[str] = []
         self.errors: list[str] = []
+        #: What the page says about the write that led to it (``p.notice``).
+        self.notices: list[str] = []
+        #: Messages beside a form's fields, by the field's id (``copy-maxCpu``).
+        self.field_errors: dict[str, str] = {}
         self._open: list[tuple[str, dict]] = []
         self._text = ""
         self._th = ""
@@ -87,6 +91,10 @@ class Page(HTMLParser):
             self.pre.append(text)
         elif tag == "p" and attrs.get("class") == "error":
             self.errors.append(text)
+        elif tag == "p" and attrs.get("class") == "notice":
+            self.notices.append(text)
+        elif tag == "span" and attrs.get("class") == "error":
+            self.field_errors[attrs.get("id", "").removesuffix("-error")] = text
         if tag != "pre":
             self._text = ""
 

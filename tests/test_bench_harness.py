@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import hosting, naive, run, servers
+from bench import cpu, hosting, load, naive, run, servers
 from bench.load import Request, Result
 from mockserver.core.settings import Settings
 from mockserver.serving import server as serving
@@ -83,14 +83,97 @@ def _cell(contender: str, operation: str, rps: float) -> run.Cell:
 
 def test_targets_name_left_out_peers_instead_of_failing():
     cells = [_cell("emulator", op, 1000) for op in run.OPERATIONS]
-    cells += [_cell("bare Flask", op, 2000) for op in run.OPERATIONS]
+    cells += [_cell(run.BARE, op, 2000) for op in run.OPERATIONS]
     cells.append(_cell(run.NAIVE, "copy", 1000))
     rows = {row[0]: row for row in run.targets(cells, {"WireMock": "no java on this machine"})}
-    assert rows["emulator copy req/s ÷ naive stateful copy"][3] == "met"
-    assert rows["emulator copy req/s ÷ bare Flask"][3] == "GAP -0.10"
-    wiremock = rows["emulator copy req/s ÷ WireMock copy (moonshot)"]
+    assert rows["req/s copy: emulator ÷ naive (gunicorn sync)"][3] == "met"
+    assert rows["req/s copy: emulator ÷ bare Flask (gunicorn sync)"][3] == "GAP -0.10"
+    wiremock = rows["req/s copy: emulator ÷ WireMock (moonshot)"]
     assert wiremock[3] == "left out: no java on this machine"
-    assert rows["emulator copy req/s ÷ best Prism copy"][3].startswith("left out")
+    assert rows["req/s copy: emulator ÷ best Prism"][3].startswith("left out")
+
+
+def _stat(pid: int, parent: int, comm: str, utime: int, stime: int, cutime=0, cstime=0) -> str:
+    """A /proc/<pid>/stat line with the fields the harness reads, the rest zero."""
+    fields = ["S", str(parent)] + ["0"] * 9 + [str(utime), str(stime), str(cutime), str(cstime)]
+    fields += ["20", "0", "1", "0", "100"]
+    return f"{pid} ({comm}) " + " ".join(fields) + "\n"
+
+
+def _fake_proc(root: Path, stats: dict[int, str]) -> str:
+    for pid, line in stats.items():
+        (root / str(pid)).mkdir(parents=True, exist_ok=True)
+        (root / str(pid) / "stat").write_text(line)
+    (root / "self").mkdir(exist_ok=True)  # not a pid: skipped
+    return str(root)
+
+
+def test_cpu_per_request_sums_the_server_and_every_descendant_only(tmp_path):
+    # A gunicorn-like tree: master 100, workers 101 and 102 (one a grandchild), a
+    # reaped worker's time in the master's cutime/cstime; 200 is someone else's process.
+    tick = 1 / cpu.CLOCK_TICKS
+    before = _fake_proc(
+        tmp_path / "before",
+        {
+            100: _stat(100, 1, "gunicorn: master [nbmock]", 10, 5),
+            101: _stat(101, 100, "gunicorn: worker (a) [x]", 100, 20),
+            102: _stat(102, 101, "python", 3, 2),
+            200: _stat(200, 1, "wrk", 500, 500),
+        },
+    )
+    after = _fake_proc(
+        tmp_path / "after",
+        {
+            100: _stat(100, 1, "gunicorn: master [nbmock]", 11, 5, cutime=30, cstime=10),
+            101: _stat(101, 100, "gunicorn: worker (a) [x]", 150, 40),
+            102: _stat(102, 101, "python", 3, 3),
+            200: _stat(200, 1, "wrk", 900, 900),
+        },
+    )
+    first = cpu.cpu_seconds([100], proc=before)
+    second = cpu.cpu_seconds([100], proc=after)
+    assert first == pytest.approx(140 * tick)
+    assert second == pytest.approx(252 * tick)
+    # 112 ticks over 1,000 requests.
+    assert cpu.micros_per_request(first, second, 1000) == pytest.approx(112 * tick * 1e3)
+    assert cpu.micros_per_request(first, second, 0) is None
+
+
+def test_a_cell_reports_the_cpu_its_servers_spent_per_request(monkeypatch):
+    readings = iter([2.0, 2.5, 7.0, 3.0])  # two servers before the run, then after
+
+    class Reading:
+        def cpu_seconds(self):
+            return next(readings)
+
+    monkeypatch.setattr(load, "drive", lambda *a, **k: Result(2000, 4.0, 1.0, 3.0, 0))
+    cell = run.Cell("emulator", "copy", Request("GET", "http://127.0.0.1:1/"), [])
+    cell.served_by = (Reading(), Reading())
+    result = run.drive_cell(cell, seconds=4, connections=8)
+    # (7.0 + 3.0) - (2.0 + 2.5) = 5.5 s over 2,000 requests.
+    assert result.cpu_us == pytest.approx(2750)
+    assert result.load is not None and result.requests == 2000
+
+
+def test_cpu_targets_are_medians_of_per_round_ratios():
+    def cell(contender, cpu_us_by_round):
+        results = [Result(1000, 1.0, 1.0, 2.0, 0, cpu_us=c) for c in cpu_us_by_round]
+        return run.Cell(contender, "copy", Request("GET", "http://127.0.0.1:1/"), results)
+
+    # Per round 2.0, 1.0, 1.2: median 1.2, though the medians of each side give 400/300.
+    cells = [cell("emulator", [800, 300, 360]), cell(run.NAIVE, [400, 300, 300])]
+    rows = {row[0]: row for row in run.targets(cells, {}, peers=False)}
+    assert rows["CPU/copy: emulator ÷ naive (gunicorn sync)"][1:] == ["1.20", "≤ 1.25", "met"]
+
+
+def test_gunicorn_sync_baseline_is_plain_gunicorn():
+    options = hosting.gunicorn_sync_options(port=8123, workers=2, proc_name="b")
+    assert options == {
+        "bind": "127.0.0.1:8123",
+        "workers": 2,
+        "worker_class": "sync",
+        "proc_name": "b",
+    }
 
 
 def test_wiremock_stub_answers_the_copy_path_only(tmp_path: Path):

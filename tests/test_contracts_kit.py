@@ -325,3 +325,14 @@ def test_the_kit_judges_each_flavour_from_the_root_or_else_the_portal(flavour, u
         password={"admin": "admin1234", "viewer": "viewer1234"}[username],
     )
     assert (probe.flavour, probe.flavour_evidence) == (flavour, evidence)
+
+
+def test_cleanup_moves_the_clock_back_by_what_the_kit_moved_it():
+    app = create_app()
+    kit = Target.in_process(app)
+    someone_else = Target.in_process(app)
+    someone_else.advance_clock(5)  # not the kit's: stays
+    kit.advance_clock(61)
+    kit.advance_clock(16 * 60)
+    assert kit.cleanup() == [] and kit.cleanup_problems == []
+    assert kit._control_call("GET", "clock")["offsetSeconds"] == 5

@@ -16,6 +16,7 @@ import pytest
 import requests
 
 from tests.conftest import SEED_COPY, STANDARD_ID
+from tests.kit_servers import GatedProxy
 from tests.nbmock_process import NbmockProcess
 
 USERS = """
@@ -164,6 +165,38 @@ def test_verify_read_only_sends_no_write_that_could_succeed(remote, tmp_path):
     assert copies(remote, "nbmock-kit-") == []
 
 
+MODES = {
+    "read-only": ([], "read-only (a write is sent only where a refusal is expected)"),
+    "writes": (["--allow-writes"], "writes allowed (runtimes named nbmock-kit-"),
+}
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_verify_console_names_the_target_plainly_and_says_why_each_check_was_skipped(remote, mode):
+    options, mode_line = MODES[mode]
+    result = nbmock(
+        "verify", "--target", remote.base, "--pause", "0", "--max-examples", "2", *options,
+        "-k", "token_without_privilege or undecryptable",
+        env=environment_without_credentials(ARCGIS_USERNAME="admin", ARCGIS_PASSWORD="admin1234"),
+    )  # fmt: skip
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    header = output[output.index("contract kit\n") :].splitlines()[1:5]
+    assert header[:3] == [
+        f"  target:  {remote.base} (the nbmock emulator)",
+        "  flavour: ArcGISEnterpriseOnKubernetes",
+        "  release: 12.1.0",
+    ], output[:3000]
+    assert header[3].startswith(f"  mode:    {mode_line}"), output[:3000]
+    skipped = [
+        line for line in output.splitlines() if "test_token_without_privilege_is_403" in line
+    ]
+    assert skipped and "SKIPPED (no unprivileged user: give --limited-username" in skipped[0], (
+        output
+    )
+    assert "Target(" not in output and "{'" not in output and "Credentials(" not in output
+
+
 def test_verify_with_a_token_alone_passes_and_reports_sign_in_checks_not_run(remote, tmp_path):
     """A CI job that holds only ARCGIS_TOKEN: read-only, and nothing that signs in fails."""
     token = remote.token()
@@ -210,21 +243,117 @@ def test_emulator_only_checks_need_the_control_plane_and_its_token(users_file, t
     assert "**confirmed**" in d2["with"]
 
 
+def clock_offset(server: NbmockProcess) -> float:
+    return requests.get(f"{server.origin}/__mock__/clock", timeout=30).json()["offsetSeconds"]
+
+
+def test_verify_puts_the_emulators_clock_back_run_after_run(remote):
+    """Issue 24: each --allow-writes run left a served emulator's clock ~17 minutes ahead."""
+    before = clock_offset(remote)
+    for run in range(3):
+        result = nbmock(
+            "verify", "--target", remote.base, "--allow-writes", "--pause", "0",
+            "--max-examples", "2", "-k", "expired_token_is_498 or expired_oauth_state_refused",
+        )  # fmt: skip
+        assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+        assert "2 passed" in result.stdout, result.stdout[-3000:]
+        # The offset is a float of seconds: equal to well under the millisecond it reports.
+        assert clock_offset(remote) == pytest.approx(before, abs=1e-3), f"after run {run + 1}"
+
+
+def clock_moved(method: str, path: str, status: int, body: bytes) -> bool:
+    return method == "POST" and path.startswith("/__mock__/clock") and status == 200
+
+
+@pytest.mark.parametrize("signalled", [signal.SIGINT, signal.SIGTERM], ids=["INT", "TERM"])
+def test_an_interrupted_verify_still_puts_the_clock_back(remote, signalled):
+    """A signal while the kit waits on the request right after it moved the clock."""
+    before = clock_offset(remote)
+    with GatedProxy(remote.origin, hold_after=clock_moved) as proxy:
+        run = start_nbmock(
+            "verify", "--target", f"{proxy.origin}/arcgis", "--allow-writes", "--pause", "0",
+            "-k", "expired_oauth_state_refused",
+        )  # fmt: skip
+        try:
+            proxy.wait_until_holding()
+            assert clock_offset(remote) != before  # the run is held with the clock moved
+            run.send_signal(signalled)
+            proxy.drop_held()
+            output, _ = run.communicate(timeout=120)
+        finally:
+            if run.poll() is None:
+                run.kill()
+                run.communicate(timeout=30)
+    assert run.returncode != 0, output[-3000:]
+    assert clock_offset(remote) == pytest.approx(before, abs=1e-3), output[-3000:]
+    assert "Traceback" not in output, output[-3000:]
+
+
+def test_a_second_sigterm_while_the_clock_is_put_back_ends_and_says_it_was_left(remote):
+    """TERM with the clock moved; the second TERM while cleanup's clock request hangs."""
+    before = clock_offset(remote)
+    with GatedProxy(remote.origin, hold_after=clock_moved) as proxy:
+        run = start_nbmock(
+            "verify", "--target", f"{proxy.origin}/arcgis", "--allow-writes", "--pause", "0",
+            "-k", "expired_oauth_state_refused",
+        )  # fmt: skip
+        try:
+            proxy.wait_until_holding()
+            moved = clock_offset(remote) - before
+            restoring = proxy.hold_next(lambda method, path: path.startswith("/__mock__/clock"))
+            run.send_signal(signal.SIGTERM)
+            proxy.drop_held()
+            assert restoring.wait(120), "the kit never tried to put the clock back"
+            run.send_signal(signal.SIGTERM)
+            output, _ = run.communicate(timeout=120)
+        finally:
+            if run.poll() is None:
+                run.kill()
+                run.communicate(timeout=30)
+            requests.post(
+                f"{remote.origin}/__mock__/clock",
+                json={"advance_seconds": before - clock_offset(remote)},
+                timeout=30,
+            ).raise_for_status()
+    assert run.returncode != 0, output[-3000:]
+    assert "Traceback" not in output, output[-3000:]
+    assert "cleanup interrupted by a second Ctrl-C or SIGTERM" in output, output[-3000:]
+    assert f"the emulator's clock is left {moved:g} s ahead" in output, output[-3000:]
+
+
 def _row(markdown: str, row_id: str) -> str:
     return next(line for line in markdown.splitlines() if line.startswith(f"| {row_id} |"))
 
 
+def copy_answered(method: str, path: str, status: int, body: bytes) -> bool:
+    return method == "POST" and path.endswith("/copy") and b'"notebookRuntime"' in body
+
+
 def test_interrupted_run_still_unregisters_what_it_created(remote):
+    """SIGINT while the kit waits on the request right after a copy it made: not a race.
+
+    The proxy holds that request until the signal is sent, so the run cannot
+    finish first however loaded the machine; every wait has a deadline.
+    """
     prefix = "nbmock-kit-interrupted-"
-    run = start_nbmock(
-        "verify", "--target", remote.base, "--allow-writes", "--pause", "0",
-        "--max-examples", "50", "--prefix", prefix, "-k", "lifecycle or copy_is_readable",
-    )  # fmt: skip
-    wait_for_copies(remote, prefix, run)
-    run.send_signal(signal.SIGINT)
-    output, _ = run.communicate(timeout=120)
-    assert run.returncode != 0
+    with GatedProxy(remote.origin, hold_after=copy_answered) as proxy:
+        run = start_nbmock(
+            "verify", "--target", f"{proxy.origin}/arcgis", "--allow-writes", "--pause", "0",
+            "--max-examples", "50", "--prefix", prefix, "-k", "lifecycle or copy_is_readable",
+        )  # fmt: skip
+        try:
+            proxy.wait_until_holding()
+            assert copies(remote, prefix), "the proxy held the run before it created anything"
+            run.send_signal(signal.SIGINT)
+            proxy.drop_held()
+            output, _ = run.communicate(timeout=120)
+        finally:
+            if run.poll() is None:
+                run.kill()
+                run.communicate(timeout=30)
+    assert run.returncode != 0, output[-3000:]
     assert copies(remote, prefix) == [], output[-3000:]
+    assert "0 left behind" in output and "Traceback" not in output, output[-3000:]
 
 
 def test_sweep_removes_leftovers_of_a_killed_run_and_nothing_else(remote):

@@ -11,9 +11,12 @@ import pytest
 from mockserver import create_app
 from mockserver.auth.users import User, UserDirectory
 from mockserver.core import deployment
+from mockserver.runtimes import forms
+from mockserver.runtimes.forms import COPY, UPDATE
 from mockserver.web.directory import safe_return_path
+from mockserver.web.forms import JSON, NUMBER, SELECT, Field
 from tests.conftest import SEED_COPY, STANDARD_ID, Api
-from tests.html_forms import form_fields
+from tests.html_forms import PAGE_TITLE, form_fields, page_of
 
 RUNTIME = f"/arcgis/admin/notebooks/runtimes/{STANDARD_ID}"
 
@@ -167,8 +170,8 @@ def test_update_form_is_prefilled_with_shared_memory_and_leaves_swap_empty(api, 
     assert fields["sharedMemoryUnit"] == runtime["sharedMemorySizeUnit"]
     assert fields["maxSwapMemory"] == "" and fields["maxSwapMemoryUnit"] == ""
     # Sent unchanged, the form applies the server's swap default: double maxMemory.
-    answer = api.client.post(f"{RUNTIME}/update", data=fields)
-    assert "success" in answer.get_data(as_text=True)
+    answer = api.client.post(f"{RUNTIME}/update", data=fields, follow_redirects=True)
+    assert page_of(answer).notices == ["Runtime 'ArcGIS Notebook Python 3 Standard' updated."]
     after = api.get(f"notebooks/runtimes/{STANDARD_ID}", token)
     assert after["maxSwapMemory"] == 2 * after["maxMemory"]
 
@@ -270,3 +273,187 @@ def test_admin_sign_in_shares_the_portals_account_lockout(api):
     answer = _sign_in(api, "/arcgis/admin")
     assert answer.status_code == 200 and "Location" not in answer.headers
     assert "locked" in answer.get_data(as_text=True)
+
+
+# --- after a form: post/redirect/get --------------------------------------------------
+
+
+def _copy_of_standard(api: Api, token: str, name: str = "A copy") -> str:
+    return api.post(f"notebooks/runtimes/{STANDARD_ID}/copy", token, **{**SEED_COPY, "name": name})[
+        "notebookRuntime"
+    ]["id"]
+
+
+def _upgradable_copy(tmp_path) -> tuple[Api, str, str]:
+    """An app at 12.1 holding a copy made at 12.0, which upgrade accepts."""
+    state = tmp_path / "state.sqlite3"
+    old = Api(create_app(state=state, release_name="12.0"))
+    copy_id = _copy_of_standard(old, old.token(), "Old copy")
+    deployment.of(old.app).store.close()
+    new = Api(create_app(state=state, release_name="12.1"))
+    return new, new.token(), copy_id
+
+
+#: Every write the directory's forms send: how to set it up, what it sends, where the
+#: browser lands and what it is told there.
+DIRECTORY_WRITES = {
+    "copy": lambda api, token, copy_id: (
+        f"{RUNTIME}/copy",
+        {**SEED_COPY, "name": "Copied & <checked>"},
+        None,
+        "Runtime 'Copied & <checked>' created.",
+    ),
+    "update": lambda api, token, copy_id: (
+        f"/arcgis/admin/notebooks/runtimes/{copy_id}/update",
+        {"maxCpu": "3", "maxMemory": "9", "maxMemoryUnit": "g"},
+        f"/arcgis/admin/notebooks/runtimes/{copy_id}",
+        "Runtime 'Old copy' updated.",
+    ),
+    "upgrade": lambda api, token, copy_id: (
+        f"/arcgis/admin/notebooks/runtimes/{copy_id}/upgrade",
+        {},
+        f"/arcgis/admin/notebooks/runtimes/{copy_id}",
+        "Runtime 'Old copy' upgraded.",
+    ),
+    "unregister": lambda api, token, copy_id: (
+        f"/arcgis/admin/notebooks/runtimes/{copy_id}/unregister",
+        {},
+        "/arcgis/admin/notebooks/runtimes",
+        "Runtime 'Old copy' unregistered.",
+    ),
+}
+
+
+@pytest.mark.parametrize("f", ["html", None])
+@pytest.mark.parametrize("write", sorted(DIRECTORY_WRITES))
+def test_a_reloaded_form_result_repeats_nothing(tmp_path, write, f):
+    api, token, copy_id = _upgradable_copy(tmp_path)
+    url, form, landing, notice = DIRECTORY_WRITES[write](api, token, copy_id)
+    form = {**form, "token": token, **({"f": f} if f else {})}
+    before = api.runtimes(token)
+    answer = api.client.post(url, data=form)
+    assert answer.status_code == 303
+    location = urlsplit(answer.headers["Location"])
+    query = parse_qs(location.query)
+    assert query["f"] == ["html"] and query["token"] == [token]
+    after = api.runtimes(token)
+    if landing is None:  # a copy lands on the runtime it made
+        (made,) = [r for r in after if r["id"] not in {b["id"] for b in before}]
+        landing = f"/arcgis/admin/notebooks/runtimes/{made['id']}"
+    assert location.path == landing
+    for _ in range(2):  # the result, then the same result reloaded
+        page = page_of(api.client.get(answer.headers["Location"]))
+        assert page.notices == [notice]
+        assert api.runtimes(token) == after
+    if landing.endswith("/runtimes"):
+        assert copy_id not in page.links
+    else:
+        # The resource's own properties table, in its key order: not the JSON answer.
+        runtime = api.get(landing.removeprefix("/arcgis/admin/"), token)
+        assert page.table["id"] == runtime["id"] and page.table["name"] == runtime["name"]
+
+
+@pytest.mark.parametrize("f", ["json", "pjson"])
+@pytest.mark.parametrize("write", sorted(DIRECTORY_WRITES))
+def test_json_answers_to_writes_are_not_redirected(tmp_path, write, f):
+    api, token, copy_id = _upgradable_copy(tmp_path)
+    url, form, _, _ = DIRECTORY_WRITES[write](api, token, copy_id)
+    answer = api.client.post(url, data={**form, "token": token, "f": f})
+    assert answer.status_code == 200 and "Location" not in answer.headers
+    assert answer.mimetype == "text/plain"
+    assert answer.get_json(force=True)["status"] == "success"
+
+
+def test_a_notice_names_only_what_a_write_did(api, token):
+    """A crafted ``done`` shows nothing: the page says only the writes' own sentences."""
+    for query in ({"done": "deleted everything", "name": "x"}, {"done": "created"}):
+        page = page_of(api.client.get(RUNTIME, query_string={**query, "token": token}))
+        assert page.notices == []
+
+
+# --- a refused form comes back as it was sent ------------------------------------------
+
+
+def _bad_value(field: Field) -> str:
+    """A value the API refuses for ``field``, whatever the other fields hold."""
+    return {NUMBER: "lots", SELECT: "q", JSON: "[1]"}.get(field.kind, "")
+
+
+def _form_with_one_bad_field(api: Api, token: str, url: str, field: Field) -> dict[str, str]:
+    sent = form_fields(
+        api.client.get(url, query_string={"f": "html", "token": token}).get_data(as_text=True)
+    )
+    sent.update(name="Kept as typed", minCpu="0.5", maxSwapMemory="7", maxSwapMemoryUnit="g")
+    sent[field.name] = _bad_value(field)
+    return {key: value for key, value in sent.items() if key in {f.name for f in COPY + UPDATE}}
+
+
+@pytest.mark.parametrize(
+    ("operation", "field"),
+    [("copy", field) for field in forms.COPY] + [("update", field) for field in forms.UPDATE],
+    ids=lambda value: getattr(value, "name", value),
+)
+def test_a_refused_form_comes_back_with_what_was_typed_and_why_beside_the_field(
+    api, token, operation, field
+):
+    url = f"{RUNTIME}/{operation}"
+    if operation == "update":
+        url = f"/arcgis/admin/notebooks/runtimes/{_copy_of_standard(api, token)}/update"
+    sent = _form_with_one_bad_field(api, token, url, field)
+    if operation == "update":
+        sent.pop("name")
+    before = api.runtimes(token)
+    answer = api.client.post(url, data={**sent, "f": "html", "token": token})
+    assert answer.status_code == 200 and answer.mimetype == "text/html"
+    page = page_of(answer)
+    assert page.title == PAGE_TITLE.format("Error: 400")
+    assert f"'{field.name}'" in page.field_errors[f"{operation}-{field.name}"]
+    assert page.errors == []  # every message is beside its field
+    shown = form_fields(answer.get_data(as_text=True))
+    for name, value in sent.items():
+        if name == field.name and field.kind == SELECT:
+            continue  # a select cannot show a choice it does not offer
+        assert shown[name] == value, name
+    assert shown["token"] == token
+    assert api.runtimes(token) == before
+
+
+def test_a_message_that_names_no_field_heads_the_form(api, token):
+    copy_id = _copy_of_standard(api, token)
+    url = f"/arcgis/admin/notebooks/runtimes/{copy_id}/copy"
+    answer = api.client.post(url, data={**SEED_COPY, "f": "html", "token": token})
+    # A copy of a copy is refused, and a copy offers no copy page: the plain error page.
+    assert page_of(answer).errors and "Back" in page_of(answer).links
+
+
+# Every kind of body check_body refuses, as a browser or a fuzzer could post it to sign-in.
+UNREADABLE_SIGN_IN_BODIES = {
+    "multipart without a boundary": ("multipart/form-data", b"username=admin"),
+    "malformed multipart": ("multipart/form-data; boundary=x", b"--x\r\nnot a part"),
+    "multipart not UTF-8": (
+        "multipart/form-data; boundary=x",
+        b'--x\r\nContent-Disposition: form-data; name="username"\r\n\r\n\xff\r\n--x--\r\n',
+    ),
+    "form not UTF-8": ("application/x-www-form-urlencoded", b"username=%ff&password=x"),
+}
+
+
+@pytest.mark.parametrize("f", [None, "json", "html"])
+@pytest.mark.parametrize("kind", sorted(UNREADABLE_SIGN_IN_BODIES))
+def test_an_unreadable_sign_in_body_gets_the_form_again_saying_why(api, kind, f):
+    """Sign-in is a browser's form: a body it cannot read is refused on the page, as
+    wrong credentials are, whatever ``f`` says (it was a JSON envelope labelled
+    text/plain, which the contract does not list for this operation)."""
+    content_type, body = UNREADABLE_SIGN_IN_BODIES[kind]
+    answer = api.client.post(
+        "/arcgis/admin/login",
+        query_string={"redirect": "/arcgis/admin/notebooks", **({"f": f} if f else {})},
+        data=body,
+        content_type=content_type,
+    )
+    assert (answer.status_code, answer.mimetype) == (200, "text/html")
+    assert "Location" not in answer.headers
+    page = answer.get_data(as_text=True)
+    assert 'name="username"' in page and 'name="password"' in page
+    assert re.search(r"multipart|UTF-8|boundary", page), page
+    assert 'value="/arcgis/admin/notebooks"' in page

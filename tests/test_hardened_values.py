@@ -7,6 +7,8 @@ that keep working afterwards.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from mockserver.runtimes.model import JSON_MAX_BYTES, JSON_MAX_DEPTH, NAME_MAX_LENGTH
@@ -109,12 +111,49 @@ def test_names_within_the_rules_are_kept_as_sent(api, token, name):
     assert answer["notebookRuntime"]["name"] == name
 
 
-def test_hostile_values_on_copy_update_and_import_never_answer_500_nor_change_state_when_refused():
+def test_hostile_values_on_copy_update_import_and_uploads_never_answer_500_nor_change_state_when_refused():
     """The reliability suite's generator, smaller: every class reaches every target."""
-    from bench.reliability.hostile_values import run_hostile_values
+    from bench.reliability.hostile_values import UPLOAD_SITES, run_hostile_values
 
     report = run_hostile_values(examples=40, seed=0)
     assert report.problems == []
     assert report.http_500 == report.refused_yet_changed == 0
-    assert report.by_target == {"copy": 40, "update": 40, "state import": 40}
+    assert report.by_target == {
+        "copy": 40,
+        "update": 40,
+        "state import": 40,
+        **{site.label: 40 for site in UPLOAD_SITES},
+    }
     assert report.by_outcome["success"] > 0 and report.by_outcome["code 400"] > 0
+
+
+def test_hostile_uploads_of_every_class_reach_every_uploaded_file_and_none_answers_500():
+    """Issue 24: every class (lone surrogates, deep nesting, NaN/Infinity, huge numbers,
+    duplicate keys, other encodings and BOMs, bytes that are no JSON) in every file."""
+    from bench.reliability.hostile_values import (
+        MANIFEST_FILE_KINDS,
+        UPLOAD_SITES,
+        run_hostile_values,
+    )
+
+    report = run_hostile_values(examples=120, seed=1)
+    assert report.problems == []
+    assert report.http_500 == report.refused_yet_changed == 0
+    expected = {
+        f"{site.label} {kind.split()[0]}" for site in UPLOAD_SITES for kind in MANIFEST_FILE_KINDS
+    }
+    assert set(report.by_file_kind) == expected
+
+
+def test_every_file_the_api_reads_has_a_hostile_generator():
+    """A new ``wire.uploaded_file`` call must come with its line in UPLOAD_SITES."""
+    from bench.reliability.hostile_values import UPLOAD_SITES
+
+    root = Path(__file__).resolve().parent.parent / "mockserver"
+    call_sites = [
+        f"{path.relative_to(root)}:{number}"
+        for path in root.rglob("*.py")
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if "uploaded_file(" in line and "def uploaded_file(" not in line
+    ]
+    assert len(call_sites) == len(UPLOAD_SITES), call_sites

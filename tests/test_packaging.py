@@ -1,12 +1,15 @@
 """What a user installs: the wheel, into a fresh virtual environment, outside the repository.
 
-``pip install arcgis-notebook-mock`` serves the emulator and brings no test
-tool; the kit's pytest plugin, registered for every pytest run, does not
-break one that lacks the kit's tools; ``pip install 'arcgis-notebook-mock[kit]'``
-gives ``nbmock verify``, whose report marks the ledger's rows from the copy
-of the ledger the package carries. Dependencies come from pip's cache or
-the package index, as a user's would. About 2 minutes, so not in the
-default run: ``make test-packaging`` (and ``.ci/run``) runs it.
+The package is on no index, so the README's install lines (its blocks marked
+``readme-test: packaging``) are what a user runs, from a copy of the clone:
+the wheel built and installed as they say, and the clone installed directly.
+The wheel without extras serves the emulator and brings no test tool; the
+kit's pytest plugin, registered for every pytest run, does not break one that
+lacks the kit's tools; with ``[kit]`` it gives ``nbmock verify``, whose report
+marks the ledger's rows from the copy of the ledger the package carries.
+Dependencies come from pip's cache or the package index, as a user's would.
+About 4 minutes on a busy machine, so not in the default run:
+``make test-packaging`` (and ``.ci/run``) runs it.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import pytest
 from contracts.cli import KIT_EXTRA_MISSING
 from tests.conftest import REPO
 from tests.nbmock_process import NbmockProcess
+from tests.readme_blocks import packaging_blocks
 
 TEST_TOOLS = {"pytest", "hypothesis", "schemathesis"}
 
@@ -49,12 +53,46 @@ def installed(python: Path, cwd: Path) -> set[str]:
     return {line.split("==")[0].lower() for line in listed.stdout.split()}
 
 
+def readme_install_lines(*, builds_a_wheel: bool) -> list[str]:
+    """The README's install commands: those of the block that builds a wheel, or of the other."""
+    blocks = [b for b in packaging_blocks() if ("pip wheel" in b.code) == builds_a_wheel]
+    assert len(blocks) == 1, "README.md: one packaging block from a clone, one with a wheel"
+    lines = [line.split("#", 1)[0].strip() for line in blocks[0].code.splitlines()]
+    return [line for line in lines if line]
+
+
+def run_readme_lines(lines: list[str], *, venv_bin: Path, cwd: Path):
+    """The lines in a shell whose ``pip`` is ``venv_bin``'s, as in a user's activated venv."""
+    path = f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}"
+    script = "set -euo pipefail\n" + "\n".join(lines) + "\n"
+    return run("bash", "-c", script, cwd=cwd, env=clean_environment(PATH=path))
+
+
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("wheel")
-    built = run(sys.executable, "-m", "pip", "wheel", REPO, "--no-deps", "-w", out, cwd=out)
+def clone(tmp_path_factory) -> Path:
+    """What a fresh clone holds: the tracked files and new ones not ignored, nothing built."""
+    copy = tmp_path_factory.mktemp("clone") / "arcgis-notebook-mock"
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO, capture_output=True, check=True,
+    )  # fmt: skip
+    for name in filter(None, listed.stdout.decode().split("\0")):
+        source = REPO / name
+        if source.is_file():
+            (copy / name).parent.mkdir(parents=True, exist_ok=True)
+            (copy / name).write_bytes(source.read_bytes())
+    return copy
+
+
+@pytest.fixture(scope="module")
+def wheel(clone: Path) -> Path:
+    """The wheel, built by the README's own command in the clone's root."""
+    builds = [
+        line for line in readme_install_lines(builds_a_wheel=True) if "pip install" not in line
+    ]
+    built = run_readme_lines(builds, venv_bin=Path(sys.executable).parent, cwd=clone)
     assert built.returncode == 0, built.stderr[-3000:]
-    (path,) = out.glob("arcgis_notebook_mock-*.whl")
+    (path,) = (clone / "dist").glob("arcgis_notebook_mock-*.whl")
     return path
 
 
@@ -77,7 +115,7 @@ def python(wheel: Path, user: Path) -> Path:
 @pytest.mark.slow
 @pytest.mark.packaging
 def test_installed_emulator_then_kit_from_outside_the_repository(
-    python: Path, wheel: Path, user: Path
+    python: Path, wheel: Path, user: Path, clone: Path
 ):
     # The base install: an emulator, no test tools, and verify says what it lacks.
     assert not installed(python, user) & TEST_TOOLS
@@ -99,7 +137,11 @@ def test_installed_emulator_then_kit_from_outside_the_repository(
         assert "1 passed" in theirs.stdout
 
         # The kit extra: nbmock verify against the served emulator, its report marking the ledger.
-        kit = run(python, "-m", "pip", "install", "--quiet", f"{wheel}[kit]", cwd=user)
+        # The README's install line, which names the wheel: it must be the file built.
+        installs = [
+            line for line in readme_install_lines(builds_a_wheel=True) if "pip install" in line
+        ]
+        kit = run_readme_lines(installs, venv_bin=python.parent, cwd=clone)
         assert kit.returncode == 0, kit.stderr[-3000:]
         assert installed(python, user) >= TEST_TOOLS
         report = user / "report"
@@ -120,3 +162,22 @@ def test_installed_emulator_then_kit_from_outside_the_repository(
     assert "| W6 | **confirmed** |" in markdown
     assert "| D2 | **confirmed** |" in markdown
     assert "contract_reads_match_the_schema" in markdown
+
+
+@pytest.mark.slow
+@pytest.mark.packaging
+def test_readme_install_from_a_clone_gives_the_kit(clone: Path, tmp_path: Path):
+    """``pip install './[kit]'`` in the clone's root: the package and the kit, usable elsewhere."""
+    made = run(sys.executable, "-m", "venv", tmp_path / "venv", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    python = tmp_path / "venv" / "bin" / "python"
+    done = run_readme_lines(
+        readme_install_lines(builds_a_wheel=False), venv_bin=python.parent, cwd=clone
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert installed(python, tmp_path) >= TEST_TOOLS | {"arcgis-notebook-mock"}
+    helped = run(python, "-m", "mockserver", "verify", "--help", cwd=tmp_path)
+    assert helped.returncode == 0, helped.stderr[-3000:]
+    assert "--allow-writes" in helped.stdout
+    where = run(python, "-c", "import mockserver; print(mockserver.__file__)", cwd=tmp_path)
+    assert str(REPO) not in where.stdout and str(clone) not in where.stdout  # installed, not linked

@@ -171,14 +171,26 @@ def test_migrations_run_once_when_apps_start_together(database):
         rows = db.execute(
             "SELECT component, version FROM schema_migrations ORDER BY component"
         ).fetchall()
-    assert rows == [("control", 1), ("runtimes", 1), ("signin", 1)]
+    assert rows == [
+        ("control", 1),
+        ("runtimes", 1),
+        ("sandboxes", 1),
+        ("sandboxes", 2),
+        ("signin", 1),
+    ]
 
 
 def test_a_sqlite_state_records_its_schema_version_too(tmp_path):
     create_app(state=tmp_path / "state.sqlite3")
     with sqlite3.connect(tmp_path / "state.sqlite3") as db:
         rows = db.execute("SELECT component, version FROM schema_migrations ORDER BY 1").fetchall()
-    assert rows == [("control", 1), ("runtimes", 1), ("signin", 1)]
+    assert rows == [
+        ("control", 1),
+        ("runtimes", 1),
+        ("sandboxes", 1),
+        ("sandboxes", 2),
+        ("signin", 1),
+    ]
 
 
 # --- replicas: several nbmock serve processes on one database --------------------------

@@ -193,3 +193,64 @@ def test_cross_site_requests_are_all_refused_and_change_nothing():
     assert report.refused == report.requests > 100
     assert report.http_500 == report.state_changes == 0
     assert report.originless_passed == 3
+
+
+# --- issue 24: concurrent sign-in failures -------------------------------------------
+
+
+def test_sixty_simultaneous_wrong_passwords_check_at_most_the_policy_then_lock():
+    """Issue 24: of 60 simultaneous wrong passwords 35 were checked against a policy of
+    5, through nbmock serve's workers."""
+    from bench.reliability import signin_race
+    from tests.nbmock_process import NbmockProcess
+
+    server = NbmockProcess("--workers", "2", ready_path="/__mock__/health")
+    try:
+        report = signin_race.run_signin_race(
+            server.origin,
+            attempts=5,
+            cases=[
+                signin_race.Burst(60, False, "generateToken"),
+                signin_race.Burst(29, True, "mixed"),
+            ],
+        )
+    finally:
+        server.stop()
+    assert report.problems == []
+    assert report.by_answer["locked"] >= 60 - 4 + 30 - 2 * 4 - 1
+    assert report.most_invalid_in_a_burst <= 2 * 4
+
+
+def test_every_concurrent_burst_of_sign_in_failures_is_held_to_the_policy():
+    from bench.reliability import signin_race
+    from tests.nbmock_process import NbmockProcess
+
+    server = NbmockProcess(
+        "--workers", "2", "--lockout-attempts", "2", ready_path="/__mock__/health"
+    )
+    try:
+        report = signin_race.run_signin_race(
+            server.origin, attempts=2, cases=signin_race.bursts(2, sizes=(4,))
+        )
+    finally:
+        server.stop()
+    assert report.problems == []
+    assert report.bursts == len(signin_race.bursts(2, sizes=(4,))) == 4 * 2 * 3
+    assert set(report.by_answer) == {"invalid", "locked", "token"}
+
+
+# --- issue 24: hostile sandbox options ------------------------------------------------
+
+
+def test_every_hostile_sandbox_option_is_a_400_and_leaves_no_file_or_descriptor(tmp_path):
+    """Issue 24: {"seed": 10**26} and {"release": ["12.1"]} answered 500 as HTML, each
+    leaving SQLite files and an open .lock file behind."""
+    from bench.reliability import sandbox_options
+
+    state = tmp_path / "state.sqlite3"
+    with servers.emulator(tmp_path / "server.log", state=state) as server:
+        report = sandbox_options.run_sandbox_options(server, state, examples=120)
+    assert report.problems == []
+    assert report.http_500 == report.files_left == 0
+    assert report.by_status[400] > 60
+    assert set(report.by_option) == {"flavour", "release", "seed", "ttl_seconds", "users"}

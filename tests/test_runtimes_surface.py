@@ -193,6 +193,10 @@ NOT_A_MANIFEST = (
         (b'{"packages": []}', NOT_A_MANIFEST),
         (b"[]", NOT_A_MANIFEST),
         (b'[{"name": "rich"}]', "Invalid value for 'manifestFile': library 0 needs a 'name' and a 'version'."),
+        (b'[{"name": "\\ud800x", "version": "1"}]', "Invalid value for 'manifestFile': it holds text that is not valid Unicode (a lone surrogate escape such as \\ud800)."),
+        (b'[{"name": "x", "version": "1", "\\udfff": 1}]', "Invalid value for 'manifestFile': it holds text that is not valid Unicode (a lone surrogate escape such as \\ud800)."),
+        (b'[{"name": "x", "version": "1", "build_number": NaN}]', "Invalid value for 'manifestFile': the file is not JSON in UTF-8."),
+        (b'[{"name": "x", "version": "1", "n": ' + b"[" * 40 + b"]" * 40 + b"}]", "Invalid value for 'manifestFile': JSON nested deeper than 32 levels."),
     ],
 )  # fmt: skip
 def test_a_manifest_that_does_not_parse_is_refused_and_changes_nothing(

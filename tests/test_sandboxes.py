@@ -7,6 +7,7 @@ served by both: each check below sends enough requests to reach both.
 from __future__ import annotations
 
 import concurrent.futures
+import gc
 import json
 import os
 import re
@@ -170,6 +171,12 @@ def test_past_the_cap_a_create_is_429_and_expired_ones_make_room(server):
     [
         ({"release": "9.9"}, "'release' must be one of"),
         ({"seed": "7"}, "'seed' must be an integer"),
+        ({"seed": 10**26}, "'seed' must be an integer from"),
+        ({"release": ["12.1"]}, "'release' must be one of"),
+        (
+            {"users": {f"u{i}": {"password": "p", "role": "User"} for i in range(21)}},
+            "at most 20 users; 'users' names 21",
+        ),
         ({"ttl_seconds": 0}, "'ttl_seconds'"),
         ({"ttl_seconds": 10**9}, "'ttl_seconds'"),
         ({"users": {"dev": {"role": "Administrator"}}}, "'password' is required"),
@@ -311,6 +318,37 @@ def test_the_contract_kit_verifies_a_sandbox_like_any_target(server, tmp_path):
     # emulator-only checks move (they must find the sandbox's own control plane).
     assert len(_runtimes(server.base, server.token())["runtimes"]) == 2
     assert _control(server, "GET", "clock").json()["offsetSeconds"] == 0
+
+
+@pytest.mark.parametrize("failing", ["build", "register"])
+def test_a_create_that_fails_midway_leaves_no_file_and_no_open_descriptor(
+    tmp_path, monkeypatch, failing
+):
+    """Issue 24: each failed create left SQLite files and an open .lock file behind."""
+    from mockserver import create_app
+    from mockserver.sandboxes import of
+
+    app = create_app(state=tmp_path / "state.sqlite3")
+    client = app.test_client()
+    assert client.post("/__mock__/sandboxes", json={}).status_code == 201  # opens what stays open
+    folder = tmp_path / "state.sqlite3.sandboxes"
+    files = sorted(os.listdir(folder))
+    gc.collect()  # what earlier tests left to the collector closes now, not mid-count
+    descriptors = len(os.listdir("/proc/self/fd"))
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    if failing == "build":
+        # Late in create_app: the sandbox's state file and lock are open when it fails.
+        monkeypatch.setattr("mockserver.app.directory.install", broken)
+    else:
+        monkeypatch.setattr(of(app).records, "add", broken)
+    for _ in range(5):
+        assert client.post("/__mock__/sandboxes", json={}).status_code == 500  # a bug's answer
+    assert sorted(os.listdir(folder)) == files
+    gc.collect()
+    assert len(os.listdir("/proc/self/fd")) <= descriptors
 
 
 # --- every path form of a sandbox's URLs stays in that sandbox -----------------------

@@ -259,3 +259,28 @@ def test_served_public_url_names_are_the_redirect_hosts_and_a_forged_host_is_not
     assert loopback.get("oauth_state")
     forged = _authorize(client, "http://1.2.3.4/steal", base_url="http://1.2.3.4")
     assert forged["messages"] == ["Invalid redirect_uri"]
+
+
+@pytest.mark.parametrize("in_flight", [1, 4, 5, 6, 20])
+def test_sign_ins_in_flight_together_check_at_most_the_policy(in_flight):
+    """Issue 24: a password check that is still running when others arrive must already
+    count, or every simultaneous wrong password is checked. Each check here starts the
+    next sign-in before it answers, so ``in_flight + 1`` are in flight at once."""
+    app = create_app(clock=Clock())
+    dep = deployment.of(app)
+    client = app.test_client()
+    checked = []
+
+    class Nested(type(dep.users)):
+        def authenticate(self, username, password):
+            checked.append(password)
+            if len(checked) <= in_flight:
+                _token_answer(client, password=f"nope-{len(checked)}")
+            return super().authenticate(username, password)
+
+    nested = Nested(list(dep.users))
+    dep.users = nested
+    _token_answer(client, password="nope-0")
+    assert len(checked) == min(in_flight + 1, 5)
+    right = _token_answer(client)
+    assert ("token" in right) == (in_flight + 1 < 5), right

@@ -28,8 +28,10 @@ from bench.reliability import (
     openapi_fuzz,
     replicas,
     sandbox_isolation,
+    sandbox_options,
     sandbox_paths,
     secrets_scan,
+    signin_race,
     slow_clients,
 )
 
@@ -62,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--framing-cases", type=int, default=1500)
     parser.add_argument("--slow-connections", type=int, default=64)
     parser.add_argument("--hostile-examples", type=int, default=300)
+    parser.add_argument("--sandbox-option-examples", type=int, default=500)
     parser.add_argument("--out", default="reports/reliability")
     args = parser.parse_args(argv)
 
@@ -157,6 +160,31 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"  auth matrix: {'ok' if not report.problems else report.problems[:5]}", flush=True)
 
+    # 3b. Concurrent sign-in failures (issue 24), one served emulator per lockout policy.
+    for attempts in (1, 2, 5):
+        log = work / f"signin-race-{attempts}.log"
+        extra = ("--lockout-attempts", str(attempts))
+        with servers.emulator(log, workers=2, users=users, extra=extra) as server:
+            report = signin_race.run_signin_race(
+                server.origin, attempts=attempts, username=boss[0], password=boss[1]
+            )
+            journals[f"journal of the sign-in race ({attempts})"] = servers.journal(server.origin)
+        tokens += report.issued_tokens
+        name = f"concurrent sign-in failures (lockout after {attempts})"
+        results[name] = as_record(report)
+        problems[name] = report.problems
+        rows.append(
+            row(
+                name,
+                f"{report.bursts} bursts released at once, {report.sign_ins} sign-ins, "
+                "nbmock serve --workers 2",
+                f"answers {dict(report.by_answer)}; at most {report.most_invalid_in_a_burst} "
+                "passwords refused as invalid in one burst",
+                report.problems,
+            )
+        )
+        print(f"  {name}: {'ok' if not report.problems else report.problems[:3]}", flush=True)
+
     # 4. Form and multipart fuzzer.
     report = forms.run_form_fuzz(args.form_examples, seed=None)
     results["form fuzzer"] = as_record(report)
@@ -239,15 +267,17 @@ def main(argv: list[str] | None = None) -> int:
     else:
         problems["schemathesis"] = ["openapi/notebook-runtimes.yaml is missing"]
 
-    # 6. Hostile values on copy, update and state import (issue 11).
+    # 6. Hostile values on copy, update, state import (issue 11) and uploaded files (issue 24).
     report = hostile_values.run_hostile_values(args.hostile_examples)
     results["hostile values"] = as_record(report)
     problems["hostile values"] = report.problems
     rows.append(
         row(
             "hostile values (Hypothesis): lone surrogates, depth/size at and past the limits, "
-            "non-ASCII digits, names",
-            f"{report.requests} requests ({dict(report.by_target)})",
+            "non-ASCII digits, names; in forms, snapshots and every uploaded file (huge "
+            "numbers, duplicate keys, other encodings, BOMs and invalid UTF-8 too)",
+            f"{report.requests} requests ({dict(report.by_target)}; uploads by class "
+            f"{dict(report.by_file_kind)})",
             f"{dict(report.by_outcome)}; HTTP 500: {report.http_500}; "
             f"refusals that changed state: {report.refused_yet_changed}",
             report.problems,
@@ -289,6 +319,24 @@ def main(argv: list[str] | None = None) -> int:
         )
     )
 
+    state = work / "sandbox-options.sqlite3"
+    with servers.emulator(work / "sandbox-options.log", state=state, users=users) as server:
+        report = sandbox_options.run_sandbox_options(
+            server, state, examples=args.sandbox_option_examples
+        )
+    results["hostile sandbox options"] = as_record(report)
+    problems["hostile sandbox options"] = report.problems
+    rows.append(
+        row(
+            "hostile sandbox options (issue 24)",
+            f"{report.requests} creates ({dict(report.by_option)}), nbmock serve --workers 2",
+            f"HTTP statuses {dict(report.by_status)}; HTTP 500: {report.http_500}; files left: "
+            f"{report.files_left}; descriptors {report.descriptors_before} before, "
+            f"{report.descriptors_after} after",
+            report.problems,
+        )
+    )
+    print(f"  sandbox options: {'ok' if not report.problems else report.problems[:5]}", flush=True)
     with servers.emulator(
         work / "sandbox-paths.log", state=work / "sandbox-paths.sqlite3"
     ) as server:

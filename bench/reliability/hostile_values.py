@@ -4,19 +4,22 @@ Hypothesis writes the JSON object parameters (``podPlacementPolicy``,
 ``customResources``) with lone surrogate escapes in keys and values, nesting
 and size at and just past the model's limits, numbers in non-ASCII digits,
 and names with control or only invisible characters; and state snapshots
-carrying the same, or counters at and past their bounds. Each goes in
-process to copy, update or ``POST /__mock__/state``.
+carrying the same, or counters at and past their bounds; and uploaded files
+(``manifestFile``, the API's only one) holding the same classes. Each goes in
+process to copy, update (with or without the file) or ``POST /__mock__/state``.
 
 What must hold (issue 11): no answer is an HTTP 500 or an ArcGIS code 500;
 a refused request changes nothing (the exported state is the same before
 and after); after an accepted one, every list and get still answers in
-every format, and the exported state imports back.
+every format, the runtime's manifest too, and the exported state imports back.
 """
 
 from __future__ import annotations
 
+import io
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -156,6 +159,144 @@ def hostile_snapshots(draw, export: dict[str, Any]) -> tuple[str, str]:
     return kind, json.dumps(snapshot)
 
 
+#: What an uploaded manifest can carry: one hostile value of each class, or bytes that are
+#: no manifest (non-UTF-8, BOMs, truncated), or far too many libraries.
+MANIFEST_FILE_KINDS = (
+    "surrogate",
+    "constant",
+    "deep",
+    "number",
+    "huge number",
+    "duplicate key",
+    "encoding",
+    "type",
+    "bytes",
+    "count",
+    "plain",
+)
+
+
+@st.composite
+def hostile_manifest_files(draw) -> tuple[str, bytes]:
+    """(what it carries, an uploaded ``manifestFile``): a manifest, in either shape the
+    API takes, with one hostile value somewhere in it, or bytes that are no manifest."""
+    good = {"name": "rich", "version": "13.9.4", "channel": "conda-forge", "build_number": 0}
+    marker = "@@HOSTILE@@"
+    kind = draw(st.sampled_from(MANIFEST_FILE_KINDS))
+    where = draw(st.sampled_from(["name", "version", "build_string", "channel", "extra key"]))
+    row = dict(good)
+    if kind == "surrogate":
+        text = draw(st.text(st.characters(codec="ascii", exclude_categories=("Cc",)), max_size=4))
+        piece = json.dumps(text)[1:-1] + draw(_LONE_SURROGATES)
+        if where == "extra key":
+            row[marker] = 1
+            hostile = f'"{piece}"'
+        else:
+            row[where] = marker
+            hostile = f'"{piece}x"'
+    elif kind == "constant":
+        row[draw(st.sampled_from(["build_number", "extra"]))] = marker
+        hostile = draw(st.sampled_from(["NaN", "Infinity", "-Infinity", "1e999"]))
+    elif kind == "deep":
+        depth = draw(st.integers(JSON_MAX_DEPTH - 2, 1200))
+        row["extra"] = marker
+        hostile = "[" * depth + "]" * depth
+    elif kind == "number":
+        row["build_number"] = draw(st.sampled_from([2**64, -1, 1.5, True, 10**400]))
+        hostile = None
+    elif kind == "huge number":
+        # Python's int() refuses over 4,300 digits with a ValueError, not the JSON decoder.
+        row[draw(st.sampled_from(["build_number", "extra"]))] = marker
+        digits = draw(st.sampled_from([4300, 4301, 100_000]) | st.integers(300, 5000))
+        hostile = draw(st.sampled_from(["", "-"])) + "9" * digits
+        hostile += draw(st.sampled_from(["", ".5", "e5", "e-99999", "e99999"]))
+    elif kind == "duplicate key":
+        # RFC 8259 leaves duplicate names to the reader; json.loads keeps the last.
+        first = json.dumps(row)
+        twice = draw(st.sampled_from(["name", "version", "build_number"]))
+        text = (
+            first[:-1]
+            + f', "{twice}": '
+            + draw(st.sampled_from(['"second"', "null", "1", "[]", '"\\udc00"']))
+            + "}"
+        )
+        if draw(st.booleans()):
+            text = '{"libraries": [' + text + '], "libraries": []}'
+        else:
+            text = "[" + text + "]"
+        return kind, text.encode("utf-8")
+    elif kind == "encoding":
+        name = draw(st.sampled_from(["rich", "réel", "😀"]))
+        text = json.dumps([dict(good, name=name)], ensure_ascii=False)
+        codec = draw(st.sampled_from(["utf-8-sig", "utf-16", "utf-16-le", "utf-32", "latin-1"]))
+        return f"{kind} {codec}", text.encode(codec, "replace")
+    elif kind == "type":
+        row[draw(st.sampled_from(["name", "version"]))] = draw(
+            st.sampled_from([None, 1, [], {}, "", " ", True])
+        )
+        hostile = None
+    elif kind == "bytes":
+        return kind, draw(
+            st.sampled_from(
+                [
+                    b"",
+                    b"\xff\xfe{}",
+                    b"\xef\xbb\xbf[]",
+                    b"\xef\xbb\xbf\xef\xbb\xbf[]",
+                    b'{"libraries": [',
+                    b"\x00" * 8,
+                    b'[{"name": "\xc3\x28", "version": "1"}]',
+                    b'[{"name": "\xed\xa0\x80", "version": "1"}]',
+                ]
+            )
+            | st.binary(max_size=64)
+        )
+    elif kind == "count":
+        rows = [dict(good, name=f"lib{i}") for i in range(draw(st.sampled_from([5000, 5001])))]
+        return kind, json.dumps(rows).encode()
+    else:
+        hostile = None
+    rows = [row] if draw(st.booleans()) else {"libraries": [row]}
+    text = json.dumps(rows)
+    if hostile is not None:
+        text = text.replace(f'"{marker}"', hostile)
+    return kind, text.encode("utf-8", "surrogatepass")
+
+
+@dataclass(frozen=True)
+class UploadSite:
+    """One operation that reads an uploaded file: where it is, and what to send with it."""
+
+    flavour: str
+    operation: str  # "update" acts on a runtime made first; "register" makes one
+    parameter: str
+    form: dict[str, str]
+    contents: Callable[[], st.SearchStrategy[tuple[str, bytes]]]
+
+    @property
+    def label(self) -> str:
+        return f"{self.parameter} ({self.flavour} {self.operation})"
+
+
+#: The standalone Notebook Server's register form (its update takes the same).
+SERVER_FORM = {
+    "name": "Hostile upload",
+    "imageId": "sha256:" + "1e" * 32,
+    "requiresAdvancedPrivileges": "false",
+    "maxCPU": "2",
+    "maxMemory": "4",
+    "maxMemoryUnit": "g",
+}
+#: Every operation that reads a file from a multipart upload, in every flavour, with the
+#: strategy of its hostile contents; tests/test_hardened_values.py fails when a
+#: ``wire.uploaded_file`` call site appears without its line here.
+UPLOAD_SITES = (
+    UploadSite("kubernetes", "update", "manifestFile", UPDATE_FORM, hostile_manifest_files),
+    UploadSite("notebook-server", "register", "manifestFile", SERVER_FORM, hostile_manifest_files),
+    UploadSite("notebook-server", "update", "manifestFile", SERVER_FORM, hostile_manifest_files),
+)
+
+
 # --- the run ----------------------------------------------------------------------
 
 
@@ -166,6 +307,7 @@ class HostileValuesReport:
     by_outcome: Counter = field(default_factory=Counter)
     http_500: int = 0
     refused_yet_changed: int = 0
+    by_file_kind: Counter = field(default_factory=Counter)
     problems: list[str] = field(default_factory=list)
 
 
@@ -191,28 +333,7 @@ def run_hostile_values(examples: int = 300, *, seed: int | None = None) -> Hosti
     copy_id = a_copy()
 
     def check(target: str, kind: str, response, before: dict[str, Any]) -> None:
-        report.requests += 1
-        report.by_target[target] += 1
-        outcome = _outcome(response)
-        report.by_outcome[outcome] += 1
-        label = f"{target} with a hostile {kind}"
-        if response.status_code >= 500 or outcome == "code 500":
-            report.http_500 += 1
-            report.problems.append(f"{outcome} for {label}: {response.data[:160]!r}")
-            return
-        if outcome != "success":
-            if state() != before:
-                report.refused_yet_changed += 1
-                report.problems.append(f"refused ({outcome}) yet state changed: {label}")
-            return
-        for fmt in ("json", "pjson", "html"):
-            listed = client.get(RUNTIMES, query_string={"f": fmt, "token": token})
-            if listed.status_code != 200:
-                report.problems.append(f"list f={fmt} answers {listed.status_code} after {label}")
-        exported = client.get("/__mock__/state")
-        back = client.post("/__mock__/state", json=exported.get_json(force=True))
-        if back.status_code != 200:
-            report.problems.append(f"the export after {label} does not import back: {back.data!r}")
+        _check(report, client, token, target, kind, response, before, state)
 
     @settings(
         max_examples=examples,
@@ -260,7 +381,104 @@ def run_hostile_values(examples: int = 300, *, seed: int | None = None) -> Hosti
 
     forms()
     snapshots()
+    for site in UPLOAD_SITES:
+        _run_upload_site(site, examples, seed, report)
     return report
+
+
+def _run_upload_site(
+    site: UploadSite, examples: int, seed: int | None, report: HostileValuesReport
+) -> None:
+    """``examples`` hostile files to ``site``, in a fresh app of its flavour; each must be
+    refused without change, or taken with the runtime's manifest answering after."""
+    app = create_app(flavour=site.flavour, seed=7)
+    client = app.test_client()
+    token = client.post(
+        "/arcgis/sharing/rest/generateToken",
+        data={"username": "admin", "password": "admin1234", "f": "json"},
+    ).get_json(force=True)["token"]
+
+    def post(path: str, **extra: Any):
+        return client.post(
+            f"{RUNTIMES}/{path}",
+            data={**site.form, "f": "json", "token": token, **extra},
+            content_type="multipart/form-data",
+        )
+
+    def state() -> dict[str, Any]:
+        return client.get("/__mock__/state").get_json(force=True)
+
+    if site.operation == "update":
+        made = (
+            post(f"{STANDARD_ID}/copy", **SEED_COPY)
+            if site.flavour == "kubernetes"
+            else post("register")
+        )
+        target_id = made.get_json(force=True)["notebookRuntime"]["id"]
+
+    @settings(
+        max_examples=examples,
+        database=None,
+        deadline=None,
+        derandomize=seed is not None,
+        suppress_health_check=list(HealthCheck),
+        phases=[p for p in settings.default.phases if p.name != "shrink"],
+    )
+    @given(site.contents())
+    def uploads(carried) -> None:
+        kind, content = carried
+        report.by_file_kind[f"{site.label} {kind.split()[0]}"] += 1
+        if len(state()["runtimes"]) > 30:
+            client.post("/__mock__/reset")  # register adds one per accepted file
+        before = state()
+        upload = (io.BytesIO(content), "upload.json", "application/json")
+        path = f"{target_id}/update" if site.operation == "update" else "register"
+        response = post(path, **{site.parameter: upload})
+        _check(report, client, token, site.label, kind, response, before, state)
+        if _outcome(response) != "success":
+            return
+        shown_id = (
+            target_id
+            if site.operation == "update"
+            else response.get_json(force=True)["notebookRuntime"]["id"]
+        )
+        for fmt in ("json", "pjson", "html"):
+            shown = client.get(
+                f"{RUNTIMES}/{shown_id}/manifest", query_string={"f": fmt, "token": token}
+            )
+            if shown.status_code != 200:
+                report.problems.append(
+                    f"manifest f={fmt} answers {shown.status_code} after a {kind} {site.label}"
+                )
+
+    uploads()
+
+
+def _check(report, client, token, target, kind, response, before, state) -> None:
+    """Count ``response``; a 500 or a refusal that changed ``state()`` is a problem, and
+    after a success every list answers in every format and the export imports back."""
+    report.requests += 1
+    report.by_target[target] += 1
+    outcome = _outcome(response)
+    report.by_outcome[outcome] += 1
+    label = f"{target} with a hostile {kind}"
+    if response.status_code >= 500 or outcome == "code 500":
+        report.http_500 += 1
+        report.problems.append(f"{outcome} for {label}: {response.data[:160]!r}")
+        return
+    if outcome != "success":
+        if state() != before:
+            report.refused_yet_changed += 1
+            report.problems.append(f"refused ({outcome}) yet state changed: {label}")
+        return
+    for fmt in ("json", "pjson", "html"):
+        listed = client.get(RUNTIMES, query_string={"f": fmt, "token": token})
+        if listed.status_code != 200:
+            report.problems.append(f"list f={fmt} answers {listed.status_code} after {label}")
+    exported = client.get("/__mock__/state")
+    back = client.post("/__mock__/state", json=exported.get_json(force=True))
+    if back.status_code != 200:
+        report.problems.append(f"the export after {label} does not import back: {back.data!r}")
 
 
 def _outcome(response) -> str:

@@ -67,20 +67,22 @@ def authenticate(users: UserDirectory, username: str, password: str, *, now_ms: 
     if policy is None or users.get(username) is None:
         return users.authenticate(username, password)
     records = _records()
-    until = records.locked_until(username)
-    if until is not None and until > now_ms:
-        raise AccountLocked(until)
-    user = users.authenticate(username, password)
-    if user is not None:
-        if until is not None:  # failures are counted only while consecutive
-            records.succeed(username)
-        return user
-    until = records.fail(
+    lock_ms = int(policy.lock_minutes * 60_000)
+    until, attempt = records.begin(
         username,
         now_ms=now_ms,
         window_ms=int(policy.window_minutes * 60_000),
         attempts=policy.attempts,
-        lock_ms=int(policy.lock_minutes * 60_000),
+        lock_ms=lock_ms,
+    )
+    if until:
+        raise AccountLocked(until)
+    user = users.authenticate(username, password)
+    if user is not None:
+        records.succeed(username)  # failures are counted only while consecutive
+        return user
+    until = records.fail(
+        username, attempt=attempt, attempts=policy.attempts, now_ms=now_ms, lock_ms=lock_ms
     )
     if until:
         raise AccountLocked(until)

@@ -47,40 +47,54 @@ class SignInRecords:
             ).rowcount
         return inserted == 1
 
-    def locked_until(self, username: str) -> int | None:
-        """Epoch ms until which ``username`` is (or was) locked, 0 if never; None when
-        there is no failure on record, so a good sign-in then needs no write."""
-        with self.store.autocommit() as db:
-            row = db.execute(
-                "SELECT locked_until FROM signin_failures WHERE username = ?", (username,)
-            ).fetchone()
-        return None if row is None else row[0]
-
-    def fail(
+    def begin(
         self, username: str, *, now_ms: int, window_ms: int, attempts: int, lock_ms: int
-    ) -> int:
-        """Count a failed sign-in; returns the epoch ms it is locked until (0: not locked).
+    ) -> tuple[int, int]:
+        """Claim one sign-in attempt before its password is checked: ``(locked_until,
+        attempt)``, ``locked_until`` non-zero when the account refuses it.
 
-        Failures count within ``window_ms`` of the first; the ``attempts``-th locks
-        the account for ``lock_ms`` and starts the count afresh.
+        The claim is counted as a failure at once, in the same write transaction that
+        reads the lock, so however many workers check passwords at the same moment, at
+        most ``attempts`` checks run per lock: the claim past them locks the account.
+        A claim that succeeds is undone by ``succeed``; one that fails is settled by
+        ``fail``. Failures count within ``window_ms`` of the first.
         """
         with self.store.write() as db:
             row = db.execute(
-                "SELECT failures, first_ms FROM signin_failures WHERE username = ?", (username,)
+                "SELECT failures, first_ms, locked_until FROM signin_failures WHERE username = ?",
+                (username,),
             ).fetchone()
-            failures, first_ms = (0, now_ms) if row is None else row
+            failures, first_ms, locked_until = (0, now_ms, 0) if row is None else row
+            if locked_until > now_ms:
+                return locked_until, 0
             if now_ms - first_ms > window_ms:
                 failures, first_ms = 0, now_ms
             failures += 1
-            locked_until = now_ms + lock_ms if failures >= attempts else 0
-            if locked_until:
-                failures = 0
+            locked_until = 0
+            if failures > attempts:
+                failures, locked_until = 0, now_ms + lock_ms
             db.execute(
                 "INSERT INTO signin_failures (username, failures, first_ms, locked_until) "
                 "VALUES (?, ?, ?, ?) ON CONFLICT(username) DO UPDATE SET "
                 "failures = excluded.failures, first_ms = excluded.first_ms, "
                 "locked_until = excluded.locked_until",
                 (username, failures, first_ms, locked_until),
+            )
+        return locked_until, failures
+
+    def fail(self, username: str, *, attempt: int, attempts: int, now_ms: int, lock_ms: int) -> int:
+        """Settle a claimed attempt whose password was wrong; returns the epoch ms the
+        account is locked until (0: not locked). The ``attempts``-th failure locks it."""
+        if attempt < attempts:
+            return 0
+        locked_until = now_ms + lock_ms
+        with self.store.write() as db:
+            db.execute(
+                "INSERT INTO signin_failures (username, failures, first_ms, locked_until) "
+                "VALUES (?, 0, ?, ?) ON CONFLICT(username) DO UPDATE SET failures = 0, "
+                "locked_until = CASE WHEN signin_failures.locked_until > excluded.locked_until "
+                "THEN signin_failures.locked_until ELSE excluded.locked_until END",
+                (username, now_ms, locked_until),
             )
         return locked_until
 

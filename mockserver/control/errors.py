@@ -1,6 +1,18 @@
-"""Refusals of the control plane: a real HTTP status, since no ArcGIS client reads them."""
+"""Refusals of the control plane: a real HTTP status, since no ArcGIS client reads them.
+
+Every answer under ``/__mock__/`` is the control plane's JSON envelope, those of
+Flask's routing (an unknown verb, a method a verb does not take) and of a bug
+included: a script driving the emulator reads JSON, never an HTML page.
+"""
 
 from __future__ import annotations
+
+from flask import Response, jsonify
+from werkzeug.exceptions import HTTPException
+
+from mockserver.core import messages
+
+ROOT = "/__mock__"
 
 
 class ControlError(Exception):
@@ -8,3 +20,39 @@ class ControlError(Exception):
         super().__init__(message)
         self.message = message
         self.status = status
+
+
+def owns(path: str) -> bool:
+    """Whether ``path`` is the control plane's (a sandbox's own included)."""
+    return path == ROOT or path.startswith(ROOT + "/")
+
+
+def answer(error: ControlError) -> Response:
+    response = jsonify(status="error", messages=[error.message], code=error.status)
+    response.status_code = error.status
+    return response
+
+
+def http_error(error: HTTPException, path: str, method: str) -> Response:
+    """Flask's own refusal of a control-plane request, in the control plane's envelope."""
+    status = error.code or 500
+    if status == 404:
+        # The path is cut: it is whatever the client typed, and may be long.
+        message = f"No control-plane resource {path[:120]!r}; the README lists /__mock__/."
+    elif status == 405:
+        message = f"{method[:16]} is not allowed on {path[:120]!r}."
+    elif status >= 500:
+        message = messages.INTERNAL_ERROR
+    else:
+        message = error.description or error.name
+    response = answer(ControlError(message, status=status))
+    if status == 405 and error.get_headers():
+        for name, value in error.get_headers():
+            if name.lower() == "allow":
+                response.headers["Allow"] = value
+    return response
+
+
+def internal_error() -> Response:
+    """A bug under ``/__mock__/``: HTTP 500 so tests notice, in JSON so scripts can read it."""
+    return answer(ControlError(messages.INTERNAL_ERROR, status=500))

@@ -13,6 +13,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from mockserver.serving.redact import redact
+
 MASK = "***"
 
 #: Parameter or response keys whose values are credentials (``token``,
@@ -55,9 +57,27 @@ def masked_params(params: Mapping[str, str]) -> dict[str, str]:
         if index == MAX_PARAMS:
             kept["(more)"] = f"{len(params) - MAX_PARAMS} parameters not kept"
             break
-        name = cut(key, MAX_NAME_CHARS)
-        kept[name] = MASK if _is_secret_key(key) else cut(value, MAX_VALUE_CHARS)
+        # Names are nearly always identifiers (maxCpu, f), which hold no credential.
+        name = cut(key if key.isidentifier() else _masked_text(key), MAX_NAME_CHARS)
+        kept[name] = MASK if _is_secret_key(key) else cut(_masked_text(value), MAX_VALUE_CHARS)
     return kept
+
+
+#: What a text holding a credential must contain: a token this emulator issues starts
+#: ``WyJ`` (serving/redact.py), a ``name=value`` pair has ``=`` (or ``%3D``), a header ``bearer``.
+_CREDENTIAL_HINT = re.compile(r"WyJ|=|%3[Dd]|[Bb][Ee][Aa][Rr][Ee][Rr]")
+
+
+def _masked_text(text: str) -> str:
+    """``text`` with any credential it carries masked, whatever the parameter's name:
+    ``x=<token>``, ``token%00=<token>``, ``redirect=https://...?token=<token>``.
+
+    By value, because a name is whatever the client typed; one search for the hints
+    skips the regular expressions for the plain values nearly every request sends.
+    """
+    if _CREDENTIAL_HINT.search(text) is None:
+        return text
+    return redact(text)
 
 
 def cut(text: str, limit: int) -> str:
@@ -70,12 +90,24 @@ def cut(text: str, limit: int) -> str:
 def _is_secret_key(key: str) -> bool:
     # Clients send the same few names on every request: remember the short ones
     # (the search costs more than the rest of the masking), never a huge one.
-    return _is_short_secret_key(key) if len(key) <= 64 else SECRET_KEY.search(key) is not None
+    return _is_short_secret_key(key) if len(key) <= 64 else _secret_name(key)
 
 
 @functools.lru_cache(maxsize=1024)
 def _is_short_secret_key(key: str) -> bool:
-    return SECRET_KEY.search(key) is not None
+    return _secret_name(key)
+
+
+#: What a name may carry around its word that a server still reads as the name: ``token\x00``,
+#: ``token[]``, `` token ``, ``password;`` (PHP, Rails and some proxies strip them).
+_NAME_DECORATION = re.compile(r"[^0-9A-Za-z_]+")
+
+
+def _secret_name(key: str) -> bool:
+    return (
+        SECRET_KEY.search(key) is not None
+        or SECRET_KEY.search(_NAME_DECORATION.sub("", key)) is not None
+    )
 
 
 def masked_response(payload: Any) -> Any:
@@ -88,6 +120,8 @@ def masked_response(payload: Any) -> Any:
         }
     if isinstance(payload, list):
         return [masked_response(item) for item in payload]
+    if isinstance(payload, str):
+        return _masked_text(payload)  # a token echoed under any key, or inside a message
     return payload
 
 
@@ -105,7 +139,7 @@ def response_json(mimetype: str | None, data: bytes) -> tuple[str | None, Any]:
         return None, None
     head = text[:32]
     is_error = head.startswith('{"status": "error"') or head.startswith('{"error"')
-    if not (is_error or _may_hold_secret(text)):
+    if not (is_error or "WyJ" in text or _may_hold_secret(text)):
         return text, None
     try:
         payload = json.loads(text)

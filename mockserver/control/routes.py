@@ -119,7 +119,8 @@ def _json() -> Any:
     return value
 
 
-def _body() -> dict[str, Any]:
+def json_object() -> dict[str, Any]:
+    """The JSON object sent (``{}`` for none): strict JSON, or a ``ControlError``."""
     body = _json()
     if not isinstance(body, dict):
         raise ControlError("The body must be a JSON object.")
@@ -153,7 +154,7 @@ def health():
 def reset():
     """Back to the release's seeded runtimes; journal, faults and clock cleared."""
     plane = _plane()
-    body = _body()
+    body = json_object()
     seed_given = "seed" in body
     seed = _seed_value(body) if seed_given else None
     reset_state(plane, seed=seed, seed_given=seed_given)
@@ -170,7 +171,7 @@ def get_state():
 @control.post("/state")
 def post_state():
     plane = _plane()
-    count = import_state(plane, _body())
+    count = import_state(plane, json_object())
     return jsonify(status="success", runtimes=count)
 
 
@@ -178,7 +179,7 @@ def post_state():
 def seed():
     """Ids from now on follow the seed: after a reset, the n-th copy gets the same ids every run."""
     plane = _plane()
-    body = _body()
+    body = json_object()
     if "seed" not in body:
         raise ControlError("'seed' is required: an integer, or null for random ids.")
     value = _seed_value(body)
@@ -263,7 +264,7 @@ def get_clock():
 def post_clock():
     """Move the deployment's clock: ``advance_seconds``, ``epoch_seconds`` or ``real: true``."""
     plane = _plane()
-    body = _body()
+    body = json_object()
     given = [key for key in ("advance_seconds", "epoch_seconds", "real") if key in body]
     if len(given) != 1:
         raise ControlError("Send exactly one of 'advance_seconds', 'epoch_seconds' or 'real'.")

@@ -30,9 +30,12 @@ CREATE TABLE IF NOT EXISTS faults (
 #: The control plane's schema, one numbered step per entry (see ``Store.migrate``).
 MIGRATIONS = (SCHEMA,)
 
-#: The journal is pruned to its bounds every this many appends or bytes appended by
-#: one worker, not on each append, to keep the per-request write to a single INSERT.
-#: Between prunes it may pass its byte bound by at most this much per worker.
+#: The journal is pruned to its entry bound every this many appends by one worker, and
+#: to its byte bound every this many bytes appended by one worker, not on each append,
+#: to keep the per-request write to a single INSERT. The entry bound is a range delete
+#: on the key (id arithmetic); the byte bound must sum the entries' sizes, a scan of
+#: the whole journal, so it runs only as often as the byte slack allows. Between
+#: prunes the journal may pass each bound by at most this much per worker.
 PRUNE_EVERY_APPENDS = 256
 PRUNE_EVERY_BYTES = 1024 * 1024
 
@@ -58,19 +61,25 @@ class ControlStore:
         with self._lock:
             self._appends += 1
             self._bytes += len(entry)
-            due = self._appends >= PRUNE_EVERY_APPENDS or self._bytes >= PRUNE_EVERY_BYTES
-            if due:
-                self._appends = self._bytes = 0
-        if due:
-            self.prune_journal()
+            count_due = self._appends >= PRUNE_EVERY_APPENDS
+            bytes_due = self._bytes >= PRUNE_EVERY_BYTES
+            if count_due:
+                self._appends = 0
+            if bytes_due:
+                self._bytes = 0
+        if count_due or bytes_due:
+            self.prune_journal(by_bytes=bytes_due)
 
-    def prune_journal(self) -> None:
-        """Drop the oldest entries beyond ``max_entries`` or beyond ``max_bytes`` in all."""
+    def prune_journal(self, *, by_bytes: bool = True) -> None:
+        """Drop the oldest entries beyond ``max_entries`` and, ``by_bytes``, beyond
+        ``max_bytes`` in all."""
         with self.store.write() as db:
             newest = db.execute("SELECT MAX(seq) FROM journal").fetchone()[0] or 0
             db.execute("DELETE FROM journal WHERE seq <= ?", (newest - self.max_entries,))
+            if not by_bytes:
+                return
             row = db.execute(
-                "SELECT seq FROM (SELECT seq, SUM(octet_length(entry)) "
+                f"SELECT seq FROM (SELECT seq, SUM({self.store.byte_length('entry')}) "
                 "OVER (ORDER BY seq DESC) AS total FROM journal) AS sizes "
                 "WHERE total > ? ORDER BY seq DESC LIMIT 1",
                 (self.max_bytes,),
@@ -96,7 +105,7 @@ class ControlStore:
         """(entries, bytes) the journal holds now."""
         with self.store.autocommit() as db:
             count, size = db.execute(
-                "SELECT COUNT(*), COALESCE(SUM(octet_length(entry)), 0) FROM journal"
+                f"SELECT COUNT(*), COALESCE(SUM({self.store.byte_length('entry')}), 0) FROM journal"
             ).fetchone()
         return count, size
 

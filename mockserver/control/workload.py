@@ -19,7 +19,7 @@ from flask import Blueprint, jsonify
 
 from mockserver.control import context
 from mockserver.control.errors import ControlError
-from mockserver.control.routes import _body, check_access, control_error
+from mockserver.control.routes import check_access, control_error, json_object
 from mockserver.workload import model
 from mockserver.workload.backend import WorkloadBackend
 
@@ -83,7 +83,7 @@ def _item_json(item: model.Item) -> dict[str, Any]:
 def post_items():
     """``{"items": [{"owner", "title", "id"?}]}``: notebook items the Portal then serves."""
     checked = []
-    for index, record in enumerate(_records(_body(), "items")):
+    for index, record in enumerate(_records(json_object(), "items")):
         where = f"items[{index}]"
         checked.append(
             {
@@ -104,7 +104,7 @@ def post_notebooks():
     many (each its own item unless ``itemId`` is given)."""
     backend = _backend()
     checked = []
-    for index, record in enumerate(_records(_body(), "notebooks")):
+    for index, record in enumerate(_records(json_object(), "notebooks")):
         where = f"notebooks[{index}]"
         runtime_id = record.get("runtimeId", backend.profile.standard_runtime_id)
         if not isinstance(runtime_id, str) or not 0 < len(runtime_id) <= 128:
@@ -172,7 +172,7 @@ def post_jobs():
     ``executeSeconds`` and ``failure`` (a message, or null to succeed) say how executions
     go, of ``itemId`` only if given; ``openSeconds`` how long opening takes; ``queueSeconds``
     how long a job stays SUBMITTED. Whatever is left out stays as it was."""
-    body = _body()
+    body = json_object()
     known = {"executeSeconds", "failure", "itemId", "openSeconds", "queueSeconds"}
     unknown = sorted(set(body) - known)
     if unknown:

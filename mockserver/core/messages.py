@@ -50,7 +50,7 @@ EXPIRATION_NOT_POSITIVE = "'expiration' must be positive."  # [inferred]
 CREDENTIALS_REQUIRED = "'username' and 'password' are required."  # [inferred]
 #: [inferred] a token exchange (serverUrl and token) for a server the Portal does not federate.
 NOT_A_FEDERATED_SERVER = "'serverUrl' is not a server federated with this portal."
-ACCOUNT_LOCKED = (  # [inferred] wording; the lockout itself: mockserver/auth/attempts.py
+ACCOUNT_LOCKED = (  # [inferred] wording; the lockout itself: mockserver/auth/lockout.py
     "Too many invalid sign-in attempts. The account is locked; try again later."
 )
 
@@ -65,6 +65,13 @@ SIGN_IN_AS_SOMEONE_ELSE = (
     "You are signed in as a user without permission for that page. Sign in as someone else."
 )
 OPERATION_NOT_OFFERED = "'{name}' is not offered for runtime '{id}'."
+#: What the page a browser is sent to after a successful form says, by what was done.
+DONE = {
+    "created": "Runtime '{name}' created.",
+    "updated": "Runtime '{name}' updated.",
+    "upgraded": "Runtime '{name}' upgraded.",
+    "unregistered": "Runtime '{name}' unregistered.",
+}
 OAUTH_INVALID_CLIENT = "Invalid client_id"  # [client] looks for these words
 OAUTH_INVALID_REDIRECT = "Invalid redirect_uri"  # [client]
 OAUTH_UNSUPPORTED_RESPONSE_TYPE = (  # [inferred]

@@ -171,14 +171,26 @@ class ServerRuntimesBackend:
         runtimes = _snapshot_runtimes(snapshot.get("runtimes"))
         id_sequence = _counter(snapshot.get("idSequence", 0), "idSequence")
         last_revision = _counter(snapshot.get("lastRevision", 0), "lastRevision")
+        problem = model.unreachable(
+            [runtime for runtime, _ in runtimes],
+            esri_ids=[body["id"] for body in esri_runtimes(self.current_runtime_version)],
+        )
+        if problem is not None:
+            raise ValueError(problem)
+        newest = max([0, *(runtime.revision for runtime, _ in runtimes)])
+        if last_revision < newest:
+            raise ValueError(
+                f"'lastRevision' ({last_revision}) is below a runtime's revision ({newest}): "
+                "every revision comes from that counter."
+            )
         tx.delete_all_runtimes()
         for runtime, manifest in runtimes:
             tx.insert_runtime(runtime.to_dict())
             tx.set_uploaded_manifest(runtime.id, manifest)
         tx.set_meta("id_sequence", str(id_sequence))
-        newest = max([last_revision, *(runtime.revision for runtime, _ in runtimes)])
         current = int(tx.get_meta("last_revision", "0"))
-        tx.set_meta("last_revision", str(max(current, newest)))
+        # Revisions never go back, even to an older snapshot's.
+        tx.set_meta("last_revision", str(max(current, last_revision)))
 
     # --- seeding ---------------------------------------------------------------
 

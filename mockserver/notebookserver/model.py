@@ -368,3 +368,41 @@ def stored_runtime(data: Mapping[str, Any]) -> ServerRuntime:
         problems.add(f"'revision' must be an integer from 0 to {2**53 - 1}.")
     problems.raise_if_any()
     return ServerRuntime.from_dict(data)
+
+
+#: The ids ``register`` makes: a UUID4 as ``str(uuid.UUID(...))`` writes it (core/ids.py).
+_REGISTERED_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+
+
+def unreachable(runtimes: list[ServerRuntime], *, esri_ids: list[str]) -> str | None:
+    """What in ``runtimes`` no sequence of API calls could have made, else None.
+
+    A state import must end in a state the API itself can reach, or a later call
+    does what the API never would: an import marking Esri's Standard runtime as
+    registered let ``unregister`` delete it (issue 24). Esri's runtimes
+    (``esri_ids``) are always there and always Esri's; any other runtime is a
+    registered one, with an id as register makes them.
+    """
+    for index, runtime in enumerate(runtimes):
+        where = f"runtimes[{index}]"
+        if runtime.id in esri_ids:
+            if not runtime.esriProvidedRuntime:
+                return (
+                    f"{where}: Esri's runtime {runtime.id}'s 'esriProvidedRuntime' must be "
+                    "true; no call changes it."
+                )
+            continue
+        if runtime.esriProvidedRuntime:
+            return (
+                f"{where}: only Esri's runtimes ({', '.join(esri_ids)}) have "
+                "'esriProvidedRuntime' true; a registered one has false."
+            )
+        if not _REGISTERED_ID.fullmatch(runtime.id):
+            return (
+                f"{where}: 'id' must be a runtime id as register makes them (a lower-case UUID4)."
+            )
+    present = {runtime.id for runtime in runtimes}
+    for esri_id in esri_ids:
+        if esri_id not in present:
+            return f"Esri's runtime {esri_id} is missing; no call removes it."
+    return None

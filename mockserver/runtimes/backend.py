@@ -18,8 +18,8 @@ from mockserver.runtimes import model
 from mockserver.runtimes.manifests import checked as checked_manifest
 from mockserver.runtimes.manifests import manifest_for, uploaded
 from mockserver.runtimes.model import Runtime
-from mockserver.runtimes.releases import Release, system_runtimes
-from mockserver.runtimes.store import Store, Transaction
+from mockserver.runtimes.releases import RELEASES, Release, system_runtimes
+from mockserver.runtimes.store import Store, Transaction, revision_after
 
 
 class RuntimesBackend:
@@ -68,13 +68,14 @@ class RuntimesBackend:
     def copy(self, source_id: str, params: Mapping[str, str]) -> Runtime:
         with self.store.transaction() as tx:
             source = _get(tx, source_id)
-            sequence, new_id, property_id = self._free_ids(tx)
+            # Both counters in one read and one write: a copy pays for each thing once.
+            id_sequence, last_revision = tx.counters()
+            sequence, new_id, property_id = self._free_ids(tx, id_sequence)
             runtime = model.copy_of(source, params, new_id=new_id, property_id=property_id)
-            tx.set_meta("id_sequence", str(sequence))
-            runtime.revision = _next_revision(tx, self.clock)
-            tx.insert_runtime(runtime.to_dict(), source_id=source.id)
+            runtime.revision = _checked_revision(revision_after(last_revision, self.clock.now_ms()))
             # A copy starts with the libraries its source has now [inferred, M3].
-            tx.set_uploaded_manifest(runtime.id, tx.uploaded_manifest(source.id))
+            tx.insert_copy(runtime.to_dict(), source_id=source.id)
+            tx.set_counters(sequence, runtime.revision)
         return runtime
 
     def update(
@@ -94,12 +95,15 @@ class RuntimesBackend:
                 tx.set_uploaded_manifest(runtime_id, manifest)
         return runtime
 
-    def unregister(self, runtime_id: str) -> None:
+    def unregister(self, runtime_id: str) -> Runtime:
+        """Remove the runtime; the one removed is returned, for the page that says so."""
         with self.store.transaction() as tx:
-            model.check_unregister(_get(tx, runtime_id))
+            runtime = _get(tx, runtime_id)
+            model.check_unregister(runtime)
             for check in self.unregister_checks:
                 check(tx, runtime_id)
             tx.delete_runtime(runtime_id)
+        return runtime
 
     def upgrade(self, runtime_id: str) -> Runtime:
         with self.store.transaction() as tx:
@@ -108,13 +112,12 @@ class RuntimesBackend:
             tx.replace_runtime(runtime.to_dict())
         return runtime
 
-    def _free_ids(self, tx: Transaction) -> tuple[int, str, str]:
-        """The next id sequence whose runtime id is not taken, with its ids.
+    def _free_ids(self, tx: Transaction, sequence: int) -> tuple[int, str, str]:
+        """The next id sequence after ``sequence`` whose runtime id is not taken, with its ids.
 
         Seeded ids follow the sequence, and an imported state may hold a sequence
         below ids it already has: those sequences are skipped, never reused.
         """
-        sequence = int(tx.get_meta("id_sequence", "0"))
         while True:
             sequence += 1
             if sequence > model.MAX_COUNTER:
@@ -166,15 +169,41 @@ class RuntimesBackend:
         runtimes = _snapshot_runtimes(snapshot.get("runtimes"))
         id_sequence = _counter(snapshot.get("idSequence", 0), "idSequence")
         last_revision = _counter(snapshot.get("lastRevision", 0), "lastRevision")
+        problem = model.unreachable(
+            [(runtime, source_id) for runtime, source_id, _ in runtimes],
+            system=[
+                Runtime.from_dict({**body, "revision": 0})
+                for body in system_runtimes(self.current_runtime_version)
+            ],
+            copy_versions=self._copy_versions(),
+        )
+        if problem is not None:
+            raise ValueError(problem)
+        newest = max([0, *(runtime.revision for runtime, _, _ in runtimes)])
+        if last_revision < newest:
+            raise ValueError(
+                f"'lastRevision' ({last_revision}) is below a runtime's revision ({newest}): "
+                "every revision comes from that counter."
+            )
         tx.delete_all_runtimes()
         for runtime, source_id, manifest in runtimes:
             tx.insert_runtime(runtime.to_dict(), source_id=source_id)
             tx.set_uploaded_manifest(runtime.id, manifest)
         tx.set_meta("id_sequence", str(id_sequence))
-        newest = max([last_revision, *(runtime.revision for runtime, _, _ in runtimes)])
         current = int(tx.get_meta("last_revision", "0"))
         # Revisions never go back, even to an older snapshot's.
-        tx.set_meta("last_revision", str(max(current, newest)))
+        tx.set_meta("last_revision", str(max(current, last_revision)))
+
+    def _copy_versions(self) -> list[str]:
+        """The runtime versions a copy can have in this release: those of the releases
+        up to this one that offer copy (a copy keeps its version until upgraded)."""
+        current = model.version_key(self.current_runtime_version)
+        return [
+            profile.runtime_version
+            for profile in RELEASES.values()
+            if "copy" in profile.operations
+            and model.version_key(profile.runtime_version) <= current
+        ]
 
     # --- seeding ---------------------------------------------------------------
 
@@ -246,7 +275,10 @@ def _counter(value: Any, name: str) -> int:
 
 
 def _next_revision(tx: Transaction, clock: Clock) -> int:
-    revision = tx.next_revision(clock.now_ms())
+    return _checked_revision(tx.next_revision(clock.now_ms()))
+
+
+def _checked_revision(revision: int) -> int:
     if revision > model.MAX_COUNTER:
         raise ArcGISError(messages.COUNTER_EXHAUSTED.format(counter="revision counter"))
     return revision

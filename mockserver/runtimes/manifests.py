@@ -14,6 +14,7 @@ from typing import Any
 
 from mockserver.core import messages
 from mockserver.core.errors import InvalidParameters
+from mockserver.runtimes.model import JSON_MAX_DEPTH, strict_json_rule_broken
 from mockserver.runtimes.releases import ADVANCED_ID
 
 #: The keys of a manifest row, in the order Esri's example writes them [doc:manifest].
@@ -77,14 +78,28 @@ def uploaded(raw: bytes) -> dict[str, Any]:
     ``version``; the other keys are kept when given, else null, in Esri's order.
     """
     try:
-        value = json.loads(raw.decode("utf-8"))
+        value = json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise InvalidParameters(messages.MANIFEST_NOT_JSON.format(name=UPLOAD_NAME)) from None
     return checked(value)
 
 
+def _no_constant(text: str) -> None:
+    raise ValueError(f"{text} is not JSON")
+
+
 def checked(value: Any) -> dict[str, Any]:
-    """``value`` (parsed JSON) as a manifest, or ``InvalidParameters`` naming the first problem."""
+    """``value`` (parsed JSON) as a manifest, or ``InvalidParameters`` naming the first problem.
+
+    The whole value must be strict JSON, as every other JSON parameter: ``json.loads``
+    lets a lone surrogate escape through, and one kept would break every answer
+    that shows the manifest, and the state export.
+    """
+    rule = strict_json_rule_broken(value)
+    if rule in (messages.JSON_NOT_UNICODE, messages.JSON_TOO_DEEP):
+        raise InvalidParameters(rule.format(name=UPLOAD_NAME, depth=JSON_MAX_DEPTH))
+    if rule is not None:
+        raise InvalidParameters(messages.MANIFEST_NOT_JSON.format(name=UPLOAD_NAME))
     rows = value.get("libraries") if isinstance(value, dict) else value
     if not isinstance(rows, list) or not rows:
         raise InvalidParameters(messages.MANIFEST_NOT_A_LIST.format(name=UPLOAD_NAME))

@@ -200,7 +200,14 @@ def checked_json_object(name: str, value: Any, problems: _Problems) -> dict[str,
     return value
 
 
-def _strict_json_problem(root: dict[str, Any]) -> str | None:
+def strict_json_rule_broken(value: Any) -> str | None:
+    """The message template of the first strict-JSON rule ``value`` (any parsed JSON)
+    breaks, else None: for JSON that does not come as a form value, such as an
+    uploaded file, which must pass the same rule."""
+    return _strict_json_problem(value)
+
+
+def _strict_json_problem(root: Any) -> str | None:
     """The message template of the first rule ``root`` breaks; walked without recursion."""
     pending: list[tuple[Any, int]] = [(root, 1)]
     while pending:
@@ -441,6 +448,11 @@ def offered_operations(
     return frozenset(offered) & release_operations
 
 
+def version_key(version: str) -> tuple[int, ...]:
+    """Runtime versions in release order (``_version_key``), for the state import's rules."""
+    return _version_key(version)
+
+
 def _version_key(version: str) -> tuple[int, ...]:
     """``"14.0"`` -> ``(14, 0)``; a version that is not dotted numbers sorts first."""
     try:
@@ -517,3 +529,85 @@ def stored_runtime(data: Mapping[str, Any]) -> Runtime:
     _check_min_max(problems, "minMemory", low.bytes, "maxMemory", high.bytes)
     problems.raise_if_any()
     return runtime
+
+
+#: The ids ``copy`` makes: a UUID4 as ``str(uuid.UUID(...))`` writes it, and a property
+#: id of ``p`` and 20 base-36 digits (mockserver/ids.py).
+_COPY_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+_PROPERTY_ID = re.compile(r"p[a-z0-9]{20}")
+
+
+def unreachable(
+    runtimes: list[tuple[Runtime, str | None]],
+    *,
+    system: list[Runtime],
+    copy_versions: list[str],
+) -> str | None:
+    """What in ``runtimes`` (each with the id of the system runtime it was copied from) no
+    sequence of API calls could have made, else None.
+
+    A state import must end in a state the API itself can reach, or a later call
+    does what the API never would (unregister deletes a system runtime once an
+    import marks it a copy). ``system`` are the release's system runtimes as
+    seeded; ``copy_versions`` the runtime versions a copy can have here (made by
+    ``copy`` in this release or an earlier one, kept until upgraded).
+    """
+    shipped = {runtime.id: runtime for runtime in system}
+    for index, (runtime, source_id) in enumerate(runtimes):
+        where = f"runtimes[{index}]"
+        seeded = shipped.get(runtime.id)
+        if seeded is not None:
+            for name in (
+                "copied",
+                "esriProvidedRuntime",
+                "version",
+                "name",
+                "requiresAdvancedPrivileges",
+                "deploymentDefaultPropertyId",
+            ):
+                if getattr(runtime, name) != getattr(seeded, name):
+                    return (
+                        f"{where}: the system runtime {runtime.id}'s '{name}' must be "
+                        f"{_json_text(getattr(seeded, name))}, as the release ships it; "
+                        "no call changes it."
+                    )
+            if source_id is not None:
+                return f"{where}: a system runtime has no 'sourceId'."
+            continue
+        if not runtime.copied or runtime.esriProvidedRuntime:
+            return (
+                f"{where}: a runtime that is not one of the system runtimes ("
+                f"{', '.join(shipped)}) is a copy: 'copied' true, 'esriProvidedRuntime' false."
+            )
+        if not _COPY_ID.fullmatch(runtime.id):
+            return f"{where}: 'id' must be a runtime id as copy makes them (a lower-case UUID4)."
+        if not _PROPERTY_ID.fullmatch(runtime.deploymentDefaultPropertyId):
+            return (
+                f"{where}: 'deploymentDefaultPropertyId' must be 'p' and 20 of a-z, 0-9, "
+                "as copy makes them."
+            )
+        source = shipped.get(source_id) if isinstance(source_id, str) else None
+        if source is None:
+            return (
+                f"{where}: 'sourceId' must be the system runtime it was copied from "
+                f"({' or '.join(shipped)})."
+            )
+        if runtime.requiresAdvancedPrivileges != source.requiresAdvancedPrivileges:
+            return (
+                f"{where}: 'requiresAdvancedPrivileges' must be its source's "
+                f"({_json_text(source.requiresAdvancedPrivileges)})."
+            )
+        if runtime.version not in copy_versions:
+            versions = ", ".join(copy_versions) or "none: this release has no copy"
+            return f"{where}: a copy's 'version' is one copy made ({versions})."
+    present = {runtime.id for runtime, _ in runtimes}
+    for runtime in system:
+        if runtime.id not in present:
+            return (
+                f"the system runtime {runtime.id} ({runtime.name}) is missing; no call removes it."
+            )
+    return None
+
+
+def _json_text(value: Any) -> str:
+    return json.dumps(value)

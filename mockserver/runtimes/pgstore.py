@@ -264,5 +264,9 @@ class PostgresStore(Store):
         finally:
             connection.in_transaction = False
 
+    @staticmethod
+    def byte_length(column: str) -> str:
+        return f"octet_length({column})"
+
     def _ddl(self, db: Any, statement: str) -> None:
         db.execute(column_types(statement))

@@ -13,6 +13,7 @@ from mockserver.runtimes import forms
 from mockserver.runtimes.manifests import UPLOAD_NAME as UPLOADED_MANIFEST
 from mockserver.runtimes.model import Runtime
 from mockserver.web import wire
+from mockserver.web.directory import Done
 from mockserver.web.pipeline import OPERATION, Page, declared, operation
 
 admin = Blueprint("admin", __name__)
@@ -168,7 +169,7 @@ def copy(runtime_id: str):
     runtime = deployment.current().runtimes.copy(runtime_id, wire.params())
     return Page(
         {"notebookRuntime": runtime.to_dict(), "status": "success"},
-        links=lambda: {"new runtime": url_for("admin.get_runtime", runtime_id=runtime.id)},
+        then=lambda: _done(runtime, "created"),
     )
 
 
@@ -184,10 +185,10 @@ def copy(runtime_id: str):
     page=_operation_page("update", "Update", forms.update_defaults),
 )
 def update(runtime_id: str):
-    deployment.current().runtimes.update(
+    runtime = deployment.current().runtimes.update(
         runtime_id, wire.params(), manifest_file=wire.uploaded_file(UPLOADED_MANIFEST)
     )
-    return _success(runtime_id)
+    return Page({"status": "success"}, then=lambda: _done(runtime, "updated"))
 
 
 @operation(
@@ -206,8 +207,11 @@ def update(runtime_id: str):
     ),
 )
 def unregister(runtime_id: str):
-    deployment.current().runtimes.unregister(runtime_id)
-    return Page({"status": "success"}, links=lambda: {"runtimes": url_for("admin.list_runtimes")})
+    runtime = deployment.current().runtimes.unregister(runtime_id)
+    return Page(
+        {"status": "success"},
+        then=lambda: Done(url_for("admin.list_runtimes"), "unregistered", runtime.name),
+    )
 
 
 @operation(
@@ -221,8 +225,8 @@ def unregister(runtime_id: str):
     page=_operation_page("upgrade", "Upgrade"),
 )
 def upgrade(runtime_id: str):
-    deployment.current().runtimes.upgrade(runtime_id)
-    return _success(runtime_id)
+    runtime = deployment.current().runtimes.upgrade(runtime_id)
+    return Page({"status": "success"}, then=lambda: _done(runtime, "upgraded"))
 
 
 @operation(
@@ -240,8 +244,6 @@ def manifest(runtime_id: str):
     )
 
 
-def _success(runtime_id: str) -> Page:
-    return Page(
-        {"status": "success"},
-        links=lambda: {"runtime": url_for("admin.get_runtime", runtime_id=runtime_id)},
-    )
+def _done(runtime: Runtime, what: str) -> Done:
+    """A browser goes on to the runtime's own page, which says what was done."""
+    return Done(url_for("admin.get_runtime", runtime_id=runtime.id), what, runtime.name)

@@ -15,7 +15,8 @@ lock is released.
 The same interface keeps the state in PostgreSQL when ``--state`` is a
 ``postgresql://`` URL (``mockserver/runtimes/pgstore.py``, chosen by
 ``mockserver/runtimes/stores.py``): the rooms write their SQL once, with ``?`` placeholders and
-forms both engines share (``RETURNING``, ``ON CONFLICT``, ``octet_length``).
+forms both engines share (``RETURNING``, ``ON CONFLICT``); where they differ (a text's
+byte length) the store gives the form (``byte_length``).
 Each room's schema is a list of numbered steps (``migrate``), recorded in
 ``schema_migrations``.
 """
@@ -67,12 +68,6 @@ def statements(schema: str) -> list[str]:
     return [statement for statement in schema.split(";") if statement.strip()]
 
 
-def _octet_length(text: str | bytes | None) -> int | None:
-    if text is None:
-        return None
-    return len(text) if isinstance(text, bytes) else len(text.encode("utf-8", "surrogatepass"))
-
-
 class Store:
     """Runtimes as JSON bodies, in insertion order, plus a small key/value ``meta``."""
 
@@ -95,9 +90,6 @@ class Store:
             self._db.execute("PRAGMA journal_mode = WAL")
             # WAL with NORMAL survives a killed process; only power loss may drop the tail.
             self._db.execute("PRAGMA synchronous = NORMAL")
-        if sqlite3.sqlite_version_info < (3, 43):
-            # octet_length is SQL's (and PostgreSQL's) byte count; SQLite has it from 3.43.
-            self._db.create_function("octet_length", 1, _octet_length, deterministic=True)
         self.migrate("runtimes", MIGRATIONS)
         with self.write() as db:
             # A state file made before uploaded manifests (and before numbered migrations,
@@ -137,6 +129,13 @@ class Store:
 
     def _ddl(self, db: Any, statement: str) -> None:
         db.execute(statement)
+
+    @staticmethod
+    def byte_length(column: str) -> str:
+        """SQL for the UTF-8 byte length of a text column. SQL's ``octet_length`` is
+        SQLite's only from 3.43; a text cast to a blob is its UTF-8 bytes, counted in C
+        (a Python function here cost a call per row of a journal scan)."""
+        return f"length(CAST({column} AS BLOB))"
 
     def close(self) -> None:
         with self._lock:
@@ -246,6 +245,11 @@ class Store:
         return default if row is None else row[0]
 
 
+def revision_after(last: int | None, now_ms: int) -> int:
+    """The wall-clock millisecond, or one past ``last`` if that is later: revisions only grow."""
+    return now_ms if last is None else max(now_ms, last + 1)
+
+
 class Transaction:
     """The writes available inside ``Store.transaction()``."""
 
@@ -260,9 +264,27 @@ class Transaction:
     def next_revision(self, now_ms: int) -> int:
         """The wall-clock millisecond, or one past the last revision if that is later."""
         row = self._db.execute("SELECT value FROM meta WHERE key = 'last_revision'").fetchone()
-        revision = max(now_ms, int(row[0]) + 1) if row else now_ms
+        revision = revision_after(int(row[0]) if row else None, now_ms)
         self.set_meta("last_revision", str(revision))
         return revision
+
+    def counters(self) -> tuple[int, int | None]:
+        """(the id sequence, the last revision or None): what a copy draws from, one read."""
+        rows = dict(
+            self._db.execute(
+                "SELECT key, value FROM meta WHERE key IN ('id_sequence', 'last_revision')"
+            ).fetchall()
+        )
+        last = rows.get("last_revision")
+        return int(rows.get("id_sequence", "0")), None if last is None else int(last)
+
+    def set_counters(self, id_sequence: int, last_revision: int) -> None:
+        """Both counters a copy moves, in one write."""
+        self._db.execute(
+            "INSERT INTO meta (key, value) VALUES ('id_sequence', ?), ('last_revision', ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (str(id_sequence), str(last_revision)),
+        )
 
     def get_runtime(self, runtime_id: str) -> dict[str, Any] | None:
         row = self._db.execute("SELECT body FROM runtimes WHERE id = ?", (runtime_id,)).fetchone()
@@ -272,6 +294,14 @@ class Transaction:
         self._db.execute(
             "INSERT INTO runtimes (id, source_id, revision, body) VALUES (?, ?, ?, ?)",
             (body["id"], source_id, body["revision"], json.dumps(body)),
+        )
+
+    def insert_copy(self, body: dict[str, Any], source_id: str) -> None:
+        """A new copy of ``source_id``, with the manifest its source has now, in one statement."""
+        self._db.execute(
+            "INSERT INTO runtimes (id, source_id, revision, body, manifest) "
+            "VALUES (?, ?, ?, ?, (SELECT manifest FROM runtimes WHERE id = ?))",
+            (body["id"], source_id, body["revision"], json.dumps(body), source_id),
         )
 
     def replace_runtime(self, body: dict[str, Any]) -> None:

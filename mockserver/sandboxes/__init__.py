@@ -20,6 +20,7 @@ from mockserver.control import context as control
 from mockserver.core import deployment
 from mockserver.core.settings import Settings
 from mockserver.sandboxes.apps import SandboxDispatcher, Sandboxes, install, of
+from mockserver.sandboxes.routes import gone_contexts
 from mockserver.sandboxes.routes import sandboxes as sandbox_routes
 from mockserver.sandboxes.store import SandboxRecords
 
@@ -33,5 +34,6 @@ def init_app(app: Flask, factory: Callable[[Settings], Flask]) -> Sandboxes:
     registry = Sandboxes(main, SandboxRecords(main.store), factory, settings.refresh)
     install(app, registry)
     app.register_blueprint(sandbox_routes, url_prefix="/__mock__/sandboxes")
+    app.register_blueprint(gone_contexts)
     app.wsgi_app = SandboxDispatcher(app.wsgi_app, registry)  # type: ignore[method-assign]
     return registry

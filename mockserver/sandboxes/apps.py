@@ -127,10 +127,17 @@ class Sandboxes:
             flavour=flavour,
         )
         # Built (state made, runtimes seeded) before it is registered: once listed, it answers.
-        app = self._build(sandbox)
-        if not self.records.add(sandbox, limit=limit, now_ms=now_ms):
-            deployments.of(app).close()
-            self._remove_state(sandbox.id)
+        # Whatever stops it on the way (the limit, a failure), its state files and open
+        # lock go with it: nothing outside --max-sandboxes may stay behind.
+        app = None
+        try:
+            app = self._build(sandbox)
+            added = self.records.add(sandbox, limit=limit, now_ms=now_ms)
+        except BaseException:
+            self._discard(sandbox.id, app)
+            raise
+        if not added:
+            self._discard(sandbox.id, app)
             return None
         with self._lock:
             self._remember(sandbox.id, app)
@@ -216,6 +223,12 @@ class Sandboxes:
                 folder = self._scratch
         os.makedirs(folder, exist_ok=True)
         return os.path.join(folder, f"{sandbox_id}.sqlite3")
+
+    def _discard(self, sandbox_id: str, app: Flask | None) -> None:
+        """Close and remove a sandbox that was never registered."""
+        if app is not None:
+            deployments.of(app).close()
+        self._remove_state(sandbox_id)
 
     def _remove_state(self, sandbox_id: str) -> None:
         path = self.state_of(sandbox_id)

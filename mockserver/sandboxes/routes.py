@@ -6,7 +6,6 @@ bodies): these routes share its ``check_access`` and error answer.
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any
 
@@ -14,13 +13,19 @@ from flask import Blueprint, jsonify, request
 
 from mockserver.auth.users import users_from_mapping, users_to_records
 from mockserver.control.errors import ControlError
-from mockserver.control.routes import check_access, control_error
+from mockserver.control.routes import check_access, control_error, json_object
 from mockserver.core import deployment
+from mockserver.core.errors import ArcGISError
 from mockserver.flavours import FLAVOURS
 from mockserver.sandboxes.apps import current as _registry
 from mockserver.sandboxes.store import Sandbox
+from mockserver.web import directory
 
 sandboxes = Blueprint("nbmock_sandboxes", __name__)
+#: A sandbox's web context once the sandbox is gone (deleted, expired, never made): the
+#: dispatcher hands a live one's to its app, so only these reach the main app.
+gone_contexts = Blueprint("nbmock_sandbox_contexts", __name__)
+_EVERY_METHOD = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 sandboxes.before_request(check_access)
 sandboxes.register_error_handler(ControlError, control_error)
 
@@ -28,6 +33,11 @@ DEFAULT_TTL_SECONDS = 3600
 #: A week: a sandbox is for a pipeline run or a working day, not for keeps.
 MAX_TTL_SECONDS = 7 * 24 * 3600
 FIELDS = {"flavour", "release", "seed", "ttl_seconds", "users"}
+#: Each user costs a password hash (scrypt, a few milliseconds) in the create request,
+#: and a pipeline needs a handful of roles: 500 users were 3.2 s of CPU in one request.
+MAX_USERS = 20
+#: A seed is stored as SQLite's (and PostgreSQL's) 64-bit integer.
+SEED_RANGE = range(-(2**63), 2**63)
 
 
 def _described(sandbox: Sandbox) -> dict[str, Any]:
@@ -49,25 +59,30 @@ def _described(sandbox: Sandbox) -> dict[str, Any]:
 @sandboxes.post("")
 def create():
     """A new sandbox: HTTP 201 with its URL, or 429 past ``--max-sandboxes``."""
-    body = _body()
+    body = json_object()
     unknown = sorted(str(key)[:40] for key in set(body) - FIELDS)
     if unknown:
         raise ControlError(f"Unknown sandbox fields: {', '.join(unknown)}.")
     main = deployment.current()
-    chosen = FLAVOURS.get(body.get("flavour", main.flavour.name))  # type: ignore[arg-type]
+    named = body.get("flavour", main.flavour.name)
+    chosen = FLAVOURS.get(named) if isinstance(named, str) else None
     if chosen is None:
         raise ControlError(f"'flavour' must be one of {', '.join(FLAVOURS)}.")
     # Without a release: the server's own when the flavour is the server's, else the
     # flavour's default.
     default_release = main.release.name if chosen is main.flavour else chosen.default_release
     release = body.get("release", default_release)
-    if release not in chosen.releases:
+    if not isinstance(release, str) or release not in chosen.releases:
         raise ControlError(
             f"'release' must be one of {', '.join(chosen.releases)} for {chosen.name}."
         )
     seed = body.get("seed")
-    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
-        raise ControlError("'seed' must be an integer or null.")
+    if seed is not None and (
+        not isinstance(seed, int) or isinstance(seed, bool) or seed not in SEED_RANGE
+    ):
+        raise ControlError(
+            f"'seed' must be an integer from {SEED_RANGE.start} to {SEED_RANGE.stop - 1}, or null."
+        )
     ttl = body.get("ttl_seconds", DEFAULT_TTL_SECONDS)
     if (
         isinstance(ttl, bool)
@@ -80,6 +95,10 @@ def create():
         )
     users = None
     if body.get("users") is not None:
+        if isinstance(body["users"], dict) and len(body["users"]) > MAX_USERS:
+            raise ControlError(
+                f"A sandbox has at most {MAX_USERS} users; 'users' names {len(body['users'])}."
+            )
         try:
             users = users_to_records(users_from_mapping(body["users"], source="'users'"))
         except ValueError as problem:
@@ -134,14 +153,11 @@ def _no_sandbox(sandbox_id: str) -> ControlError:
     )
 
 
-def _body() -> dict[str, Any]:
-    raw = request.get_data(cache=True)
-    if not raw.strip():
-        return {}
-    try:
-        body = json.loads(raw)
-    except (ValueError, RecursionError):
-        raise ControlError("The body must be JSON (Content-Type: application/json).") from None
-    if not isinstance(body, dict):
-        raise ControlError("The body must be a JSON object.")
-    return body
+@gone_contexts.route("/sb-<sandbox_id>", methods=_EVERY_METHOD)
+@gone_contexts.route("/sb-<sandbox_id>/", methods=_EVERY_METHOD)
+@gone_contexts.route("/sb-<sandbox_id>/<path:rest>", methods=_EVERY_METHOD)
+def gone_context(sandbox_id: str, rest: str = ""):
+    """In the envelope and format the caller's ArcGIS client asked for, with HTTP 404:
+    ``f=json`` reads JSON, a browser gets a page saying what happened."""
+    problem = ArcGISError(_no_sandbox(sandbox_id).message, code=404)
+    return directory.render_error(problem, portal="/sharing/" in request.path, status=404)

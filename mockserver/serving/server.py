@@ -25,13 +25,10 @@ from mockserver.core.errors import Unavailable
 from mockserver.core.settings import Settings
 from mockserver.core.statefile import StateIdentity
 from mockserver.runtimes.stores import redacted_url
+from mockserver.serving.accesslog import ACCESS_LOG_FORMAT, AccessLogger
 from mockserver.serving.redact import redact_loggers
 from mockserver.serving.tls import CertificatePair, self_signed_certificate
 from mockserver.serving.worker import HeadFirstWorker
-
-#: The request line without its query string: GET tokens never reach the log.
-ACCESS_LOG_FORMAT = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
-
 
 #: Threads per worker: they run the app on requests already read (mockserver.serving.worker),
 #: and serialise on the store's lock, so a few suffice; HTTPS handshakes need one each.
@@ -193,6 +190,7 @@ def serve(
         "accesslog": "-",
         "errorlog": "-",
         "access_log_format": ACCESS_LOG_FORMAT,
+        "logger_class": AccessLogger,
         # X-Forwarded-* count only from a --trusted-proxy, and mockserver.serving.hosts decides.
         "forwarded_allow_ips": "",
         "graceful_timeout": 10,

@@ -6,7 +6,12 @@ forms (ArcGIS's own model, kept), so every HTML answer is sent with
 ``Referrer-Policy: same-origin`` (a token in the URL never leaks to another
 site; ``no-referrer`` would also make Chromium send ``Origin: null`` on the
 directory's own form posts, which the rule below must refuse) and
-``Cache-Control: no-store``.
+``Cache-Control: no-store``. Every answer, JSON and errors included, is sent with
+``X-Content-Type-Options: nosniff`` (a JSON answer echoing a user's text is never
+read as HTML), and every answer that carries a token (``generateToken``, a JSON
+sign-in, a redirect with the token in its ``Location``) or comes from the control
+plane (state, journal, sandbox users) with ``Cache-Control: no-store``: no shared
+cache or browser history keeps a credential.
 
 A POST that a browser marks as cross-site, by an ``Origin`` that is not the
 emulator's own or by ``Sec-Fetch-Site: cross-site``, is refused before any
@@ -24,6 +29,7 @@ from flask import Flask, Request, Response
 
 from mockserver.core import messages
 from mockserver.core.errors import ArcGISError
+from mockserver.serving.redact import carries_token
 from mockserver.web import wire
 
 PAGE_HEADERS = {
@@ -85,7 +91,22 @@ def refuse_cross_site_posts() -> Response | None:
 
 
 def protect_pages(response: Response) -> Response:
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
     if response.mimetype == "text/html":
         for name, value in PAGE_HEADERS.items():
             response.headers.setdefault(name, value)
+    elif _carries_credential(response):
+        response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _carries_credential(response: Response) -> bool:
+    if wire.current_request().path.startswith("/__mock__/"):
+        return True
+    if carries_token(response.headers.get("Location", "")):
+        return True
+    if response.is_streamed or response.direct_passthrough:
+        return False  # files the emulator ships (the favicon): never a token
+    data = response.get_data()
+    # The substring test first: the decode and the search run only on a likely answer.
+    return b"WyJ" in data and carries_token(data.decode("utf-8", "replace"))

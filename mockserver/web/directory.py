@@ -13,12 +13,14 @@ JSON answers never pass through here: API clients see only ArcGIS's envelopes.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from flask import Flask, Response, redirect, render_template, request, url_for
+from flask import Flask, Response, current_app, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
 from mockserver.core import deployment, messages
@@ -90,6 +92,42 @@ def install(app: Flask) -> None:
 # --- pages ------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Done:
+    """What a write did, for the page the browser is sent to after it."""
+
+    #: The page of the resource made or changed (the list, for one removed).
+    path: str
+    #: A key of ``messages.DONE`` ("created", "updated", ...).
+    what: str
+    #: The runtime's name, as the message quotes it.
+    name: str
+
+
+def redirect_after_write(done: Done) -> Response:
+    """303 to the resource the write made or changed (post/redirect/get).
+
+    The result of a form is a page of its own, reached by GET: reloading it, or
+    going back and forth, never sends the form again (a reloaded copy made a
+    second runtime). What was done travels in the query as a key of
+    ``messages.DONE`` and the name it quotes, so the page can say it.
+    """
+    query = {"f": "html", "done": done.what, "name": done.name}
+    token = wire.token()
+    if token:
+        query["token"] = token
+    return redirect(f"{done.path}?{urlencode(query)}", code=303)
+
+
+def _notice() -> str | None:
+    """The message of the write that led here (``redirect_after_write``), if any."""
+    template = messages.DONE.get(request.args.get("done", ""))
+    name = request.args.get("name")
+    if template is None or name is None:
+        return None
+    return template.format(name=name)
+
+
 def render_page(
     payload: Mapping[str, Any],
     *,
@@ -100,12 +138,15 @@ def render_page(
     table: Mapping[str, Any] | None = None,
     session_token: str | None = None,
     json_view: bool = True,
+    errors: list[str] | None = None,
+    status: int = 200,
 ) -> Response:
     """A resource or operation page.
 
     ``operations`` maps a name to the URL of the operation's own page, or to a
-    form (``url``, ``fields``, ``defaults``) to show here; ``table`` lays out one
-    list of the payload (``key``, ``columns``, ``rows``, ``links``).
+    form (``url``, ``fields``, ``defaults``, and after a refusal ``field_errors``)
+    to show here; ``table`` lays out one list of the payload (``key``,
+    ``columns``, ``rows``, ``links``); ``errors`` head the page.
     """
     token = session_token or wire.token() or ""
     html = render_template(
@@ -115,9 +156,11 @@ def render_page(
         links=links or {},
         operations=operations or {},
         table=table,
+        notice=_notice(),
+        errors=errors or [],
         **_chrome(name, token, json_view=json_view),
     )
-    return Response(html, mimetype="text/html")
+    return Response(html, status=status, mimetype="text/html")
 
 
 def render_sign_in(
@@ -143,6 +186,14 @@ def render_error(error: ArcGISError, *, portal: bool, status: int = 200) -> Resp
     page without a usable token is sent to sign in, and comes back after; any
     other error is a page that says what happened and how to go on.
     """
+    if request.endpoint == "admin_login.login" and request.method == "POST":
+        # The sign-in page is a browser's form whatever the body was: a body it
+        # cannot read (malformed multipart, not UTF-8, too large) gets the form
+        # again saying why, as wrong credentials do, never a JSON dead end.
+        return_to = safe_return_path(request.args.get("redirect", ""), deployment.current().context)
+        page = render_sign_in(return_to=return_to, notes=error.messages)
+        page.status_code = status
+        return page
     if wire.error_format() != "html":
         return wire.render_error(error, portal=portal, status=status)
     token = _readable_token()
@@ -153,6 +204,10 @@ def render_error(error: ArcGISError, *, portal: bool, status: int = 200) -> Resp
     ):
         reason = "expired" if isinstance(error, InvalidToken) else None
         return redirect(sign_in_url(_current_page(), reason=reason), code=302)
+    if request.method == "POST" and not isinstance(error, TokenRequired | InvalidToken | Forbidden):
+        again = _form_again(error, token, status)
+        if again is not None:
+            return again
     # A refused token is never carried on: every link of the page goes without it.
     page_token = "" if isinstance(error, InvalidToken) else token
     # After a failed form, back is the form's own page (GET on the same URL).
@@ -171,6 +226,56 @@ def render_error(error: ArcGISError, *, portal: bool, status: int = 200) -> Resp
         **_chrome(None, page_token, json_view=False),
     )
     return Response(html, status=status, mimetype="text/html")
+
+
+#: A parameter named in a message, as the messages quote it ("'maxCpu' must not be ...").
+_QUOTED_NAME = re.compile(r"'([A-Za-z]+)'")
+
+
+def _form_again(error: ArcGISError, token: str, status: int) -> Response | None:
+    """The refused operation's own form, holding what was sent, each message beside
+    the field it names (the first form field it quotes) and the others above.
+
+    None when there is no such form to show (not a directory operation, a runtime
+    that is gone, a body that cannot be read): the plain error page says why.
+    """
+    view = current_app.view_functions.get(request.endpoint or "")
+    op = getattr(view, "operation", None)
+    if op is None or op.page is None:
+        return None
+    try:
+        page = op.page(**(request.view_args or {}))
+        sent = wire.params()
+    except (ArcGISError, HTTPException, ValueError):
+        return None
+    operations = page.operations() if callable(page.operations) else dict(page.operations or {})
+    form = operations.get(op.name)
+    if not isinstance(form, Mapping):
+        return None
+    names = [field.name for field in form["fields"]]
+    field_errors: dict[str, list[str]] = {}
+    general: list[str] = []
+    for message in error.messages:
+        named = next((n for n in _QUOTED_NAME.findall(message) if n in names), None)
+        if named is None:
+            general.append(message)
+        else:
+            field_errors.setdefault(named, []).append(message)
+    operations[op.name] = {
+        **form,
+        "defaults": {**form["defaults"], **{n: sent[n] for n in names if n in sent}},
+        "field_errors": field_errors,
+    }
+    return render_page(
+        page.payload,
+        title=f"Error: {error.code}",
+        name=op.name,
+        operations=operations,
+        session_token=token,
+        json_view=False,
+        errors=general,
+        status=status,
+    )
 
 
 def _chrome(name: str | None, token: str, *, json_view: bool) -> dict[str, Any]:

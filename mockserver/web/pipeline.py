@@ -86,6 +86,10 @@ class Page:
     session_token: str | None = None
     #: One list of the payload laid out as a table (``key``, ``columns``, ``rows``, ``links``).
     table: Mapping[str, Any] | Callable[[], Mapping[str, Any]] | None = None
+    #: A write's answer to a browser: the resource it made or changed, and what the
+    #: browser is told there (``directory.Done``). The browser is sent there at once
+    #: (post/redirect/get), so reloading the result repeats nothing.
+    then: Callable[[], Any] | None = None
 
 
 def operation(
@@ -162,6 +166,8 @@ def _render(op: Operation, answer: Any, fmt: str) -> Response:
     page = answer if isinstance(answer, Page) else Page(answer)
     if fmt != "html":
         return wire.render(page.payload, fmt=fmt)
+    if page.then is not None and request.method == "POST":
+        return directory.redirect_after_write(page.then())
     return directory.render_page(
         page.payload,
         title=page.title or op.title,

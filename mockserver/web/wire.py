@@ -17,7 +17,7 @@ import io
 import json
 from collections.abc import Mapping
 from typing import IO, Any
-from urllib.parse import unquote_to_bytes
+from urllib.parse import parse_qsl, unquote_to_bytes
 
 from flask import Request, Response, render_template, request
 from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge, RequestTimeout
@@ -225,9 +225,8 @@ def check_body() -> None:
         if not _is_utf8(req.get_data(cache=True)):
             raise InvalidParameters(messages.NOT_UTF8)
     elif mimetype == "application/x-www-form-urlencoded":
-        raw = req.get_data(cache=True).replace(b"+", b" ")
-        if not _is_utf8(unquote_to_bytes(raw)):
-            raise InvalidParameters(messages.NOT_UTF8)
+        _parse_form_once(req)
+        return
     try:
         _ = req.form  # parsed once here, cached for the handlers
     except BodyTooLarge:
@@ -237,6 +236,25 @@ def check_body() -> None:
         raise BodyTooLarge(messages.TOO_MANY_PARTS.format(parts=req.max_form_parts)) from None
     except ValueError:
         raise InvalidParameters(messages.MALFORMED_MULTIPART) from None
+
+
+def _parse_form_once(req: Request) -> None:
+    """Check and parse a urlencoded body in one pass, and hand werkzeug the result.
+
+    werkzeug's own parser is ``parse_qsl`` over the decoded body with a lenient
+    error handler; strict decoding here refuses what is not UTF-8, raw or
+    percent-escaped, in the same pass (splitting at ASCII ``&`` and ``=`` never
+    cuts a UTF-8 sequence, so a body is UTF-8 exactly when each of its parts is).
+    """
+    body = req.get_data(cache=True)
+    try:
+        pairs = parse_qsl(body.decode(), keep_blank_values=True, errors="strict")
+    except UnicodeDecodeError:
+        raise InvalidParameters(messages.NOT_UTF8) from None
+    # What werkzeug's Request._load_form_data sets, so req.form never parses again.
+    fields = req.__dict__
+    fields["form"] = req.parameter_storage_class(pairs)
+    fields["files"] = req.parameter_storage_class()
 
 
 def _is_utf8(data: bytes) -> bool:

@@ -1,0 +1,95 @@
+"""No spelling of a token or password reaches what the kit prints or writes.
+
+Issue 24: the kit's redaction replaced each secret verbatim only, so a
+lower-cased, percent-encoded or split token reached ``report.md`` 86-95
+times. The spellings are generated (``tests.secret_spellings``: every
+encoding under every wrapping), first against ``redact`` with secrets drawn
+by Hypothesis, then through ``nbmock verify`` against a server that echoes
+them, into the console, ``report.md``, ``junit.xml`` and every other file of
+``--report``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import string
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from contracts import redaction
+from contracts.redaction import redact, remember_secret
+from tests.kit_servers import HostileServer, echoing
+from tests.secret_spellings import ENCODINGS, WRAPPINGS, leaks, spellings
+from tests.test_contracts_hostile_servers import run_verify
+
+#: Letters, digits, URL and JSON specials, non-ASCII, and past U+FFFF.
+SECRET_CHARACTERS = string.ascii_letters + string.digits + "-_.~/+=&%?#:;\"'\\<>@ äßé€😀"
+
+
+def secrets() -> st.SearchStrategy[str]:
+    return st.text(SECRET_CHARACTERS, min_size=8, max_size=40).filter(
+        lambda s: sum(c.isalnum() for c in s) >= 6 and s.strip() == s
+    )
+
+
+@contextlib.contextmanager
+def remembering_only(secret: str):
+    """``secret`` as the only one remembered, for one example; the run's own ones put back after."""
+    kept = set(redaction._SECRETS)
+    redaction._SECRETS.clear()
+    try:
+        remember_secret(secret)
+        yield
+    finally:
+        redaction._SECRETS.clear()
+        redaction._SECRETS.update(kept)
+
+
+SURROUNDINGS = st.text(string.printable, max_size=20)
+
+
+@settings(max_examples=60, deadline=None)
+@given(secret=secrets(), before=SURROUNDINGS, after=SURROUNDINGS)
+def test_no_spelling_of_a_remembered_secret_survives_redaction(secret, before, after):
+    with remembering_only(secret):
+        spelled = spellings(secret)
+        for name, spelling in spelled.items():
+            redacted = redact(before + " " + spelling + " " + after)
+            assert not leaks(redacted, spelled), (name, ascii(spelling), ascii(redacted))
+
+
+def test_redaction_leaves_text_without_secrets_alone():
+    remember_secret("kit-redaction-secret-1")
+    text = 'GET admin/notebooks/runtimes -> HTTP 200: {"runtimes": [], "code": 498}\n  E   assert'
+    assert redact(text) == text
+
+
+TOKEN = 'Kit/T0k"en+=&<9>z'
+
+
+def test_verify_keeps_every_spelling_of_its_token_out_of_console_and_every_report_file(tmp_path):
+    """A server that echoes the token in each encoding and each wrapping, one per answer.
+
+    (Every encoding under every wrapping is more answers than a run asks for;
+    their combinations are the in-process test's.)
+    """
+    forms = [encode(TOKEN) for encode in ENCODINGS.values()]
+    forms += [wrap(TOKEN) for wrap in WRAPPINGS.values()]
+    report = tmp_path / "report"
+    with HostileServer(echoing(forms)) as server:
+        code, output, _ = run_verify(
+            "--target", server.base, "--report", str(report), "--request-deadline", "20",
+            token=TOKEN,
+        )  # fmt: skip
+        answered = len(server.requests)
+    assert code != 0 and "Traceback" not in output, output[-3000:]
+    assert answered >= len(forms), f"only {answered} of {len(forms)} spellings were answered"
+    artifacts = {"console": output} | {
+        path.name: path.read_text(errors="replace") for path in report.iterdir() if path.is_file()
+    }
+    assert {"report.md", "junit.xml"} <= artifacts.keys()
+    assert "<redacted>" in artifacts["report.md"], artifacts["report.md"][:3000]
+    spelled = spellings(TOKEN)
+    leaked = {name: leaks(text, spelled) for name, text in artifacts.items()}
+    assert leaked == {name: [] for name in artifacts}
