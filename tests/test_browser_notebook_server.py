@@ -130,7 +130,10 @@ def test_a_refused_register_says_why_and_adds_nothing(page: Page, server: Nbmock
     page.fill("#register-imageId", "latest")
     page.click("button:text-is('Register')")
     assert page.inner_text("h1") == "Error: 400"
-    assert "imageId" in page.inner_text("p.error")
+    # The form comes back holding what was typed, the message beside the field it names.
+    assert "imageId" in page.inner_text("#register-imageId-error")
+    assert page.input_value("#register-imageId") == "latest"
+    assert page.input_value("#register-name") == "Bad image"
     page.click(".crumbs a:text-is('runtimes')")
     assert page.locator("table.listing a").count() == 2
 
