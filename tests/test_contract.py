@@ -136,10 +136,9 @@ def test_every_contract_operation_is_served():
     assert not unserved, f"in the contract but not served: {sorted(unserved)}"
 
 
-def test_an_unreadable_sign_in_body_is_labelled_as_the_contract_says():
-    """Found by a deep Schemathesis run: admin/login's answer to a malformed multipart body
-    must be labelled as the contract says. Since main's H7 that answer is the sign-in page
-    again, saying why, whatever ``f`` says."""
+def test_an_unreadable_sign_in_body_is_answered_as_the_contract_says():
+    """Found by a deep Schemathesis run: admin/login answered a malformed multipart body in a
+    content type its contract did not list. Whatever it answers must be one it lists."""
     answer = (
         create_app()
         .test_client()
@@ -150,9 +149,8 @@ def test_an_unreadable_sign_in_body_is_labelled_as_the_contract_says():
         )
     )
     documented = contract()["paths"]["/admin/login"]["post"]["responses"]["200"]["content"]
+    assert answer.status_code == 200
     assert answer.headers["Content-Type"].split(";")[0] in documented
-    assert answer.mimetype == "text/html"
-    assert "Sign In" in answer.get_data(as_text=True)
 
 
 # --- Schemathesis -------------------------------------------------------------

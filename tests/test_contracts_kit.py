@@ -293,6 +293,17 @@ def test_report_marks_each_changed_behaviour_from_its_own_check(tmp_path):
         assert "**confirmed**" in line and f"`{check}`" in line, line
 
 
+def test_cleanup_moves_the_clock_back_by_what_the_kit_moved_it():
+    app = create_app()
+    kit = Target.in_process(app)
+    someone_else = Target.in_process(app)
+    someone_else.advance_clock(5)  # not the kit's: stays
+    kit.advance_clock(61)
+    kit.advance_clock(16 * 60)
+    assert kit.cleanup() == [] and kit.cleanup_problems == []
+    assert kit._control_call("GET", "clock")["offsetSeconds"] == 5
+
+
 # --- which flavour a target is ---------------------------------------------------------
 
 
@@ -325,14 +336,3 @@ def test_the_kit_judges_each_flavour_from_the_root_or_else_the_portal(flavour, u
         password={"admin": "admin1234", "viewer": "viewer1234"}[username],
     )
     assert (probe.flavour, probe.flavour_evidence) == (flavour, evidence)
-
-
-def test_cleanup_moves_the_clock_back_by_what_the_kit_moved_it():
-    app = create_app()
-    kit = Target.in_process(app)
-    someone_else = Target.in_process(app)
-    someone_else.advance_clock(5)  # not the kit's: stays
-    kit.advance_clock(61)
-    kit.advance_clock(16 * 60)
-    assert kit.cleanup() == [] and kit.cleanup_problems == []
-    assert kit._control_call("GET", "clock")["offsetSeconds"] == 5

@@ -441,3 +441,21 @@ def test_a_chunked_body_over_the_limit_is_refused_and_its_connection_closed(smal
     assert headers["connection"] == "close"
     assert json.loads(body)["messages"] == [messages.BODY_TOO_LARGE.format(limit=SMALL_LIMIT)]
     assert small_api.runtimes(token) == before
+
+
+#: Every character Python's str.strip() takes that the contract's Blank (space, tab, CR,
+#: LF) does not: found by Schemathesis (an ``f`` of U+000C was read as left out).
+_OTHER_WHITESPACE = [
+    chr(code) for code in range(0x110000) if chr(code).isspace() and chr(code) not in " \t\r\n"
+]
+
+
+@pytest.mark.parametrize("padding", _OTHER_WHITESPACE, ids=lambda c: f"U+{ord(c):04X}")
+def test_an_f_of_other_whitespace_is_an_unknown_format_not_a_blank_one(padding):
+    api = Api(create_app(clock=Clock()))
+    answer = api.client.get(f"{ADMIN}/notebooks/runtimes", query_string={"f": padding})
+    assert answer.get_json(force=True)["code"] == 400
+    padded = api.client.get(
+        f"{ADMIN}/notebooks/runtimes", query_string={"f": " \tjson\r\n", "token": api.token()}
+    )
+    assert "runtimes" in padded.get_json(force=True)

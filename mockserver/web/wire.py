@@ -87,9 +87,15 @@ def token() -> str | None:
     return value or None
 
 
+#: What counts as blank around ``f``: the contract's ``Blank`` (space, tab, CR, LF). Python's
+#: own ``strip()`` also takes form feeds, U+0085, U+2028 ..., which no client sends as
+#: padding; such an ``f`` is an unknown format, as the contract says.
+_BLANK = " \t\r\n"
+
+
 def response_format() -> str:
     """``f`` as asked; an unknown value is refused (and that refusal written as JSON)."""
-    value = (request.values.get("f") or "html").strip().lower() or "html"
+    value = (request.values.get("f") or "html").strip(_BLANK).lower() or "html"
     if value not in FORMATS:
         raise InvalidParameters(messages.BAD_FORMAT)
     return value
@@ -103,7 +109,7 @@ def error_format() -> str:
         # The body is too large, malformed or not UTF-8: only the query string can say,
         # and a client that sent such a body is a program, so JSON by default.
         value = request.args.get("f") or "json"
-    value = (value or "html").strip().lower() or "html"
+    value = (value or "html").strip(_BLANK).lower() or "html"
     return value if value in FORMATS else "json"
 
 
