@@ -117,17 +117,24 @@ URL ?= http://127.0.0.1:$(PORT)/arcgis
 schemathesis: $(VENV)/.installed-test
 	$(BIN)/st run openapi/notebook-runtimes.yaml --url $(URL)
 
-# make mutation: mutmut over the modules that hold the rules ([tool.mutmut] in pyproject.toml),
-# then the score table and every survivor in docs/MUTATION.md; not part of make test (about an
-# hour on 2 idle cores). One module: make mutation MUTANTS='mockserver.auth.tokens.*'.
+# make mutation: mutmut over the modules that hold the rules (only_mutate in [tool.mutmut] of
+# pyproject.toml, the one list), then the score table and every survivor in docs/MUTATION.md;
+# not part of make test (several hours on 2 idle cores). One module:
+# make mutation MUTANTS='mockserver.auth.tokens.*'. On a shared machine: NICE='nice -n 19'.
 MUTMUT_VERSION    ?= 3.8.1
 MUTATION_CHILDREN ?= 2
-MUTANTS ?= 'mockserver.runtimes.model.*' 'mockserver.web.wire.*' 'mockserver.auth.tokens.*' \
-           'mockserver.runtimes.store.*next_revision__mutmut_*' 'mockserver.web.pipeline.*'
+NICE ?=
+# Some modules only: MODULES='mockserver/serving/redact.py mockserver/control/*' (globs on paths).
+# A full run starts afresh; a MODULES run keeps the other modules' verdicts in mutants/, so
+# modules run one by one add up to one table (mutmut regenerates a changed source's mutants).
+MODULES ?=
+MODULE_ARGS = $(foreach m,$(MODULES),--module '$(m)')
+# Expanded when a recipe runs, after .venv exists.
+MUTANTS ?= $(shell $(BIN)/python -m bench.mutation --patterns $(MODULE_ARGS))
 mutation: $(VENV)/.installed-test
 	$(BIN)/python -m pip install --quiet 'mutmut==$(MUTMUT_VERSION)'
-	rm -rf mutants
-	$(BIN)/mutmut run --max-children $(MUTATION_CHILDREN) $(MUTANTS)
+	$(if $(MODULES),,rm -rf mutants)
+	$(NICE) $(BIN)/mutmut run --max-children $(MUTATION_CHILDREN) $(MUTANTS)
 	$(BIN)/python -m bench.mutation --write docs/MUTATION.md
 
 # make mutation-pending: after writing tests for the gaps, run again only the survivors with no
@@ -137,8 +144,8 @@ mutation-pending: $(VENV)/.installed-test
 	@test -d mutants || { echo "mutation-pending: no mutants/ here; run make mutation first" >&2; exit 2; }
 	$(BIN)/python -m pip install --quiet 'mutmut==$(MUTMUT_VERSION)'
 	rm -rf mutants/tests && cp -a tests mutants/tests
-	$(BIN)/python -m bench.mutation --pending > mutants/pending.txt
+	$(BIN)/python -m bench.mutation --pending $(MODULE_ARGS) > mutants/pending.txt
 	@echo "mutation-pending: $$(wc -l < mutants/pending.txt) mutants to run again"
 	if [ -s mutants/pending.txt ]; then \
-	  $(BIN)/mutmut run --max-children $(MUTATION_CHILDREN) $$(cat mutants/pending.txt); fi
+	  $(NICE) $(BIN)/mutmut run --max-children $(MUTATION_CHILDREN) $$(cat mutants/pending.txt); fi
 	$(BIN)/python -m bench.mutation --write docs/MUTATION.md

@@ -14,8 +14,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
+import subprocess
 import tomllib
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from fnmatch import fnmatch
 from pathlib import Path
 
@@ -23,17 +26,50 @@ GENERATED = "<!-- Everything below is written by `make mutation` (bench/mutation
 #: One file per mutated module, so that work on two modules never edits the same file.
 EQUIVALENTS = Path(__file__).with_name("mutation_equivalents")
 
-#: The modules that hold the rules, and which of their mutants count (issue 16).
-MODULES: dict[str, tuple[str, str]] = {
-    "mockserver/runtimes/model.py": ("mockserver.runtimes.model", "*"),
-    "mockserver/web/wire.py": ("mockserver.web.wire", "*"),
-    "mockserver/auth/tokens.py": ("mockserver.auth.tokens", "*"),
-    "mockserver/runtimes/store.py (revisions)": (
-        "mockserver.runtimes.store",
-        "*next_revision__mutmut_*",
-    ),
-    "mockserver/web/pipeline.py": ("mockserver.web.pipeline", "*"),
+PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
+#: Modules of which only some mutants count, and the label saying which (issue 16: of the
+#: runtimes' store, only the revision rule; the rest is SQL the other tests pin).
+COUNTED_ONLY: dict[str, tuple[str, str]] = {
+    "mockserver/runtimes/store.py": ("*next_revision__mutmut_*", "revisions"),
 }
+
+
+@dataclass(frozen=True)
+class Module:
+    """One mutated file: where mutmut's verdicts are and which of its mutants count."""
+
+    path: str  # mockserver/control/faults.py
+
+    @property
+    def name(self) -> str:
+        """The prefix of its mutants' names (mutmut drops ``__init__``)."""
+        return self.path.removesuffix(".py").replace("/", ".").removesuffix(".__init__")
+
+    @property
+    def pattern(self) -> str:
+        # A package's own mutants are named like its submodules' (``pkg.x_f`` beside
+        # ``pkg.store.x_g``): its mangled names start with ``x``, a submodule's need not.
+        default = "x*" if self.path.endswith("/__init__.py") else "*"
+        return COUNTED_ONLY.get(self.path, (default, ""))[0]
+
+    @property
+    def label(self) -> str:
+        only = COUNTED_ONLY.get(self.path, ("", ""))[1]
+        return f"{self.path} ({only})" if only else self.path
+
+    @property
+    def mutants(self) -> str:
+        """The ``mutmut run`` argument that selects the mutants that count."""
+        return f"{self.name}.{self.pattern}"
+
+
+def modules(pyproject: Path = PYPROJECT) -> list[Module]:
+    """The modules ``[tool.mutmut] only_mutate`` in pyproject.toml names: the one list to
+    edit when a module is added, moved or renamed (the Makefile reads it through
+    ``--patterns``)."""
+    config = tomllib.loads(pyproject.read_text(encoding="utf-8"))["tool"]["mutmut"]
+    return [Module(path) for path in config["only_mutate"]]
+
 
 KILLED = {1, 3, 36, 24, -24, 152, 255, -9, -11}  # failed, or timed out / crashed: caught
 SURVIVED = {0}
@@ -60,6 +96,10 @@ class ModuleResult:
     survivors: list[Survivor] = field(default_factory=list)
     #: Mutants not run yet, or whose function no test reached: worth another run.
     unsettled: list[str] = field(default_factory=list)
+    #: When mutmut last wrote this module's verdicts (modules may be run one by one).
+    run_at: str = ""
+    #: The source exists, though mutmut may not have made its mutants yet.
+    in_code: bool = False
 
     @property
     def equivalent(self) -> int:
@@ -110,14 +150,16 @@ def collect(mutants_dir: Path) -> list[ModuleResult]:
 
     equivalents = load_equivalents()
     results = []
-    for label, (module, pattern) in MODULES.items():
-        result = ModuleResult(label, module)
-        meta = mutants_dir / (module.replace(".", "/") + ".py.meta")
+    for mod in modules():
+        module = mod.name
+        result = ModuleResult(mod.label, module, in_code=(PYPROJECT.parent / mod.path).is_file())
+        meta = mutants_dir / (mod.path + ".meta")
         if meta.exists():
             result.present = True
+            result.run_at = _utc(meta.stat().st_mtime)
             codes = json.loads(meta.read_text(encoding="utf-8"))["exit_code_by_key"]
             for name, code in sorted(codes.items(), key=lambda item: _natural(item[0])):
-                if not fnmatch(name, f"{module}.{pattern}"):
+                if not fnmatch(name, mod.mutants):
                     continue
                 result.total += 1
                 if code is None:
@@ -129,7 +171,7 @@ def collect(mutants_dir: Path) -> list[ModuleResult]:
                     result.no_tests += 1
                     result.unsettled.append(name)
                 elif code in SURVIVED:
-                    diff = get_diff_for_mutant(name, path=Path(meta_source(label)))
+                    diff = get_diff_for_mutant(name, path=Path(mod.path))
                     why = equivalents.get((function_of(name), mutated_lines(diff)))
                     result.survivors.append(Survivor(name, diff, why))
                 else:
@@ -138,8 +180,28 @@ def collect(mutants_dir: Path) -> list[ModuleResult]:
     return results
 
 
-def meta_source(label: str) -> str:
-    return label.split(" ", 1)[0]
+def _utc(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def provenance(root: Path = PYPROJECT.parent) -> str:
+    """Which tree the table is of: the commit, and whether uncommitted changes were in it."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", "mockserver", "tests"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    except OSError:
+        commit, dirty = "", ""
+    tree = f"commit {commit}" if commit else "a tree outside git"
+    if dirty:
+        tree += " plus uncommitted changes to mockserver/ or tests/"
+    return f"Written {_utc(datetime.now(UTC).timestamp())} UTC from {tree}."
 
 
 def _natural(name: str) -> tuple[str, int]:
@@ -161,22 +223,31 @@ def stale_equivalents(
     ]
 
 
-def render(results: list[ModuleResult], stale: list[tuple[str, str]] = ()) -> str:
+def render(
+    results: list[ModuleResult], stale: list[tuple[str, str]] = (), written: str = ""
+) -> str:
     lines = [
         GENERATED,
         "",
         "## Scores",
         "",
+        *([written, ""] if written else []),
         "Score = killed / (mutants run − equivalent survivors). A timeout counts as killed.",
+        "Run (UTC): when mutmut last wrote the module's verdicts.",
         "",
-        "| module | mutants | killed | equivalent | gaps | no tests | score |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| module | mutants | killed | equivalent | gaps | no tests | score | run (UTC) |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in results:
-        if not r.present:
-            lines.append(f"| `{r.label}` | — | — | — | — | — | not in the code yet |")
+        if not r.present and r.in_code:
+            lines.append(f"| `{r.label}` | — | — | — | — | — | **not run** | — |")
+        elif not r.present:
+            lines.append(f"| `{r.label}` | — | — | — | — | — | not in the code yet | — |")
+        elif not r.total:
+            # Only constants and annotations: mutmut makes no mutant of them.
+            lines.append(f"| `{r.label}` | 0 | — | — | — | — | no mutants to make | — |")
         elif not r.run:
-            lines.append(f"| `{r.label}` | {r.total} | — | — | — | — | **not run** |")
+            lines.append(f"| `{r.label}` | {r.total} | — | — | — | — | **not run** | — |")
         else:
             score = r.score()
             shown = "—" if score is None else f"{score:.1f} %"
@@ -184,7 +255,7 @@ def render(results: list[ModuleResult], stale: list[tuple[str, str]] = ()) -> st
                 shown += f" ({r.not_run} of {r.total} not run)"
             lines.append(
                 f"| `{r.label}` | {r.total} | {r.killed} | {r.equivalent} | {len(r.gaps)}"
-                f" | {r.no_tests} | {shown} |"
+                f" | {r.no_tests} | {shown} | {r.run_at or '—'} |"
             )
     for r in results:
         if not r.run or not (r.survivors or r.other):
@@ -219,17 +290,39 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="only print the mutants worth running again: gaps, not run, reached by no test",
     )
+    parser.add_argument(
+        "--patterns",
+        action="store_true",
+        help="only print the mutmut run arguments that select every counted mutant",
+    )
+    parser.add_argument(
+        "--module",
+        action="append",
+        default=[],
+        help="with --pending or --patterns: only modules whose path matches (a glob; repeatable)",
+    )
     args = parser.parse_args(argv)
+    if args.patterns:
+        chosen = [module for module in modules() if _chosen(module.path, args.module)]
+        print(" ".join(shlex.quote(module.mutants) for module in chosen))
+        return 0
     results = collect(args.mutants)
     if args.pending:
-        pending = [name for r in results for name in (*(s.name for s in r.gaps), *r.unsettled)]
+        chosen = [r for r in results if _chosen(r.label, args.module)]
+        pending = [name for r in chosen for name in (*(s.name for s in r.gaps), *r.unsettled)]
         print("\n".join(pending))
         return 0
-    generated = render(results, stale_equivalents(results, load_equivalents()))
+    generated = render(
+        results, stale_equivalents(results, load_equivalents()), provenance() if args.write else ""
+    )
     if args.write:
         write(args.write, generated)
     print(generated)
     return 1 if any(r.run and r.gaps for r in results) else 0
+
+
+def _chosen(path: str, globs: list[str]) -> bool:
+    return not globs or any(fnmatch(path.split(" ", 1)[0], glob) for glob in globs)
 
 
 if __name__ == "__main__":

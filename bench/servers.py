@@ -381,10 +381,23 @@ def token(origin: str, username: str = "admin", password: str = "admin1234") -> 
     return answer["token"]
 
 
+#: Reading the whole journal takes a few pages of at most 10,000 entries each; longer than
+#: this means the server keeps answering, and the caller fails rather than waits.
+JOURNAL_READ_SECONDS = 300
+
+
 def journal(origin: str) -> str:
-    """The control plane's request journal, whole, as text ("" where there is none)."""
+    """The control plane's request journal, whole, as text ("" where there is none).
+
+    Raises ``RuntimeError`` if a page does not move past ``after`` (a server whose
+    ``after=N`` is off by one would answer its last entry again and again) or if the
+    reading takes longer than ``JOURNAL_READ_SECONDS``: a runner must fail, never hang.
+    """
     pages, after = [], 0
+    deadline = time.monotonic() + JOURNAL_READ_SECONDS
     while True:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"reading the journal took over {JOURNAL_READ_SECONDS} s")
         response = requests.get(
             f"{origin}/__mock__/journal", params={"after": after, "limit": 10_000}, timeout=60
         )
@@ -393,6 +406,10 @@ def journal(origin: str) -> str:
         entries = response.json().get("entries", [])
         if not entries:
             return "".join(pages)
+        if any(entry["seq"] <= after for entry in entries):
+            raise RuntimeError(
+                f"GET /__mock__/journal?after={after} answered entries up to seq {after} again"
+            )
         pages.append(response.text)
         after = entries[-1]["seq"]
 

@@ -11,6 +11,7 @@ from contracts.exchanges import seed_copy_form
 from mockserver import create_app
 from mockserver.core import deployment
 from mockserver.core.clock import Clock
+from tests.deadline import pytest_runtest_protocol  # noqa: F401 - every test's deadline
 from tests.nbmock_process import NbmockProcess, free_port  # noqa: F401 - free_port for tests
 
 STANDARD_ID = "d47350a5-e4f0-4b63-ae55-c0a5773a96bb"

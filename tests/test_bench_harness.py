@@ -5,6 +5,7 @@ No timing is asserted here; ``make bench`` prints figures.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import sys
 from pathlib import Path
@@ -13,8 +14,10 @@ import pytest
 
 from bench import cpu, hosting, load, naive, run, servers
 from bench.load import Request, Result
+from mockserver.control.store import ControlStore
 from mockserver.core.settings import Settings
 from mockserver.serving import server as serving
+from mockserver.testing import running
 
 
 def test_baselines_are_served_with_nbmock_serves_own_server_options(tmp_path, monkeypatch):
@@ -181,3 +184,30 @@ def test_wiremock_stub_answers_the_copy_path_only(tmp_path: Path):
     stub = (tmp_path / "root" / "mappings" / "copy.json").read_text()
     assert '"urlPath": "/copy"' in stub and '"method": "POST"' in stub
     assert "127.0.0.1" in server.argv
+
+
+def _journal_with_entries(emulator, count: int) -> None:
+    for _ in range(count):
+        emulator.session.get(f"{emulator.portal_url}/info", params={"f": "json"}, timeout=30)
+
+
+def test_the_runners_journal_reader_reads_every_entry_once():
+    with running() as emulator:
+        _journal_with_entries(emulator, 3)
+        text = servers.journal(emulator.origin)
+    seqs = re.findall(r'"seq":\s*(\d+)', text)
+    assert len(seqs) == len(set(seqs)) == 3
+
+
+def test_the_runners_journal_reader_fails_instead_of_looping_on_an_off_by_one_after(monkeypatch):
+    """A server whose ``after=N`` also answers entry N: the reader must fail, not loop."""
+    honest = ControlStore.journal
+
+    def off_by_one(self, *, operation=None, after=0, limit=1000):
+        return honest(self, operation=operation, after=max(after - 1, 0), limit=limit)
+
+    monkeypatch.setattr(ControlStore, "journal", off_by_one)
+    with running() as emulator:
+        _journal_with_entries(emulator, 3)
+        with pytest.raises(RuntimeError, match="answered entries up to seq"):
+            servers.journal(emulator.origin)

@@ -175,7 +175,7 @@ def serving(app) -> Iterator[str]:
         yield f"http://127.0.0.1:{server.server_port}/arcgis"
     finally:
         server.shutdown()
-        thread.join()
+        thread.join(timeout=30)
 
 
 def run_schemathesis(

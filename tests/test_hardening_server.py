@@ -44,11 +44,14 @@ def served_token(server) -> str:
 
 
 def raw_exchange(port: int, data: bytes, *, timeout: float = 10) -> bytes:
-    """Send ``data`` as is and return everything the server answers until it closes."""
+    """Send ``data`` as is and return everything the server answers until it closes, or what
+    came within ``timeout`` of silence and 4 × ``timeout`` in all (a server that trickles
+    bytes forever must not hold the test)."""
+    deadline = time.monotonic() + 4 * timeout
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
         sock.sendall(data)
         answer = b""
-        while True:
+        while time.monotonic() < deadline:
             try:
                 piece = sock.recv(65536)
             except (TimeoutError, ConnectionResetError):

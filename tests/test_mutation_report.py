@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+from fnmatch import fnmatch
 
 from bench import mutation
 from bench.mutation import ModuleResult, Survivor
@@ -43,15 +44,25 @@ def test_the_score_leaves_equivalents_out_and_counts_gaps_and_untested_mutants_a
 
 
 def test_the_report_names_every_gap_with_its_diff_and_a_module_not_run_as_such():
-    gap = ModuleResult("m.py", present=True, total=2, killed=1)
+    gap = ModuleResult("m.py", present=True, total=2, killed=1, run_at="2026-12-07 12:00")
     gap.survivors = [Survivor("m.x_f__mutmut_2", DIFF, None)]
     absent = ModuleResult("n.py")
     unrun = ModuleResult("o.py", present=True, total=3, not_run=3)
-    text = mutation.render([gap, absent, unrun])
-    assert "| `m.py` | 2 | 1 | 0 | 1 | 0 | 50.0 % |" in text
+    data = ModuleResult("p.py", present=True)
+    never_made = ModuleResult("q.py", in_code=True)
+    text = mutation.render([gap, absent, unrun, data, never_made])
+    assert "| `m.py` | 2 | 1 | 0 | 1 | 0 | 50.0 % | 2026-12-07 12:00 |" in text
     assert "`m.x_f__mutmut_2` — **GAP**" in text and "+    if minutes < 0:" in text
-    assert "| `n.py` | — | — | — | — | — | not in the code yet |" in text
-    assert "| `o.py` | 3 | — | — | — | — | **not run** |" in text
+    assert "| `n.py` | — | — | — | — | — | not in the code yet | — |" in text
+    assert "| `o.py` | 3 | — | — | — | — | **not run** | — |" in text
+    assert "| `p.py` | 0 | — | — | — | — | no mutants to make | — |" in text
+    assert "| `q.py` | — | — | — | — | — | **not run** | — |" in text
+
+
+def test_the_table_says_which_commit_it_is_of():
+    written = mutation.provenance()
+    assert written.startswith("Written ") and " UTC from commit " in written
+    assert written in mutation.render([], written=written)
 
 
 def test_an_equivalent_entry_no_survivor_matches_is_reported_stale_once_its_module_ran_whole():
@@ -66,3 +77,18 @@ def test_an_equivalent_entry_no_survivor_matches_is_reported_stale_once_its_modu
     stale = mutation.stale_equivalents([ran, partial], reasons)
     assert stale == [("m.x_g", "return None")]
     assert "`m.x_g`: `return None`" in mutation.render([ran, partial], stale)
+
+
+def test_every_mutated_module_exists_and_selects_only_its_own_mutants():
+    listed = mutation.modules()
+    assert len({module.path for module in listed}) == len(listed)
+    for module in listed:
+        assert (mutation.PYPROJECT.parent / module.path).is_file(), (
+            f"{module.path} is in [tool.mutmut] only_mutate but not in the code: moved?"
+        )
+    names = {module.path: module for module in listed}
+    package = names["mockserver/sandboxes/__init__.py"]
+    assert package.name == "mockserver.sandboxes"
+    assert fnmatch(f"{package.name}.x_create__mutmut_1", package.mutants)
+    assert not fnmatch("mockserver.sandboxes.store.x_create__mutmut_1", package.mutants)
+    assert names["mockserver/runtimes/store.py"].label == "mockserver/runtimes/store.py (revisions)"

@@ -364,7 +364,12 @@ def test_model_imports_without_flask_werkzeug_or_sqlite():
         "print(sorted({'flask', 'werkzeug', 'sqlite3'} & set(sys.modules)))"
     )
     loaded = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        timeout=120,
     ).stdout.strip()
     assert loaded == "[]"
 

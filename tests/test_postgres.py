@@ -15,6 +15,7 @@ import signal
 import sqlite3
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -163,7 +164,8 @@ def test_migrations_run_once_when_apps_start_together(database):
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join()
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads), "an app never finished starting"
     assert errors == []
     import psycopg
 
@@ -200,10 +202,19 @@ def _replica(url: str, workers: int = 2) -> NbmockProcess:
     return NbmockProcess("--state", url, "--workers", str(workers), ready_path="/__mock__/health")
 
 
+def _wait_until(condition, what: str, seconds: float = 120) -> None:
+    """Wait for ``condition()``; fail the test, naming ``what``, if it is not met in time."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"no {what} within {seconds:.0f} s")
+        threading.Event().wait(0.05)
+
+
 def _kill_replica(replica: NbmockProcess) -> None:
     """``kill -9`` the replica's gunicorn master and its workers at once, as a lost machine."""
     children = subprocess.run(
-        ["pgrep", "-P", str(replica.process.pid)], capture_output=True, text=True
+        ["pgrep", "-P", str(replica.process.pid)], capture_output=True, text=True, timeout=30
     ).stdout.split()
     for pid in [replica.process.pid, *map(int, children)]:
         with contextlib.suppress(ProcessLookupError):
@@ -326,15 +337,18 @@ def test_killing_a_replica_under_load_loses_no_acknowledged_copy(shared_url, rep
     threads = [threading.Thread(target=load, args=(r,)) for r in (victim, victim, survivor)]
     for thread in threads:
         thread.start()
-    while len(acknowledged) < 30:
-        threading.Event().wait(0.05)
-    _kill_replica(victim)
-    killed_at = len(acknowledged)
-    while len(acknowledged) < killed_at + 10:
-        threading.Event().wait(0.05)
-    stop.set()
-    for thread in threads:
-        thread.join()
+    try:
+        _wait_until(lambda: len(acknowledged) >= 30, "30 copies acknowledged before the kill")
+        _kill_replica(victim)
+        killed_at = len(acknowledged)
+        _wait_until(
+            lambda: len(acknowledged) >= killed_at + 10, "10 copies acknowledged after the kill"
+        )
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads), "a load thread never stopped"
     victim.stop()
     listed = {runtime["id"] for runtime in _runtimes(survivor, token)}
     assert set(acknowledged) <= listed

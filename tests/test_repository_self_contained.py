@@ -27,7 +27,7 @@ def tracked_files(root: Path) -> list[Path]:
     """Files under version control, or every file when ``root`` is not a git checkout."""
     if (root / ".git").exists() and shutil.which("git"):
         listed = subprocess.run(
-            ["git", "-C", str(root), "ls-files", "-z"], capture_output=True, check=True
+            ["git", "-C", str(root), "ls-files", "-z"], capture_output=True, check=True, timeout=60
         ).stdout.decode()
         return [root / name for name in listed.split("\0") if name]
     return [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import re
@@ -228,6 +229,23 @@ def test_a_copy_reports_its_sources_manifest(api, token):
     )
 
 
+@pytest.mark.parametrize("source", [STANDARD_ID, ADVANCED_ID])
+def test_a_copy_of_a_system_runtime_with_an_uploaded_manifest_reports_that_manifest(
+    api, token, source
+):
+    assert _update_with_manifest(api, token, source, CONDA_LIST) == {"status": "success"}
+    uploaded = api.get(f"{RUNTIMES}/{source}/manifest", token)
+    assert [row["name"] for row in uploaded["libraries"]] == ["rich", "geopandas"]
+    copied = api.post(f"{RUNTIMES}/{source}/copy", token, **SEED_COPY)["notebookRuntime"]
+    assert api.get(f"{RUNTIMES}/{copied['id']}/manifest", token) == uploaded
+    # A later upload to the source is not the copy's: it copied the libraries of then.
+    again = {"libraries": uploaded["libraries"][1:]}
+    assert _update_with_manifest(api, token, source, json.dumps(again).encode()) == {
+        "status": "success"
+    }
+    assert api.get(f"{RUNTIMES}/{copied['id']}/manifest", token) == uploaded
+
+
 def test_admin_root_and_notebooks_name_their_children(api, token):
     root = api.get("", token)
     assert list(root.items()) == [
@@ -346,10 +364,13 @@ def test_html_directory_walks_from_token_to_copy_result(api):
     fields = form_fields(copy_page)
     assert fields["f"] == "html" and fields["token"]
     fields.update(name="From the directory", minCpu="1", maxCpu="2")
-    result = api.client.post(f"/arcgis/admin/notebooks/runtimes/{STANDARD_ID}/copy", data=fields)
+    posted = api.client.post(f"/arcgis/admin/notebooks/runtimes/{STANDARD_ID}/copy", data=fields)
+    # Post/redirect/get: the answer sends the browser to the runtime it made.
+    assert posted.status_code == 303
+    result = api.client.get(posted.headers["Location"])
     assert result.mimetype == "text/html"
-    text = result.get_data(as_text=True)
-    assert "From the directory" in text and "success" in text
+    text = html.unescape(result.get_data(as_text=True))
+    assert "Runtime 'From the directory' created" in text
 
 
 def test_html_errors_are_pages_too(api, token):

@@ -81,5 +81,7 @@ def test_a_sqlite_state_does_not_need_psycopg():
         "import sys; from mockserver import create_app; create_app(); "
         "print('psycopg' in sys.modules)"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
     assert out.stdout.strip() == "False"

@@ -364,6 +364,9 @@ def gunicorn_exchange(app: Flask, raw: bytes) -> tuple[int, dict[str, str], byte
     (mockserver/serving/worker.py): the status, the headers (names lower-cased) and the body."""
     client, server = socket.socketpair()
     with client, server:
+        # A parser that waits for bytes that never come fails the test instead of hanging it.
+        for end in (client, server):
+            end.settimeout(30)
         client.sendall(raw)
         cfg = Config()
         peer = ("127.0.0.1", 50000)
@@ -459,3 +462,60 @@ def test_an_f_of_other_whitespace_is_an_unknown_format_not_a_blank_one(padding):
         f"{ADMIN}/notebooks/runtimes", query_string={"f": " \tjson\r\n", "token": api.token()}
     )
     assert "runtimes" in padded.get_json(force=True)
+
+
+# --- a parameter in both the query string and the body -------------------------
+
+
+def _without_ids(runtime: dict) -> dict:
+    return {k: v for k, v in runtime.items() if k not in ("id", "deploymentDefaultPropertyId")}
+
+
+#: A query-string value for each copy parameter that differs from the body's: either a
+#: value the copy would refuse or one it would store instead.
+QUERY_VALUES = {
+    name: "7" if name in ("maxCpu", "maxMemory") else "from the query" for name in SEED_COPY
+}
+#: Every copy parameter but ``version``: a copy takes its source's version whatever is
+#: sent, so no answer shows which ``version`` was read.
+READ_BY_COPY = sorted(set(SEED_COPY) - {"version"})
+
+
+@pytest.mark.parametrize("name", READ_BY_COPY)
+def test_a_post_with_a_parameter_in_both_query_and_body_uses_the_bodys(api, token, name):
+    body_only = api.post(f"notebooks/runtimes/{STANDARD_ID}/copy", token, **SEED_COPY)
+    response = api.client.post(
+        COPY,
+        query_string={name: QUERY_VALUES[name]},
+        data={**SEED_COPY, "f": "json", "token": token},
+    )
+    answer = json_of(response)
+    assert answer["status"] == "success", answer
+    assert _without_ids(answer["notebookRuntime"]) == _without_ids(body_only["notebookRuntime"]) | {
+        "revision": answer["notebookRuntime"]["revision"]
+    }
+
+
+@pytest.mark.parametrize("name", READ_BY_COPY)
+def test_a_post_with_a_parameter_only_in_the_query_uses_it(api, token, name):
+    form = {key: value for key, value in SEED_COPY.items() if key != name}
+    body_only = api.post(f"notebooks/runtimes/{STANDARD_ID}/copy", token, **SEED_COPY)
+    answer = json_of(
+        api.client.post(
+            COPY,
+            query_string={name: SEED_COPY[name]},
+            data={**form, "f": "json", "token": token},
+        )
+    )
+    assert _without_ids(answer["notebookRuntime"]) == _without_ids(body_only["notebookRuntime"]) | {
+        "revision": answer["notebookRuntime"]["revision"]
+    }
+
+
+def test_a_sign_in_with_the_password_in_both_query_and_body_uses_the_bodys(api):
+    answer = api.client.post(
+        "/arcgis/sharing/rest/generateToken",
+        query_string={"password": "wrong in the query", "username": "nobody"},
+        data={"username": "admin", "password": "admin1234", "f": "json"},
+    ).get_json(force=True)
+    assert "token" in answer, answer
