@@ -92,6 +92,12 @@ def add_commands(commands: Any) -> None:
         "(password: ARCGIS_NOTEBOOK_PASSWORD)",
     )
     verify.add_argument(
+        "--notebook-item",
+        metavar="ITEM_ID",
+        help="a notebook item the kit may open, execute and close (with --allow-writes); "
+        "it leaves nothing open",
+    )
+    verify.add_argument(
         "--wait-for-expiry",
         action="store_true",
         help="wait 61 s to check that an expired token is refused",
@@ -279,6 +285,8 @@ def _verify(args: argparse.Namespace) -> int:
         pytest_args += ["--limited-username", args.limited_username]
     if args.notebook_username:
         pytest_args += ["--notebook-username", args.notebook_username]
+    if args.notebook_item:
+        pytest_args += ["--notebook-item", args.notebook_item]
     if args.wait_for_expiry:
         pytest_args.append("--wait-for-expiry")
     if args.select:

@@ -103,6 +103,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "release's access rule (password: $ARCGIS_NOTEBOOK_PASSWORD)",
     )
     group.addoption(
+        "--notebook-item",
+        metavar="ITEM_ID",
+        help="a notebook item the kit may open, execute and close (with --allow-writes)",
+    )
+    group.addoption(
         "--allow-writes",
         action="store_true",
         help="let the kit create, update and unregister its own runtimes",
@@ -244,6 +249,7 @@ def target(request: pytest.FixtureRequest):
     """The deployment under test; everything it created is unregistered at the end."""
     the_target = _session_target(request.config)
     the_target.judge_flavour()  # first, so the report names it whatever the checks did
+    the_target.notebook_item = request.config.getoption("--notebook-item")
     yield the_target
     _cleanup(request.config)
 
@@ -254,6 +260,20 @@ def writable(target: Target) -> Target:
     if not target.allow_writes:
         raise NeedsWrites("creates runtimes: run with --allow-writes")
     return target
+
+
+@pytest.fixture(scope="session")
+def notebook_item(writable: Target) -> str:
+    """The notebook item the checks may open and execute: the one the user named, or on an
+    emulator one the kit seeds through its control plane."""
+    if writable.notebook_item:
+        return writable.notebook_item
+    if not writable.is_emulator:
+        pytest.skip("opens and executes a notebook: name one with --notebook-item")
+    owner = writable.credentials.username or "admin"
+    made = writable.seed_notebook_item(owner)
+    writable.notebook_item = made
+    return made
 
 
 @pytest.fixture(scope="session")

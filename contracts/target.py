@@ -134,6 +134,10 @@ class Target:
         self.deadline = deadline
         self.created: dict[str, str] = {}  # id -> name, in creation order
         self.made_up: set[str] = set()
+        #: The notebook item the user named for open and execute (``--notebook-item``), and
+        #: the notebooks this run opened: the only ones it may close (contracts.safety).
+        self.notebook_item: str | None = None
+        self.opened_notebooks: set[str] = set()
         #: True for the in-process emulator the kit made: nobody else's runtimes to protect.
         self.owns_deployment = owns_deployment
         self._control_token = control_token
@@ -443,6 +447,14 @@ class Target:
         self._require_emulator("moving the clock")
         self._control_call("POST", "clock", {"advance_seconds": seconds})
         self._clock_moved += seconds
+
+    def seed_notebook_item(self, owner: str) -> str:
+        """A notebook item owned by ``owner``, made through the emulator's control plane."""
+        self._require_emulator("seeding a notebook item")
+        answer = self._control_call(
+            "POST", "workload/items", {"items": [{"owner": owner, "title": "nbmock kit"}]}
+        )
+        return str(answer["items"][0]["id"])
 
     @contextlib.contextmanager
     def restored_afterwards(self) -> Iterator[Target]:
@@ -761,6 +773,8 @@ class Target:
             owns_deployment=self.owns_deployment,
             own_ids=self.made_up | set(self.created),
             prefix=self.prefix,
+            notebook_item=self.notebook_item,
+            own_notebooks=self.opened_notebooks | self.made_up,
         )
 
     def _record(
@@ -829,6 +843,17 @@ class Target:
         left: list[str] = []
         try:
             stopped = self._adopt_own_leftovers()
+            for notebook_id in [] if stopped else sorted(self.opened_notebooks):
+                try:
+                    reply = self.admin("POST", f"notebooks/{notebook_id}/closeNotebook")
+                except AnswerTooSlow as failure:
+                    self.cleanup_problems.append(f"stopped: {failure}")
+                    stopped = True
+                    break
+                except Exception:  # keep going: one failure must not strand the others
+                    continue
+                if reply.envelope == "success" or reply.code == 404:
+                    self.opened_notebooks.discard(notebook_id)
             for runtime_id in [] if stopped else list(self.created):
                 try:
                     reply = self.unregister_created(runtime_id)
@@ -855,6 +880,10 @@ class Target:
             self.budget = budget
             self._cleaning = False
         self.cleanup_problems += self._not_put_back()
+        if self.opened_notebooks:
+            self.cleanup_problems.append(
+                f"not closed: notebooks {', '.join(sorted(self.opened_notebooks))} this run opened"
+            )
         left = list(dict.fromkeys([*left, *self.created]))
         if left:
             self.cleanup_problems.append(

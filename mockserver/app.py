@@ -30,6 +30,8 @@ from mockserver.runtimes.stores import open_store
 from mockserver.serving import hosts
 from mockserver.serving.redact import redact
 from mockserver.web import browser, directory, wire
+from mockserver.workload.backend import WorkloadBackend
+from mockserver.workload.items import items
 
 log = logging.getLogger("nbmock")
 
@@ -77,6 +79,15 @@ def _assemble(
     app.request_class = wire.ArcGISRequest
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body
     app.json.sort_keys = False
+    ids = IdGenerator(settings.seed)
+    runtimes = the_flavour.backend(
+        store,
+        the_release,
+        clock,
+        ids,
+        # Only a profile of this flavour gets here: its catalogue is this backend's.
+        *([profile.catalogue()] if profile is not None else []),
+    )
     deployment.install(
         app,
         Deployment(
@@ -88,13 +99,9 @@ def _assemble(
             clock=clock,
             users=users,
             tokens=TokenService(secret),
-            runtimes=the_flavour.backend(
-                store,
-                the_release,
-                clock,
-                IdGenerator(settings.seed),
-                # Only a profile of this flavour gets here: its catalogue is this backend's.
-                *([profile.catalogue()] if profile is not None else []),
+            runtimes=runtimes,
+            workload=WorkloadBackend(
+                store, the_release, clock, ids, runtimes, the_flavour.workload
             ),
             profile=profile,
         ),
@@ -107,6 +114,8 @@ def _assemble(
     app.register_blueprint(portal, url_prefix=f"/{context}/sharing/rest")
     app.register_blueprint(oauth_signin, url_prefix=f"/{context}/sharing/oauth2")
     app.register_blueprint(the_flavour.admin, url_prefix=f"/{context}/admin")
+    app.register_blueprint(the_flavour.workload.routes, url_prefix=f"/{context}/admin")
+    app.register_blueprint(items, url_prefix=f"/{context}/sharing/rest")
     app.register_blueprint(admin_login, url_prefix=f"/{context}/admin")
     directory.install(app)
     _register_error_handlers(app, context)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from contracts.calls import SIMPLE_COPY
 from mockserver.core.profile import REFUSALS, Profile, ProfileError
 from mockserver.runtimes.releases import STANDARD_ID
 from mockserver.testing import in_process, running
@@ -255,3 +256,24 @@ def test_kit_and_emulator_name_the_same_refusals():
 
     assert set(READ_ONLY_REFUSALS) == {n for n, r in REFUSALS.items() if not r.needs_writes}
     assert set(WRITE_REFUSALS) == {n for n, r in REFUSALS.items() if r.needs_writes}
+
+
+FOREIGN_NOTEBOOK_SERVER = Path(__file__).parent / "data" / "foreign-notebook-server.json"
+
+
+@pytest.mark.parametrize("profile", [FOREIGN, FOREIGN_NOTEBOOK_SERVER], ids=lambda p: p.stem)
+def test_a_profiled_deployments_own_state_imports_back(profile):
+    """State import refuses what no API call reaches (S8a) by the system runtimes this
+    deployment ships: a profile's, with their own ids and versions, and a copy of one."""
+    emulator = in_process(profile=str(profile))
+    if json.loads(profile.read_text())["flavour"] == "kubernetes":
+        copied = emulator.session.post(
+            f"{emulator.admin_url}/notebooks/runtimes/{FOREIGN_IDS[0]}/copy",
+            data={"name": "kept", "f": "json", "token": emulator.token(), **SIMPLE_COPY},
+            timeout=30,
+        ).json()
+        assert copied["notebookRuntime"]["version"] == "13.1", copied
+    state = emulator.control("GET", "state")
+    emulator.reset()
+    emulator.control("POST", "state", state)
+    assert emulator.control("GET", "state")["runtimes"] == state["runtimes"]

@@ -21,6 +21,7 @@ from mockserver.core.profile import Profile
 from mockserver.core.release import Release
 from mockserver.core.settings import Settings
 from mockserver.runtimes.store import Store
+from mockserver.workload.backend import WorkloadBackend
 
 _KEY = "nbmock"
 
@@ -39,6 +40,8 @@ class Deployment:
     tokens: TokenService
     #: The flavour's runtimes backend (``Flavour.backend``); only its own views call it.
     runtimes: Any
+    #: The notebooks workload (mockserver/workload): open notebooks, their hosts, jobs.
+    workload: WorkloadBackend
     #: The captured deployment it reproduces (``--profile``), if any.
     profile: Profile | None = None
     #: Called inside each write's transaction with its rendered answer (the journal):

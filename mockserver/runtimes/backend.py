@@ -7,7 +7,7 @@ changes nothing and concurrent requests never interleave.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from mockserver.core import messages
@@ -37,6 +37,10 @@ class RuntimesBackend:
         self.clock = clock
         self.ids = ids
         self.catalogue = catalogue or Catalogue()
+        #: Rules other rooms add to unregister, run in its transaction before the runtime
+        #: goes: ``check(tx, runtime_id)`` raises to refuse (the workload: a runtime that
+        #: open notebooks use). The runtimes room never imports them.
+        self.unregister_checks: list[Callable[[Transaction, str], None]] = []
         self._seed_or_migrate()
 
     @property
@@ -105,6 +109,8 @@ class RuntimesBackend:
         with self.store.transaction() as tx:
             runtime = _get(tx, runtime_id)
             model.check_unregister(runtime)
+            for check in self.unregister_checks:
+                check(tx, runtime_id)
             tx.delete_runtime(runtime_id)
         return runtime
 
