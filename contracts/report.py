@@ -80,7 +80,8 @@ def standing(row: LedgerRow) -> str:
     found = {_STANDING_NAMES.get(tag, "inferred") for tag in _STANDING.findall(row.source)}
     if found:
         return ", ".join(name for name in _STANDING_ORDER if name in found)
-    if row.source.startswith(("emulator design", "emulator default")):
+    # What the emulator chose or leaves out (J2's "emulator limitation") claims nothing of ArcGIS.
+    if row.source.startswith(("emulator design", "emulator default", "emulator limitation")):
         return "emulator design"
     return "unmarked"
 
