@@ -8,9 +8,14 @@ the ArcGIS code inside that envelope, not an HTTP status.
 from __future__ import annotations
 
 from mockserver.core import messages
+from mockserver.serving.redact import redact
 
 #: How the Portal words an error: (message, messageCode or None, details).
 PortalForm = tuple[str, str | None, tuple[str, ...]]
+
+
+def _unechoed(text):
+    return redact(text) if isinstance(text, str) else text
 
 
 class ArcGISError(Exception):
@@ -22,9 +27,11 @@ class ArcGISError(Exception):
     portal_form: PortalForm | None = None
 
     def __init__(self, *messages: str, code: int | None = None, details: list[str] | None = None):
-        super().__init__(messages[0] if messages else "")
-        self.messages = list(messages)
-        self.details = details or []
+        # A message quotes what was sent (an id, a value), and what was sent may hold a
+        # credential typed in the wrong place ("x&token=..."): no answer echoes it back.
+        self.messages = [_unechoed(message) for message in messages]
+        self.details = [_unechoed(detail) for detail in details or []]
+        super().__init__(self.messages[0] if self.messages else "")
         if code is not None:
             self.code = code
 

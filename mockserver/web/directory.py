@@ -25,6 +25,7 @@ from werkzeug.exceptions import HTTPException
 
 from mockserver.core import deployment, messages
 from mockserver.core.errors import ArcGISError, Forbidden, InvalidToken, TokenRequired
+from mockserver.serving.redact import redact
 from mockserver.web import wire
 
 #: Esri's reference page for each declared operation, as its directory links it
@@ -220,7 +221,7 @@ def render_error(error: ArcGISError, *, portal: bool, status: int = 200) -> Resp
     # A refused token is never carried on: every link of the page goes without it.
     page_token = "" if isinstance(error, InvalidToken) else token
     # After a failed form, back is the form's own page (GET on the same URL).
-    back = _current_page() if request.method == "GET" else request.path
+    back = _current_page() if request.method == "GET" else redact(request.path)
     sign_in = None
     if isinstance(error, TokenRequired | InvalidToken | Forbidden):
         reason = "refused" if isinstance(error, Forbidden) else "expired"
@@ -293,11 +294,11 @@ def _chrome(name: str | None, token: str, *, json_view: bool) -> dict[str, Any]:
         "token": token,
         "user": signed_in_username(token),
         # A path no route knows may hold anything (a token typed after "&"): only Home.
-        "crumbs": breadcrumbs(request.path, token)
+        "crumbs": breadcrumbs(redact(request.path), token)
         if request.url_rule
         else [("Home", link(_root(), token=token))],
         "reference": API_REFERENCE.get(name or ""),
-        "json_href": link(request.path, f="pjson", token=token) if json_view else None,
+        "json_href": link(redact(request.path), f="pjson", token=token) if json_view else None,
         "sign_out": url_for("admin_login.logout"),
     }
 
@@ -404,9 +405,15 @@ def _is_admin_page(path: str) -> bool:
 
 
 def _current_page() -> str:
-    """The page asked for, without its token (the sign-in adds a fresh one)."""
+    """The page asked for, without its token (the sign-in adds a fresh one).
+
+    A token typed after ``&`` instead of ``?`` is part of the path, and a route with
+    an id in its path (``notebooks/<id>``) takes it whole: it is masked, so the page
+    never carries it back in its sign-in link.
+    """
     query = [(k, v) for k, v in parse_qsl(request.query_string.decode()) if k != "token"]
-    return f"{request.path}?{urlencode(query)}" if query else request.path
+    path = redact(request.path)
+    return f"{path}?{urlencode(query)}" if query else path
 
 
 # --- values as JSON writes them ------------------------------------------------------
