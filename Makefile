@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8080
 ARGS   ?=
 
-.PHONY: serve test test-packaging lint clean bench bench-quick reliability bench-tools contract-deep schemathesis mutation mutation-pending
+.PHONY: serve test test-packaging lint clean bench bench-quick reliability bench-tools contract-deep schemathesis screenshots mutation mutation-pending
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,10 @@ test: $(VENV)/.installed-test $(VENV)/.installed-arcgis
 
 # The README's install lines (a wheel built from a copy of the clone, and the clone itself),
 # each with the kit extra, into fresh environments outside the repo.
+# The README's screenshots, taken again by the browser tests (needs chromium).
+screenshots: $(VENV)/.installed-test
+	NBMOCK_SCREENSHOTS=1 $(BIN)/python -m pytest tests/test_browser.py
+
 test-packaging: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -m packaging tests/test_packaging.py
 

@@ -1,10 +1,11 @@
-"""``nbmock verify`` and ``nbmock sweep``: the contract kit from the command line.
+"""``nbmock verify``, ``nbmock capture`` and ``nbmock sweep``: the contract kit from the command line.
 
 ``verify`` runs the kit's pytest suite against a target (progress as pytest
 prints it, ``junit.xml`` and ``report.md`` with ``--report``); with
 ``--compare`` it instead sends the same requests to two targets and lists
 every difference; with ``--record`` it saves the normalised answers as
-snapshots. ``sweep`` lists, then unregisters, leftovers of earlier runs.
+snapshots. ``capture`` writes a deployment profile (contracts/capture.py).
+``sweep`` lists, then unregisters, leftovers of earlier runs.
 Exit status: 0 only when every property held (or no difference, or nothing
 left behind).
 
@@ -24,7 +25,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from contracts import exchanges
+from contracts.capture import capture
 from contracts.redaction import redact
+from contracts.report import rows_only_writes_show
 from contracts.safety import KIT_NAMESPACE
 from contracts.target import DEFAULT_REMOTE_BUDGET, DEFAULT_REMOTE_PAUSE, Target
 from contracts.transport import DEFAULT_DEADLINE_SECONDS, DEFAULT_MAX_ANSWER_BYTES
@@ -42,7 +46,7 @@ def register(commands: Any) -> dict[str, Callable[[argparse.Namespace], int]]:
     returns the exit status.
     """
     add_commands(commands)
-    return {"verify": run, "sweep": run}
+    return {"verify": run, "sweep": run, "capture": run}
 
 
 def add_commands(commands: Any) -> None:
@@ -88,6 +92,12 @@ def add_commands(commands: Any) -> None:
         "(password: ARCGIS_NOTEBOOK_PASSWORD)",
     )
     verify.add_argument(
+        "--notebook-item",
+        metavar="ITEM_ID",
+        help="a notebook item the kit may open, execute and close (with --allow-writes); "
+        "it leaves nothing open",
+    )
+    verify.add_argument(
         "--wait-for-expiry",
         action="store_true",
         help="wait 61 s to check that an expired token is refused",
@@ -97,6 +107,37 @@ def add_commands(commands: Any) -> None:
         dest="select",
         metavar="EXPR",
         help="only the properties matching this pytest -k expression",
+    )
+
+    capture = commands.add_parser(
+        "capture",
+        help="record a deployment's facts as a profile for nbmock serve --profile",
+        description="Record what a deployment shows (release, system runtimes and manifests, "
+        "portal facts, the wording of its refusals) as a profile that nbmock serve --profile "
+        "reproduces. Read-only unless --allow-writes. Credentials: --username, or "
+        "ARCGIS_USERNAME/ARCGIS_PASSWORD, or ARCGIS_TOKEN.",
+    )
+    _target_options(capture)
+    capture.add_argument("--out", required=True, metavar="PROFILE", help="the profile to write")
+    capture.add_argument(
+        "--allow-writes",
+        action="store_true",
+        help="also record how copies and updates are refused (a copy named with the run "
+        "prefix is made and unregistered)",
+    )
+    capture.add_argument(
+        "--wait-for-expiry",
+        action="store_true",
+        help="wait 61 s to record how an expired token is refused",
+    )
+    capture.add_argument(
+        "--record-username",
+        action="store_true",
+        help="keep the signed-in user name in the profile (replaced by <username> otherwise)",
+    )
+    capture.add_argument("--name", help="the profile's name (default: the target's host)")
+    capture.add_argument(
+        "--prefix", help=f"run prefix for created runtimes (must start with {KIT_NAMESPACE})"
     )
 
     sweep = commands.add_parser(
@@ -166,6 +207,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.command == "sweep":
             return _sweep(args)
+        if args.command == "capture":
+            return _capture(args)
         if args.compare or args.record:
             return _compare_or_record(args)
         return _verify(args)
@@ -242,6 +285,8 @@ def _verify(args: argparse.Namespace) -> int:
         pytest_args += ["--limited-username", args.limited_username]
     if args.notebook_username:
         pytest_args += ["--notebook-username", args.notebook_username]
+    if args.notebook_item:
+        pytest_args += ["--notebook-item", args.notebook_item]
     if args.wait_for_expiry:
         pytest_args.append("--wait-for-expiry")
     if args.select:
@@ -255,42 +300,98 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _compare_or_record(args: argparse.Namespace) -> int:
-    from contracts import exchanges
-
     first = _target(args, allow_writes=args.allow_writes, prefix=args.prefix)
+    second = None
+    if args.compare:
+        second = _target(args, args.compare, allow_writes=args.allow_writes, prefix=first.prefix)
     requests_to_send = exchanges.standard_exchanges(
-        allow_writes=args.allow_writes, generated_copies=min(args.max_examples or 5, 20)
+        allow_writes=args.allow_writes,
+        generated_copies=min(args.max_examples or 5, 20),
+        system_runtimes=len(first.system_runtimes()),
+        expired_token=first.can_move_clock and (second is None or second.can_move_clock),
     )
     try:
-        played = exchanges.play(first, requests_to_send)
+        played = exchanges.play(first, requests_to_send, literal_ids=bool(second))
         if args.record:
             path = Path(args.record) / "recorded.json"
             exchanges.write_snapshot(path, f"recorded from {first.label}", played)
             print(f"nbmock verify: {len(played)} exchanges recorded in {path}")
-            if not args.compare:
+            if second is None:
                 return 0
-        second = _target(args, args.compare, allow_writes=args.allow_writes, prefix=first.prefix)
+        assert second is not None
         try:
-            other = exchanges.play(second, requests_to_send)
+            other = exchanges.play(second, requests_to_send, literal_ids=True)
         finally:
             second.cleanup()
+        profile = first.emulator_profile()
     finally:
         first.cleanup()
-    found = []
+    return _report_compare(args, played, other, profile)
+
+
+def _report_compare(
+    args: argparse.Namespace,
+    played: list[dict[str, Any]],
+    other: list[dict[str, Any]],
+    profile: dict[str, Any] | None,
+) -> int:
+    """Print (and with --report write) the differences: those on what the target's profile
+    captured fail the compare; those on what it could not capture are listed apart."""
+    found: list[str] = []
+    apart: list[str] = []
     for index, (left, right) in enumerate(zip(played, other, strict=True), start=1):
         request = left["request"]
+        missing = exchanges.uncaptured(left, profile)
         for difference in exchanges.compare_exchange(left, right):
-            found.append(f"#{index} {request['method']} {request['path']}: {difference}")
-    summary = f"{len(played)} exchanges compared, {len(found)} difference(s) between {args.target} and {args.compare}"
-    for line in found:
-        print(f"  {line}")
+            line = f"#{index} {request['method']} {request['path']}: {difference}"
+            if missing:
+                apart.append(f"{line} (not captured: {', '.join(missing)})")
+            else:
+                found.append(line)
+    label = f"profile {profile['name']!r}" if profile else "no profile"
+    summary = (
+        f"{len(played)} exchanges compared, {len(found)} difference(s) between {args.target} "
+        f"({label}) and {args.compare}"
+    )
+    lines = [f"  {line}" for line in found]
+    if profile is not None:
+        lines.append(
+            f"  {len(apart)} difference(s) on what the profile could not capture "
+            "(listed, not failed):"
+        )
+        lines += [f"    {line}" for line in apart]
+        rows = rows_only_writes_show()
+        lines.append(
+            "  inferred ledger rows a profile cannot capture (only writes would show them): "
+            + ", ".join(rows)
+        )
+    for line in lines:
+        print(line)
     print(f"nbmock verify --compare: {summary}")
     if args.report:
         report = Path(args.report)
         report.mkdir(parents=True, exist_ok=True)
-        lines = ["# Compare", "", summary, ""] + [f"- {line}" for line in found]
-        (report / "compare.md").write_text(redact("\n".join(lines)) + "\n", encoding="utf-8")
+        text = ["# Compare", "", summary, ""] + [f"- {line.strip()}" for line in lines]
+        (report / "compare.md").write_text(redact("\n".join(text)) + "\n", encoding="utf-8")
     return 1 if found else 0
+
+
+def _capture(args: argparse.Namespace) -> int:
+    target = _target(args, allow_writes=args.allow_writes, prefix=args.prefix)
+    out = Path(args.out)
+    run = capture(
+        target,
+        out,
+        wait_for_expiry=args.wait_for_expiry,
+        record_username=args.record_username,
+        name=args.name,
+    )
+    print(f"nbmock capture: {target.label} written to {out} ({target.requests_sent} requests)")
+    for line in run.missing:
+        print(f"  not captured: {line}")
+    for line in run.notes:
+        print(f"  note: {redact(line)}")
+    return 0
 
 
 def _sweep(args: argparse.Namespace) -> int:

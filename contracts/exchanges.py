@@ -16,18 +16,23 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from contracts.calls import SIMPLE_COPY
 from contracts.reply import Reply, envelope
 from contracts.target import Target
 
 SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"
-_PLACEHOLDER = re.compile(r"\{(source|made-up|id:\d+)\}")
+_PLACEHOLDER = re.compile(r"\{(source|made-up|id:\d+|system:\d+)\}")
+#: Where a target has fewer system runtimes than the other: an id that exists nowhere.
+ABSENT_ID = "00000000-0000-4000-8000-000000000000"
 GENERATED_KEYS = {
     "revision": "<revision>",
     "deploymentDefaultPropertyId": "<property-id>",
     "expires": "<epoch-ms>",
     "token": "<token>",
+    # portals/self: true when the portal is reached over HTTPS, a fact of the URL compared.
+    "allSSL": "<follows-the-scheme>",
 }
 
 SEED_SNAPSHOT = SNAPSHOTS / "0001-seed-copy.json"
@@ -50,12 +55,19 @@ class Bindings:
     source_id: str
     ids: dict[str, str] = field(default_factory=dict)  # "{id:1}" -> real id
     made_up: str = ""
+    #: The target's system runtime ids, for ``{system:N}`` (1-based).
+    system_ids: list[str] = field(default_factory=list)
+    #: Keep system runtime ids as they are: a compare of two deployments must show them.
+    literal_ids: bool = False
 
     def resolve(self, text: str) -> str:
         def real(match: re.Match) -> str:
             name = match.group(1)
             if name == "source":
                 return self.source_id
+            if name.startswith("system:"):
+                index = int(name.split(":")[1]) - 1
+                return self.system_ids[index] if index < len(self.system_ids) else ABSENT_ID
             if name == "made-up":
                 if not self.made_up:
                     self.made_up = self.target.made_up_id()
@@ -83,13 +95,33 @@ class Bindings:
             return [self.normalise(item) for item in value]
         if isinstance(value, str):
             origin = "/".join(self.target.base_url.split("/")[:3])
+            host = origin.split("://", 1)[-1]
             text = value.replace(self.target.prefix, "<prefix>").replace(origin, "<origin>")
+            # portals/self names the portal as host[:port]/<context>, without a scheme.
+            text = text.replace(host, "<host>")
+            text = context_placed(text, self.target)
             for placeholder, real in self.ids.items():
                 text = text.replace(real, placeholder)
             if self.made_up:
                 text = text.replace(self.made_up, "{made-up}")
-            return text.replace(self.source_id, "{source}")
+            return text if self.literal_ids else text.replace(self.source_id, "{source}")
         return value
+
+
+def context_placed(value: Any, target: Target) -> Any:
+    """``value`` with ``<origin>/`` or ``<host>/`` and the target's web context as
+    ``…/<context>``: two deployments may sit under different ones (a sandbox's sb-…, an
+    Enterprise's own name), and a profile records where it was reached so."""
+    context = urlsplit(target.base_url).path.strip("/").split("/", 1)[0]
+    if not context:
+        return value
+    if isinstance(value, Mapping):
+        return {key: context_placed(item, target) for key, item in value.items()}
+    if isinstance(value, list):
+        return [context_placed(item, target) for item in value]
+    if isinstance(value, str):
+        return re.sub(rf"(<origin>|<host>)/{re.escape(context)}(?![\w.-])", r"\1/<context>", value)
+    return value
 
 
 def source_of(target: Target) -> str:
@@ -98,15 +130,25 @@ def source_of(target: Target) -> str:
     return (plain or systems)[0]["id"]
 
 
-def play(target: Target, exchanges: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Send each exchange's request to ``target``; the exchanges with normalised answers."""
-    bindings = Bindings(target, source_of(target))
+def play(
+    target: Target, exchanges: Iterable[Mapping[str, Any]], *, literal_ids: bool = False
+) -> list[dict[str, Any]]:
+    """Send each exchange's request to ``target``; the exchanges with normalised answers.
+
+    ``literal_ids`` keeps system runtime ids in the answers (``--compare``: two
+    deployments whose runtimes differ must show it); snapshots replace the source's.
+    """
+    systems = [runtime["id"] for runtime in target.system_runtimes()]
+    bindings = Bindings(target, source_of(target), system_ids=systems, literal_ids=literal_ids)
     played = []
     for exchange in exchanges:
         request = exchange["request"]
-        token = {"own": target.token, "none": None, "invalid": "not-a-token-" + "z" * 20}[
-            request.get("token", "own")
-        ]
+        kind = request.get("token", "own")
+        token = (
+            _expired_token(target)
+            if kind == "expired"
+            else {"own": target.token, "none": None, "invalid": "not-a-token-" + "z" * 20}[kind]
+        )
         form = {k: bindings.resolve(v) for k, v in (request.get("form") or {}).items()}
         reply = target.request(
             request["method"],
@@ -121,6 +163,14 @@ def play(target: Target, exchanges: Iterable[Mapping[str, Any]]) -> list[dict[st
     for runtime_id in list(target.created):
         target.unregister_created(runtime_id)
     return played
+
+
+def _expired_token(target: Target) -> str:
+    """A one-minute token of the kit's user, its minute run out on the target's clock."""
+    credentials = target.require_credentials()
+    short = target.generate_token(credentials.username, credentials.password, expiration=1)
+    target.advance_clock(61)
+    return short
 
 
 def _normalised(reply: Reply, bindings: Bindings) -> dict[str, Any]:
@@ -192,35 +242,67 @@ def _request(method: str, path: str, **extra: Any) -> dict[str, Any]:
     return {"request": {"method": method, "path": path, **extra}}
 
 
-def standard_exchanges(*, allow_writes: bool, generated_copies: int = 5) -> list[dict[str, Any]]:
-    """Reads, refusals and (with writes) copy lifecycles: the same list for every target."""
+def standard_exchanges(
+    *,
+    allow_writes: bool,
+    generated_copies: int = 5,
+    system_runtimes: int = 1,
+    expired_token: bool = False,
+) -> list[dict[str, Any]]:
+    """Reads, refusals and (with writes) copy lifecycles: the same list for every target.
+
+    ``system_runtimes``: how many system runtimes to read one by one, with their
+    manifests; ``expired_token``: also a request with an expired token (both
+    targets must move their clocks: emulators). Each exchange names the facts a
+    deployment profile must have captured for it (``needs``): ``writes`` for
+    what only the emulator's rules decide, else the refusal whose wording it shows.
+    """
     runtimes = "admin/notebooks/runtimes"
     exchanges = [
-        _request("GET", "admin"),
-        _request("GET", runtimes),
-        _request("GET", f"{runtimes}/{{source}}"),
-        _request("GET", f"{runtimes}/{{source}}/manifest"),
-        _request("GET", f"{runtimes}/{{made-up}}"),
-        _request("GET", runtimes, token="none"),
-        _request("GET", runtimes, token="invalid"),
-        _request("GET", runtimes, params={"f": "xml"}),
-        _request("GET", f"{runtimes}/{{source}}/copy"),
-        _request("GET", "sharing/rest"),
-        _request("GET", "sharing/rest/info"),
+        _request("GET", "admin", needs=["release"]),
+        _request("GET", runtimes, needs=["release", "runtimes"]),
+        _request("GET", f"{runtimes}/{{source}}", needs=["runtimes"]),
+        _request("GET", f"{runtimes}/{{source}}/manifest", needs=["runtimes"]),
+    ]
+    for index in range(1, system_runtimes + 1):
+        exchanges += [
+            _request("GET", f"{runtimes}/{{system:{index}}}", needs=["runtimes"]),
+            _request("GET", f"{runtimes}/{{system:{index}}}/manifest", needs=["runtimes"]),
+        ]
+    exchanges += [
+        _request("GET", f"{runtimes}/{{made-up}}", needs=["unknown_runtime"]),
+        _request("GET", runtimes, token="none", needs=["token_missing"]),
+        _request("GET", runtimes, token="invalid", needs=["token_invalid"]),
+        _request("GET", runtimes, params={"f": "xml"}, needs=["unknown_format"]),
+        _request("GET", f"{runtimes}/{{source}}/copy", needs=["method_not_allowed"]),
+        _request("GET", f"{runtimes}/{{source}}/nbmockkitnosuchop", needs=["unknown_operation"]),
+        _request("GET", "sharing/rest", needs=["release"]),
+        _request("GET", "sharing/rest/info", needs=["portal"]),
+        _request("GET", "sharing/rest/portals/self", token="none", needs=["portal"]),
+        _request("GET", "sharing/rest/portals/self/servers", needs=["portal"]),
         _request(
             "POST",
             f"{runtimes}/{{source}}/copy",
             form={**SIMPLE_COPY, "name": "<prefix>refused", "minCpu": "0"},
             refusal_expected=True,
+            needs=["not_positive"],
         ),
         _request(
             "POST",
             f"{runtimes}/{{source}}/copy",
             form={**SIMPLE_COPY, "name": "<prefix>refused", "maxMemoryUnit": "G"},
             refusal_expected=True,
+            needs=["bad_unit"],
         ),
-        _request("POST", f"{runtimes}/{{made-up}}/unregister", refusal_expected=True),
+        _request(
+            "POST",
+            f"{runtimes}/{{made-up}}/unregister",
+            refusal_expected=True,
+            needs=["unknown_runtime"],
+        ),
     ]
+    if expired_token:
+        exchanges.append(_request("GET", runtimes, token="expired", needs=["token_expired"]))
     if allow_writes:
         for index, form in enumerate(_generated_copy_forms(generated_copies), start=1):
             exchanges += [
@@ -229,20 +311,22 @@ def standard_exchanges(*, allow_writes: bool, generated_copies: int = 5) -> list
                     f"{runtimes}/{{source}}/copy",
                     form=form,
                     encoding="multipart" if index % 2 else "urlencoded",
+                    needs=["writes"],
                 ),
-                _request("GET", f"{runtimes}/{{id:{index}}}"),
+                _request("GET", f"{runtimes}/{{id:{index}}}", needs=["writes"]),
                 _request(
                     "POST",
                     f"{runtimes}/{{id:{index}}}/update",
                     form={"maxCpu": "3", "maxMemory": "6", "maxMemoryUnit": "g"},
+                    needs=["writes"],
                 ),
-                _request("GET", f"{runtimes}/{{id:{index}}}"),
+                _request("GET", f"{runtimes}/{{id:{index}}}", needs=["writes"]),
             ]
-        exchanges.append(_request("GET", runtimes))
+        exchanges.append(_request("GET", runtimes, needs=["writes"]))
         for index in range(1, generated_copies + 1):
             exchanges += [
-                _request("POST", f"{runtimes}/{{id:{index}}}/unregister"),
-                _request("GET", f"{runtimes}/{{id:{index}}}"),
+                _request("POST", f"{runtimes}/{{id:{index}}}/unregister", needs=["writes"]),
+                _request("GET", f"{runtimes}/{{id:{index}}}", needs=["writes", "unknown_runtime"]),
             ]
     return exchanges
 
@@ -274,6 +358,15 @@ def _generated_copy_forms(count: int) -> list[dict[str, str]]:
 # --- snapshots --------------------------------------------------------------------
 
 
+def uncaptured(exchange: Mapping[str, Any], profile: Mapping[str, Any] | None) -> list[str]:
+    """What ``exchange`` shows that ``profile`` (as ``/__mock__/health`` describes it) did
+    not capture; nothing without a profile, where every answer is the emulator's claim."""
+    if profile is None:
+        return []
+    have = set(profile.get("sections") or []) | set(profile.get("refusals") or [])
+    return [need for need in exchange["request"].get("needs", []) if need not in have]
+
+
 def write_snapshot(path: Path, description: str, played: list[dict[str, Any]]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(
@@ -293,6 +386,8 @@ def replay(target: Target, snapshot: Path) -> list[str]:
     played = play(target, recorded)
     found = []
     for index, (expected, actual) in enumerate(zip(recorded, played, strict=True), start=1):
+        # A snapshot recorded before contexts were placed names its own: read it as one.
+        expected = {**expected, "response": context_placed(expected["response"], target)}
         request = expected["request"]
         for difference in compare_exchange(expected, actual):
             found.append(

@@ -103,6 +103,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "release's access rule (password: $ARCGIS_NOTEBOOK_PASSWORD)",
     )
     group.addoption(
+        "--notebook-item",
+        metavar="ITEM_ID",
+        help="a notebook item the kit may open, execute and close (with --allow-writes)",
+    )
+    group.addoption(
         "--allow-writes",
         action="store_true",
         help="let the kit create, update and unregister its own runtimes",
@@ -244,6 +249,7 @@ def target(request: pytest.FixtureRequest):
     """The deployment under test; everything it created is unregistered at the end."""
     the_target = _session_target(request.config)
     the_target.judge_flavour()  # first, so the report names it whatever the checks did
+    the_target.notebook_item = request.config.getoption("--notebook-item")
     yield the_target
     _cleanup(request.config)
 
@@ -254,6 +260,20 @@ def writable(target: Target) -> Target:
     if not target.allow_writes:
         raise NeedsWrites("creates runtimes: run with --allow-writes")
     return target
+
+
+@pytest.fixture(scope="session")
+def notebook_item(writable: Target) -> str:
+    """The notebook item the checks may open and execute: the one the user named, or on an
+    emulator one the kit seeds through its control plane."""
+    if writable.notebook_item:
+        return writable.notebook_item
+    if not writable.is_emulator:
+        pytest.skip("opens and executes a notebook: name one with --notebook-item")
+    owner = writable.credentials.username or "admin"
+    made = writable.seed_notebook_item(owner)
+    writable.notebook_item = made
+    return made
 
 
 @pytest.fixture(scope="session")
@@ -417,6 +437,24 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         )
     for problem in the_target.cleanup_problems:
         terminalreporter.write_line(f"contract kit: cleanup {redact(problem)}")
+    for name, result in sorted(_ACTIVE["results"].items()):
+        if result["outcome"] == "inconclusive":
+            terminalreporter.write_line(
+                f"contract kit: {name} inconclusive after {'; '.join(result['causes'])}"
+            )
+
+
+_SEEN = pytest.StashKey[tuple[int, int]]()
+#: Exchanges kept as a check's evidence in the ledger patch: its last few.
+EVIDENCE_EXCHANGES = 4
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Where the target's transients and exchanges stood when this check began."""
+    the_target: Target | None = _ACTIVE.get("target")
+    item.stash[_SEEN] = (
+        (len(the_target.transients), the_target.exchange_count) if the_target else (0, 0)
+    )
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -464,13 +502,27 @@ def _record_result(item: pytest.Item, report: pytest.TestReport) -> None:
             "outcome": "passed",
             "doc": (getattr(item.obj, "__doc__", "") or "").strip(),
             "details": [],
+            "causes": [],
+            "evidence": [],
         },
     )
+    the_target: Target | None = _ACTIVE.get("target")
+    transients_before, exchanges_before = item.stash.get(_SEEN, (0, 0))
+    if the_target is not None and report.when == "call":
+        new = min(the_target.exchange_count - exchanges_before, EVIDENCE_EXCHANGES)
+        entry["evidence"] = list(the_target.exchanges)[-new:] if new > 0 else []
     if report.skipped:
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         if entry["outcome"] == "passed" and report.when in ("setup", "call"):
             entry["outcome"] = "skipped"
             entry["details"].append(redact(reason.removeprefix("Skipped: ")))
     elif report.failed:
-        entry["outcome"] = "failed"
+        causes = the_target.transients[transients_before:] if the_target is not None else []
+        # A 5xx, a timeout or a dropped connection says nothing about the rule under
+        # check: the check is inconclusive, never a refutation of its ledger row.
+        if causes and entry["outcome"] != "failed":
+            entry["outcome"] = "inconclusive"
+            entry["causes"] += [cause for cause in causes if cause not in entry["causes"]]
+        elif not causes:
+            entry["outcome"] = "failed"
         entry["details"].append(f"{item.name} ({report.when}):\n{redact(str(report.longrepr))}")

@@ -16,6 +16,7 @@ in-process. The kit never reaches into the emulator's objects.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import os
 import threading
@@ -44,6 +45,7 @@ from contracts.safety import (
 from contracts.transport import (
     DEFAULT_DEADLINE_SECONDS,
     DEFAULT_MAX_ANSWER_BYTES,
+    AnswerTooLarge,
     AnswerTooSlow,
     fetch,
     watched_session,
@@ -132,6 +134,10 @@ class Target:
         self.deadline = deadline
         self.created: dict[str, str] = {}  # id -> name, in creation order
         self.made_up: set[str] = set()
+        #: The notebook item the user named for open and execute (``--notebook-item``), and
+        #: the notebooks this run opened: the only ones it may close (contracts.safety).
+        self.notebook_item: str | None = None
+        self.opened_notebooks: set[str] = set()
         #: True for the in-process emulator the kit made: nobody else's runtimes to protect.
         self.owns_deployment = owns_deployment
         self._control_token = control_token
@@ -151,6 +157,13 @@ class Target:
         self._app_options: dict[str, Any] | None = None  # an in-process target's create_app
         self._token: str | None = credentials.token
         self._lock = threading.RLock()
+        #: Transient failures met so far (HTTP or ArcGIS code 5xx, timeouts, dropped
+        #: connections), each a short cause: a check that fails after one is inconclusive.
+        self.transients: list[str] = []
+        #: The latest exchanges, redacted and cut short: evidence for the ledger patch.
+        self.exchanges: collections.deque[dict[str, Any]] = collections.deque(maxlen=64)
+        self.exchange_count = 0
+        self._answers_health: bool | None = None
         session.headers["Referer"] = KIT_REFERER
         session.headers.setdefault("User-Agent", "nbmock-contract-kit")
 
@@ -352,6 +365,14 @@ class Target:
         clock = self._control_call("GET", "clock")
         return isinstance(clock, dict) and "epochMs" in clock
 
+    def emulator_profile(self) -> dict[str, Any] | None:
+        """The deployment profile an emulator serves (``/__mock__/health``); None for none,
+        or for a target that is not an emulator."""
+        if not self.is_emulator:
+            return None
+        profile = self._control_call("GET", "health").get("profile")
+        return profile if isinstance(profile, dict) else None
+
     @property
     def flavour(self) -> str | None:
         """``kubernetes`` or ``notebook-server``, as judged from the target's answers (once).
@@ -426,6 +447,14 @@ class Target:
         self._require_emulator("moving the clock")
         self._control_call("POST", "clock", {"advance_seconds": seconds})
         self._clock_moved += seconds
+
+    def seed_notebook_item(self, owner: str) -> str:
+        """A notebook item owned by ``owner``, made through the emulator's control plane."""
+        self._require_emulator("seeding a notebook item")
+        answer = self._control_call(
+            "POST", "workload/items", {"items": [{"owner": owner, "title": "nbmock kit"}]}
+        )
+        return str(answer["items"][0]["id"])
 
     @contextlib.contextmanager
     def restored_afterwards(self) -> Iterator[Target]:
@@ -626,16 +655,74 @@ class Target:
                 send["files"] = {key: (None, value) for key, value in form.items()}
             else:
                 send["data"] = form
+        shown = {k: v for k, v in {**params, **form}.items() if k != "token"}
         try:
             response = self._within_deadline(
                 method, f"{self.base_url}/{path}", f"{method} {path}", **send
             )
         except requests.RequestException as error:
             # The message may hold a URL with a GET token in it.
+            cause = redact(f"{type(error).__name__} on {method} {path}")
+            self._note(method, path, shown, None, cause)
             raise ConnectionError(redact(f"{method} {path}: {error}")) from None
+        except AnswerTooSlow:
+            # A missed deadline is a timeout: it says nothing about the rule under check.
+            self._note(
+                method, path, shown, None, f"no answer within the deadline on {method} {path}"
+            )
+            raise
+        except AnswerTooLarge:
+            self._note(method, path, shown, None, None, unread="an answer past the kit's cap")
+            raise
         reply = Reply(response.status_code, response.headers, response.text, method, path, response)
+        code = reply.code if isinstance(reply.code, int) else 0
+        transient = None
+        if reply.status >= 500 or code >= 500:
+            transient = f"{'HTTP' if reply.status >= 500 else 'code'} {max(reply.status, code)}"
+            transient += f" on {method} {path}"
+        self._note(method, path, shown, reply, transient)
         self._record(path, form, reply, refusal_expected)
         return reply
+
+    def _note(
+        self,
+        method: str,
+        path: str,
+        sent: Mapping[str, str],
+        reply: Reply | None,
+        transient: str | None,
+        unread: str | None = None,
+    ) -> None:
+        """Keep the exchange (redacted, cut short) and any transient failure it showed;
+        ``unread`` says why an answer that is no transient failure was not read."""
+        entry = {
+            "request": redact(f"{method} {path} {dict(sent)}")[:600],
+            "response": (
+                redact(f"HTTP {reply.status} {reply.text[:400]}") if reply else unread or transient
+            ),
+        }
+        with self._lock:
+            self.exchanges.append(entry)
+            self.exchange_count += 1
+            if transient:
+                self.transients.append(redact(transient))
+
+    @property
+    def answers_as_emulator(self) -> bool:
+        """Whether ``/__mock__/health`` answers as nbmock's does: an emulator, even where
+        its control plane is closed to the kit (a real Enterprise has no such path)."""
+        with self._lock:
+            if self._answers_health is None:
+                try:
+                    health = self._control_call("GET", "health")
+                except (RuntimeError, ConnectionError):
+                    health = None
+                self._answers_health = (
+                    isinstance(health, dict)
+                    and health.get("status") == "ok"
+                    and "release" in health
+                ) or self.is_emulator
+            return self._answers_health
 
     def _within_deadline(self, method: str, url: str, what: str, **send: Any) -> Any:
         """``fetch`` under the run's bounds, counting the deadlines the target misses."""
@@ -686,6 +773,8 @@ class Target:
             owns_deployment=self.owns_deployment,
             own_ids=self.made_up | set(self.created),
             prefix=self.prefix,
+            notebook_item=self.notebook_item,
+            own_notebooks=self.opened_notebooks | self.made_up,
         )
 
     def _record(
@@ -754,6 +843,17 @@ class Target:
         left: list[str] = []
         try:
             stopped = self._adopt_own_leftovers()
+            for notebook_id in [] if stopped else sorted(self.opened_notebooks):
+                try:
+                    reply = self.admin("POST", f"notebooks/{notebook_id}/closeNotebook")
+                except AnswerTooSlow as failure:
+                    self.cleanup_problems.append(f"stopped: {failure}")
+                    stopped = True
+                    break
+                except Exception:  # keep going: one failure must not strand the others
+                    continue
+                if reply.envelope == "success" or reply.code == 404:
+                    self.opened_notebooks.discard(notebook_id)
             for runtime_id in [] if stopped else list(self.created):
                 try:
                     reply = self.unregister_created(runtime_id)
@@ -780,6 +880,10 @@ class Target:
             self.budget = budget
             self._cleaning = False
         self.cleanup_problems += self._not_put_back()
+        if self.opened_notebooks:
+            self.cleanup_problems.append(
+                f"not closed: notebooks {', '.join(sorted(self.opened_notebooks))} this run opened"
+            )
         left = list(dict.fromkeys([*left, *self.created]))
         if left:
             self.cleanup_problems.append(

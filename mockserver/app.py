@@ -22,12 +22,16 @@ from mockserver.core.clock import Clock
 from mockserver.core.deployment import Deployment
 from mockserver.core.errors import ArcGISError, MethodNotSupported, Unavailable
 from mockserver.core.ids import IdGenerator
+from mockserver.core.profile import Profile
+from mockserver.core.profile import load as load_profile
 from mockserver.core.settings import Settings
-from mockserver.flavours import claim_state, flavour
+from mockserver.flavours import DEFAULT_FLAVOUR, claim_state, flavour
 from mockserver.runtimes.stores import open_store
 from mockserver.serving import hosts
 from mockserver.serving.redact import redact
 from mockserver.web import browser, directory, wire
+from mockserver.workload.backend import WorkloadBackend
+from mockserver.workload.items import items
 
 log = logging.getLogger("nbmock")
 
@@ -39,18 +43,30 @@ def create_app(settings: Settings | None = None, /, **options: Any) -> Flask:
     seed=7))``; an unknown option raises ``TypeError`` at once.
     """
     settings = Settings.of(settings, **options)
-    the_flavour = flavour(settings.flavour)
+    profile = load_profile(settings.profile)
+    the_flavour = flavour(
+        settings.flavour or (profile.flavour if profile is not None else DEFAULT_FLAVOUR)
+    )
+    if profile is not None and profile.flavour != the_flavour.name:
+        raise ValueError(
+            f"profile {profile.name!r} was captured from a {profile.flavour} deployment; "
+            f"serve it as that flavour, not as {the_flavour.name}"
+        )
     the_release = the_flavour.release(settings.release_name)
+    if profile is not None:
+        the_release = profile.release(the_release, the_flavour.releases)
     store = open_store(settings.state)
     try:
-        return _assemble(settings, the_flavour, the_release, store)
+        return _assemble(settings, the_flavour, the_release, store, profile)
     except BaseException:
         # An app that fails half-built (a sandbox's, say) must not keep its state open.
         store.close()
         raise
 
 
-def _assemble(settings: Settings, the_flavour: Any, the_release: Any, store: Any) -> Flask:
+def _assemble(
+    settings: Settings, the_flavour: Any, the_release: Any, store: Any, profile: Profile | None
+) -> Flask:
     claim_state(store, the_flavour)
     clock = settings.clock or Clock()
     users = settings.users
@@ -63,6 +79,15 @@ def _assemble(settings: Settings, the_flavour: Any, the_release: Any, store: Any
     app.request_class = wire.ArcGISRequest
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body
     app.json.sort_keys = False
+    ids = IdGenerator(settings.seed)
+    runtimes = the_flavour.backend(
+        store,
+        the_release,
+        clock,
+        ids,
+        # Only a profile of this flavour gets here: its catalogue is this backend's.
+        *([profile.catalogue()] if profile is not None else []),
+    )
     deployment.install(
         app,
         Deployment(
@@ -74,7 +99,11 @@ def _assemble(settings: Settings, the_flavour: Any, the_release: Any, store: Any
             clock=clock,
             users=users,
             tokens=TokenService(secret),
-            runtimes=the_flavour.backend(store, the_release, clock, IdGenerator(settings.seed)),
+            runtimes=runtimes,
+            workload=WorkloadBackend(
+                store, the_release, clock, ids, runtimes, the_flavour.workload
+            ),
+            profile=profile,
         ),
     )
     hosts.init_app(app, settings.allowed_hosts, trusted_proxies=settings.trusted_proxies)
@@ -85,6 +114,8 @@ def _assemble(settings: Settings, the_flavour: Any, the_release: Any, store: Any
     app.register_blueprint(portal, url_prefix=f"/{context}/sharing/rest")
     app.register_blueprint(oauth_signin, url_prefix=f"/{context}/sharing/oauth2")
     app.register_blueprint(the_flavour.admin, url_prefix=f"/{context}/admin")
+    app.register_blueprint(the_flavour.workload.routes, url_prefix=f"/{context}/admin")
+    app.register_blueprint(items, url_prefix=f"/{context}/sharing/rest")
     app.register_blueprint(admin_login, url_prefix=f"/{context}/admin")
     directory.install(app)
     _register_error_handlers(app, context)

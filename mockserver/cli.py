@@ -12,6 +12,7 @@ from pathlib import Path
 
 from mockserver.auth.lockout import PORTAL_LOCKOUT
 from mockserver.auth.users import DEFAULT_PASSWORD, DEFAULT_USERNAME
+from mockserver.core.profile import Profile, ProfileError
 from mockserver.core.settings import DEFAULT_CONTEXT, DEFAULT_MAX_BODY, Settings
 from mockserver.flavours import DEFAULT_FLAVOUR, FLAVOURS, flavour
 
@@ -43,9 +44,10 @@ def _serve_parser(commands) -> None:
     serve.add_argument(
         "--flavour",
         choices=sorted(FLAVOURS),
-        default=DEFAULT_FLAVOUR,
+        default=None,
         help="which API to emulate: kubernetes (ArcGIS Enterprise on Kubernetes) or "
-        f"notebook-server (the standalone ArcGIS Notebook Server) (default: {DEFAULT_FLAVOUR})",
+        "notebook-server (the standalone ArcGIS Notebook Server) (default: the --profile's, "
+        f"else {DEFAULT_FLAVOUR})",
     )
     serve.add_argument(
         "--release",
@@ -57,6 +59,14 @@ def _serve_parser(commands) -> None:
     )
     serve.add_argument(
         "--users", metavar="FILE", help="users TOML file (default: the single user admin)"
+    )
+    serve.add_argument(
+        "--profile",
+        metavar="FILE",
+        default=os.environ.get("NBMOCK_PROFILE") or None,
+        help="a deployment profile (nbmock capture writes one): serve that Enterprise's "
+        "release, system runtimes, portal and wording over the defaults "
+        "(default: $NBMOCK_PROFILE)",
     )
     serve.add_argument(
         "--workers", type=int, default=2, help="gunicorn worker processes (default: 2)"
@@ -136,6 +146,7 @@ def _positive_int(text: str) -> int:
 def _run_serve(args: argparse.Namespace) -> int:
     from mockserver.serving.server import generated_certificate, is_loopback, serve
 
+    profile = _profile(args)
     certfile, keyfile = _certificate(args)
     allowed_hosts, trusted_proxies = _hosts(args)
     generated = args.tls and not certfile
@@ -144,12 +155,23 @@ def _run_serve(args: argparse.Namespace) -> int:
     scheme = "https" if certfile else "http"
     base = f"{scheme}://{args.host}:{args.port}/{args.context.strip('/')}"
     try:
-        the_flavour = flavour(args.flavour)
+        # A profile names the flavour it was captured from: that one, unless told otherwise.
+        the_flavour = flavour(args.flavour or (profile.flavour if profile else DEFAULT_FLAVOUR))
         the_release = the_flavour.release(args.release)
+        release_name = the_release.name
+        if profile is not None:
+            if profile.flavour != the_flavour.name:
+                raise ValueError(
+                    f"profile {args.profile} was captured from a {profile.flavour} "
+                    f"deployment, not {the_flavour.name}"
+                )
+            the_release = profile.release(the_release, the_flavour.releases)
     except ValueError as unknown:
         print(f"nbmock serve: {unknown}", file=sys.stderr)
         return 2
-    print(f"nbmock: {the_flavour.title} {the_release.name} notebook-runtime emulator")
+    print(f"nbmock: {the_flavour.title} {the_release.full_version} notebook-runtime emulator")
+    if profile is not None:
+        print(f"  Profile: {profile.name} ({args.profile})")
     print(f"  Portal:  {base}/sharing/rest")
     print(f"  Admin:   {base}/admin")
     if generated:
@@ -171,9 +193,10 @@ def _run_serve(args: argparse.Namespace) -> int:
         context=args.context,
         state=args.state,
         flavour=the_flavour.name,
-        release_name=the_release.name,
+        release_name=release_name,
         users=args.users,
         seed=args.seed,
+        profile=profile,
         max_body=args.max_body,
         journal=args.journal,
         max_sandboxes=args.max_sandboxes,
@@ -209,6 +232,16 @@ def _hosts(args: argparse.Namespace) -> tuple[frozenset[str], frozenset[str]]:
     return allowed, proxies
 
 
+def _profile(args: argparse.Namespace) -> Profile | None:
+    """The --profile file, read and checked before anything starts; None without one."""
+    if not args.profile:
+        return None
+    try:
+        return Profile.read(args.profile)
+    except ProfileError as error:
+        raise SystemExit(f"nbmock serve: {error}") from None
+
+
 def _certificate(args: argparse.Namespace) -> tuple[str | None, str | None]:
     """The --cert/--key pair, checked before anything starts; (None, None) without them."""
     if not (args.cert or args.key):
@@ -238,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _kit_missing(commands) -> None:
     """``verify`` and ``sweep`` without the kit installed: say how to get it."""
-    for name in ("verify", "sweep"):
+    for name in ("verify", "capture", "sweep"):
         command = commands.add_parser(name, help="(needs the contract kit)", add_help=False)
         command.add_argument("rest", nargs=argparse.REMAINDER)
 

@@ -7,7 +7,7 @@ this table is where they are wired in (see ``core/flavour.py``).
 from __future__ import annotations
 
 from mockserver.auth import portal as kubernetes_portal
-from mockserver.core.flavour import Flavour
+from mockserver.core.flavour import Flavour, WorkloadProfile
 from mockserver.notebookserver import portal as notebook_server_portal
 from mockserver.notebookserver import releases as notebook_server_releases
 from mockserver.notebookserver.backend import ServerRuntimesBackend
@@ -16,6 +16,9 @@ from mockserver.runtimes import releases as kubernetes_releases
 from mockserver.runtimes.backend import RuntimesBackend
 from mockserver.runtimes.routes import admin as kubernetes_admin
 from mockserver.runtimes.store import Store
+from mockserver.workload import kubernetes as kubernetes_workload
+from mockserver.workload import model as workload_model
+from mockserver.workload import notebook_server as notebook_server_workload
 
 KUBERNETES = Flavour(
     name="kubernetes",
@@ -26,6 +29,11 @@ KUBERNETES = Flavour(
     backend=RuntimesBackend,
     portal_deployment_type=kubernetes_portal.DEPLOYMENT_TYPE,
     notebook_server=kubernetes_portal.notebook_server,
+    workload=WorkloadProfile(
+        routes=kubernetes_workload.workload,
+        defaults=workload_model.default_configuration,
+        standard_runtime_id=kubernetes_releases.STANDARD_ID,
+    ),
 )
 
 NOTEBOOK_SERVER = Flavour(
@@ -37,6 +45,11 @@ NOTEBOOK_SERVER = Flavour(
     backend=ServerRuntimesBackend,
     portal_deployment_type=notebook_server_portal.DEPLOYMENT_TYPE,
     notebook_server=notebook_server_portal.notebook_server,
+    workload=WorkloadProfile(
+        routes=notebook_server_workload.workload,
+        defaults=workload_model.server_properties,
+        standard_runtime_id=notebook_server_releases.STANDARD_ID,
+    ),
 )
 
 FLAVOURS: dict[str, Flavour] = {flavour.name: flavour for flavour in (KUBERNETES, NOTEBOOK_SERVER)}

@@ -16,12 +16,14 @@ fixture on ``in_process``.
 from __future__ import annotations
 
 import io
+import json
 import os
 import shutil
 import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -192,6 +194,7 @@ SANDBOX_OPTIONS = {
     "release_name": "release",
     "seed": "seed",
     "ttl_seconds": "ttl_seconds",
+    "profile": "profile",
 }
 
 
@@ -213,7 +216,8 @@ class SandboxEmulator(Emulator):
 def sandbox(url: str, *, verify: bool | str = True, **options: Any) -> Iterator[SandboxEmulator]:
     """A sandbox on the emulator at ``url`` (its origin, or any URL on it) for the block.
 
-    ``options``: ``flavour``, ``release_name``, ``seed``, ``ttl_seconds``. The control token, if
+    ``options``: ``flavour``, ``release_name``, ``seed``, ``ttl_seconds``, ``profile`` (a
+    path or the profile's JSON as a dict). The control token, if
     the server asks for one, comes from ``NBMOCK_CONTROL_TOKEN``.
     """
     unknown = sorted(set(options) - set(SANDBOX_OPTIONS))
@@ -229,6 +233,9 @@ def sandbox(url: str, *, verify: bool | str = True, **options: Any) -> Iterator[
     if control_token:
         session.headers[CONTROL_TOKEN_HEADER] = control_token
     body = {SANDBOX_OPTIONS[name]: value for name, value in options.items()}
+    if isinstance(body.get("profile"), str | os.PathLike):
+        # A sandbox takes the profile itself: the shared server may not see this file.
+        body["profile"] = json.loads(Path(body["profile"]).read_text(encoding="utf-8"))
     answer = session.post(f"{origin}/__mock__/sandboxes", json=body, timeout=30)
     if answer.status_code != 201:
         session.close()

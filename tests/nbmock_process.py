@@ -37,6 +37,7 @@ class NbmockProcess:
         python: str = sys.executable,
         cwd: str | None = None,
         command_prefix: tuple[str, ...] = (),
+        env: dict[str, str] | None = None,
     ) -> None:
         self.port = port or free_port()
         self.lines: list[str] = []
@@ -46,7 +47,7 @@ class NbmockProcess:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
         )
         self._reader = threading.Thread(target=self._collect, daemon=True)
         self._reader.start()

@@ -29,6 +29,12 @@ ARGUMENTS = {
     "rest": "clock",
     "fault_id": "1",
     "filename": "nothing.css",
+    # The notebooks workload's (mockserver/workload): ids no item or job has.
+    "notebook_id": "0123456789abcdef0123456789abcdef",
+    "container_id": "nothing",
+    "deployment_id": "nothing",
+    "job_id": "nothing",
+    "item_id": "0123456789abcdef0123456789abcdef",
 }
 
 

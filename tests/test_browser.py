@@ -3,13 +3,20 @@
 A real ``nbmock serve`` on 127.0.0.1 with the example users; each test starts
 from the seeded state, walks the pages by clicking, and ends by asserting that
 the browser's console showed no error. The pages the README shows are
-screenshotted into docs/screenshots/ on the way, so they stay current.
+screenshotted on the way: into docs/screenshots/ when ``NBMOCK_SCREENSHOTS=1``
+(``make screenshots``), else into a scratch folder, so a test run never leaves
+the checkout modified.
 """
 
 from __future__ import annotations
 
+import atexit
+import os
 import re
+import shutil
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -19,7 +26,13 @@ from tests.chromium import FLAGS, Browser, Page, executable, sync_playwright
 from tests.conftest import REPO, STANDARD_ID
 from tests.nbmock_process import NbmockProcess
 
-SCREENSHOTS = REPO / "docs" / "screenshots"
+SCREENSHOTS = (
+    REPO / "docs" / "screenshots"
+    if os.environ.get("NBMOCK_SCREENSHOTS") == "1"
+    else Path(tempfile.mkdtemp(prefix="nbmock-screenshots-"))
+)
+if SCREENSHOTS.name.startswith("nbmock-screenshots-"):
+    atexit.register(shutil.rmtree, SCREENSHOTS, ignore_errors=True)
 STANDARD = "ArcGIS Notebook Python 3 Standard"
 
 

@@ -28,6 +28,7 @@ from mockserver import create_app
 from mockserver.core.clock import Clock
 from mockserver.web import pipeline
 from tests.conftest import REPO
+from tests.workload_fixtures import seed_workload
 
 CONTRACT = REPO / "openapi" / "notebook-runtimes.yaml"
 EXAMPLES = int(os.environ.get("CONTRACT_EXAMPLES", "15"))
@@ -214,7 +215,8 @@ def _run(base_url: str, examples: int, contract_path: Path) -> tuple[list[str], 
 
 
 def emulator():
-    return create_app(clock=Clock())
+    """An emulator with work on it (notebooks, jobs), so every list answers entries."""
+    return seed_workload(create_app(clock=Clock()))
 
 
 def test_schemathesis_finds_no_contract_violation_in_the_emulator():

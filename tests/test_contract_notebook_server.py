@@ -27,6 +27,7 @@ from tests.test_contract import (
     _served_routes,
     run_schemathesis,
 )
+from tests.workload_fixtures import seed_workload
 
 CONTRACT = REPO / "openapi" / "notebook-server.yaml"
 #: The Kubernetes checks of copy have nothing to copy here; register has its own.
@@ -37,7 +38,8 @@ SERVER_CHECKS = (
 
 
 def emulator():
-    return create_app(flavour="notebook-server", clock=Clock())
+    """An emulator with work on it (notebooks, jobs), so every list answers entries."""
+    return seed_workload(create_app(flavour="notebook-server", clock=Clock()))
 
 
 def test_contract_is_valid_openapi_3_1_with_its_references():
@@ -65,20 +67,51 @@ def test_every_operation_of_its_contract_is_served():
     assert not unserved, f"in the contract but not served: {sorted(unserved)}"
 
 
-def test_the_contracts_of_the_two_flavours_differ_in_their_runtimes_only():
+def test_the_contracts_of_the_two_flavours_differ_in_their_runtimes_and_workload_only():
     kubernetes = _normalised(_contract_routes(REPO / "openapi" / "notebook-runtimes.yaml"))
     server = _normalised(_contract_routes(CONTRACT))
     only_server = {path for _, path in server - kubernetes}
     only_kubernetes = {path for _, path in kubernetes - server}
+    # Notebooks at work (ledger J rows): the standalone server's system resources and the
+    # older close, against Kubernetes' deployments, notebook jobs and configuration.
+    server_workload = {
+        "/admin/notebooks/{}/close",
+        "/admin/system",
+        "/admin/system/properties",
+        "/admin/system/properties/update",
+        "/admin/system/containers",
+        "/admin/system/containers/{}",
+        "/admin/system/containers/{}/sessions",
+        "/admin/system/containers/{}/statistics",
+        "/admin/system/containers/{}/notebooks",
+        "/admin/system/containers/{}/notebooks/{}",
+        "/admin/system/containers/{}/notebooks/{}/closeNotebook",
+        "/admin/system/containers/{}/notebooks/{}/close",
+        "/admin/system/containers/{}/terminateContainer",
+        "/admin/system/jobs",
+        "/admin/system/jobs/{}",
+    }
+    kubernetes_workload = {
+        "/admin/notebooks/deployments",
+        "/admin/notebooks/deployments/{}",
+        "/admin/notebooks/deployments/{}/notebooks",
+        "/admin/notebooks/deployments/{}/terminateDeployment",
+        "/admin/notebooks/jobs",
+        "/admin/notebooks/jobs/{}",
+        "/admin/jobs/{}",
+        "/admin/notebooks/configuration",
+    }
     assert only_server == {
         "/admin/generateToken",
         "/admin/notebooks/runtimes/register",
         "/admin/notebooks/runtimes/restore",
         "/admin/notebooks/runtimes/validateRuntimes",
+        *server_workload,
     }
     assert only_kubernetes == {
         "/admin/notebooks/runtimes/{}/copy",
         "/admin/notebooks/runtimes/{}/upgrade",
+        *kubernetes_workload,
     }
 
 

@@ -107,11 +107,12 @@ def test_verify_with_writes_holds_and_leaves_nothing(remote, tmp_path):
     assert "passed" in output and " failed" not in output
     assert copies(remote, "nbmock-kit-") == []
     markdown = (report / "report.md").read_text()
-    assert "| C6 | **confirmed** |" in markdown
+    # A served emulator only agrees with its own inference; it never confirms it.
+    assert "**agrees (emulator)**" in _row(markdown, "C6")
     # Emulator-only checks reach the served emulator's /__mock__/: its clock, its state.
-    assert "| D2 | **confirmed** |" in markdown
-    assert "| T10 | **confirmed** |" in markdown
-    assert "refuted" not in markdown
+    assert "**agrees (emulator)**" in _row(markdown, "D2")
+    assert "**agrees (emulator)**" in _row(markdown, "T10")
+    assert "refuted" not in markdown and "**confirmed**" not in markdown
     # The standalone Notebook Server's checks are not run against Kubernetes, and say why.
     assert (
         "- flavour: ArcGIS Enterprise on Kubernetes (the admin root names fullVersion)" in markdown
@@ -150,7 +151,7 @@ def test_verify_against_a_notebook_server_names_it_and_runs_only_its_checks(user
     markdown = (report / "report.md").read_text()
     assert "refuted" not in markdown
     for row in ("N1", "N4", "N7", "N8", "N13", "N16", "N17", "N18"):
-        assert "**confirmed**" in _row(markdown, row), row
+        assert "**agrees (emulator)**" in _row(markdown, row), row
     c6 = _row(markdown, "C6")
     assert "**not run**" in c6 and "a check of ArcGIS Enterprise on Kubernetes" in c6
 
@@ -212,8 +213,8 @@ def test_verify_with_a_token_alone_passes_and_reports_sign_in_checks_not_run(rem
     needs = "not run (needs ARCGIS_USERNAME/ARCGIS_PASSWORD)"
     t4 = next(line for line in markdown.splitlines() if line.startswith("| T4 |"))
     assert "**not run**" in t4 and needs in t4
-    assert "| T10 | **not run** |" in markdown and needs in markdown
-    assert "| C6 | **not run** |" in markdown  # writes are off
+    assert "**not run**" in _row(markdown, "T10") and needs in markdown
+    assert "**not run**" in _row(markdown, "C6")  # writes are off
     assert "refuted" not in markdown
     assert token not in output and token not in markdown
 
@@ -240,7 +241,7 @@ def test_emulator_only_checks_need_the_control_plane_and_its_token(users_file, t
         guarded.stop()
     d2 = {given: _row(markdown, "D2") for given, markdown in reports.items()}
     assert "**not run**" in d2["without"] and "emulator only" in d2["without"]
-    assert "**confirmed**" in d2["with"]
+    assert "**agrees (emulator)**" in d2["with"]
 
 
 def clock_offset(server: NbmockProcess) -> float:

@@ -33,6 +33,7 @@ def test_health_names_release_and_context(arcgis_mock):
         "status": "ok",
         "release": "12.1",
         "context": "arcgis",
+        "profile": None,
         "pid": 0,
     }
 

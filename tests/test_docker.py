@@ -14,6 +14,7 @@ import subprocess
 import sys
 
 import pytest
+import requests
 import yaml
 
 from mockserver.cli import main
@@ -166,3 +167,27 @@ def test_compose_verify_command_passes_against_the_image_command(tmp_path):
         server.stop()
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
     assert " passed" in result.stdout and " failed" not in result.stdout
+
+
+def test_profile_override_mounts_the_profile_where_the_image_reads_it(tmp_path):
+    """compose.profile.yaml: the image command, given NBMOCK_PROFILE as the override sets
+    it and the file the mount puts there, serves the profile and health names it."""
+    override = yaml.safe_load((DOCKER / "compose.profile.yaml").read_text())["services"]["nbmock"]
+    (mount,) = override["volumes"]
+    assert mount["read_only"] is True
+    assert "${NBMOCK_PROFILE_FILE:?" in mount["source"]
+    assert override["environment"]["NBMOCK_PROFILE"] == mount["target"]
+    command = json.loads(instruction("CMD"))
+    port = free_port()
+    arguments = ["127.0.0.1" if value == "0.0.0.0" else value for value in command[1:]]
+    arguments[arguments.index("--port") + 1] = str(port)
+    arguments[arguments.index("--state") + 1] = str(tmp_path / "state.sqlite3")
+    foreign = REPO / "tests" / "data" / "foreign-deployment.json"
+    server = NbmockProcess(
+        *arguments, port=port, ready_path="/__mock__/health", env={"NBMOCK_PROFILE": str(foreign)}
+    )
+    try:
+        health = requests.get(f"{server.origin}/__mock__/health", timeout=10).json()
+    finally:
+        server.stop()
+    assert health["profile"]["name"] == json.loads(foreign.read_text())["name"]

@@ -61,7 +61,7 @@ def ids(nb: Api, token: str) -> list[str]:
 
 
 def test_the_root_answers_as_a_notebook_server_does(nb, admin):
-    assert nb.get("", admin) == {"version": "11.5", "resources": ["notebooks"]}
+    assert nb.get("", admin) == {"version": "11.5", "resources": ["notebooks", "system"]}
 
 
 def test_a_fresh_site_lists_esris_two_runtimes_at_its_runtime_version(nb, admin):
@@ -302,7 +302,7 @@ def test_running_serves_the_flavour_it_is_given():
             data={"username": "admin", "password": "admin1234", "f": "json"},
         ).json()["token"]
         root = emulator.session.get(emulator.admin_url, params={"f": "json", "token": token})
-        assert root.json() == {"version": "10.9", "resources": ["notebooks"]}
+        assert root.json() == {"version": "10.9", "resources": ["notebooks", "system"]}
 
 
 # --- the pytest plugin's marker, faults, journal and clock, for this flavour ----------

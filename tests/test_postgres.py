@@ -178,6 +178,7 @@ def test_migrations_run_once_when_apps_start_together(database):
         ("runtimes", 1),
         ("sandboxes", 1),
         ("sandboxes", 2),
+        ("sandboxes", 3),
         ("signin", 1),
     ]
 
@@ -191,6 +192,7 @@ def test_a_sqlite_state_records_its_schema_version_too(tmp_path):
         ("runtimes", 1),
         ("sandboxes", 1),
         ("sandboxes", 2),
+        ("sandboxes", 3),
         ("signin", 1),
     ]
 

@@ -4,7 +4,8 @@ Every ``sh`` and ``python`` block of README.md is meant to run, section by
 section in order (a section's consecutive shell blocks share one shell, so
 ``$TOKEN`` and ``$ID`` carry on). The only changes made to a block are the ones
 a reader makes without thinking: the lines that start a server (``make serve``,
-``nbmock serve``) are left out, because this test serves the emulator, and the
+``nbmock serve``) are left out, because this test serves the emulator (with the
+``--flavour`` and ``--release`` those lines choose), and the
 README's ports (8080, and 8443 for TLS) become the free ports it serves on.
 A block that cannot run here (Docker, a real Enterprise, a shared host) says so
 in the README with ``<!-- readme-test: skip: <reason> -->`` just before it, and one
@@ -29,6 +30,8 @@ from tests.nbmock_process import NbmockProcess
 from tests.readme_blocks import Block, readme_blocks
 
 STARTS_A_SERVER = re.compile(r"^\s*(make serve|(\.venv/bin/)?nbmock serve)\b")
+#: What a left-out server line chooses that the test's server must choose too.
+SERVER_CHOICE = re.compile(r"(--flavour|--release)[ =]([\w.-]+)")
 RUNNABLE = {"sh", "python"}
 #: Blocks that take about a minute: still in the default suite and in CI (`slow`).
 SLOW_SECTIONS = {"The OpenAPI contract, and Schemathesis against it", "The contract kit: CI use"}
@@ -56,6 +59,16 @@ def as_served(code: str, http: NbmockProcess | None, tls: NbmockProcess | None) 
     if tls is not None:
         code = code.replace("127.0.0.1:8443", f"127.0.0.1:{tls.port}")
     return code
+
+
+def server_choices(code: str) -> list[str]:
+    """``--flavour`` and ``--release`` as the section's server lines give them (before any
+    comment): the section's commands talk to that deployment."""
+    chosen: dict[str, str] = {}
+    for line in code.splitlines():
+        if STARTS_A_SERVER.match(line):
+            chosen.update(SERVER_CHOICE.findall(line.split("#", 1)[0]))
+    return [word for option in chosen.items() for word in option]
 
 
 def _environment() -> dict[str, str]:
@@ -137,7 +150,12 @@ def test_readme_section_runs_as_written(section, tmp_path, capsys):
     needs_make = re.search(r"^\s*make ", as_served(code, None, None), re.MULTILINE)
     if needs_make and not (REPO / ".venv" / ".installed-test").exists():
         pytest.skip("make would first build .venv: run `make .venv/.installed-test`")
-    http = NbmockProcess("--state", str(tmp_path / "http.sqlite3")) if "8080" in code else None
+    chosen = server_choices(code)
+    http = (
+        NbmockProcess("--state", str(tmp_path / "http.sqlite3"), *chosen)
+        if "8080" in code
+        else None
+    )
     tls = (
         NbmockProcess("--tls", "--state", str(tmp_path / "tls.sqlite3")) if "8443" in code else None
     )

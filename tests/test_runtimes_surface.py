@@ -253,7 +253,11 @@ def test_admin_root_and_notebooks_name_their_children(api, token):
         ("resources", ["notebooks"]),
         ("currentVersion", 12.1),  # a number, as in Esri's example [doc]
     ]
-    assert api.get("notebooks", token) == {"resources": ["runtimes"]}
+    # [doc: 11.4 notebooks] operations, the open notebooks, then the child resources.
+    notebooks = api.get("notebooks", token)
+    assert list(notebooks) == ["operations", "notebooks", "resources"]
+    assert notebooks["notebooks"] == []
+    assert {"runtimes", "deployments", "jobs", "configuration"} <= set(notebooks["resources"])
 
 
 # --- release profiles ----------------------------------------------------------

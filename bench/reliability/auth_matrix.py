@@ -53,6 +53,10 @@ OPERATIONS = (
     ),
     Operation("unregister", "POST", RUNTIMES + "/{copy}/unregister"),
     Operation("upgrade", "POST", RUNTIMES + "/{copy}/upgrade"),
+    # Notebooks at work (docs/FIDELITY.md J rows): the reads an idle site answers.
+    Operation("notebook deployments", "GET", f"{ADMIN}/notebooks/deployments"),
+    Operation("notebook jobs", "GET", f"{ADMIN}/notebooks/jobs"),
+    Operation("notebook configuration", "GET", f"{ADMIN}/notebooks/configuration"),
 )
 
 
@@ -127,7 +131,8 @@ class Deployment:
     def snapshot(self) -> str:
         dep = deployment.of(self.app)
         meta = {key: dep.store.get_meta(key) for key in ("id_sequence", "last_revision")}
-        return json.dumps([dep.store.list_runtimes(), meta], sort_keys=True)
+        work = dep.workload.snapshot().to_json()
+        return json.dumps([dep.store.list_runtimes(), meta, work], sort_keys=True)
 
     def call(self, op: Operation, attempt: Attempt, fmt: str, copy_id: str):
         path = op.path.replace("{copy}", copy_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import request
 
-from mockserver.auth.privileges import is_administrator
+from mockserver.auth.privileges import MANAGE_SECURITY, MANAGE_SERVERS, is_administrator
 from mockserver.auth.users import User
 from mockserver.core import deployment, messages
 from mockserver.core.errors import Forbidden, InvalidToken, TokenRequired
@@ -42,3 +42,19 @@ def require_notebook_administrator() -> User:
     if not deployment.current().release.notebook_access.allows(user.privileges):
         raise Forbidden(messages.NOT_PERMITTED)
     return user
+
+
+def require_notebook_configuration_administrator() -> User:
+    """notebooks/configuration asks for "Servers" or "Security and infrastructure" [doc: 11.4
+    notebook-configuration], beside what every notebook endpoint asks."""
+    user = require_notebook_administrator()
+    if not {MANAGE_SERVERS, MANAGE_SECURITY} & user.privileges:
+        raise Forbidden(messages.NOT_PERMITTED)
+    return user
+
+
+def sees_every_user(user: User) -> bool:
+    """Administrators see every user's notebooks and jobs; a notebook user only their own
+    [doc: 11.4 notebook jobs, "a non-administrative notebook user will only see notebook
+    jobs they own"; for notebooks and deployments inferred]."""
+    return is_administrator(user.privileges)

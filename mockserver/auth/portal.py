@@ -32,7 +32,9 @@ PORTAL_ROLES = {"Administrator": "org_admin", "Publisher": "org_publisher"}
 NOTEBOOK_SERVER_ID = "nbKubeNotebookSrv"
 
 
-def portal_version(release: Release) -> str:
+def portal_version(release: Release) -> str | float:
+    if release.portal_version is not None:
+        return release.portal_version
     return PORTAL_VERSIONS.get(release.name, release.full_version)
 
 
@@ -40,7 +42,7 @@ def root(release: Release) -> dict[str, Any]:
     """The sharing API root [doc: since 11.3 it also names the Enterprise version and build]."""
     return {
         "currentVersion": portal_version(release),
-        "enterpriseVersion": release.full_version,
+        "enterpriseVersion": release.enterprise_version or release.full_version,
         "enterpriseBuild": release.enterprise_build,
     }
 
@@ -63,6 +65,19 @@ def user_profile(user: User, *, show_privileges: bool = True) -> dict[str, Any]:
     return profile
 
 
+def placed(value: Any, places: dict[str, str]) -> Any:
+    """A captured answer (mockserver/core/profile.py) with ``<origin>``, ``<host>`` and
+    ``<context>`` put back as this deployment is reached."""
+    if isinstance(value, dict):
+        return {key: placed(item, places) for key, item in value.items()}
+    if isinstance(value, list):
+        return [placed(item, places) for item in value]
+    if isinstance(value, str):
+        for placeholder, real in places.items():
+            value = value.replace(placeholder, real)
+    return value
+
+
 def portal_self(
     release: Release,
     user: User | None,
@@ -70,6 +85,8 @@ def portal_self(
     portal_host: str,
     use_ssl: bool,
     deployment_type: str = DEPLOYMENT_TYPE,
+    captured: dict[str, Any] | None = None,
+    places: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """``portals/self``: the organisation, and who is signed in when someone is [doc][client].
 
@@ -77,7 +94,13 @@ def portal_self(
     context in ``portalHostname`` [capture: an Esri test fixture has
     ``"portalHostname": "pheede2-win10vm.esri.com/portal"``].
     """
-    payload: dict[str, Any] = {
+    if captured is not None:
+        # A profiled deployment's own portal, key for key; who is signed in comes last.
+        payload = placed(captured, places or {})
+        if user is not None:
+            payload["user"] = user_profile(user)
+        return payload
+    payload = {
         "id": ORG_ID,
         "name": PORTAL_NAME,
         "portalName": PORTAL_NAME,

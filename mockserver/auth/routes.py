@@ -39,6 +39,12 @@ TOKEN_FIELDS = (
 @operation(portal, "/info", name="info", title="Info")
 def info():
     """Public: where to get a token [doc][client]."""
+    profile = deployment.current().profile
+    if profile is not None and profile.portal_info is not None:
+        return Page(
+            portal_facts.placed(dict(profile.portal_info), _places()),
+            links=lambda: {"generateToken": url_for("portal.generate_token")},
+        )
     return Page(
         {
             # The portal's URL with its web context [capture: `https://portalhostqa/gis`].
@@ -112,13 +118,25 @@ def sharing_root():
 @operation(portal, "/portals/self", name="portalSelf", title="Portal Self")
 def portal_self():
     """The organisation and, when signed in, who the caller is [doc][client: GET and POST]."""
+    dep = deployment.current()
     return portal_facts.portal_self(
-        deployment.current().release,
+        dep.release,
         _optional_user(),
-        portal_host=f"{request.host}/{deployment.current().context}",
+        portal_host=f"{request.host}/{dep.context}",
         use_ssl=request.is_secure,
-        deployment_type=deployment.current().flavour.portal_deployment_type,
+        deployment_type=dep.flavour.portal_deployment_type,
+        captured=dep.profile.portal_self if dep.profile else None,
+        places=_places(),
     )
+
+
+def _places() -> dict[str, str]:
+    """Where this deployment is reached, for the placeholders of a captured answer."""
+    return {
+        "<origin>": request.host_url.rstrip("/"),
+        "<host>": request.host,
+        "<context>": deployment.current().context,
+    }
 
 
 @operation(
@@ -130,8 +148,12 @@ def portal_self():
 )
 def servers(portal_id: str):
     """The federated servers: the notebook server [doc][client: without it notebooks are hidden]."""
-    if portal_id not in (portal_facts.ORG_ID, "self"):
+    profile = deployment.current().profile
+    own_id = (profile.portal_self or {}).get("id") if profile is not None else None
+    if portal_id not in (own_id or portal_facts.ORG_ID, "self"):
         raise NotFound(messages.PORTAL_NOT_FOUND.format(id=portal_id[:80]))
+    if profile is not None and profile.servers is not None:
+        return {"servers": portal_facts.placed(list(profile.servers), _places())}
     return {"servers": [deployment.current().flavour.notebook_server(_base_url())]}
 
 

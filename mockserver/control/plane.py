@@ -14,6 +14,7 @@ from mockserver.control.hooks import DROPPED_HEADER
 from mockserver.control.routes import control as control_routes
 from mockserver.control.shared import SharedSettings
 from mockserver.control.store import ControlStore
+from mockserver.control.workload import workload_control
 from mockserver.core import deployment as deployments
 from mockserver.core import owners
 
@@ -48,6 +49,7 @@ class ControlPlane:
             deployment.store, store, deployment.clock, deployment.runtimes.ids
         )
         owners.register(app, deployment.runtimes)
+        owners.register(app, deployment.workload)
         owners.register(app, settings)
         context.install(
             app,
@@ -67,6 +69,7 @@ class ControlPlane:
         app.before_request(hooks.before_request)
         app.after_request(hooks.after_request)
         app.register_blueprint(control_routes, url_prefix="/__mock__")
+        app.register_blueprint(workload_control, url_prefix="/__mock__/workload")
 
 
 def install(app: Flask, **options: object) -> None:

@@ -146,6 +146,7 @@ def health():
         status="ok",
         release=deployment.release.name,
         context=deployment.context,
+        profile=deployment.profile.describe() if deployment.profile else None,
         pid=os.getpid(),
     )
 

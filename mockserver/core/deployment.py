@@ -17,9 +17,11 @@ from mockserver.auth.tokens import TokenService
 from mockserver.auth.users import UserDirectory
 from mockserver.core.clock import Clock
 from mockserver.core.flavour import Flavour
+from mockserver.core.profile import Profile
 from mockserver.core.release import Release
 from mockserver.core.settings import Settings
 from mockserver.runtimes.store import Store
+from mockserver.workload.backend import WorkloadBackend
 
 _KEY = "nbmock"
 
@@ -38,6 +40,10 @@ class Deployment:
     tokens: TokenService
     #: The flavour's runtimes backend (``Flavour.backend``); only its own views call it.
     runtimes: Any
+    #: The notebooks workload (mockserver/workload): open notebooks, their hosts, jobs.
+    workload: WorkloadBackend
+    #: The captured deployment it reproduces (``--profile``), if any.
+    profile: Profile | None = None
     #: Called inside each write's transaction with its rendered answer (the journal):
     #: ``hook(operation, response)``; see mockserver/web/pipeline.py.
     commit_hooks: list[Callable[[Any, Any], None]] = field(default_factory=list)

@@ -21,6 +21,20 @@ from mockserver.core.release import Release
 
 
 @dataclass(frozen=True)
+class WorkloadProfile:
+    """What the shared notebooks workload (``mockserver/workload``) needs from a flavour."""
+
+    #: The flavour's notebooks views (a blueprint named ``workload``), under ``/<context>/admin``.
+    routes: Blueprint
+    #: ``defaults(release_name)``: a fresh deployment's settings, which the workload's rules
+    #: read (``idleNotebookThreshold`` and the rest): Kubernetes' notebooks/configuration,
+    #: the standalone server's system/properties.
+    defaults: Callable[[str], dict[str, Any]]
+    #: The runtime an execution runs on, and an open without ``notebookRuntimeId``.
+    standard_runtime_id: str
+
+
+@dataclass(frozen=True)
 class Flavour:
     #: What ``nbmock serve --flavour`` and a sandbox's ``{"flavour": ...}`` say.
     name: str
@@ -37,6 +51,8 @@ class Flavour:
     portal_deployment_type: str
     #: ``portals/<id>/servers``' entry for the notebook server, given ``https://host/<context>``.
     notebook_server: Callable[[str], dict[str, Any]]
+    #: Its notebooks at work: open notebooks, their hosts, jobs (``mockserver/workload``).
+    workload: WorkloadProfile
 
     def release(self, name: str | None) -> Release:
         """The release ``name`` of this flavour (None: its default), or ``ValueError``."""

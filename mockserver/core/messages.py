@@ -180,6 +180,34 @@ STATE_DATABASE_UNAVAILABLE = (
 )
 STATE_DATABASE_UNREACHABLE = "the state database {url} is unreachable: {error}"
 
+# --- the notebooks workload (mockserver/workload) [inferred] wording ------------------------
+
+NOTEBOOK_NOT_FOUND = "Notebook '{id}' does not exist or is not open."  # [inferred] code 404
+DEPLOYMENT_NOT_FOUND = "Notebook deployment '{id}' does not exist."  # [inferred] code 404
+JOB_NOT_FOUND = "Job '{id}' does not exist."  # [inferred] code 404
+ITEM_NOT_A_NOTEBOOK = "Item '{id}' does not exist or is not a notebook."  # [inferred] code 400
+#: [capture] the sharing API's content/items/<id> for an unknown item (the official client
+#: looks for these words: arcgis/gis/__init__.py ContentManager.get).
+ITEM_INACCESSIBLE = ("Item does not exist or is inaccessible.", "CONT_0001", ())
+RUNTIME_UNAVAILABLE = (  # [inferred] code 400
+    "Notebook runtime '{id}' does not exist or is not available for opening notebooks."
+)
+RUNTIME_NEEDS_ADVANCED = (  # [inferred] code 403: the runtime's requiresAdvancedPrivileges
+    "Notebook runtime '{id}' requires the Advanced Notebooks privilege."
+)
+RUNTIME_IN_USE = (  # [inferred] code 400: see docs/FIDELITY.md (unregister while in use)
+    "Runtime '{id}' is in use by {count} open notebook(s); close them before unregistering it."
+)
+NOT_A_BOOLEAN = "Invalid value for '{name}': '{value}' is not true or false."  # [inferred]
+NOT_JSON_OBJECT_TEXT = (  # [inferred] code 400
+    "Invalid value for '{name}': it must be a JSON object of parameter names and values."
+)
+NOT_AN_INTEGER = "Invalid value for '{name}': '{value}' is not a whole number."  # [inferred]
+UNKNOWN_PROPERTY = "Unknown property '{name}'."  # [inferred] code 400
+EXECUTION_TIMED_OUT = (  # [inferred] the job's message when it passes maxExecuteNotebookTimeMinutes
+    "The notebook execution exceeded the maximum execution time of {minutes} minutes."
+)
+
 # --- the standalone Notebook Server's runtimes (mockserver/notebookserver/) -------------
 # Codes are 400 unless noted; wording [inferred] in the admin API's style above.
 

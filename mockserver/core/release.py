@@ -22,9 +22,14 @@ class Release:
     #: ``sharing/rest``'s ``enterpriseBuild`` (see ``provenance`` for its source).
     enterprise_build: str
     notebook_access: NotebookAccess
+    #: What a deployment profile (mockserver/core/profile.py) says instead of the values
+    #: derived from ``name`` and ``full_version``; None: the derived value.
+    admin_version: float | None = None
+    portal_version: str | float | None = None
+    enterprise_version: str | None = None
 
     @property
     def admin_current_version(self) -> float:
         """The admin root's ``currentVersion``: a number, as Esri's example and ArcGIS
         Server captures write it [doc: enterprise-admin-root]; 12.0 is written 12 (W2)."""
-        return float(self.name)
+        return float(self.name) if self.admin_version is None else self.admin_version

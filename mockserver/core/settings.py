@@ -16,6 +16,7 @@ from mockserver.auth.lockout import PORTAL_LOCKOUT, LockoutPolicy
 if TYPE_CHECKING:
     from mockserver.auth.users import UserDirectory
     from mockserver.core.clock import Clock
+    from mockserver.core.profile import Profile
 
 DEFAULT_CONTEXT = "arcgis"
 DEFAULT_MAX_BODY = 1024 * 1024
@@ -32,13 +33,15 @@ class Settings:
     Administrator ``admin``). ``clock`` lets tests move time without sleeping.
     ``control_token``/``control_enabled`` guard the ``/__mock__/`` control
     plane; ``journal`` turns its request journal off for throughput runs.
+    ``profile`` lays a captured deployment's facts over the release's defaults.
     """
 
     context: str = DEFAULT_CONTEXT
     state: str | Path | None = None
     #: Which API is emulated: ``kubernetes`` (ArcGIS Enterprise on Kubernetes) or
     #: ``notebook-server`` (the standalone ArcGIS Notebook Server); mockserver/flavours.py.
-    flavour: str = "kubernetes"
+    #: None: the ``profile``'s flavour, else ``kubernetes``.
+    flavour: str | None = None
     #: A release of that flavour; None: the flavour's default (12.1, and 11.5).
     release_name: str | None = None
     users: UserDirectory | str | Path | None = None
@@ -59,6 +62,9 @@ class Settings:
     #: The deployment's public URLs (``https://portal.example.com``): where the built-in
     #: OAuth apps may send a signed-in browser, never the request's Host header.
     public_urls: tuple[str, ...] = ()
+    #: A deployment profile (mockserver/core/profile.py), or the path of its JSON file: the
+    #: captured facts of a real Enterprise, which win over the defaults they contradict.
+    profile: Profile | str | Path | None = None
 
     def __post_init__(self) -> None:
         context = self.context.strip("/")

@@ -7,8 +7,9 @@ the control plane, as the Kubernetes backend is for its flavour.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+import copy
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from mockserver.core import messages
 from mockserver.core.clock import Clock
@@ -21,15 +22,32 @@ from mockserver.notebookserver.releases import ADVANCED_ID, esri_runtimes
 from mockserver.runtimes import manifests
 from mockserver.runtimes.store import Store, Transaction
 
+if TYPE_CHECKING:  # a profile's runtimes and manifests; the Kubernetes defaults stay unread
+    from mockserver.runtimes.catalogue import Catalogue
+
 MAX_COUNTER = 2**53 - 1
 
 
 class ServerRuntimesBackend:
-    def __init__(self, store: Store, release: Release, clock: Clock, ids: IdGenerator) -> None:
+    def __init__(
+        self,
+        store: Store,
+        release: Release,
+        clock: Clock,
+        ids: IdGenerator,
+        catalogue: Catalogue | None = None,
+    ) -> None:
         self.store = store
         self.release = release
         self.clock = clock
         self.ids = ids
+        #: A deployment profile's Esri runtimes and manifests (mockserver/core/profile.py);
+        #: None: Esri's as the docs give them.
+        self.catalogue = catalogue
+        #: Rules other rooms add to unregister, run in its transaction before the runtime
+        #: goes: ``check(tx, runtime_id)`` raises to refuse (the workload: a runtime that
+        #: open notebooks use). This room never imports them.
+        self.unregister_checks: list[Callable[[Transaction, str], None]] = []
         self._seed_or_migrate()
 
     @property
@@ -58,6 +76,9 @@ class ServerRuntimesBackend:
         if uploaded is not None:
             return uploaded
         if runtime.esriProvidedRuntime:
+            captured = self.catalogue.manifests.get(runtime.id) if self.catalogue else None
+            if captured is not None:
+                return copy.deepcopy(captured)
             return _esri_manifest(runtime.id == ADVANCED_ID)
         return {"libraries": []}
 
@@ -108,6 +129,8 @@ class ServerRuntimesBackend:
     def unregister(self, runtime_id: str) -> None:
         with self.store.transaction() as tx:
             model.check_unregister(_get(tx, runtime_id))
+            for check in self.unregister_checks:
+                check(tx, runtime_id)
             tx.delete_runtime(runtime_id)
 
     def restore(self) -> None:
@@ -167,7 +190,7 @@ class ServerRuntimesBackend:
         last_revision = _counter(snapshot.get("lastRevision", 0), "lastRevision")
         problem = model.unreachable(
             [runtime for runtime, _ in runtimes],
-            esri_ids=[body["id"] for body in esri_runtimes(self.current_runtime_version)],
+            esri_ids=[body["id"] for body in self._esri_bodies()],
         )
         if problem is not None:
             raise ValueError(problem)
@@ -202,8 +225,16 @@ class ServerRuntimesBackend:
                         tx.replace_runtime(body)
                 tx.set_meta("release", self.release.name)
 
+    def _esri_bodies(self) -> list[dict[str, Any]]:
+        """Esri's runtimes as this deployment ships them: a profile's, else the docs'."""
+        captured = self.catalogue.runtimes if self.catalogue else None
+        # Captured runtimes keep the version they were captured at: a fact of that site.
+        if captured is not None:
+            return [copy.deepcopy(body) for body in captured]
+        return esri_runtimes(self.current_runtime_version)
+
     def _seed(self, tx: Transaction) -> None:
-        for body in esri_runtimes(self.current_runtime_version):
+        for body in self._esri_bodies():
             body["revision"] = _next_revision(tx, self.clock)
             tx.insert_runtime(ServerRuntime.from_dict(body).to_dict())
         tx.set_meta("release", self.release.name)

@@ -55,8 +55,17 @@ def _backend() -> ServerRuntimesBackend:
 def root():
     # [doc: notebook-server-administration-root] {"version", "resources"}; the newest page
     # lists more child resources than the emulator serves, so only those it has [inferred].
-    payload = {"version": deployment.current().release.name, "resources": ["notebooks"]}
-    return Page(payload, links=lambda: {"notebooks": url_for("admin.notebooks")})
+    payload = {
+        "version": deployment.current().release.name,
+        "resources": ["notebooks", "system"],
+    }
+    return Page(
+        payload,
+        links=lambda: {
+            "notebooks": url_for("workload.notebooks"),
+            "system": url_for("workload.system"),
+        },
+    )
 
 
 @operation(
@@ -84,15 +93,6 @@ def generate_token():
         {"token": token, "expires": expires_ms},
         links={"Administrator directory": url_for("admin.root")},
         session_token=token,
-    )
-
-
-@operation(
-    admin, "/notebooks", name="notebooks", title="Notebooks", guard=require_notebook_administrator
-)
-def notebooks():
-    return Page(
-        {"resources": ["runtimes"]}, links=lambda: {"runtimes": url_for("admin.list_runtimes")}
     )
 
 

@@ -7,7 +7,7 @@ changes nothing and concurrent requests never interleave.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from mockserver.core import messages
@@ -15,19 +15,32 @@ from mockserver.core.clock import Clock
 from mockserver.core.errors import ArcGISError, InvalidParameters, NotFound
 from mockserver.core.ids import IdGenerator
 from mockserver.runtimes import model
+from mockserver.runtimes.catalogue import Catalogue
 from mockserver.runtimes.manifests import checked as checked_manifest
-from mockserver.runtimes.manifests import manifest_for, uploaded
+from mockserver.runtimes.manifests import uploaded
 from mockserver.runtimes.model import Runtime
-from mockserver.runtimes.releases import RELEASES, Release, system_runtimes
+from mockserver.runtimes.releases import RELEASES, Release
 from mockserver.runtimes.store import Store, Transaction, revision_after
 
 
 class RuntimesBackend:
-    def __init__(self, store: Store, release: Release, clock: Clock, ids: IdGenerator) -> None:
+    def __init__(
+        self,
+        store: Store,
+        release: Release,
+        clock: Clock,
+        ids: IdGenerator,
+        catalogue: Catalogue | None = None,
+    ) -> None:
         self.store = store
         self.release = release
         self.clock = clock
         self.ids = ids
+        self.catalogue = catalogue or Catalogue()
+        #: Rules other rooms add to unregister, run in its transaction before the runtime
+        #: goes: ``check(tx, runtime_id)`` raises to refuse (the workload: a runtime that
+        #: open notebooks use). The runtimes room never imports them.
+        self.unregister_checks: list[Callable[[Transaction, str], None]] = []
         self._seed_or_migrate()
 
     @property
@@ -57,7 +70,7 @@ class RuntimesBackend:
         if uploaded is not None:
             return uploaded
         source_id = self.store.source_of(runtime_id) or runtime.id
-        return manifest_for(source_id)
+        return self.catalogue.manifest(source_id)
 
     # --- writes ----------------------------------------------------------------
 
@@ -96,6 +109,8 @@ class RuntimesBackend:
         with self.store.transaction() as tx:
             runtime = _get(tx, runtime_id)
             model.check_unregister(runtime)
+            for check in self.unregister_checks:
+                check(tx, runtime_id)
             tx.delete_runtime(runtime_id)
         return runtime
 
@@ -163,13 +178,14 @@ class RuntimesBackend:
         runtimes = _snapshot_runtimes(snapshot.get("runtimes"))
         id_sequence = _counter(snapshot.get("idSequence", 0), "idSequence")
         last_revision = _counter(snapshot.get("lastRevision", 0), "lastRevision")
+        system = [
+            Runtime.from_dict({**body, "revision": 0})
+            for body in self.catalogue.seeded(self.current_runtime_version)
+        ]
         problem = model.unreachable(
             [(runtime, source_id) for runtime, source_id, _ in runtimes],
-            system=[
-                Runtime.from_dict({**body, "revision": 0})
-                for body in system_runtimes(self.current_runtime_version)
-            ],
-            copy_versions=self._copy_versions(),
+            system=system,
+            copy_versions=self._copy_versions(system),
         )
         if problem is not None:
             raise ValueError(problem)
@@ -188,16 +204,21 @@ class RuntimesBackend:
         # Revisions never go back, even to an older snapshot's.
         tx.set_meta("last_revision", str(max(current, last_revision)))
 
-    def _copy_versions(self) -> list[str]:
+    def _copy_versions(self, system: list[Runtime]) -> list[str]:
         """The runtime versions a copy can have in this release: those of the releases
-        up to this one that offer copy (a copy keeps its version until upgraded)."""
+        up to this one that offer copy (a copy keeps its version until upgraded), and,
+        where this release copies, its system runtimes' own: a captured deployment's
+        (mockserver/core/profile.py) may be at a version no release here names."""
         current = model.version_key(self.current_runtime_version)
-        return [
+        versions = [
             profile.runtime_version
             for profile in RELEASES.values()
             if "copy" in profile.operations
             and model.version_key(profile.runtime_version) <= current
         ]
+        if "copy" in self.release.operations:
+            versions += [runtime.version for runtime in system if runtime.version not in versions]
+        return versions
 
     # --- seeding ---------------------------------------------------------------
 
@@ -218,7 +239,7 @@ class RuntimesBackend:
                 tx.set_meta("release", self.release.name)
 
     def _seed(self, tx: Transaction) -> None:
-        for body in system_runtimes(self.current_runtime_version):
+        for body in self.catalogue.seeded(self.current_runtime_version):
             body["revision"] = _next_revision(tx, self.clock)
             tx.insert_runtime(Runtime.from_dict(body).to_dict())
         tx.set_meta("release", self.release.name)

@@ -37,16 +37,7 @@ def root():
         "resources": ["notebooks"],
         "currentVersion": release.admin_current_version,
     }
-    return Page(payload, links=lambda: {"notebooks": url_for("admin.notebooks")})
-
-
-@operation(
-    admin, "/notebooks", name="notebooks", title="Notebooks", guard=require_notebook_administrator
-)
-def notebooks():
-    return Page(
-        {"resources": ["runtimes"]}, links=lambda: {"runtimes": url_for("admin.list_runtimes")}
-    )
+    return Page(payload, links=lambda: {"notebooks": url_for("workload.notebooks")})
 
 
 @operation(

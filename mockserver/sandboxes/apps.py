@@ -20,6 +20,7 @@ from flask import Flask, current_app
 from mockserver.auth.users import users_from_records
 from mockserver.core import deployment as deployments
 from mockserver.core.deployment import Deployment
+from mockserver.core.profile import Profile
 from mockserver.core.settings import Settings
 from mockserver.runtimes import stores
 from mockserver.sandboxes.store import Sandbox, SandboxRecords
@@ -111,6 +112,7 @@ class Sandboxes:
         ttl_seconds: float,
         users: list[dict[str, Any]] | None,
         limit: int,
+        profile: dict[str, Any] | None = None,
     ) -> Sandbox | None:
         """A new sandbox, seeded and ready; None when ``limit`` sandboxes exist."""
         self.sweep()
@@ -125,6 +127,7 @@ class Sandboxes:
             expires_ms=now_ms + int(ttl_seconds * 1000),
             users=users,
             flavour=flavour,
+            profile=profile,
         )
         # Built (state made, runtimes seeded) before it is registered: once listed, it answers.
         # Whatever stops it on the way (the limit, a failure), its state files and open
@@ -198,8 +201,17 @@ class Sandboxes:
             users=self.main.users if sandbox.users is None else users_from_records(sandbox.users),
             clock=None,
             max_sandboxes=0,
+            profile=self._profile(sandbox),
         )
         return self.factory(settings)
+
+    def _profile(self, sandbox: Sandbox) -> Profile | None:
+        """The sandbox's own profile; without one, the server's when it is of the sandbox's
+        flavour (a sandbox is the server's deployment, profile and all), else none."""
+        if sandbox.profile is not None:
+            return Profile.from_mapping(sandbox.profile, source=f"sandbox {sandbox.id}")
+        main = self.main.profile
+        return main if main is not None and main.flavour == sandbox.flavour else None
 
     # --- state ------------------------------------------------------------------------
 

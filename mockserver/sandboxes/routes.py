@@ -16,6 +16,7 @@ from mockserver.control.errors import ControlError
 from mockserver.control.routes import check_access, control_error, json_object
 from mockserver.core import deployment
 from mockserver.core.errors import ArcGISError
+from mockserver.core.profile import Profile, ProfileError
 from mockserver.flavours import FLAVOURS
 from mockserver.sandboxes.apps import current as _registry
 from mockserver.sandboxes.store import Sandbox
@@ -32,7 +33,7 @@ sandboxes.register_error_handler(ControlError, control_error)
 DEFAULT_TTL_SECONDS = 3600
 #: A week: a sandbox is for a pipeline run or a working day, not for keeps.
 MAX_TTL_SECONDS = 7 * 24 * 3600
-FIELDS = {"flavour", "release", "seed", "ttl_seconds", "users"}
+FIELDS = {"flavour", "release", "seed", "ttl_seconds", "users", "profile"}
 #: Each user costs a password hash (scrypt, a few milliseconds) in the create request,
 #: and a pipeline needs a handful of roles: 500 users were 3.2 s of CPU in one request.
 MAX_USERS = 20
@@ -53,6 +54,7 @@ def _described(sandbox: Sandbox) -> dict[str, Any]:
         "created": sandbox.created_ms,
         "expires": sandbox.expires_ms,
         "users": "own" if sandbox.users is not None else "server",
+        "profile": "own" if sandbox.profile is not None else "server",
     }
 
 
@@ -64,7 +66,15 @@ def create():
     if unknown:
         raise ControlError(f"Unknown sandbox fields: {', '.join(unknown)}.")
     main = deployment.current()
-    named = body.get("flavour", main.flavour.name)
+    profile = body.get("profile")
+    captured = None
+    if profile is not None:
+        try:
+            captured = Profile.from_mapping(profile, source="'profile'")
+        except ProfileError as problem:
+            raise ControlError(str(problem)) from None
+    # Without a flavour: the profile's, else the server's.
+    named = body.get("flavour", captured.flavour if captured else main.flavour.name)
     chosen = FLAVOURS.get(named) if isinstance(named, str) else None
     if chosen is None:
         raise ControlError(f"'flavour' must be one of {', '.join(FLAVOURS)}.")
@@ -103,6 +113,11 @@ def create():
             users = users_to_records(users_from_mapping(body["users"], source="'users'"))
         except ValueError as problem:
             raise ControlError(str(problem)) from None
+    if captured is not None and captured.flavour != chosen.name:
+        raise ControlError(
+            f"'profile' was captured from a {captured.flavour} deployment; "
+            f"the sandbox is {chosen.name} ('flavour')."
+        )
     limit = main.settings.max_sandboxes
     sandbox = _registry().create(
         release=release,
@@ -111,6 +126,7 @@ def create():
         ttl_seconds=float(ttl),
         users=users,
         limit=limit,
+        profile=profile,
     )
     if sandbox is None:
         raise ControlError(

@@ -29,6 +29,9 @@ CREATE TABLE IF NOT EXISTS sandboxes (
 MIGRATIONS = (
     SCHEMA,
     "ALTER TABLE sandboxes ADD COLUMN flavour TEXT NOT NULL DEFAULT 'kubernetes'",
+    # Step 3: a sandbox's own deployment profile (mockserver/core/profile.py) as JSON,
+    # or NULL for the server's.
+    "ALTER TABLE sandboxes ADD COLUMN profile TEXT",
 )
 
 #: Bumped on every create and delete, so a worker re-reads the registry only when it moved.
@@ -46,6 +49,8 @@ class Sandbox:
     #: The sandbox's own users as records (salts and hashes), or None for the server's.
     users: list[dict[str, Any]] | None = None
     flavour: str = "kubernetes"
+    #: The sandbox's own deployment profile (its JSON), or None for the server's.
+    profile: dict[str, Any] | None = None
 
     def expired(self, now_ms: int) -> bool:
         return now_ms >= self.expires_ms
@@ -62,7 +67,7 @@ class SandboxRecords:
     def all(self) -> list[Sandbox]:
         with self.store.autocommit() as db:
             rows = db.execute(
-                "SELECT id, context, release, seed, created_ms, expires_ms, users, flavour "
+                "SELECT id, context, release, seed, created_ms, expires_ms, users, flavour, profile "
                 "FROM sandboxes ORDER BY created_ms, id"
             ).fetchall()
         return [_sandbox(row) for row in rows]
@@ -77,8 +82,8 @@ class SandboxRecords:
                 return False
             db.execute(
                 "INSERT INTO sandboxes "
-                "(id, context, release, seed, created_ms, expires_ms, users, flavour) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "(id, context, release, seed, created_ms, expires_ms, users, flavour, profile) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     sandbox.id,
                     sandbox.context,
@@ -88,6 +93,7 @@ class SandboxRecords:
                     sandbox.expires_ms,
                     None if sandbox.users is None else json.dumps(sandbox.users),
                     sandbox.flavour,
+                    None if sandbox.profile is None else json.dumps(sandbox.profile),
                 ),
             )
             _bump(tx)
@@ -110,7 +116,7 @@ def _bump(tx) -> None:
 
 
 def _sandbox(row: tuple) -> Sandbox:
-    sandbox_id, context, release, seed, created_ms, expires_ms, users, flavour = row
+    sandbox_id, context, release, seed, created_ms, expires_ms, users, flavour, profile = row
     return Sandbox(
         sandbox_id,
         context,
@@ -120,4 +126,5 @@ def _sandbox(row: tuple) -> Sandbox:
         expires_ms,
         None if users is None else json.loads(users),
         flavour,
+        None if profile is None else json.loads(profile),
     )

@@ -42,6 +42,19 @@ API_REFERENCE: Mapping[str, str] = {
     "unregister": f"{_ADMIN_DOCS}/unregister-notebook-runtime/",
     "upgrade": f"{_ADMIN_DOCS}/upgrade-notebook-runtime/",
     "login": f"{_ADMIN_DOCS}/overview/",
+    "notebook": f"{_ADMIN_DOCS}/notebook/",
+    "closeNotebook": f"{_ADMIN_DOCS}/close-notebook/",
+    "openNotebook": f"{_ADMIN_DOCS}/open-notebook/",
+    "executeNotebook": f"{_ADMIN_DOCS}/execute-notebook/",
+    "deployments": f"{_ADMIN_DOCS}/notebook-deployments/",
+    "deployment": f"{_ADMIN_DOCS}/notebook-deployment/",
+    "deploymentNotebooks": f"{_ADMIN_DOCS}/notebook-deployment/",
+    "terminateDeployment": f"{_ADMIN_DOCS}/terminate-deployment/",
+    "notebookJobs": f"{_ADMIN_DOCS}/notebook-jobs",
+    "notebookJob": f"{_ADMIN_DOCS}/notebook-job",
+    "job": f"{_ADMIN_DOCS}/job",
+    "notebookConfiguration": f"{_ADMIN_DOCS}/notebook-configuration",
+    "item": f"{_PORTAL_DOCS}/item.htm",
     "sharing": f"{_PORTAL_DOCS}/root.htm",
     "info": f"{_PORTAL_DOCS}/info.htm",
     "generateToken": f"{_PORTAL_DOCS}/generate-token.htm",
@@ -181,8 +194,17 @@ def render_error(error: ArcGISError, *, portal: bool, status: int = 200) -> Resp
         page = render_sign_in(return_to=return_to, notes=error.messages)
         page.status_code = status
         return page
+    content_type = None
+    if not portal:
+        # A profiled deployment's own wording, code, status and label for this refusal.
+        profile = deployment.current().profile
+        if profile is not None:
+            error, wording = profile.refusal(error)
+            if wording is not None:
+                status = wording.status or status
+                content_type = wording.content_type
     if wire.error_format() != "html":
-        return wire.render_error(error, portal=portal, status=status)
+        return wire.render_error(error, portal=portal, status=status, content_type=content_type)
     token = _readable_token()
     if (
         isinstance(error, TokenRequired | InvalidToken)

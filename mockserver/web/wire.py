@@ -328,7 +328,13 @@ def portal_envelope(error: ArcGISError) -> dict[str, Any]:
     }
 
 
-def render_error(error: ArcGISError, *, portal: bool = False, status: int = 200) -> Response:
+def render_error(
+    error: ArcGISError,
+    *,
+    portal: bool = False,
+    status: int = 200,
+    content_type: str | None = None,
+) -> Response:
     envelope = portal_envelope(error) if portal else admin_envelope(error)
     fmt = error_format()
     if fmt == "html":
@@ -337,5 +343,7 @@ def render_error(error: ArcGISError, *, portal: bool = False, status: int = 200)
         )
         return Response(html, status=status, mimetype="text/html")
     return Response(
-        dumps(envelope, pretty=fmt == "pjson"), status=status, content_type=JSON_CONTENT_TYPE
+        dumps(envelope, pretty=fmt == "pjson"),
+        status=status,
+        content_type=content_type or JSON_CONTENT_TYPE,
     )
