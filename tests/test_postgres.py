@@ -151,6 +151,29 @@ def test_deployments_in_their_own_schemas_of_one_database_do_not_share_state(dat
     assert "sandbox_two" in schemas and "sandbox_one" not in schemas
 
 
+def every_migration_step() -> list[tuple[str, int]]:
+    """Each component's schema steps, each recorded once: read from the components'
+    own ``MIGRATIONS``, so a component or a step added later is expected too."""
+    from mockserver.auth import store as signin
+    from mockserver.control import store as control
+    from mockserver.runtimes import store as runtimes
+    from mockserver.sandboxes import store as sandboxes
+    from mockserver.workload import store as workload
+
+    components = {
+        "control": control,
+        "runtimes": runtimes,
+        "sandboxes": sandboxes,
+        "signin": signin,
+        "workload": workload,
+    }
+    return sorted(
+        (name, step)
+        for name, module in components.items()
+        for step in range(1, len(module.MIGRATIONS) + 1)
+    )
+
+
 def test_migrations_run_once_when_apps_start_together(database):
     errors: list[BaseException] = []
 
@@ -171,30 +194,18 @@ def test_migrations_run_once_when_apps_start_together(database):
 
     with psycopg.connect(database) as db:
         rows = db.execute(
-            "SELECT component, version FROM schema_migrations ORDER BY component"
+            "SELECT component, version FROM schema_migrations ORDER BY component, version"
         ).fetchall()
-    assert rows == [
-        ("control", 1),
-        ("runtimes", 1),
-        ("sandboxes", 1),
-        ("sandboxes", 2),
-        ("sandboxes", 3),
-        ("signin", 1),
-    ]
+    assert rows == every_migration_step()
 
 
 def test_a_sqlite_state_records_its_schema_version_too(tmp_path):
     create_app(state=tmp_path / "state.sqlite3")
     with sqlite3.connect(tmp_path / "state.sqlite3") as db:
-        rows = db.execute("SELECT component, version FROM schema_migrations ORDER BY 1").fetchall()
-    assert rows == [
-        ("control", 1),
-        ("runtimes", 1),
-        ("sandboxes", 1),
-        ("sandboxes", 2),
-        ("sandboxes", 3),
-        ("signin", 1),
-    ]
+        rows = db.execute(
+            "SELECT component, version FROM schema_migrations ORDER BY 1, 2"
+        ).fetchall()
+    assert rows == every_migration_step()
 
 
 # --- replicas: several nbmock serve processes on one database --------------------------
