@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mockserver import create_app
+from mockserver.control import journal
 from tests.conftest import SEED_COPY, STANDARD_ID, Api
 from tests.nbmock_process import NbmockProcess
 
@@ -121,6 +122,30 @@ def test_plain_values_with_equals_signs_are_kept_as_sent(api, token):
     params = api.client.get("/__mock__/journal").get_json(force=True)["entries"][-1]["params"]
     assert params["name"] == "a=b" and params["where"] == "x = 1" and params["t"] == "WyJ"
     assert params["token"] == "***"
+
+
+#: Parameter names and values: plain ones, the hints a credential needs, tokens, names
+#: the journal masks, and text long enough to be cut.
+_PIECES = st.sampled_from(
+    ["json", "a=b", "%3d", "%3D", "WyJ", "bearer ", "BeArEr", "token", "x", "\x00", "\u00e9", " "]
+    + ["WyJhYWFhYWFhYSJd.abcdefghijklmnopqrstuv"]
+)
+_TEXTS = st.lists(_PIECES | st.text(max_size=6), max_size=5).map("".join) | st.text(
+    min_size=4000, max_size=4200
+)
+
+
+@PROPERTY
+@given(
+    params=st.dictionaries(
+        st.sampled_from(ODD_NAMES + ("f", "name", "password", "code")) | _TEXTS,
+        _TEXTS,
+        max_size=journal.MAX_PARAMS + 2,
+    )
+)
+def test_masking_all_values_in_one_search_keeps_what_one_by_one_keeps(params):
+    """The journal's fast path (one search over every value) is the value-by-value masking."""
+    assert journal.masked_params(params) == journal.masked_params_one_by_one(params)
 
 
 @pytest.fixture(scope="module")

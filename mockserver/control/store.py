@@ -56,8 +56,9 @@ class ControlStore:
 
     def append_journal(self, operation: str | None, entry: str) -> None:
         """One journal entry (JSON text, already cut to its bound by the journal)."""
-        with self.store.autocommit(writes=True) as db:
-            db.execute("INSERT INTO journal (operation, entry) VALUES (?, ?)", (operation, entry))
+        self.store.write_one(
+            "INSERT INTO journal (operation, entry) VALUES (?, ?)", (operation, entry)
+        )
         with self._lock:
             self._appends += 1
             self._bytes += len(entry)

@@ -242,6 +242,10 @@ class PostgresStore(Store):
         with self._lock:
             yield self._db
 
+    def write_one(self, sql: str, args: tuple[Any, ...]) -> None:
+        with self.autocommit(writes=True) as db:
+            db.execute(sql, args)
+
     def _begin(self) -> None:
         connection: Connection = self._db  # type: ignore[assignment]
         # One round trip for both: a simple-protocol query may hold two statements.
