@@ -9,7 +9,7 @@ notebook and one item, so the operations have something to act on.
 from __future__ import annotations
 
 import json
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -110,6 +110,11 @@ def test_any_paging_or_id_in_a_path_gets_an_answer(flavour, start, num):
             "/arcgis/admin/" + path.format(quote(start, safe="") or "x"),
             query_string={"f": "json", "token": token},
         )
+        if odd.status_code == 308:
+            # An id of "/" decodes to a doubled slash, which werkzeug merges by a
+            # redirect: it must stay on this site's admin API.
+            assert urlsplit(odd.headers["Location"]).path.startswith("/arcgis/admin/"), odd
+            continue
         assert odd.status_code in {200, 404}
         if odd.status_code == 200:
             body = odd.get_json(force=True)
