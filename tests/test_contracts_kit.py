@@ -338,3 +338,21 @@ def test_the_kit_judges_each_flavour_from_the_root_or_else_the_portal(flavour, u
         password={"admin": "admin1234", "viewer": "viewer1234"}[username],
     )
     assert (probe.flavour, probe.flavour_evidence) == (flavour, evidence)
+
+
+@pytest.mark.parametrize("flavour", ["kubernetes", "notebook-server"])
+def test_an_administrator_refused_the_admin_root_is_judged_by_the_portal(flavour):
+    """An administrator the admin root refuses (a fault answers it 403) leaves the Portal:
+    Kubernetes by its deployment type, the standalone server by the federated
+    ARCGIS_NOTEBOOK_SERVER its server listing names."""
+    from mockserver import create_app
+
+    app = create_app(flavour=flavour)
+    refused = {"operation": "admin", "error": {"code": 403, "message": "Not allowed."}}
+    assert app.test_client().post("/__mock__/faults", json=refused).status_code == 200
+    probe = Target.in_process(app)
+    expected = {
+        "kubernetes": "the Portal's portalDeploymentType is ArcGISEnterpriseOnKubernetes",
+        "notebook-server": "the Portal lists a federated ARCGIS_NOTEBOOK_SERVER",
+    }[flavour]
+    assert (probe.flavour, probe.flavour_evidence) == (flavour, expected)
