@@ -9,12 +9,15 @@ from __future__ import annotations
 import json
 import sqlite3
 
+import pytest
+
 from bench import servers
 from bench.reliability import auth_matrix, crash, forms, integrity, secrets_scan
 from bench.reliability.__main__ import TOKEN_SHAPE
 from bench.reliability.client import Admin
 from mockserver import create_app
 from mockserver.core import deployment
+from mockserver.core.clock import Clock
 
 
 def test_processes_times_threads_lose_and_double_nothing(tmp_path):
@@ -81,6 +84,16 @@ def test_every_operation_refuses_every_way_of_asking_without_the_right(tmp_path)
     report = auth_matrix.run_auth_matrix(tmp_path)
     assert report.problems == []
     assert report.refused == report.cells
+    # Both flavours, and their workload writes among them (each done with the right token).
+    asked = [op for ops in auth_matrix.OPERATIONS_BY_FLAVOUR.values() for op in ops]
+    assert report.operations == len(asked)
+    assert {op.name for op in asked if op.changes} >= {
+        "open notebook",
+        "execute notebook",
+        "close notebook",
+        "terminate deployment",
+        "terminate container",
+    }
     assert set(report.by_condition) == {
         "no token",
         "malformed",
@@ -89,6 +102,28 @@ def test_every_operation_refuses_every_way_of_asking_without_the_right(tmp_path)
         "valid without privilege",
         "token only in POST query string",
     }
+
+
+@pytest.mark.parametrize("flavour", sorted(auth_matrix.OPERATIONS_BY_FLAVOUR))
+def test_every_workload_route_of_each_flavour_is_a_row_of_the_auth_matrix(flavour):
+    """The matrix asks every route of the flavour's workload room, reads and writes: a
+    route added there without a row here fails this."""
+    app = create_app(clock=Clock(), flavour=flavour)
+    placeholders = {
+        "<notebook_id>": "{notebook}",
+        "<deployment_id>": "{host}",
+        "<container_id>": "{host}",
+        "<job_id>": "{job}",
+    }
+    routes = set()
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.startswith("workload."):
+            path = rule.rule
+            for converter, name in placeholders.items():
+                path = path.replace(converter, name)
+            routes.add(path)
+    asked = {op.path for op in auth_matrix.OPERATIONS_BY_FLAVOUR[flavour]}
+    assert routes - asked == set()
 
 
 def test_form_and_multipart_fuzzing_finds_no_500_and_refusals_change_nothing():

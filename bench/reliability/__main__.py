@@ -153,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     rows.append(
         row(
             "auth matrix",
-            f"{len(auth_matrix.OPERATIONS)} operations × 6 conditions × channels × 3 formats",
+            f"{report.operations} operations (both flavours) × 6 conditions × channels × 3 formats",
             f"{report.refused}/{report.cells} refused ({dict(report.by_code)}), state unchanged",
             report.problems,
         )

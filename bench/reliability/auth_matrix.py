@@ -32,9 +32,17 @@ RUNTIMES = f"{ADMIN}/notebooks/runtimes"
 class Operation:
     name: str
     method: str
-    path: str  # "{copy}" stands for a copied runtime's id
+    # "{copy}" stands for a copied runtime's id; "{notebook}", "{host}" and "{item}" for an
+    # open notebook, the deployment or container hosting it, and a Notebook item, all seeded
+    # afresh for each operation so that its positive control has something of its own to act on.
+    path: str
     form: dict[str, str] = field(default_factory=dict)
     admin_root: bool = False  # needs any admin privilege, not the notebook ones
+    changes: bool = False  # done, it must change the deployment (so its refusals are real)
+    # Whom it refuses for lacking a privilege. The standalone flavour's notebook resources
+    # accept "Create and Edit Notebooks" (pub) or manageServers (ops) alone, Kubernetes'
+    # neither (docs/FIDELITY.md N18, J16): there only the Viewer lacks the right.
+    lacking: tuple[str, ...] = ("pub", "viewer", "ops")
 
 
 OPERATIONS = (
@@ -57,11 +65,132 @@ OPERATIONS = (
     Operation("notebook deployments", "GET", f"{ADMIN}/notebooks/deployments"),
     Operation("notebook jobs", "GET", f"{ADMIN}/notebooks/jobs"),
     Operation("notebook configuration", "GET", f"{ADMIN}/notebooks/configuration"),
+    Operation("notebook", "GET", f"{ADMIN}/notebooks/{{notebook}}"),
+    Operation("deployment", "GET", f"{ADMIN}/notebooks/deployments/{{host}}"),
+    Operation("deployment notebooks", "GET", f"{ADMIN}/notebooks/deployments/{{host}}/notebooks"),
+    Operation("notebook job", "GET", f"{ADMIN}/notebooks/jobs/{{job}}"),
+    Operation("job", "GET", f"{ADMIN}/jobs/{{job}}"),
+    # ... and the writes (J rows: open, execute, close, terminate).
+    Operation(
+        "open notebook",
+        "POST",
+        f"{ADMIN}/notebooks/openNotebook",
+        {"itemId": "{item}"},
+        changes=True,
+    ),
+    Operation(
+        "execute notebook",
+        "POST",
+        f"{ADMIN}/notebooks/executeNotebook",
+        {"itemId": "{item}"},
+        changes=True,
+    ),
+    Operation(
+        "close notebook", "POST", f"{ADMIN}/notebooks/{{notebook}}/closeNotebook", changes=True
+    ),
+    Operation(
+        "terminate deployment",
+        "POST",
+        f"{ADMIN}/notebooks/deployments/{{host}}/terminateDeployment",
+        changes=True,
+    ),
 )
+
+CONTAINER = f"{ADMIN}/system/containers/{{host}}"
+
+# The standalone Notebook Server (docs/FIDELITY.md J rows): its own workload routes, reads
+# and writes; its runtimes are the same views as Kubernetes', asked above.
+# Who lacks the standalone's notebook privileges; its properties need an admin privilege.
+SERVER_USERS = ("viewer",)
+ADMIN_USERS = ("pub", "viewer")
+NOTEBOOK_SERVER_OPERATIONS = (
+    Operation("notebooks", "GET", f"{ADMIN}/notebooks", lacking=SERVER_USERS),
+    Operation("notebook", "GET", f"{ADMIN}/notebooks/{{notebook}}", lacking=SERVER_USERS),
+    Operation("system", "GET", f"{ADMIN}/system", lacking=SERVER_USERS),
+    Operation("properties", "GET", f"{ADMIN}/system/properties", lacking=ADMIN_USERS),
+    Operation(
+        "update properties",
+        "POST",
+        f"{ADMIN}/system/properties/update",
+        {"properties": json.dumps({"idleNotebookThreshold": 600})},
+        changes=True,
+        lacking=ADMIN_USERS,
+    ),
+    Operation("containers", "GET", f"{ADMIN}/system/containers", lacking=SERVER_USERS),
+    Operation("container", "GET", CONTAINER, lacking=SERVER_USERS),
+    Operation("container sessions", "GET", f"{CONTAINER}/sessions", lacking=SERVER_USERS),
+    Operation("container notebooks", "GET", f"{CONTAINER}/notebooks", lacking=SERVER_USERS),
+    Operation("container statistics", "GET", f"{CONTAINER}/statistics", lacking=SERVER_USERS),
+    Operation("jobs", "GET", f"{ADMIN}/system/jobs", lacking=SERVER_USERS),
+    Operation("job", "GET", f"{ADMIN}/system/jobs/{{job}}", lacking=SERVER_USERS),
+    Operation(
+        "container notebook",
+        "GET",
+        f"{CONTAINER}/notebooks/{{notebook}}",
+        lacking=SERVER_USERS,
+    ),
+    Operation(
+        "close container notebook (older path)",
+        "POST",
+        f"{CONTAINER}/notebooks/{{notebook}}/close",
+        changes=True,
+        lacking=SERVER_USERS,
+    ),
+    Operation(
+        "open notebook",
+        "POST",
+        f"{ADMIN}/notebooks/openNotebook",
+        {"itemId": "{item}"},
+        changes=True,
+        lacking=SERVER_USERS,
+    ),
+    Operation(
+        "execute notebook",
+        "POST",
+        f"{ADMIN}/notebooks/executeNotebook",
+        {"itemId": "{item}"},
+        changes=True,
+        lacking=SERVER_USERS,
+    ),
+    Operation(
+        "close notebook",
+        "POST",
+        f"{ADMIN}/notebooks/{{notebook}}/closeNotebook",
+        changes=True,
+        lacking=SERVER_USERS,
+    ),
+    Operation(
+        "close notebook (older path)",
+        "POST",
+        f"{ADMIN}/notebooks/{{notebook}}/close",
+        changes=True,
+        lacking=SERVER_USERS,
+    ),
+    Operation(
+        "close container notebook",
+        "POST",
+        f"{CONTAINER}/notebooks/{{notebook}}/closeNotebook",
+        changes=True,
+        lacking=SERVER_USERS,
+    ),
+    Operation(
+        "terminate container",
+        "POST",
+        f"{CONTAINER}/terminateContainer",
+        changes=True,
+        lacking=SERVER_USERS,
+    ),
+)
+
+OPERATIONS_BY_FLAVOUR = {
+    "kubernetes": OPERATIONS,
+    "notebook-server": NOTEBOOK_SERVER_OPERATIONS,
+}
 
 
 @dataclass
 class AuthReport:
+    operations: int = 0
     cells: int = 0
     refused: int = 0
     by_condition: Counter = field(default_factory=Counter)
@@ -108,9 +237,9 @@ role = "Viewer"
 class Deployment:
     """An in-process emulator with a movable clock, and ways to sign in to it."""
 
-    def __init__(self, users: Path, passwords: dict[str, str]) -> None:
+    def __init__(self, users: Path, passwords: dict[str, str], flavour: str = "kubernetes") -> None:
         self.clock = Clock()
-        self.app: Flask = create_app(users=users, clock=self.clock)
+        self.app: Flask = create_app(users=users, clock=self.clock, flavour=flavour)
         self.client = self.app.test_client()
         self.passwords = passwords
         self.issued: list[str] = []
@@ -134,10 +263,35 @@ class Deployment:
         work = dep.workload.snapshot().to_json()
         return json.dumps([dep.store.list_runtimes(), meta, work], sort_keys=True)
 
-    def call(self, op: Operation, attempt: Attempt, fmt: str, copy_id: str):
-        path = op.path.replace("{copy}", copy_id)
+    def seed_work(self, admin_token: str, op: Operation) -> dict[str, str]:
+        """The records one operation acts on: an open notebook of the administrator, its
+        host, a Notebook item, and where the operation needs them a running job and a
+        copied runtime."""
+        opened = self.client.post(
+            "/__mock__/workload/notebooks", json={"notebooks": [{"username": "boss"}]}
+        ).get_json(force=True)["notebooks"][0]
+        item = self.client.post(
+            "/__mock__/workload/items", json={"items": [{"owner": "boss", "title": "Matrix"}]}
+        ).get_json(force=True)["items"][0]
+        names = {"notebook": opened["id"], "host": opened["hostId"], "item": item["id"]}
+        if "{job}" in op.path:
+            started = self.client.post(
+                f"{ADMIN}/notebooks/executeNotebook",
+                data={"itemId": item["id"], "f": "json", "token": admin_token},
+            ).get_json(force=True)
+            names["job"] = started["jobId"]
+        if "{copy}" in op.path:
+            answer = self.client.post(
+                f"{RUNTIMES}/{STANDARD_ID}/copy",
+                data={**SEED_COPY, "f": "json", "token": admin_token},
+            ).get_json(force=True)
+            names["copy"] = answer["notebookRuntime"]["id"]
+        return names
+
+    def call(self, op: Operation, attempt: Attempt, fmt: str, names: dict[str, str]):
+        path = fill(op.path, names)
         query = {"f": fmt}
-        form = {**op.form}
+        form = {key: fill(value, names) for key, value in op.form.items()}
         headers = {}
         if attempt.referer:
             headers["Referer"] = attempt.referer
@@ -174,7 +328,7 @@ def attempts_for(dep: Deployment, op: Operation) -> list[Attempt]:
         Attempt("wrong referer", bound, "header", referer="https://elsewhere.example"),
         Attempt("wrong referer", bound, "param", referer=None),
     ]
-    lacking = ("pub", "viewer") if op.admin_root else ("pub", "viewer", "ops")
+    lacking = ("pub", "viewer") if op.admin_root else op.lacking
     for user in lacking:
         attempts += [
             Attempt("valid without privilege", dep.user_tokens[user], channel)
@@ -185,32 +339,41 @@ def attempts_for(dep: Deployment, op: Operation) -> list[Attempt]:
     return attempts
 
 
+def fill(text: str, names: dict[str, str]) -> str:
+    for name, value in names.items():
+        text = text.replace("{" + name + "}", value)
+    return text
+
+
 def run_auth_matrix(
-    workdir: Path, users: Path | None = None, passwords: dict[str, str] | None = None
+    workdir: Path,
+    users: Path | None = None,
+    passwords: dict[str, str] | None = None,
+    flavours: tuple[str, ...] = tuple(OPERATIONS_BY_FLAVOUR),
 ) -> AuthReport:
-    """Every cell of the matrix, in process; ``users``/``passwords`` as ``users_file`` makes them."""
+    """Every cell of the matrix, in process, for each flavour's operations;
+    ``users``/``passwords`` as ``users_file`` makes them."""
     if users is None or passwords is None:
         users, passwords = users_file(workdir)
-    dep = Deployment(users, passwords)
     report = AuthReport(passwords=list(passwords.values()))
+    for flavour in flavours:
+        run_flavour(Deployment(users, passwords, flavour), flavour, report)
+    return report
+
+
+def run_flavour(dep: Deployment, flavour: str, report: AuthReport) -> None:
     admin_token = dep.token("boss")
-
-    def fresh_copy() -> str:
-        answer = dep.client.post(
-            f"{RUNTIMES}/{STANDARD_ID}/copy", data={**SEED_COPY, "f": "json", "token": admin_token}
-        ).get_json(force=True)
-        return answer["notebookRuntime"]["id"]
-
-    for op in OPERATIONS:
-        copy_id = fresh_copy()
+    for op in OPERATIONS_BY_FLAVOUR[flavour]:
+        names = dep.seed_work(admin_token, op)
+        report.operations += 1
         for attempt in attempts_for(dep, op):
             for fmt in ("json", "pjson", "html"):
                 before = dep.snapshot()
-                response = dep.call(op, attempt, fmt, copy_id)
+                response = dep.call(op, attempt, fmt, names)
                 report.cells += 1
                 report.by_condition[attempt.condition] += 1
                 verdict = refusal(response, fmt)
-                label = f"{op.name} × {attempt.condition} ({attempt.channel}, f={fmt})"
+                label = f"{flavour}: {op.name} × {attempt.condition} ({attempt.channel}, f={fmt})"
                 if verdict is None:
                     report.problems.append(f"{label}: not refused (HTTP {response.status_code})")
                 else:
@@ -219,11 +382,16 @@ def run_auth_matrix(
                 if dep.snapshot() != before:
                     report.problems.append(f"{label}: the deployment changed")
         # The positive control: the same operation with the right token goes through.
-        answer = dep.call(op, Attempt("valid", admin_token, "param"), "json", copy_id)
-        if refusal(answer, "json") is not None or answer.status_code != 200:
-            report.problems.append(f"{op.name}: refused even with an administrator token")
-    report.issued_tokens = list(dep.issued)
-    return report
+        before = dep.snapshot()
+        answer = dep.call(op, Attempt("valid", admin_token, "param"), "json", names)
+        body = answer.get_json(silent=True) or {}
+        if answer.status_code != 200 or body.get("status") == "error" or "error" in body:
+            report.problems.append(
+                f"{flavour}: {op.name}: not done even with an administrator token ({body})"
+            )
+        elif op.changes and dep.snapshot() == before:
+            report.problems.append(f"{flavour}: {op.name}: done, yet the deployment is unchanged")
+    report.issued_tokens += dep.issued
 
 
 def refusal(response, fmt: str) -> int | None:
