@@ -8,6 +8,7 @@ the confirmation step first. The browser's console must stay free of errors.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -76,24 +77,36 @@ def test_close_a_notebook_from_its_page_after_confirming(page: Page, server: Nbm
     page.click("a:text-is('closeNotebook')")
     assert "Unsaved work in it is lost" in page.inner_text("main")
     page.click("button:text-is('closeNotebook')")
-    assert "success" in page.inner_text("table.properties")
-    page.click("main a:text-is('notebooks')")
-    assert page.locator("table.listing tr").count() == 2
-    assert page.locator(f"table.listing a:text-is('{first}')").count() == 0
+    # Post/redirect/get: the browser lands on the list, which says what was done, and
+    # reloading it asks for the list again rather than sending the close a second time
+    # (which would answer "does not exist").
+    for _ in range(3):
+        assert urlsplit(page.url).path == f"{urlsplit(server.base).path}/admin/notebooks"
+        assert page.inner_text("p.notice") == f"Notebook '{first}' closed."
+        assert page.locator("table.listing tr").count() == 2
+        assert page.locator(f"table.listing a:text-is('{first}')").count() == 0
+        page.reload()
 
 
 def test_terminate_the_host_closes_every_notebook_in_it(page: Page, server: NbmockProcess):
     host = page.seeded[0]["hostId"]
     if server.flavour == "kubernetes":
-        path, operation = f"notebooks/deployments/{host}", "terminateDeployment"
+        path_of_list, operation = "notebooks/deployments", "terminateDeployment"
     else:
-        path, operation = f"system/containers/{host}", "terminateContainer"
+        path_of_list, operation = "system/containers", "terminateContainer"
+    path = f"{path_of_list}/{host}"
     page.goto(f"{server.base}/admin/{path}")
     sign_in(page)
     page.click(f"a:text-is('{operation}')")
     assert "Every notebook in it closes" in page.inner_text("main")
     page.click(f"button:text-is('{operation}')")
-    assert "success" in page.inner_text("table.properties")
+    kind = "Deployment" if server.flavour == "kubernetes" else "Container"
+    for _ in range(2):
+        assert urlsplit(page.url).path == f"{urlsplit(server.base).path}/admin/{path_of_list}"
+        assert page.inner_text("p.notice") == (
+            f"{kind} '{host}' terminated; its notebooks are closed."
+        )
+        page.reload()
     listing = requests.get(
         f"{server.base}/admin/notebooks",
         params={"f": "json", "token": _token(server)},
@@ -108,3 +121,26 @@ def _token(server: NbmockProcess) -> str:
         data={"username": "admin", "password": "admin1234", "f": "json"},
         timeout=10,
     ).json()["token"]
+
+
+def test_reloading_an_executions_result_executes_nothing_more(page: Page, server: NbmockProcess):
+    item = requests.post(
+        f"{server.origin}/__mock__/workload/items",
+        json={"items": [{"owner": "admin", "title": "Nightly"}]},
+        timeout=10,
+    ).json()["items"][0]["id"]
+    page.goto(f"{server.base}/admin/notebooks/executeNotebook")
+    sign_in(page)
+    page.fill("#executeNotebook-itemId", item)
+    page.fill("#executeNotebook-notebookParameters", '{"run": 1}')
+    page.click("button:text-is('Execute')")
+    notice = page.inner_text("p.notice")
+    assert notice.startswith("Job '") and notice.endswith("' submitted.")
+    job_page = urlsplit(page.url).path
+    assert job_page.endswith("/" + notice.split("'")[1])  # the job's own page
+    for _ in range(2):
+        page.reload()
+        assert urlsplit(page.url).path == job_page
+        assert page.inner_text("p.notice") == notice
+    executions = requests.get(f"{server.origin}/__mock__/workload/executions", timeout=10).json()
+    assert [e["itemId"] for e in executions["executions"]] == [item]

@@ -71,6 +71,12 @@ DONE = {
     "updated": "Runtime '{name}' updated.",
     "upgraded": "Runtime '{name}' upgraded.",
     "unregistered": "Runtime '{name}' unregistered.",
+    # Notebooks at work (docs/FIDELITY.md J31): the directory's own words [inferred].
+    "closed": "Notebook '{name}' closed.",
+    "deploymentTerminated": "Deployment '{name}' terminated; its notebooks are closed.",
+    "containerTerminated": "Container '{name}' terminated; its notebooks are closed.",
+    "submitted": "Job '{name}' submitted.",
+    "propertiesUpdated": "Notebook Server properties updated.",
 }
 OAUTH_INVALID_CLIENT = "Invalid client_id"  # [client] looks for these words
 OAUTH_INVALID_REDIRECT = "Invalid redirect_uri"  # [client]

@@ -21,6 +21,7 @@ from mockserver.auth.guard import (
 from mockserver.core import deployment, messages
 from mockserver.core.errors import NotFound
 from mockserver.web import wire
+from mockserver.web.directory import Done
 from mockserver.web.pipeline import OPERATION, Page, operation
 from mockserver.workload import forms, releases, views
 from mockserver.workload.backend import caller_of
@@ -184,7 +185,11 @@ def notebook(notebook_id: str):
 def close_notebook(notebook_id: str):
     views.own_notebook(notebook_id)
     views.backend().close(notebook_id)
-    return Page({"status": "success"}, links=lambda: {"notebooks": url_for("workload.notebooks")})
+    return Page(
+        {"status": "success"},
+        links=lambda: {"notebooks": url_for("workload.notebooks")},
+        then=lambda: Done(url_for("workload.notebooks"), "closed", notebook_id),
+    )
 
 
 @operation(
@@ -207,6 +212,7 @@ def open_notebook():
     return Page(
         views.started(job, "workload.admin_job"),
         links=lambda: {"job": url_for("workload.admin_job", job_id=job.id)},
+        then=lambda: Done(url_for("workload.admin_job", job_id=job.id), "submitted", job.id),
     )
 
 
@@ -234,6 +240,7 @@ def execute_notebook():
     return Page(
         views.started(job, "workload.admin_job"),
         links=lambda: {"job": url_for("workload.admin_job", job_id=job.id)},
+        then=lambda: Done(url_for("workload.admin_job", job_id=job.id), "submitted", job.id),
     )
 
 
@@ -317,7 +324,9 @@ def terminate_deployment(deployment_id: str):
     views.own_host(deployment_id)
     views.backend().terminate(deployment_id)
     return Page(
-        {"status": "success"}, links=lambda: {"deployments": url_for("workload.deployments")}
+        {"status": "success"},
+        links=lambda: {"deployments": url_for("workload.deployments")},
+        then=lambda: Done(url_for("workload.deployments"), "deploymentTerminated", deployment_id),
     )
 
 

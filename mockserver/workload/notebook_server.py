@@ -17,6 +17,7 @@ from mockserver.auth.guard import require_administrator, require_notebook_admini
 from mockserver.core import deployment, messages
 from mockserver.core.errors import NotFound
 from mockserver.web import wire
+from mockserver.web.directory import Done
 from mockserver.web.pipeline import OPERATION, Page, operation
 from mockserver.workload import forms, model, releases, views
 from mockserver.workload.backend import caller_of
@@ -144,7 +145,11 @@ def notebook(notebook_id: str):
 def _close(notebook_id: str) -> Page:
     views.own_notebook(notebook_id)
     views.backend().close(notebook_id)
-    return Page({"status": "success"}, links=lambda: {"notebooks": url_for("workload.notebooks")})
+    return Page(
+        {"status": "success"},
+        links=lambda: {"notebooks": url_for("workload.notebooks")},
+        then=lambda: Done(url_for("workload.notebooks"), "closed", notebook_id),
+    )
 
 
 @operation(
@@ -201,6 +206,7 @@ def open_notebook():
     return Page(
         {"jobId": job.id, "jobUrl": _job_url(job), "status": "success"},
         links=lambda: {"job": url_for("workload.system_job", job_id=job.id)},
+        then=lambda: Done(url_for("workload.system_job", job_id=job.id), "submitted", job.id),
     )
 
 
@@ -230,6 +236,7 @@ def execute_notebook():
     return Page(
         {"jobId": job.id, "jobUrl": _job_url(job), "status": "success"},
         links=lambda: {"job": url_for("workload.system_job", job_id=job.id)},
+        then=lambda: Done(url_for("workload.system_job", job_id=job.id), "submitted", job.id),
     )
 
 
@@ -281,7 +288,11 @@ def properties():
 def update_properties():
     """[doc: server-properties-update] ``properties`` = a JSON object; answers success."""
     views.backend().update_properties(wire.params().get("properties"))
-    return Page({"status": "success"}, links=lambda: {"properties": url_for("workload.properties")})
+    return Page(
+        {"status": "success"},
+        links=lambda: {"properties": url_for("workload.properties")},
+        then=lambda: Done(url_for("workload.properties"), "propertiesUpdated", "system"),
+    )
 
 
 @operation(
@@ -459,7 +470,11 @@ def container_statistics(container_id: str):
 def terminate_container(container_id: str):
     views.own_host(container_id)
     views.backend().terminate(container_id)
-    return Page({"status": "success"}, links=lambda: {"containers": url_for("workload.containers")})
+    return Page(
+        {"status": "success"},
+        links=lambda: {"containers": url_for("workload.containers")},
+        then=lambda: Done(url_for("workload.containers"), "containerTerminated", container_id),
+    )
 
 
 # --- jobs -----------------------------------------------------------------------------------
