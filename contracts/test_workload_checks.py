@@ -224,3 +224,47 @@ def test_a_runtime_open_notebooks_use_is_not_unregistered(
     }
     writable.opened_notebooks.discard(mine[0]["id"])
     assert calls.unregister(writable, runtime["id"]).envelope == "success"
+
+
+@pytest.mark.flavour(NOTEBOOK_SERVER)
+def test_a_standalone_runtime_open_notebooks_use_is_not_unregistered(
+    writable: Target, notebook_item: str, source_runtime: dict
+) -> None:
+    """J15 on the standalone Notebook Server: the run registers a runtime of its own on the
+    image of an Esri runtime (so a real site can start it), opens the named notebook on it,
+    and unregistering it is refused; once the notebook is closed it unregisters. (Esri
+    documents nothing here: a site that closes the notebooks instead refutes the row.)"""
+    registered = writable.admin(
+        "POST",
+        f"{calls.RUNTIMES}/register",
+        data={
+            "name": writable.name("in-use"),
+            "version": str(source_runtime["version"]),
+            "imageId": source_runtime["imageId"],
+            "containerType": "docker",
+            "requiresAdvancedPrivileges": "false",
+            "maxCPU": "2.0",
+            "maxMemory": "4.0",
+            "maxMemoryUnit": "g",
+        },
+        multipart=True,
+    ).json
+    runtime = registered.get("notebookRuntime")
+    assert isinstance(runtime, dict), registered
+    started = writable.admin(
+        "POST",
+        "notebooks/openNotebook",
+        data={"itemId": notebook_item, "notebookRuntimeId": runtime["id"]},
+    ).json
+    assert started.get("status") == "success", started
+    assert _job(writable, started["jobUrl"])["status"] == "COMPLETED"
+    mine = [nb for nb in _open_notebooks(writable) if nb["itemId"] == notebook_item]
+    assert len(mine) == 1, mine
+    writable.opened_notebooks.add(mine[0]["id"])
+    refused = calls.unregister(writable, runtime["id"])
+    assert refused.code == 400, refused
+    assert writable.admin("POST", f"notebooks/{mine[0]['id']}/closeNotebook").json == {
+        "status": "success"
+    }
+    writable.opened_notebooks.discard(mine[0]["id"])
+    assert calls.unregister(writable, runtime["id"]).envelope == "success"
