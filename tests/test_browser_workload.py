@@ -144,3 +144,25 @@ def test_reloading_an_executions_result_executes_nothing_more(page: Page, server
         assert page.inner_text("p.notice") == notice
     executions = requests.get(f"{server.origin}/__mock__/workload/executions", timeout=10).json()
     assert [e["itemId"] for e in executions["executions"]] == [item]
+
+
+def test_a_refused_execution_keeps_what_was_typed_and_says_why_beside_the_field(
+    page: Page, server: NbmockProcess
+):
+    item = requests.post(
+        f"{server.origin}/__mock__/workload/items",
+        json={"items": [{"owner": "admin", "title": "Nightly"}]},
+        timeout=10,
+    ).json()["items"][0]["id"]
+    page.goto(f"{server.base}/admin/notebooks/executeNotebook")
+    sign_in(page)
+    page.fill("#executeNotebook-itemId", item)
+    page.fill("#executeNotebook-notebookParameters", "[1, 2]")
+    page.click("button:text-is('Execute')")
+    assert page.input_value("#executeNotebook-itemId") == item
+    assert page.input_value("#executeNotebook-notebookParameters") == "[1, 2]"
+    beside = page.inner_text("#executeNotebook-notebookParameters-error")
+    assert "notebookParameters" in beside
+    assert page.locator("p.notice").count() == 0
+    executions = requests.get(f"{server.origin}/__mock__/workload/executions", timeout=10).json()
+    assert executions["executions"] == []
