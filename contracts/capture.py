@@ -42,7 +42,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from contracts.calls import SIMPLE_COPY
-from contracts.redaction import redact
+from contracts.redaction import redact, url_without_credentials
 from contracts.reply import ERRORS, Reply, envelope, error_code, error_messages
 from contracts.target import Target
 
@@ -97,7 +97,7 @@ class Capture:
 
     def stamp(self) -> dict[str, Any]:
         stamp = {
-            "from": _where(self.target.base_url),
+            "from": url_without_credentials(self.target.base_url),
             "at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             "kit": kit_version(),
         }
@@ -493,12 +493,6 @@ def _template(message: str, values: Mapping[str, str]) -> str:
         if len(value) >= 3:
             text = text.replace(value, "{" + name + "}")
     return text
-
-
-def _where(url: str) -> str:
-    """``url`` as a profile names it: no user or password before the host, no query."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.hostname}{f':{parts.port}' if parts.port else ''}{parts.path}"
 
 
 def _short(reply: Reply) -> str:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import base64
 import re
 import threading
+from urllib.parse import urlsplit, urlunsplit
 
 _SECRETS: set[str] = set()
 _SECRETS_LOCK = threading.Lock()
@@ -47,6 +48,17 @@ _GAPS = re.compile(_GAP)
 _PERCENT_PIECE = re.compile(_PERCENT)
 _ENTITIES = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
 _URL_SAFE = str.maketrans("-_", "+/")
+
+
+def url_without_credentials(url: str) -> str:
+    """``url`` as reports and profiles name it: no ``user:password@`` before the host and
+    no query (a ``?token=`` typed into ``--target``), so naming a target never names a secret."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    port = f":{parts.port}" if parts.port else ""
+    return urlunsplit((parts.scheme, host + port, parts.path, "", ""))
 
 
 def remember_secret(value: str | None) -> None:

@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from contracts.redaction import redact, remember_secret
+from contracts.redaction import redact, remember_secret, url_without_credentials
 from contracts.reply import NotJson, Reply, parse_json
 from contracts.safety import (
     CREATING_OPERATIONS,
@@ -127,7 +127,7 @@ class Target:
             raise ValueError(f"a run prefix must start with {KIT_NAMESPACE!r}")
         self.budget = budget
         self.pause = pause
-        self.label = label or self.base_url
+        self.label = label or url_without_credentials(self.base_url)
         self.requests_sent = 0
         #: The largest answer the kit reads, and each request's time (see ``contracts.transport``).
         self.max_answer_bytes = max_answer_bytes

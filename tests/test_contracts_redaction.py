@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import string
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -93,3 +94,24 @@ def test_verify_keeps_every_spelling_of_its_token_out_of_console_and_every_repor
     spelled = spellings(TOKEN)
     leaked = {name: leaks(text, spelled) for name, text in artifacts.items()}
     assert leaked == {name: [] for name in artifacts}
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "https://kit:Pa55word@gis.example.com/arcgis",
+        "https://kit:Pa55word@gis.example.com:7443/arcgis?token=Pa55word",
+        "http://kit:Pa55word@[::1]:8080/arcgis/",
+        "https://gis.example.com/arcgis?token=Pa55word#Pa55word",
+    ],
+)
+def test_a_target_typed_with_credentials_is_named_without_them(typed):
+    """The target's name goes into the console header, report.md and ledger-patch.md."""
+    import requests
+
+    from contracts.target import Credentials, Target
+
+    target = Target(requests.Session(), typed, Credentials(username="kit", token="t"))
+    assert "Pa55word" not in target.label and "kit:" not in target.label
+    assert target.label.startswith(typed.split("://")[0] + "://")
+    assert "arcgis" in target.label
