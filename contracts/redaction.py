@@ -73,13 +73,21 @@ def redact(text: str) -> str:
     spelled, encoded = _needles()
     if not spelled or not text:
         return text
-    reading, starts, ends = _read_through(text)
-    folded = _fold_case(reading)
-    unified = reading.translate(_URL_SAFE)
-    spans = [*_find(folded, spelled), *_find(unified, encoded)]
-    if not spans:
+    cuts = []
+    # Every reading is searched: the text decoded once, twice..., and read with "%" left
+    # as it stands. A later reading can lose what an earlier one held: "%" just before
+    # a secret of hex digits ("% 00000000") decodes with the secret's first two.
+    readings = _readings(text, percent=True)
+    if "%" in text:
+        readings += _readings(text, percent=False)
+    for reading, starts, ends in readings:
+        folded = _fold_case(reading)
+        unified = reading.translate(_URL_SAFE)
+        spans = [*_find(folded, spelled), *_find(unified, encoded)]
+        cuts += [(starts[first], ends[last - 1]) for first, last in spans]
+    if not cuts:
         return text
-    cuts = sorted((starts[first], ends[last - 1]) for first, last in spans)
+    cuts.sort()
     pieces, kept = [], 0
     for start, end in cuts:
         if end <= kept:
@@ -101,21 +109,25 @@ def _find(haystack: str, needles: list[str]) -> list[tuple[int, int]]:
     return found
 
 
-def _read_through(text: str) -> tuple[str, list[int], list[int]]:
-    """``_read`` again on its own reading while it changes: a URL may carry a JSON escape."""
-    reading, starts, ends = _read(text)
+def _readings(text: str, *, percent: bool) -> list[tuple[str, list[int], list[int]]]:
+    """``_read`` again on its own reading while it changes (a URL may carry a JSON escape):
+    each reading, with where each of its characters began and ended in ``text``."""
+    reading, starts, ends = _read(text, percent=percent)
+    found = [(reading, starts, ends)]
     for _ in range(3):
-        again, inner_starts, inner_ends = _read(reading)
+        again, inner_starts, inner_ends = _read(reading, percent=percent)
         if again == reading:
             break
         reading = again
         starts = [starts[at] for at in inner_starts]
         ends = [ends[at - 1] for at in inner_ends]
-    return reading, starts, ends
+        found.append((reading, starts, ends))
+    return found
 
 
-def _read(text: str) -> tuple[str, list[int], list[int]]:
-    """The decoded reading of ``text``, and where each of its characters began and ended in it."""
+def _read(text: str, *, percent: bool = True) -> tuple[str, list[int], list[int]]:
+    """The decoded reading of ``text``, and where each of its characters began and ended in it;
+    with ``percent=False``, ``%XX`` escapes are read as the characters they are written with."""
     chars: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
@@ -131,7 +143,11 @@ def _read(text: str) -> tuple[str, list[int], list[int]]:
             plain(position, match.start())
         kind = match.lastgroup
         begin, end = match.span()
-        if kind == "percent":
+        if kind == "percent" and not percent:
+            for at in range(begin, end):
+                if not text[at].isspace():
+                    plain(at, at + 1)
+        elif kind == "percent":
             for decoded, first, last in _percent_decoded(match.group(), begin):
                 if not decoded.isspace():
                     chars.append(decoded)
@@ -207,9 +223,11 @@ def _needles() -> tuple[list[str], list[str]]:
                 # a form-encoded space is a "+".
                 forms = (secret, secret.upper(), secret.lower(), secret.replace(" ", "+"))
                 for form in forms:
-                    reading = _fold_case(_read_through(form)[0])
-                    if len(reading) >= _MIN_LENGTH:
-                        spelled.add(reading)
+                    for percent in (True, False):
+                        for reading, _, _ in _readings(form, percent=percent):
+                            reading = _fold_case(reading)
+                            if len(reading) >= _MIN_LENGTH:
+                                spelled.add(reading)
                 encoded |= _base64_fragments(secret)
             _NEEDLES = (known, (sorted(spelled), sorted(encoded)))
         return _NEEDLES[1]

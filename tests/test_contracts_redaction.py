@@ -15,7 +15,7 @@ import contextlib
 import string
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from contracts import redaction
@@ -52,6 +52,9 @@ SURROUNDINGS = st.text(string.printable, max_size=20)
 
 @settings(max_examples=60, deadline=None)
 @given(secret=secrets(), before=SURROUNDINGS, after=SURROUNDINGS)
+# A full run found it: "%" just before a secret of hex digits decoded with its first two.
+@example(secret="00000000", before="% ", after=" ")
+@example(secret="0a1B2c3D4e", before="%", after="")
 def test_no_spelling_of_a_remembered_secret_survives_redaction(secret, before, after):
     with remembering_only(secret):
         spelled = spellings(secret)
