@@ -10,6 +10,7 @@ its own, so each wait on it has a deadline that fails the test.
 from __future__ import annotations
 
 import datetime
+import time
 
 import pytest
 
@@ -130,9 +131,25 @@ def seed_item(app, owner: str = "alice", title: str = "Nightly report") -> str:
 
 
 def finish(job, app, seconds: float):
-    """Move the clock past the job's end, then wait (with a deadline) for the client."""
+    """Move the clock past the job's end, then wait (with a deadline) for the client.
+
+    With ``future=True`` the client may send its request from its own thread after
+    this returns: the clock moves only once the emulator has the job, else the job
+    would start after the move and never end.
+    """
+    deadline = time.monotonic() + DEADLINE
+    while not _submitted(app):
+        assert time.monotonic() < deadline, "the client never submitted its job"
+        time.sleep(0.05)
     advance(app, seconds)
     return job._future.result(timeout=DEADLINE)  # Job.result() itself waits forever
+
+
+def _submitted(app) -> bool:
+    entries = app.test_client().get("/__mock__/journal").get_json()["entries"]
+    return any(
+        entry.get("path", "").endswith(("/openNotebook", "/executeNotebook")) for entry in entries
+    )
 
 
 def test_execute_notebook_returns_a_job_that_completes_as_the_clock_moves(site):
