@@ -1,9 +1,8 @@
 """Form values every flavour's model reads the same way: numbers, memory units, names,
 true/false, each problem collected before a request is refused.
 
-Pure Python. The standalone Notebook Server's model (``notebookserver/model.py``)
-reads its parameters through these; the rules are those the Kubernetes model
-(``runtimes/model.py``) applies, whose ledger rows give their provenance.
+Pure Python. Both flavours' models (``runtimes/model.py``, ``notebookserver/model.py``)
+read their parameters through these; the Kubernetes ledger rows give their provenance.
 """
 
 from __future__ import annotations
@@ -20,11 +19,13 @@ from mockserver.core.errors import InvalidParameters
 #: Bytes per memory unit. [doc] the units are g|m|k|b; powers of 1024 [inferred].
 MEMORY_UNITS: dict[str, int] = {"g": 1024**3, "m": 1024**2, "k": 1024, "b": 1}
 
-#: ASCII decimals only: ``float()`` would take full-width and Arabic-Indic digits,
-#: which no ArcGIS client sends as a number [inferred].
+#: ASCII decimals only: ``\d`` and ``float()`` would take full-width ``１`` and
+#: Arabic-Indic ``١`` as digits, which no ArcGIS client sends as a number [inferred].
 _NUMBER = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
 
-#: A display name's limits [inferred], as the Kubernetes model's (C22).
+#: Limits of a runtime's name [inferred]: a display name, kept as sent (C22), of at
+#: most this many characters, with no control character (NUL, CR, LF, tab ...) and at
+#: least one visible one (not only spaces or format characters such as U+200B).
 NAME_MAX_LENGTH = 255
 
 #: Unicode categories that show nothing: separators and format characters (U+200B ...).

@@ -17,14 +17,18 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from mockserver.core import messages
-from mockserver.core.errors import InvalidParameters, Refused
-
-#: Bytes per memory unit. [doc] the units are g|m|k|b; powers of 1024 [inferred].
-MEMORY_UNITS: dict[str, int] = {"g": 1024**3, "m": 1024**2, "k": 1024, "b": 1}
-
-#: ASCII decimals only: ``\d`` and ``float()`` would take full-width ``１`` and
-#: Arabic-Indic ``١`` as digits, which no ArcGIS client sends as a number [inferred].
-_NUMBER = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
+from mockserver.core.errors import Refused
+from mockserver.core.values import (
+    _INVISIBLE,
+    MEMORY_UNITS,
+    NAME_MAX_LENGTH,
+    Quantity,
+)
+from mockserver.core.values import Problems as _Problems
+from mockserver.core.values import given as _given
+from mockserver.core.values import number as _number
+from mockserver.core.values import shorten as _shorten
+from mockserver.core.values import unit as _unit
 
 #: Limits of a JSON object parameter (``podPlacementPolicy``, ``customResources``)
 #: [inferred]. A Kubernetes affinity, the deepest thing a placement policy holds, nests
@@ -34,27 +38,10 @@ _NUMBER = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
 JSON_MAX_DEPTH = 32
 JSON_MAX_BYTES = 64 * 1024
 
-#: Limits of a runtime's name [inferred]: a display name, kept as sent (C22), of at
-#: most this many characters, with no control character (NUL, CR, LF, tab ...) and at
-#: least one visible one (not only spaces or format characters such as U+200B).
-NAME_MAX_LENGTH = 255
-
 #: The largest revision and id sequence: the largest integer every JSON client
 #: (JavaScript's included) reads exactly. Writes past it are refused, so any state
 #: the emulator holds can be exported and imported back.
 MAX_COUNTER = 2**53 - 1
-
-
-@dataclass(frozen=True)
-class Quantity:
-    """An amount of memory with its unit, as ArcGIS echoes it back."""
-
-    value: float
-    unit: str
-
-    @property
-    def bytes(self) -> float:
-        return self.value * MEMORY_UNITS[self.unit]
 
 
 @dataclass
@@ -100,59 +87,6 @@ _RUNTIME_FIELDS = tuple(f.name for f in fields(Runtime))
 
 
 # --- parsing form values -----------------------------------------------------
-
-
-class _Problems:
-    """Collects every parameter problem of one request before refusing it."""
-
-    def __init__(self) -> None:
-        self.messages: list[str] = []
-
-    def add(self, message: str) -> None:
-        self.messages.append(message)
-
-    def raise_if_any(self) -> None:
-        if self.messages:
-            raise InvalidParameters(*self.messages)
-
-
-def _given(params: Mapping[str, str], *names: str) -> tuple[str, str | None]:
-    """The first of ``names`` present with a non-blank value, and that value.
-
-    An empty string counts as left out: the official client sends ``""`` for
-    every value it has not set [client].
-    """
-    for name in names:
-        value = params.get(name)
-        if value is not None and value.strip() != "":
-            return name, value.strip()
-    return names[0], None
-
-
-def _number(name: str, raw: str, problems: _Problems, *, positive: bool = False) -> float | None:
-    if not _NUMBER.fullmatch(raw):
-        problems.add(messages.NOT_A_NUMBER.format(name=name, value=_shorten(raw)))
-        return None
-    value = float(raw)
-    if not math.isfinite(value) or value > 1e15:
-        problems.add(messages.OUT_OF_RANGE.format(name=name, value=_shorten(raw)))
-        return None
-    if positive and value <= 0:
-        problems.add(messages.NOT_POSITIVE.format(name=name))
-        return None
-    if value < 0:
-        problems.add(messages.NEGATIVE.format(name=name))
-        return None
-    return value
-
-
-def _unit(name: str, raw: str, problems: _Problems) -> str | None:
-    if raw not in MEMORY_UNITS:
-        problems.add(
-            messages.BAD_UNIT.format(name=name, value=_shorten(raw), units=", ".join(MEMORY_UNITS))
-        )
-        return None
-    return raw
 
 
 def _finite(text: str) -> float:
@@ -258,15 +192,6 @@ def check_name(name: str | None, problems: _Problems) -> None:
         problems.add(messages.JSON_NOT_UNICODE.format(name="name"))
     elif categories <= _INVISIBLE:
         problems.add(messages.NAME_INVISIBLE)
-
-
-#: Unicode categories that show nothing: separators (U+3000 ...) and format
-#: characters (U+200B, U+FEFF ...).
-_INVISIBLE = frozenset({"Zs", "Zl", "Zp", "Cf"})
-
-
-def _shorten(text: str, limit: int = 40) -> str:
-    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def _required_number(params, problems, *names, positive=False) -> float | None:
