@@ -118,8 +118,10 @@ contract-deep: $(VENV)/.installed-test
 # make schemathesis URL=...: Schemathesis against a served emulator (make serve) or your own
 # Enterprise, with this directory's schemathesis.toml (README); installs the test tools first.
 URL ?= http://127.0.0.1:$(PORT)/arcgis
+# ST_ARGS: more options for `st run`, e.g. ST_ARGS='--max-examples 100'.
+ST_ARGS ?=
 schemathesis: $(VENV)/.installed-test
-	$(BIN)/st run openapi/notebook-runtimes.yaml --url $(URL)
+	$(BIN)/st run openapi/notebook-runtimes.yaml --url $(URL) $(ST_ARGS)
 
 # make mutation: mutmut over the modules that hold the rules (only_mutate in [tool.mutmut] of
 # pyproject.toml, the one list), then the score table and every survivor in docs/MUTATION.md;

@@ -71,11 +71,17 @@ def server_choices(code: str) -> list[str]:
     return [word for option in chosen.items() for word in option]
 
 
+#: ``make schemathesis`` as written, over HTTP, every operation and check, but five examples
+#: each instead of the 25 of schemathesis.toml: the depth of the run is tests/test_contract.py's
+#: (in process, and ``make contract-deep``); here the commands must work as a reader types them.
+SCHEMATHESIS_DEPTH = {"ST_ARGS": "--max-examples 5"}
+
+
 def _environment() -> dict[str, str]:
     """A reader's shell: the project's .venv first on PATH, no credentials of ours."""
     bin_dir = str(Path(sys.executable).parent)
     kept = {k: v for k, v in os.environ.items() if not k.startswith(("ARCGIS_", "NBMOCK_"))}
-    return {**kept, "PATH": f"{bin_dir}{os.pathsep}{kept.get('PATH', '')}"}
+    return {**kept, **SCHEMATHESIS_DEPTH, "PATH": f"{bin_dir}{os.pathsep}{kept.get('PATH', '')}"}
 
 
 def _run(command: list[str], cwd: Path) -> subprocess.CompletedProcess:
