@@ -162,7 +162,9 @@ def _register_error_handlers(app: Flask, context: str) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         if control_errors.owns(request.path) and (error.code or 0) >= 400:
-            return control_errors.http_error(error, request.path, request.method)
+            return control_errors.http_error(
+                error, control_errors.path_as_sent(request), request.method
+            )
         if not (request.path.startswith(admin_prefix) or is_portal()):
             return error if (error.code or 0) < 400 else _outside_the_api(error)
         if error.code == 405:
