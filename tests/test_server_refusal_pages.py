@@ -143,11 +143,18 @@ def _headers(head: bytes) -> list[tuple[str, str]]:
     return pairs
 
 
+#: How the token is spelt in the refused request: a page quoting it must mask each.
+SPELLINGS = {"as sent": str, "lower-cased": str.lower, "upper-cased": str.upper}
+
+
+@pytest.mark.parametrize("spelling", sorted(SPELLINGS))
 @pytest.mark.parametrize("kind", sorted(MALFORMED))
-def test_every_refusal_of_a_malformed_request_is_nosniff_and_quotes_no_token(server, kind):
+def test_every_refusal_of_a_malformed_request_is_nosniff_and_quotes_no_token(
+    server, kind, spelling
+):
     status, template = MALFORMED[kind]
     token = server.token()
-    request = template.replace("{T}", token).encode("latin-1")
+    request = template.replace("{T}", SPELLINGS[spelling](token)).encode("latin-1")
     answer = _exchange(server.port, request)
     head, _, body = answer.partition(b"\r\n\r\n")
     assert head.split(b" ", 2)[1] == str(status).encode(), head
