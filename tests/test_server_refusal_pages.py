@@ -10,11 +10,14 @@ live token where gunicorn would quote it; the framings the app refuses itself
 
 from __future__ import annotations
 
+import logging
 import socket
 import time
+from urllib.parse import urlsplit
 
 import pytest
 
+from mockserver.testing import running
 from tests.nbmock_process import NbmockProcess
 from tests.secret_spellings import leaks, spellings
 
@@ -31,6 +34,8 @@ MALFORMED = {
     ),
     "request line with a control byte": (400, "GET /x\x01?token={T} HTTP/1.1\r\n" + HOST + "\r\n"),
     "request line ending in a bare LF": (400, "GET /x?token={T} HTTP/1.1\n" + HOST + "\n"),
+    "HTTP/0.9 request line": (400, "GET /x?token={T}\r\n\r\n"),
+    "request line of four words": (400, "GET /x?token={T} y HTTP/1.1\r\n" + HOST + "\r\n"),
     "method with a symbol": (400, "G@T /arcgis/x?token={T} HTTP/1.1\r\n" + HOST + "\r\n"),
     "method in lower case": (400, "get /arcgis/x?token={T} HTTP/1.1\r\n" + HOST + "\r\n"),
     "unknown HTTP version": (400, "GET /arcgis/x?token={T} HTTP/9.9\r\n" + HOST + "\r\n"),
@@ -164,3 +169,23 @@ def test_every_refusal_of_a_malformed_request_is_nosniff_and_quotes_no_token(
     assert lengths == [str(len(body))], head  # the page was masked, its length said anew
     assert leaks(answer.decode("latin-1"), spellings(token)) == [], answer
     assert leaks(server.output, spellings(token)) == []
+
+
+def test_the_embedded_servers_refusals_are_nosniff_and_quote_no_token_nor_log_it(caplog):
+    """``mockserver.testing.running``: werkzeug's server (http.server) refuses what it
+    cannot parse with a page, a reason phrase and a log line quoting the request line;
+    HTTP/0.9 it answered without any header."""
+    caplog.set_level(logging.INFO, logger="werkzeug")
+    with running() as emulator:
+        token = emulator.token()
+        port = urlsplit(emulator.origin).port
+        for kind, (_, template) in MALFORMED.items():
+            for spelling, spell in SPELLINGS.items():
+                request = template.replace("{T}", spell(token)).encode("latin-1")
+                answer = _exchange(port, request)
+                head, _, _ = answer.partition(b"\r\n\r\n")
+                assert head.startswith(b"HTTP/1."), (kind, answer[:200])
+                headers = _headers(head)
+                assert ("x-content-type-options", "nosniff") in headers, (kind, head)
+                assert leaks(answer.decode("latin-1"), spellings(token)) == [], (kind, spelling)
+    assert leaks(caplog.text, spellings(token)) == []
