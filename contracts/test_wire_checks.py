@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import pytest
 
 from contracts import calls
@@ -32,6 +34,17 @@ def test_unknown_operation_is_404(target: Target, source_runtime: dict) -> None:
     reply = target.admin("GET", f"{calls.RUNTIMES}/{source_runtime['id']}/frobnicate")
     calls.assert_refused(reply, 404)
     assert reply.messages == ["Could not find resource or operation 'frobnicate' on the system."]
+
+
+def test_path_outside_the_apis_is_404(target: Target) -> None:
+    """W8a: a path under the web context that neither the admin nor the sharing API
+    serves answers HTTP 404, in the admin envelope for ``f=json``, naming the path."""
+    path = f"nbmock-kit-{target.made_up_id()}"
+    reply = target.request("GET", path, token=None)
+    assert reply.status == 404, reply
+    calls.assert_refused(reply, 404)
+    sent = f"{urlsplit(target.base_url).path}/{path}"
+    assert reply.messages == [f"Could not find resource or operation '{sent}' on the system."]
 
 
 @pytest.mark.flavour("kubernetes")

@@ -162,9 +162,11 @@ def _register_error_handlers(app: Flask, context: str) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         if control_errors.owns(request.path) and (error.code or 0) >= 400:
-            return control_errors.http_error(error, request.path, request.method)
+            return control_errors.http_error(
+                error, control_errors.path_as_sent(request), request.method
+            )
         if not (request.path.startswith(admin_prefix) or is_portal()):
-            return error
+            return error if (error.code or 0) < 400 else _outside_the_api(error)
         if error.code == 405:
             problem = MethodNotSupported(
                 messages.METHOD_NOT_SUPPORTED.format(method=request.method)
@@ -179,6 +181,26 @@ def _register_error_handlers(app: Flask, context: str) -> None:
         # so it keeps its HTTP status for tests and clients to see.
         status = 500 if (error.code or 0) >= 500 else 200
         return directory.render_error(problem, portal=is_portal(), status=status)
+
+    def _outside_the_api(error: HTTPException):
+        """A path neither the admin API, the sharing API nor the control plane serves
+        (``/nowhere``, ``/<context>/nothing``): what a real Enterprise's web server
+        answers there is not known (docs/FIDELITY.md W8a), so an ArcGIS client gets
+        an ArcGIS envelope it can read, a browser a plain page; HTTP status kept."""
+        if error.code == 405:
+            problem = MethodNotSupported(
+                messages.METHOD_NOT_SUPPORTED.format(method=request.method[:16])
+            )
+        elif error.code == 404:
+            name = redact(request.path)[:120]  # "/x&token=..." names a token
+            problem = ArcGISError(messages.NO_SUCH_RESOURCE.format(name=name), code=404)
+        else:
+            problem = ArcGISError(error.description or error.name, code=error.code or 400)
+        response = wire.render_error(problem, status=error.code or 400)
+        for name, value in error.get_headers():
+            if name.lower() == "allow":
+                response.headers["Allow"] = value
+        return response
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):

@@ -23,6 +23,7 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -40,6 +41,7 @@ from mockserver.auth.users import DEFAULT_PASSWORD, DEFAULT_USERNAME
 from mockserver.control.plane import DROPPED_HEADER
 from mockserver.control.routes import TOKEN_HEADER as CONTROL_TOKEN_HEADER
 from mockserver.core import deployment
+from mockserver.serving.redact import redact
 from mockserver.serving.tls import self_signed_certificate
 
 #: The origin in-process requests are addressed to. ``.invalid`` never
@@ -122,10 +124,42 @@ class PinnedSession(requests.Session):
 
 
 class _QuietHandler(WSGIRequestHandler):
-    """werkzeug logs each request line with its query string, tokens included: not here."""
+    """werkzeug logs each request line with its query string, tokens included: not here.
+
+    A request http.server cannot parse is refused by its ``send_error``, which quotes
+    the request line (or a word of it) in the page and in the log: both masked here,
+    and the page sent with ``nosniff``, as every answer is (mockserver.web.browser).
+    """
+
+    _refusing = False
 
     def log_request(self, *args: Any, **kwargs: Any) -> None:
         pass
+
+    def log_error(self, format: str, *args: Any) -> None:
+        super().log_error("%s", redact(format % args if args else format))
+
+    def parse_request(self) -> bool:
+        if not super().parse_request():
+            return False
+        if self.request_version == "HTTP/0.9":
+            # An HTTP/0.9 answer has no headers, so no nosniff: refused, as nbmock serve does.
+            self.send_error(HTTPStatus.BAD_REQUEST, "Invalid HTTP version: HTTP/0.9")
+            return False
+        return True
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        # http.server answers a request line it cannot read as HTTP/0.9: no status line,
+        # no headers. HTTP/1.0 carries both.
+        if self.request_version == "HTTP/0.9":
+            self.request_version = "HTTP/1.0"
+        self._refusing = True
+        super().send_error(code, message and redact(message), explain and redact(explain))
+
+    def end_headers(self) -> None:
+        if self._refusing:
+            self.send_header("X-Content-Type-Options", "nosniff")
+        super().end_headers()
 
 
 class RunningEmulator(Emulator):

@@ -7,12 +7,16 @@ included: a script driving the emulator reads JSON, never an HTML page.
 
 from __future__ import annotations
 
-from flask import Response, jsonify
+from flask import Request, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
 from mockserver.core import messages
+from mockserver.serving.redact import redact
 
 ROOT = "/__mock__"
+#: The WSGI environ key of the path a client sent, where a dispatcher handed the app
+#: another (a sandbox's control plane is its app's ``/__mock__/``).
+PATH_AS_SENT = "nbmock.path_as_sent"
 
 
 class ControlError(Exception):
@@ -33,14 +37,22 @@ def answer(error: ControlError) -> Response:
     return response
 
 
+def path_as_sent(request: Request) -> str:
+    """The path the client sent, not a sandbox's own view of it: what an answer names."""
+    return request.environ.get(PATH_AS_SENT) or request.path
+
+
 def http_error(error: HTTPException, path: str, method: str) -> Response:
-    """Flask's own refusal of a control-plane request, in the control plane's envelope."""
+    """Flask's own refusal of a control-plane request, in the control plane's envelope.
+
+    ``path`` is named as the client sent it (``path_as_sent``), cut (it is whatever
+    the client typed, and may be long) and with any credential masked."""
     status = error.code or 500
+    shown = redact(path)[:120]
     if status == 404:
-        # The path is cut: it is whatever the client typed, and may be long.
-        message = f"No control-plane resource {path[:120]!r}; the README lists /__mock__/."
+        message = f"No control-plane resource {shown!r}; the README lists /__mock__/."
     elif status == 405:
-        message = f"{method[:16]} is not allowed on {path[:120]!r}."
+        message = f"{method[:16]} is not allowed on {shown!r}."
     elif status >= 500:
         message = messages.INTERNAL_ERROR
     else:

@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from mockserver.serving.redact import redact
+from mockserver.serving.redact import redact, spread_credentials
 
 MASK = "***"
 
@@ -52,9 +52,10 @@ MAX_BYTES = 8 * 1024 * 1024
 
 def masked_params(params: Mapping[str, str]) -> dict[str, str]:
     """The parameters to journal: credentials masked, every part within the entry bounds."""
-    # One search over every value at once (the separator cannot complete a hint) passes
-    # the plain parameters nearly every request sends; then only names can need masking.
-    if len(params) <= MAX_PARAMS and not _CREDENTIAL_HINT.search("\x00".join(params.values())):
+    # One search over every value at once passes the plain parameters nearly every
+    # request sends; then only names can need masking. Joined as they are: a token
+    # spread over two values ("W", "yJ...") must still be seen.
+    if len(params) <= MAX_PARAMS and not _CREDENTIAL_HINT.search("".join(params.values())):
         return {
             cut(key if key.isidentifier() else _masked_text(key), MAX_NAME_CHARS): MASK
             if _is_secret_key(key)
@@ -67,19 +68,24 @@ def masked_params(params: Mapping[str, str]) -> dict[str, str]:
 def masked_params_one_by_one(params: Mapping[str, str]) -> dict[str, str]:
     """``masked_params`` searching each value apart: the reference its fast path must equal."""
     kept: dict[str, str] = {}
+    spread = spread_credentials(list(params.values()))
     for index, (key, value) in enumerate(params.items()):
         if index == MAX_PARAMS:
             kept["(more)"] = f"{len(params) - MAX_PARAMS} parameters not kept"
             break
         # Names are nearly always identifiers (maxCpu, f), which hold no credential.
         name = cut(key if key.isidentifier() else _masked_text(key), MAX_NAME_CHARS)
-        kept[name] = MASK if _is_secret_key(key) else cut(_masked_text(value), MAX_VALUE_CHARS)
+        if _is_secret_key(key) or index in spread:
+            kept[name] = MASK
+        else:
+            kept[name] = cut(_masked_text(value), MAX_VALUE_CHARS)
     return kept
 
 
 #: What a text holding a credential must contain: a token this emulator issues starts
-#: ``WyJ`` (serving/redact.py), a ``name=value`` pair has ``=`` (or ``%3D``), a header ``bearer``.
-_CREDENTIAL_HINT = re.compile(r"WyJ|=|%3[Dd]|[Bb][Ee][Aa][Rr][Ee][Rr]")
+#: ``WyJ`` in some case (serving/redact.py), a ``name=value`` pair has ``=`` (or ``%3D``),
+#: a header ``bearer``, anything percent-encoded beyond the server's decoding ``%``.
+_CREDENTIAL_HINT = re.compile(r"[Ww][Yy][Jj]|=|%|[Bb][Ee][Aa][Rr][Ee][Rr]")
 
 
 def _masked_text(text: str) -> str:
@@ -162,8 +168,9 @@ def response_json(mimetype: str | None, data: bytes) -> tuple[str | None, Any]:
     return _ENCODER.encode(masked_response(payload)), payload
 
 
-_SECRET_WORDS = ("token", "password", "secret", "credential", "authorization")
-_MAY_HOLD_SECRET = re.compile("|".join(_SECRET_WORDS), re.IGNORECASE)
+#: ``wyj``: a token echoed in any case; ``%``: one echoed percent-encoded.
+_SECRET_WORDS = ("token", "password", "secret", "credential", "authorization", "wyj", "%")
+_MAY_HOLD_SECRET = re.compile("|".join(map(re.escape, _SECRET_WORDS)), re.IGNORECASE)
 
 
 def _may_hold_secret(text: str) -> bool:

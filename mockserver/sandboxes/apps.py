@@ -18,6 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 from flask import Flask, current_app
 
 from mockserver.auth.users import users_from_records
+from mockserver.control.errors import PATH_AS_SENT
 from mockserver.core import deployment as deployments
 from mockserver.core.deployment import Deployment
 from mockserver.core.profile import Profile
@@ -275,7 +276,7 @@ class SandboxDispatcher:
             ).partition("/")
             sandbox = self.sandboxes.find(sandbox_id=sandbox_id) if rest else None
             if sandbox is not None:
-                inner = {**environ, "PATH_INFO": f"/__mock__/{rest}"}
+                inner = {**environ, "PATH_INFO": f"/__mock__/{rest}", PATH_AS_SENT: path}
                 return self.sandboxes.app(sandbox)(
                     inner, _locations_under(f"{CONTROL_PREFIX}{sandbox.id}/", start_response)
                 )

@@ -32,6 +32,7 @@ from gunicorn.http.body import LengthReader
 from gunicorn.http.unreader import SocketUnreader
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
+from mockserver.serving.redact import redact
 from mockserver.web.wire import BODY_REFUSED
 
 #: How long a client may take to send its request head (and a small body).
@@ -52,6 +53,8 @@ _ANY_TRANSFER_ENCODING = re.compile(rb"\r\ntransfer-encoding[ \t]*:", re.I)
 _EXPECT = re.compile(rb"\r\nexpect[ \t]*:([^\r\n]*)(?=\r\n)", re.I)
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _HEX_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")
+#: What every answer of the emulator carries (mockserver.web.browser), gunicorn's own too.
+_NOSNIFF = b"X-Content-Type-Options: nosniff"
 
 
 class DeadlineUnreader(SocketUnreader):
@@ -211,6 +214,48 @@ class RequestAhead:
         return _EXPECT.sub(b"", head, count=1) + body
 
 
+def refusal_answer(answer: bytes) -> bytes:
+    """gunicorn's own error answer (``util.write_error``: its status line, headers and
+    HTML page at once) with ``nosniff`` added and any credential in the page masked.
+
+    gunicorn quotes what it refused in the page: a request line, a header, an
+    ``Expect`` value, with whatever token the client put there. Anything else
+    is passed as it is.
+    """
+    head, blank, page = answer.partition(b"\r\n\r\n")
+    if not blank or not head.startswith(b"HTTP/"):
+        return answer
+    # gunicorn writes the page as Latin-1: every byte stays itself through the masking.
+    page = redact(page.decode("latin-1")).encode("latin-1")
+    lines = [
+        line
+        for line in head.split(b"\r\n")
+        if not line.lower().startswith((b"content-length:", b"x-content-type-options:"))
+    ]
+    lines += [b"Content-Length: %d" % len(page), _NOSNIFF]
+    return b"\r\n".join(lines) + blank + page
+
+
+class RefusalSocket:
+    """The client's socket as gunicorn's ``handle_error`` writes to it: every write goes
+    through ``refusal_answer``; everything else is the socket's own."""
+
+    def __init__(self, sock) -> None:
+        self._sock = sock
+
+    def __getattr__(self, name: str):
+        return getattr(self._sock, name)
+
+    def sendall(self, data: bytes) -> None:
+        self._sock.sendall(refusal_answer(data))
+
+    def send(self, data: bytes) -> int:
+        # Never called by write_error today; a partial send of a rewritten answer
+        # could not say how much of the caller's bytes went, so send it all.
+        self.sendall(data)
+        return len(data)
+
+
 def body_left_unread(environ: dict) -> bool:
     """Whether the app answered without reading the request body to its end."""
     if environ.get(BODY_REFUSED):
@@ -246,6 +291,11 @@ class HeadFirstWorker(ThreadWorker):
     def load_wsgi(self) -> None:
         super().load_wsgi()
         self.wsgi = closing_after_unread_bodies(self.wsgi)
+
+    def handle_error(self, req, client, addr, exc) -> None:
+        """gunicorn's refusal (a malformed request line or header, a request too large to
+        parse) or its 500 page, sent with ``nosniff`` and no credential it quoted."""
+        super().handle_error(req, RefusalSocket(client), addr, exc)
 
     def accept(self, listener) -> None:
         try:
