@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from mockserver.core import messages
+from mockserver.core import counters, messages
 from mockserver.core import values as v
 from mockserver.core.errors import Refused
 from mockserver.notebookserver.releases import RETIREMENT_MS
@@ -363,9 +363,8 @@ def stored_runtime(data: Mapping[str, Any]) -> ServerRuntime:
     for name in _UNITS:
         value = data[name]
         v.unit(name, value if isinstance(value, str) else "", problems)
-    revision = data["revision"]
-    if isinstance(revision, bool) or not isinstance(revision, int) or not 0 <= revision < 2**53:
-        problems.add(f"'revision' must be an integer from 0 to {2**53 - 1}.")
+    if not counters.is_counter(data["revision"]):
+        problems.add(counters.REVISION_RULE)
     problems.raise_if_any()
     return ServerRuntime.from_dict(data)
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-from mockserver.core import messages
+from mockserver.core import counters, messages
 from mockserver.core.errors import Refused
 from mockserver.core.values import (
     _INVISIBLE,
@@ -37,11 +37,6 @@ from mockserver.core.values import unit as _unit
 #: a quarter of Kubernetes' 256 KiB annotation budget and far above any real policy.
 JSON_MAX_DEPTH = 32
 JSON_MAX_BYTES = 64 * 1024
-
-#: The largest revision and id sequence: the largest integer every JSON client
-#: (JavaScript's included) reads exactly. Writes past it are refused, so any state
-#: the emulator holds can be exported and imported back.
-MAX_COUNTER = 2**53 - 1
 
 
 @dataclass
@@ -439,13 +434,8 @@ def stored_runtime(data: Mapping[str, Any]) -> Runtime:
             _unit(unit, value, problems)
     for name in ("podPlacementPolicy", "customResources"):
         checked_json_object(name, data[name], problems)
-    revision = data["revision"]
-    if (
-        isinstance(revision, bool)
-        or not isinstance(revision, int)
-        or not 0 <= revision <= MAX_COUNTER
-    ):
-        problems.add(f"'revision' must be an integer from 0 to {MAX_COUNTER}.")
+    if not counters.is_counter(data["revision"]):
+        problems.add(counters.REVISION_RULE)
     problems.raise_if_any()
     runtime = Runtime.from_dict(data)
     _check_min_max(problems, "minCpu", runtime.minCpu, "maxCpu", runtime.maxCpu)
