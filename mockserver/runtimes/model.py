@@ -18,7 +18,7 @@ from typing import Any
 from mockserver.core import counters, messages
 from mockserver.core import values as v
 from mockserver.core.errors import Refused
-from mockserver.core.values import MEMORY_UNITS, NAME_MAX_LENGTH, Quantity
+from mockserver.core.values import Quantity
 
 #: Limits of a JSON object parameter (``podPlacementPolicy``, ``customResources``)
 #: [inferred]. A Kubernetes affinity, the deepest thing a placement policy holds, nests
@@ -332,6 +332,8 @@ def _version_key(version: str) -> tuple[int, ...]:
 # --- runtimes from a state snapshot ----------------------------------------------
 
 _NUMBER_FIELDS = ("minCpu", "maxCpu", "minMemory", "maxMemory", "maxSwapMemory", "sharedMemorySize")
+#: Above 0, as copy and update require them.
+_POSITIVE_FIELDS = ("minCpu", "maxCpu")
 _UNIT_FIELDS = ("minMemoryUnit", "maxMemoryUnit", "maxSwapMemoryUnit", "sharedMemorySizeUnit")
 _TEXT_FIELDS = ("id", "version", "deploymentDefaultPropertyId")
 _FLAG_FIELDS = ("requiresAdvancedPrivileges", "copied", "esriProvidedRuntime")
@@ -345,41 +347,12 @@ def stored_runtime(data: Mapping[str, Any]) -> Runtime:
     rules as copy and update, and min ≤ max.
     """
     problems = v.Problems()
-    missing = [name for name in _RUNTIME_FIELDS if name not in data]
-    unknown = [str(name)[:40] for name in data if name not in _RUNTIME_FIELDS]
-    if missing:
-        problems.add(f"missing {', '.join(missing)}")
-    if unknown:
-        problems.add(f"unknown {', '.join(unknown[:10])}")
-    problems.raise_if_any()
-    for name in _TEXT_FIELDS:
-        value = data[name]
-        if not isinstance(value, str) or not value.strip() or len(value) > NAME_MAX_LENGTH:
-            problems.add(f"'{name}' must be a non-empty string of at most {NAME_MAX_LENGTH}.")
-        elif not value.isprintable():
-            problems.add(f"'{name}' must hold printable characters only.")
-    name = data["name"]
-    if isinstance(name, str):
-        v.check_name(name, problems)
-    else:
-        problems.add(messages.REQUIRED.format(name="name"))
-    for flag in _FLAG_FIELDS:
-        if not isinstance(data[flag], bool):
-            problems.add(f"'{flag}' must be true or false.")
-    for number in _NUMBER_FIELDS:
-        value = data[number]
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            problems.add(messages.NOT_A_NUMBER.format(name=number, value=v.shorten(repr(value))))
-        else:
-            v.number(number, repr(float(value)), problems, positive=number.endswith("Cpu"))
-    for unit in _UNIT_FIELDS:
-        value = data[unit]
-        if not isinstance(value, str):
-            problems.add(
-                messages.BAD_UNIT.format(name=unit, value="", units=", ".join(MEMORY_UNITS))
-            )
-        else:
-            v.unit(unit, value, problems)
+    v.check_fields(data, _RUNTIME_FIELDS, problems)
+    v.check_texts(data, _TEXT_FIELDS, problems)
+    v.check_stored_name(data, problems)
+    v.check_flags(data, _FLAG_FIELDS, problems)
+    v.check_numbers(data, _NUMBER_FIELDS, problems, positive=_POSITIVE_FIELDS)
+    v.check_units(data, _UNIT_FIELDS, problems)
     for name in ("podPlacementPolicy", "customResources"):
         checked_json_object(name, data[name], problems)
     if not counters.is_counter(data["revision"]):
