@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from mockserver.runtimes.model import JSON_MAX_BYTES, JSON_MAX_DEPTH, NAME_MAX_LENGTH
+from mockserver.core.values import NAME_MAX_LENGTH
+from mockserver.runtimes.model import JSON_MAX_BYTES, JSON_MAX_DEPTH
 from tests.conftest import SEED_COPY, STANDARD_ID
 
 COPY = f"notebooks/runtimes/{STANDARD_ID}/copy"

@@ -12,7 +12,8 @@ from bench.reliability.hostile_values import hostile_forms, hostile_snapshots
 from contracts.strategies import copy_requests, update_requests
 from mockserver import create_app
 from mockserver.core import messages
-from mockserver.runtimes.model import MAX_COUNTER, MEMORY_UNITS, NAME_MAX_LENGTH
+from mockserver.core.counters import MAX_COUNTER
+from mockserver.core.values import MEMORY_UNITS, NAME_MAX_LENGTH
 from tests.conftest import SEED_COPY, STANDARD_ID, Api
 
 COPY = f"notebooks/runtimes/{STANDARD_ID}/copy"

@@ -28,7 +28,9 @@ from hypothesis import strategies as st
 
 from bench.servers import SEED_COPY, STANDARD_ID
 from mockserver import create_app
-from mockserver.runtimes.model import JSON_MAX_BYTES, JSON_MAX_DEPTH, MAX_COUNTER, NAME_MAX_LENGTH
+from mockserver.core.counters import MAX_COUNTER
+from mockserver.core.values import NAME_MAX_LENGTH
+from mockserver.runtimes.model import JSON_MAX_BYTES, JSON_MAX_DEPTH
 
 RUNTIMES = "/arcgis/admin/notebooks/runtimes"
 JSON_FIELDS = ("podPlacementPolicy", "customResources")

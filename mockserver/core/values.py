@@ -1,8 +1,10 @@
 """Form values every flavour's model reads the same way: numbers, memory units, names,
-true/false, each problem collected before a request is refused.
+true/false, each problem collected before a request is refused; and the values of a
+runtime a state import brings, held to the same rules.
 
 Pure Python. Both flavours' models (``runtimes/model.py``, ``notebookserver/model.py``)
-read their parameters through these; the Kubernetes ledger rows give their provenance.
+read their parameters and check their stored runtimes through these; the Kubernetes
+ledger rows give their provenance.
 """
 
 from __future__ import annotations
@@ -10,8 +12,9 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from mockserver.core import messages
 from mockserver.core.errors import InvalidParameters
@@ -154,3 +157,68 @@ def check_name(name: str | None, problems: Problems) -> None:
         problems.add(messages.JSON_NOT_UNICODE.format(name="name"))
     elif categories <= _INVISIBLE:
         problems.add(messages.NAME_INVISIBLE)
+
+
+# --- a stored runtime's values (a state import) ------------------------------------------
+# Values come as parsed JSON here, not as form strings: each is checked for its type, then
+# by the rule its form value would meet, so nothing imported can later break a list, get
+# or update.
+
+
+def check_fields(data: Mapping[str, Any], fields: Collection[str], problems: Problems) -> None:
+    """``data`` has every one of ``fields`` and nothing else; refused at once, as no value
+    can be read before."""
+    missing = [name for name in fields if name not in data]
+    unknown = [str(name)[:40] for name in data if name not in fields]
+    if missing:
+        problems.add(f"missing {', '.join(missing)}")
+    if unknown:
+        problems.add(f"unknown {', '.join(unknown[:10])}")
+    problems.raise_if_any()
+
+
+def check_texts(data: Mapping[str, Any], names: Collection[str], problems: Problems) -> None:
+    """Each of ``names`` a non-empty string of printable characters, at most
+    ``NAME_MAX_LENGTH`` long (ids, versions)."""
+    for name in names:
+        value = data[name]
+        if not isinstance(value, str) or not value.strip() or len(value) > NAME_MAX_LENGTH:
+            problems.add(f"'{name}' must be a non-empty string of at most {NAME_MAX_LENGTH}.")
+        elif not value.isprintable():
+            problems.add(f"'{name}' must hold printable characters only.")
+
+
+def check_stored_name(data: Mapping[str, Any], problems: Problems) -> None:
+    if isinstance(data["name"], str):
+        check_name(data["name"], problems)
+    else:
+        problems.add(messages.REQUIRED.format(name="name"))
+
+
+def check_flags(data: Mapping[str, Any], names: Collection[str], problems: Problems) -> None:
+    for name in names:
+        if not isinstance(data[name], bool):
+            problems.add(f"'{name}' must be true or false.")
+
+
+def check_numbers(
+    data: Mapping[str, Any],
+    names: Collection[str],
+    problems: Problems,
+    *,
+    positive: Collection[str],
+) -> None:
+    """Each of ``names`` a number (JSON's true is none), within the form's rules; those in
+    ``positive`` above 0, as the flavour's forms require them."""
+    for name in names:
+        value = data[name]
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            problems.add(messages.NOT_A_NUMBER.format(name=name, value=shorten(repr(value))))
+        else:
+            number(name, repr(float(value)), problems, positive=name in positive)
+
+
+def check_units(data: Mapping[str, Any], names: Collection[str], problems: Problems) -> None:
+    for name in names:
+        value = data[name]
+        unit(name, value if isinstance(value, str) else "", problems)

@@ -11,9 +11,9 @@ import copy
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from mockserver.core import messages
+from mockserver.core import counters, messages
 from mockserver.core.clock import Clock
-from mockserver.core.errors import ArcGISError, InvalidParameters, NotFound
+from mockserver.core.errors import InvalidParameters, NotFound
 from mockserver.core.ids import IdGenerator
 from mockserver.core.release import Release
 from mockserver.notebookserver import model
@@ -24,8 +24,6 @@ from mockserver.runtimes.store import Store, Transaction
 
 if TYPE_CHECKING:  # a profile's runtimes and manifests; the Kubernetes defaults stay unread
     from mockserver.runtimes.catalogue import Catalogue
-
-MAX_COUNTER = 2**53 - 1
 
 
 class ServerRuntimesBackend:
@@ -144,9 +142,7 @@ class ServerRuntimesBackend:
         """The next id sequence whose runtime id is not taken, and that id."""
         sequence = int(tx.get_meta("id_sequence", "0"))
         while True:
-            sequence += 1
-            if sequence > MAX_COUNTER:
-                raise ArcGISError(messages.COUNTER_EXHAUSTED.format(counter="id sequence"))
+            sequence = counters.checked(sequence + 1, "id sequence")
             new_id, _property_id = self.ids.for_sequence(sequence)
             if tx.get_runtime(new_id) is None:
                 return sequence, new_id
@@ -158,23 +154,15 @@ class ServerRuntimesBackend:
         if tx is None:
             with self.store.transaction() as own:
                 return self.reset(own)
-        tx.delete_all_runtimes()
-        tx.set_meta("id_sequence", "0")
-        tx.set_meta("last_revision", "0")
+        tx.clear_runtimes()
         self._seed(tx)
         return None
 
     def export(self, tx: Transaction) -> dict[str, Any]:
-        uploaded_manifests = tx.uploaded_manifests()
         return {
             "runtimes": [
-                {"runtime": body}
-                | (
-                    {"manifest": uploaded_manifests[body["id"]]}
-                    if body["id"] in uploaded_manifests
-                    else {}
-                )
-                for body, _source in tx.list_runtimes()
+                {"runtime": body} | ({} if manifest is None else {"manifest": manifest})
+                for body, _source, manifest in tx.runtimes_with_manifests()
             ],
             "idSequence": int(tx.get_meta("id_sequence", "0")),
             "lastRevision": int(tx.get_meta("last_revision", "0")),
@@ -186,28 +174,20 @@ class ServerRuntimesBackend:
         Raises ``ValueError`` naming the first bad runtime or counter, before any write.
         """
         runtimes = _snapshot_runtimes(snapshot.get("runtimes"))
-        id_sequence = _counter(snapshot.get("idSequence", 0), "idSequence")
-        last_revision = _counter(snapshot.get("lastRevision", 0), "lastRevision")
+        id_sequence = counters.from_snapshot(snapshot.get("idSequence", 0), "idSequence")
+        last_revision = counters.from_snapshot(snapshot.get("lastRevision", 0), "lastRevision")
         problem = model.unreachable(
             [runtime for runtime, _ in runtimes],
             esri_ids=[body["id"] for body in self._esri_bodies()],
         )
         if problem is not None:
             raise ValueError(problem)
-        newest = max([0, *(runtime.revision for runtime, _ in runtimes)])
-        if last_revision < newest:
-            raise ValueError(
-                f"'lastRevision' ({last_revision}) is below a runtime's revision ({newest}): "
-                "every revision comes from that counter."
-            )
-        tx.delete_all_runtimes()
-        for runtime, manifest in runtimes:
-            tx.insert_runtime(runtime.to_dict())
-            tx.set_uploaded_manifest(runtime.id, manifest)
-        tx.set_meta("id_sequence", str(id_sequence))
-        current = int(tx.get_meta("last_revision", "0"))
-        # Revisions never go back, even to an older snapshot's.
-        tx.set_meta("last_revision", str(max(current, last_revision)))
+        counters.check_last_revision(last_revision, (runtime.revision for runtime, _ in runtimes))
+        tx.load_runtimes(
+            [(runtime.to_dict(), None, manifest) for runtime, manifest in runtimes],
+            id_sequence=id_sequence,
+            last_revision=last_revision,
+        )
 
     # --- seeding ---------------------------------------------------------------
 
@@ -265,27 +245,12 @@ def _snapshot_runtimes(raw: Any) -> list[tuple[ServerRuntime, dict[str, Any] | N
             raise ValueError(f"runtimes[{index}]: revision {runtime.revision} appears twice.")
         ids.add(runtime.id)
         revisions.add(runtime.revision)
-        manifest = item.get("manifest")
-        if manifest is not None:
-            try:
-                manifest = manifests.checked(manifest)
-            except InvalidParameters as invalid:
-                raise ValueError(f"runtimes[{index}].manifest: {invalid.messages[0]}") from None
-        runtimes.append((runtime, manifest))
+        runtimes.append((runtime, manifests.from_snapshot(item.get("manifest"), index)))
     return runtimes
 
 
-def _counter(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_COUNTER:
-        raise ValueError(f"'{name}' must be an integer from 0 to {MAX_COUNTER}.")
-    return value
-
-
 def _next_revision(tx: Transaction, clock: Clock) -> int:
-    revision = tx.next_revision(clock.now_ms())
-    if revision > MAX_COUNTER:
-        raise ArcGISError(messages.COUNTER_EXHAUSTED.format(counter="revision counter"))
-    return revision
+    return counters.checked(tx.next_revision(clock.now_ms()), "revision counter")
 
 
 def _get(tx: Transaction, runtime_id: str) -> ServerRuntime:

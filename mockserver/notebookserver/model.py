@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from mockserver.core import messages
+from mockserver.core import counters, messages
 from mockserver.core import values as v
 from mockserver.core.errors import Refused
 from mockserver.notebookserver.releases import RETIREMENT_MS
@@ -314,6 +314,8 @@ _TEXT = ("id", "version", "imageId", "containerType")
 _OPTIONAL_TEXT = ("imagePullString", "dockerRuntime", "manifestFile")
 _FLAGS = ("requiresAdvancedPrivileges", "esriProvidedRuntime", "disabled")
 _NUMBERS = ("maxCpu", "maxMemory", "maxSwapMemory", "sharedMemorySize")
+#: Above 0, as register and update require them.
+_POSITIVE = ("maxCpu", "maxMemory", "maxSwapMemory")
 _UNITS = ("maxMemoryUnit", "maxSwapMemoryUnit", "sharedMemorySizeUnit")
 
 
@@ -324,48 +326,24 @@ def stored_runtime(data: Mapping[str, Any]) -> ServerRuntime:
     get or update.
     """
     problems = v.Problems()
-    missing = [name for name in _FIELDS if name not in data]
-    unknown = [str(name)[:40] for name in data if name not in _FIELDS]
-    if missing:
-        problems.add(f"missing {', '.join(missing)}")
-    if unknown:
-        problems.add(f"unknown {', '.join(unknown[:10])}")
-    problems.raise_if_any()
-    for name in _TEXT:
-        value = data[name]
-        if not isinstance(value, str) or not value.strip() or len(value) > v.NAME_MAX_LENGTH:
-            problems.add(f"'{name}' must be a non-empty string of at most {v.NAME_MAX_LENGTH}.")
-        elif not value.isprintable():
-            problems.add(f"'{name}' must hold printable characters only.")
+    v.check_fields(data, _FIELDS, problems)
+    v.check_texts(data, _TEXT, problems)
     for name in _OPTIONAL_TEXT:
         value = data[name]
         if not isinstance(value, str) or len(value) > IMAGE_PULL_STRING_MAX:
             problems.add(f"'{name}' must be a string of at most {IMAGE_PULL_STRING_MAX}.")
         elif not value.isprintable():
             problems.add(f"'{name}' must hold printable characters only.")
-    if isinstance(data["name"], str):
-        v.check_name(data["name"], problems)
-    else:
-        problems.add(messages.REQUIRED.format(name="name"))
+    v.check_stored_name(data, problems)
     if data["containerType"] != "docker":
         problems.add(
             messages.BAD_CONTAINER_TYPE.format(value=v.shorten(str(data["containerType"])))
         )
-    for name in _FLAGS:
-        if not isinstance(data[name], bool):
-            problems.add(f"'{name}' must be true or false.")
-    for name in _NUMBERS:
-        value = data[name]
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            problems.add(messages.NOT_A_NUMBER.format(name=name, value=v.shorten(repr(value))))
-        else:
-            v.number(name, repr(float(value)), problems, positive=name != "sharedMemorySize")
-    for name in _UNITS:
-        value = data[name]
-        v.unit(name, value if isinstance(value, str) else "", problems)
-    revision = data["revision"]
-    if isinstance(revision, bool) or not isinstance(revision, int) or not 0 <= revision < 2**53:
-        problems.add(f"'revision' must be an integer from 0 to {2**53 - 1}.")
+    v.check_flags(data, _FLAGS, problems)
+    v.check_numbers(data, _NUMBERS, problems, positive=_POSITIVE)
+    v.check_units(data, _UNITS, problems)
+    if not counters.is_counter(data["revision"]):
+        problems.add(counters.REVISION_RULE)
     problems.raise_if_any()
     return ServerRuntime.from_dict(data)
 

@@ -16,11 +16,13 @@ from mockserver.auth import signin as sign_ins
 from mockserver.auth.guard import require_administrator, require_notebook_administrator
 from mockserver.auth.tokens import CLIENTS
 from mockserver.core import deployment, messages
-from mockserver.core.errors import MethodNotSupported, Refused
+from mockserver.core.errors import MethodNotSupported
 from mockserver.notebookserver import forms
 from mockserver.notebookserver.backend import ServerRuntimesBackend
 from mockserver.notebookserver.model import ServerRuntime
+from mockserver.runtimes import pages
 from mockserver.runtimes.manifests import UPLOAD_NAME as UPLOADED_MANIFEST
+from mockserver.runtimes.pages import RUNTIME
 from mockserver.web import wire
 from mockserver.web.forms import NUMBER, PASSWORD, SELECT, Field
 from mockserver.web.pipeline import OPERATION, RESOURCE, Page, declared, operation
@@ -28,7 +30,6 @@ from mockserver.web.pipeline import OPERATION, RESOURCE, Page, declared, operati
 admin = Blueprint("admin", __name__)
 
 RUNTIMES = "/notebooks/runtimes"
-RUNTIME = f"{RUNTIMES}/<runtime_id>"
 
 #: [doc: notebook/generate-token] the server's own token operation's parameters.
 TOKEN_FIELDS = (
@@ -241,51 +242,8 @@ def get_runtime(runtime_id: str):
         runtime.detail(deployment.current().clock.now_ms()),
         title=f"Notebook Runtime: {runtime.name}",
         links=lambda: {"manifest": url_for("admin.manifest", runtime_id=runtime_id)},
-        operations=lambda: _runtime_pages(runtime),
+        operations=lambda: pages.offered_pages(runtime),
     )
-
-
-def _runtime_pages(runtime: ServerRuntime) -> dict[str, str]:
-    offered = _backend().offered_operations(runtime)
-    return {
-        op.name: url_for(endpoint, runtime_id=runtime.id)
-        for endpoint, op in declared(current_app).items()
-        if op.rule.startswith(RUNTIME + "/") and op.methods == OPERATION and op.name in offered
-    }
-
-
-def _runtime_page(
-    name: str,
-    submit: str,
-    defaults: Callable[[ServerRuntime], dict[str, str]] | None = None,
-    *,
-    confirm: str = "",
-) -> Callable[[str], Page]:
-    def page(runtime_id: str) -> Page:
-        backend = _backend()
-        runtime = backend.get(runtime_id)
-        if name not in backend.offered_operations(runtime):
-            raise Refused(messages.OPERATION_NOT_OFFERED.format(name=name, id=runtime_id))
-        endpoint, op = next(
-            (endpoint, op)
-            for endpoint, op in declared(current_app).items()
-            if op.name == name and op.rule.startswith(RUNTIME)
-        )
-        form = {
-            "url": url_for(endpoint, runtime_id=runtime_id),
-            "fields": op.form,
-            "defaults": defaults(runtime) if defaults else {},
-            "submit": submit,
-            "confirm": confirm.format(name=runtime.name, id=runtime.id),
-            "cancel": url_for("admin.get_runtime", runtime_id=runtime_id),
-        }
-        return Page(
-            {"name": runtime.name, "id": runtime.id, "version": runtime.version},
-            title=f"{op.title}: {runtime.name}",
-            operations={name: form},
-        )
-
-    return page
 
 
 @operation(
@@ -297,7 +255,7 @@ def _runtime_page(
     guard=require_administrator,
     release_bound=True,
     form=forms.UPDATE,
-    page=_runtime_page("update", "Update", forms.update_defaults),
+    page=pages.operation_page("update", "Update", forms.update_defaults),
 )
 def update(runtime_id: str):
     _backend().update(runtime_id, wire.params(), wire.uploaded_file(UPLOADED_MANIFEST))
@@ -317,7 +275,7 @@ def update(runtime_id: str):
     methods=OPERATION,
     guard=require_administrator,
     release_bound=True,
-    page=_runtime_page(
+    page=pages.operation_page(
         "unregister",
         "Unregister",
         confirm="Unregister the runtime '{name}' ({id})? It is removed for good.",
@@ -337,7 +295,4 @@ def unregister(runtime_id: str):
     release_bound=True,
 )
 def manifest(runtime_id: str):
-    return Page(
-        _backend().manifest(runtime_id),
-        links=lambda: {"runtime": url_for("admin.get_runtime", runtime_id=runtime_id)},
-    )
+    return pages.manifest_page(runtime_id)

@@ -10,14 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from mockserver.core import messages
+from mockserver.core import counters, messages
 from mockserver.core.clock import Clock
-from mockserver.core.errors import ArcGISError, InvalidParameters, NotFound
+from mockserver.core.errors import InvalidParameters, NotFound
 from mockserver.core.ids import IdGenerator
-from mockserver.runtimes import model
+from mockserver.runtimes import manifests, model
 from mockserver.runtimes.catalogue import Catalogue
-from mockserver.runtimes.manifests import checked as checked_manifest
-from mockserver.runtimes.manifests import uploaded
 from mockserver.runtimes.model import Runtime
 from mockserver.runtimes.releases import RELEASES, Release
 from mockserver.runtimes.store import Store, Transaction, revision_after
@@ -81,7 +79,9 @@ class RuntimesBackend:
             id_sequence, last_revision = tx.counters()
             sequence, new_id, property_id = self._free_ids(tx, id_sequence)
             runtime = model.copy_of(source, params, new_id=new_id, property_id=property_id)
-            runtime.revision = _checked_revision(revision_after(last_revision, self.clock.now_ms()))
+            runtime.revision = counters.checked(
+                revision_after(last_revision, self.clock.now_ms()), "revision counter"
+            )
             # A copy starts with the libraries its source has now [inferred, M3].
             tx.insert_copy(runtime.to_dict(), source_id=source.id)
             tx.set_counters(sequence, runtime.revision)
@@ -95,7 +95,7 @@ class RuntimesBackend:
         An empty upload counts as none (C18); one that does not parse refuses the
         whole update, so nothing changes.
         """
-        manifest = uploaded(manifest_file) if manifest_file else None
+        manifest = manifests.uploaded(manifest_file) if manifest_file else None
         with self.store.transaction() as tx:
             runtime = model.updated(_get(tx, runtime_id), params)
             runtime.revision = _next_revision(tx, self.clock)
@@ -128,9 +128,7 @@ class RuntimesBackend:
         below ids it already has: those sequences are skipped, never reused.
         """
         while True:
-            sequence += 1
-            if sequence > model.MAX_COUNTER:
-                raise ArcGISError(messages.COUNTER_EXHAUSTED.format(counter="id sequence"))
+            sequence = counters.checked(sequence + 1, "id sequence")
             new_id, property_id = self.ids.for_sequence(sequence)
             if tx.get_runtime(new_id) is None:
                 return sequence, new_id, property_id
@@ -146,25 +144,18 @@ class RuntimesBackend:
         if tx is None:
             with self.store.transaction() as own:
                 return self.reset(own)
-        tx.delete_all_runtimes()
-        tx.set_meta("id_sequence", "0")
-        tx.set_meta("last_revision", "0")
+        tx.clear_runtimes()
         self._seed(tx)
         return None
 
     def export(self, tx: Transaction) -> dict[str, Any]:
         """The runtimes (with the system runtime each copy came from, and the manifest
         ``update`` uploaded for it, if any) and both counters."""
-        uploaded_manifests = tx.uploaded_manifests()
         return {
             "runtimes": [
                 {"runtime": body, "sourceId": source_id}
-                | (
-                    {"manifest": uploaded_manifests[body["id"]]}
-                    if body["id"] in uploaded_manifests
-                    else {}
-                )
-                for body, source_id in tx.list_runtimes()
+                | ({} if manifest is None else {"manifest": manifest})
+                for body, source_id, manifest in tx.runtimes_with_manifests()
             ],
             "idSequence": int(tx.get_meta("id_sequence", "0")),
             "lastRevision": int(tx.get_meta("last_revision", "0")),
@@ -176,8 +167,8 @@ class RuntimesBackend:
         Raises ``ValueError`` naming the first bad runtime or counter, before any write.
         """
         runtimes = _snapshot_runtimes(snapshot.get("runtimes"))
-        id_sequence = _counter(snapshot.get("idSequence", 0), "idSequence")
-        last_revision = _counter(snapshot.get("lastRevision", 0), "lastRevision")
+        id_sequence = counters.from_snapshot(snapshot.get("idSequence", 0), "idSequence")
+        last_revision = counters.from_snapshot(snapshot.get("lastRevision", 0), "lastRevision")
         system = [
             Runtime.from_dict({**body, "revision": 0})
             for body in self.catalogue.seeded(self.current_runtime_version)
@@ -189,20 +180,14 @@ class RuntimesBackend:
         )
         if problem is not None:
             raise ValueError(problem)
-        newest = max([0, *(runtime.revision for runtime, _, _ in runtimes)])
-        if last_revision < newest:
-            raise ValueError(
-                f"'lastRevision' ({last_revision}) is below a runtime's revision ({newest}): "
-                "every revision comes from that counter."
-            )
-        tx.delete_all_runtimes()
-        for runtime, source_id, manifest in runtimes:
-            tx.insert_runtime(runtime.to_dict(), source_id=source_id)
-            tx.set_uploaded_manifest(runtime.id, manifest)
-        tx.set_meta("id_sequence", str(id_sequence))
-        current = int(tx.get_meta("last_revision", "0"))
-        # Revisions never go back, even to an older snapshot's.
-        tx.set_meta("last_revision", str(max(current, last_revision)))
+        counters.check_last_revision(
+            last_revision, (runtime.revision for runtime, _, _ in runtimes)
+        )
+        tx.load_runtimes(
+            [(runtime.to_dict(), source_id, manifest) for runtime, source_id, manifest in runtimes],
+            id_sequence=id_sequence,
+            last_revision=last_revision,
+        )
 
     def _copy_versions(self, system: list[Runtime]) -> list[str]:
         """The runtime versions a copy can have in this release: those of the releases
@@ -269,34 +254,12 @@ def _snapshot_runtimes(raw: Any) -> list[tuple[Runtime, str | None, dict[str, An
             raise ValueError(f"runtimes[{index}]: revision {runtime.revision} appears twice.")
         ids.add(runtime.id)
         revisions.add(runtime.revision)
-        runtimes.append((runtime, source_id, _snapshot_manifest(item.get("manifest"), index)))
+        runtimes.append((runtime, source_id, manifests.from_snapshot(item.get("manifest"), index)))
     return runtimes
 
 
-def _snapshot_manifest(raw: Any, index: int) -> dict[str, Any] | None:
-    """An uploaded manifest of the snapshot, checked as an upload is (M4)."""
-    if raw is None:
-        return None
-    try:
-        return checked_manifest(raw)
-    except InvalidParameters as invalid:
-        raise ValueError(f"runtimes[{index}].manifest: {invalid.messages[0]}") from None
-
-
-def _counter(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= model.MAX_COUNTER:
-        raise ValueError(f"'{name}' must be an integer from 0 to {model.MAX_COUNTER}.")
-    return value
-
-
 def _next_revision(tx: Transaction, clock: Clock) -> int:
-    return _checked_revision(tx.next_revision(clock.now_ms()))
-
-
-def _checked_revision(revision: int) -> int:
-    if revision > model.MAX_COUNTER:
-        raise ArcGISError(messages.COUNTER_EXHAUSTED.format(counter="revision counter"))
-    return revision
+    return counters.checked(tx.next_revision(clock.now_ms()), "revision counter")
 
 
 def _get(tx: Transaction, runtime_id: str) -> Runtime:

@@ -14,7 +14,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from mockserver.runtimes.model import MEMORY_UNITS, Runtime
+from mockserver.core.values import MEMORY_UNITS
+from mockserver.runtimes.model import Runtime
 from mockserver.web.forms import JSON, NUMBER, SELECT, Field
 
 UNITS = tuple(MEMORY_UNITS)

@@ -123,6 +123,17 @@ def checked(value: Any) -> dict[str, Any]:
     return {"libraries": libraries}
 
 
+def from_snapshot(raw: Any, index: int) -> dict[str, Any] | None:
+    """The uploaded manifest of a state snapshot's ``runtimes[index]``, if any, checked as an
+    upload is (M4); ``ValueError`` naming it and its first problem."""
+    if raw is None:
+        return None
+    try:
+        return checked(raw)
+    except InvalidParameters as invalid:
+        raise ValueError(f"runtimes[{index}].manifest: {invalid.messages[0]}") from None
+
+
 def _typed(key: str, value: Any) -> Any:
     """``value`` when it has the type Esri's rows give ``key``, else null."""
     if key == "build_number":

@@ -11,24 +11,14 @@ from __future__ import annotations
 import json
 import math
 import re
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-from mockserver.core import messages
+from mockserver.core import counters, messages
+from mockserver.core import values as v
 from mockserver.core.errors import Refused
-from mockserver.core.values import (
-    _INVISIBLE,
-    MEMORY_UNITS,
-    NAME_MAX_LENGTH,
-    Quantity,
-)
-from mockserver.core.values import Problems as _Problems
-from mockserver.core.values import given as _given
-from mockserver.core.values import number as _number
-from mockserver.core.values import shorten as _shorten
-from mockserver.core.values import unit as _unit
+from mockserver.core.values import Quantity
 
 #: Limits of a JSON object parameter (``podPlacementPolicy``, ``customResources``)
 #: [inferred]. A Kubernetes affinity, the deepest thing a placement policy holds, nests
@@ -37,11 +27,6 @@ from mockserver.core.values import unit as _unit
 #: a quarter of Kubernetes' 256 KiB annotation budget and far above any real policy.
 JSON_MAX_DEPTH = 32
 JSON_MAX_BYTES = 64 * 1024
-
-#: The largest revision and id sequence: the largest integer every JSON client
-#: (JavaScript's included) reads exactly. Writes past it are refused, so any state
-#: the emulator holds can be exported and imported back.
-MAX_COUNTER = 2**53 - 1
 
 
 @dataclass
@@ -100,7 +85,7 @@ def _no_constant(text: str) -> None:
     raise ValueError(f"{text} is not JSON")
 
 
-def _json_object(name: str, raw: str, problems: _Problems) -> dict[str, Any] | None:
+def _json_object(name: str, raw: str, problems: v.Problems) -> dict[str, Any] | None:
     if len(raw.encode("utf-8", "surrogatepass")) > JSON_MAX_BYTES:
         # Checked before parsing: a huge text costs nothing to refuse this way.
         problems.add(messages.JSON_TOO_LARGE.format(name=name, limit=JSON_MAX_BYTES))
@@ -113,7 +98,7 @@ def _json_object(name: str, raw: str, problems: _Problems) -> dict[str, Any] | N
     return checked_json_object(name, value, problems)
 
 
-def checked_json_object(name: str, value: Any, problems: _Problems) -> dict[str, Any] | None:
+def checked_json_object(name: str, value: Any, problems: v.Problems) -> dict[str, Any] | None:
     """``value`` if it re-encodes as strict JSON within the limits, else None and a problem.
 
     Strict JSON: objects with string keys, arrays, UTF-8 text (no lone surrogate,
@@ -178,50 +163,8 @@ def _is_unicode(text: str) -> bool:
     return True
 
 
-def check_name(name: str | None, problems: _Problems) -> None:
-    """The name rules [inferred]: see ``NAME_MAX_LENGTH``; a blank name counts as missing."""
-    if name is None or not name.strip():
-        problems.add(messages.REQUIRED.format(name="name"))
-        return
-    if len(name) > NAME_MAX_LENGTH:
-        problems.add(messages.NAME_TOO_LONG.format(limit=NAME_MAX_LENGTH))
-    categories = {unicodedata.category(character) for character in name}
-    if "Cc" in categories:
-        problems.add(messages.NAME_CONTROL_CHARACTER)
-    elif "Cs" in categories:
-        problems.add(messages.JSON_NOT_UNICODE.format(name="name"))
-    elif categories <= _INVISIBLE:
-        problems.add(messages.NAME_INVISIBLE)
-
-
-def _required_number(params, problems, *names, positive=False) -> float | None:
-    name, raw = _given(params, *names)
-    if raw is None:
-        problems.add(messages.REQUIRED.format(name=name))
-        return None
-    return _number(name, raw, problems, positive=positive)
-
-
-def _optional_number(params, problems, *names, positive=False) -> float | None:
-    name, raw = _given(params, *names)
-    return None if raw is None else _number(name, raw, problems, positive=positive)
-
-
-def _optional_unit(params, problems, *names) -> str | None:
-    name, raw = _given(params, *names)
-    return None if raw is None else _unit(name, raw, problems)
-
-
-def _required_unit(params, problems, *names) -> str | None:
-    name, raw = _given(params, *names)
-    if raw is None:
-        problems.add(messages.REQUIRED.format(name=name))
-        return None
-    return _unit(name, raw, problems)
-
-
 def _optional_object(params, problems, name) -> dict[str, Any] | None:
-    _, raw = _given(params, name)
+    _, raw = v.given(params, name)
     return None if raw is None else _json_object(name, raw, problems)
 
 
@@ -249,10 +192,10 @@ def copy_of(
     """
     if source.copied:
         raise Refused(messages.COPY_OF_COPY.format(id=source.id))
-    problems = _Problems()
+    problems = v.Problems()
     # The name is kept exactly as sent, within the name rules [inferred].
     name = params.get("name")
-    check_name(name, problems)
+    v.check_name(name, problems)
     limits = _limits(params, source, problems, min_required=True)
     return replace(
         source,
@@ -275,11 +218,11 @@ def updated(current: Runtime, params: Mapping[str, str]) -> Runtime:
     (``name``, ``imageId``, ``dockerRuntime``, ...) are accepted and not
     applied [inferred].
     """
-    return replace(current, **_limits(params, current, _Problems(), min_required=False))
+    return replace(current, **_limits(params, current, v.Problems(), min_required=False))
 
 
 def _limits(
-    params: Mapping[str, str], base: Runtime, problems: _Problems, *, min_required: bool
+    params: Mapping[str, str], base: Runtime, problems: v.Problems, *, min_required: bool
 ) -> dict[str, Any]:
     """The limit fields ``params`` sets, validated; ``base`` fills in what is left out.
 
@@ -288,18 +231,18 @@ def _limits(
     never re-scales the kept value [client: the official client sends default
     units beside "" values].
     """
-    number = _required_number if min_required else _optional_number
-    unit = _required_unit if min_required else _optional_unit
+    number = v.required_number if min_required else v.optional_number
+    unit = v.required_unit if min_required else v.optional_unit
     min_cpu = number(params, problems, "minCpu", positive=True)
-    max_cpu = _required_number(params, problems, *MAX_CPU, positive=True)
+    max_cpu = v.required_number(params, problems, *MAX_CPU, positive=True)
     min_memory = number(params, problems, "minMemory")
     min_memory_unit = unit(params, problems, "minMemoryUnit")
-    max_memory = _required_number(params, problems, "maxMemory")
-    max_memory_unit = _required_unit(params, problems, "maxMemoryUnit")
-    swap = _optional_number(params, problems, "maxSwapMemory")
-    swap_unit = _optional_unit(params, problems, "maxSwapMemoryUnit")
-    shared = _optional_number(params, problems, *SHARED_MEMORY)
-    shared_unit = _optional_unit(params, problems, *SHARED_MEMORY_UNIT)
+    max_memory = v.required_number(params, problems, "maxMemory")
+    max_memory_unit = v.required_unit(params, problems, "maxMemoryUnit")
+    swap = v.optional_number(params, problems, "maxSwapMemory")
+    swap_unit = v.optional_unit(params, problems, "maxSwapMemoryUnit")
+    shared = v.optional_number(params, problems, *SHARED_MEMORY)
+    shared_unit = v.optional_unit(params, problems, *SHARED_MEMORY_UNIT)
     placement = _optional_object(params, problems, "podPlacementPolicy")
     resources = _optional_object(params, problems, "customResources")
     problems.raise_if_any()
@@ -389,6 +332,8 @@ def _version_key(version: str) -> tuple[int, ...]:
 # --- runtimes from a state snapshot ----------------------------------------------
 
 _NUMBER_FIELDS = ("minCpu", "maxCpu", "minMemory", "maxMemory", "maxSwapMemory", "sharedMemorySize")
+#: Above 0, as copy and update require them.
+_POSITIVE_FIELDS = ("minCpu", "maxCpu")
 _UNIT_FIELDS = ("minMemoryUnit", "maxMemoryUnit", "maxSwapMemoryUnit", "sharedMemorySizeUnit")
 _TEXT_FIELDS = ("id", "version", "deploymentDefaultPropertyId")
 _FLAG_FIELDS = ("requiresAdvancedPrivileges", "copied", "esriProvidedRuntime")
@@ -401,51 +346,17 @@ def stored_runtime(data: Mapping[str, Any]) -> Runtime:
     a list, get, copy or update: the same number, unit, name and JSON object
     rules as copy and update, and min ≤ max.
     """
-    problems = _Problems()
-    missing = [name for name in _RUNTIME_FIELDS if name not in data]
-    unknown = [str(name)[:40] for name in data if name not in _RUNTIME_FIELDS]
-    if missing:
-        problems.add(f"missing {', '.join(missing)}")
-    if unknown:
-        problems.add(f"unknown {', '.join(unknown[:10])}")
-    problems.raise_if_any()
-    for name in _TEXT_FIELDS:
-        value = data[name]
-        if not isinstance(value, str) or not value.strip() or len(value) > NAME_MAX_LENGTH:
-            problems.add(f"'{name}' must be a non-empty string of at most {NAME_MAX_LENGTH}.")
-        elif not value.isprintable():
-            problems.add(f"'{name}' must hold printable characters only.")
-    name = data["name"]
-    if isinstance(name, str):
-        check_name(name, problems)
-    else:
-        problems.add(messages.REQUIRED.format(name="name"))
-    for flag in _FLAG_FIELDS:
-        if not isinstance(data[flag], bool):
-            problems.add(f"'{flag}' must be true or false.")
-    for number in _NUMBER_FIELDS:
-        value = data[number]
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            problems.add(messages.NOT_A_NUMBER.format(name=number, value=_shorten(repr(value))))
-        else:
-            _number(number, repr(float(value)), problems, positive=number.endswith("Cpu"))
-    for unit in _UNIT_FIELDS:
-        value = data[unit]
-        if not isinstance(value, str):
-            problems.add(
-                messages.BAD_UNIT.format(name=unit, value="", units=", ".join(MEMORY_UNITS))
-            )
-        else:
-            _unit(unit, value, problems)
+    problems = v.Problems()
+    v.check_fields(data, _RUNTIME_FIELDS, problems)
+    v.check_texts(data, _TEXT_FIELDS, problems)
+    v.check_stored_name(data, problems)
+    v.check_flags(data, _FLAG_FIELDS, problems)
+    v.check_numbers(data, _NUMBER_FIELDS, problems, positive=_POSITIVE_FIELDS)
+    v.check_units(data, _UNIT_FIELDS, problems)
     for name in ("podPlacementPolicy", "customResources"):
         checked_json_object(name, data[name], problems)
-    revision = data["revision"]
-    if (
-        isinstance(revision, bool)
-        or not isinstance(revision, int)
-        or not 0 <= revision <= MAX_COUNTER
-    ):
-        problems.add(f"'revision' must be an integer from 0 to {MAX_COUNTER}.")
+    if not counters.is_counter(data["revision"]):
+        problems.add(counters.REVISION_RULE)
     problems.raise_if_any()
     runtime = Runtime.from_dict(data)
     _check_min_max(problems, "minCpu", runtime.minCpu, "maxCpu", runtime.maxCpu)

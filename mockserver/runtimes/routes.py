@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from flask import Blueprint, current_app, url_for
+from flask import Blueprint, url_for
 
 from mockserver.auth.guard import require_administrator, require_notebook_administrator
-from mockserver.core import deployment, messages
-from mockserver.core.errors import Refused
-from mockserver.runtimes import forms
+from mockserver.core import deployment
+from mockserver.runtimes import forms, pages
 from mockserver.runtimes.manifests import UPLOAD_NAME as UPLOADED_MANIFEST
 from mockserver.runtimes.model import Runtime
+from mockserver.runtimes.pages import RUNTIME
 from mockserver.web import wire
 from mockserver.web.directory import Done
-from mockserver.web.pipeline import OPERATION, Page, declared, operation
+from mockserver.web.pipeline import OPERATION, Page, operation
 
 admin = Blueprint("admin", __name__)
-
-RUNTIME = "/notebooks/runtimes/<runtime_id>"
 
 
 @operation(
@@ -94,64 +90,8 @@ def get_runtime(runtime_id: str):
         runtime.to_dict(),
         title=f"Notebook Runtime: {runtime.name}",
         links=lambda: {"manifest": url_for("admin.manifest", runtime_id=runtime_id)},
-        operations=lambda: _operation_pages(runtime),
+        operations=lambda: pages.offered_pages(runtime),
     )
-
-
-def _operation_pages(runtime: Runtime) -> dict[str, str]:
-    """Links to the pages of the operations that can succeed on ``runtime``, as Esri's
-    directory lists them under "Supported Operations"."""
-    offered = deployment.current().runtimes.offered_operations(runtime)
-    return {
-        op.name: url_for(endpoint, runtime_id=runtime.id)
-        for endpoint, op in declared_runtime_operations().items()
-        if op.name in offered
-    }
-
-
-def _operation_page(
-    name: str,
-    submit: str,
-    defaults: Callable[[Runtime], dict[str, str]] | None = None,
-    *,
-    confirm: str = "",
-) -> Callable[[str], Page]:
-    """The page of the runtime operation ``name``: its form, prefilled by ``defaults``."""
-
-    def page(runtime_id: str) -> Page:
-        backend = deployment.current().runtimes
-        runtime = backend.get(runtime_id)
-        if name not in backend.offered_operations(runtime):
-            raise Refused(messages.OPERATION_NOT_OFFERED.format(name=name, id=runtime_id))
-        endpoint, op = next(
-            (endpoint, op)
-            for endpoint, op in declared_runtime_operations().items()
-            if op.name == name
-        )
-        form = {
-            "url": url_for(endpoint, runtime_id=runtime_id),
-            "fields": op.form,
-            "defaults": defaults(runtime) if defaults else {},
-            "submit": submit,
-            "confirm": confirm.format(name=runtime.name, id=runtime.id),
-            "cancel": url_for("admin.get_runtime", runtime_id=runtime_id),
-        }
-        return Page(
-            {"name": runtime.name, "id": runtime.id, "version": runtime.version},
-            title=f"{op.title}: {runtime.name}",
-            operations={name: form},
-        )
-
-    return page
-
-
-def declared_runtime_operations() -> dict:
-    """The declared POST operations on one runtime, by endpoint, in declaration order."""
-    return {
-        endpoint: op
-        for endpoint, op in declared(current_app).items()
-        if op.rule.startswith(RUNTIME + "/") and op.methods == OPERATION
-    }
 
 
 @operation(
@@ -163,7 +103,7 @@ def declared_runtime_operations() -> dict:
     guard=require_notebook_administrator,
     release_bound=True,
     form=forms.COPY,
-    page=_operation_page("copy", "Copy", forms.copy_defaults),
+    page=pages.operation_page("copy", "Copy", forms.copy_defaults),
 )
 def copy(runtime_id: str):
     runtime = deployment.current().runtimes.copy(runtime_id, wire.params())
@@ -182,7 +122,7 @@ def copy(runtime_id: str):
     guard=require_notebook_administrator,
     release_bound=True,
     form=forms.UPDATE,
-    page=_operation_page("update", "Update", forms.update_defaults),
+    page=pages.operation_page("update", "Update", forms.update_defaults),
 )
 def update(runtime_id: str):
     runtime = deployment.current().runtimes.update(
@@ -200,7 +140,7 @@ def update(runtime_id: str):
     guard=require_notebook_administrator,
     release_bound=True,
     # Its page is the confirmation step: nothing is removed until its form is sent.
-    page=_operation_page(
+    page=pages.operation_page(
         "unregister",
         "Unregister",
         confirm="Unregister the runtime '{name}' ({id})? It is removed for good.",
@@ -222,7 +162,7 @@ def unregister(runtime_id: str):
     methods=OPERATION,
     guard=require_notebook_administrator,
     release_bound=True,
-    page=_operation_page("upgrade", "Upgrade"),
+    page=pages.operation_page("upgrade", "Upgrade"),
 )
 def upgrade(runtime_id: str):
     runtime = deployment.current().runtimes.upgrade(runtime_id)
@@ -238,10 +178,7 @@ def upgrade(runtime_id: str):
     release_bound=True,
 )
 def manifest(runtime_id: str):
-    return Page(
-        deployment.current().runtimes.manifest(runtime_id),
-        links=lambda: {"runtime": url_for("admin.get_runtime", runtime_id=runtime_id)},
-    )
+    return pages.manifest_page(runtime_id)
 
 
 def _done(runtime: Runtime, what: str) -> Done:

@@ -28,7 +28,7 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -345,6 +345,38 @@ class Transaction:
 
     def delete_all_runtimes(self) -> None:
         self._db.execute("DELETE FROM runtimes")
+
+    def clear_runtimes(self) -> None:
+        """No runtime and both counters at 0: a fresh state, before its flavour seeds it."""
+        self.delete_all_runtimes()
+        self.set_meta("id_sequence", "0")
+        self.set_meta("last_revision", "0")
+
+    def load_runtimes(
+        self,
+        rows: Iterable[tuple[dict[str, Any], str | None, dict[str, Any] | None]],
+        *,
+        id_sequence: int,
+        last_revision: int,
+    ) -> None:
+        """Every runtime replaced by ``rows`` (body, source id, uploaded manifest) and the
+        counters by a snapshot's. Revisions never go back, even to an older snapshot's."""
+        self.delete_all_runtimes()
+        for body, source_id, manifest in rows:
+            self.insert_runtime(body, source_id=source_id)
+            self.set_uploaded_manifest(body["id"], manifest)
+        self.set_meta("id_sequence", str(id_sequence))
+        current = int(self.get_meta("last_revision", "0"))
+        self.set_meta("last_revision", str(max(current, last_revision)))
+
+    def runtimes_with_manifests(
+        self,
+    ) -> list[tuple[dict[str, Any], str | None, dict[str, Any] | None]]:
+        """Every runtime, in order, with its source id and its uploaded manifest, if any."""
+        manifests = self.uploaded_manifests()
+        return [
+            (body, source_id, manifests.get(body["id"])) for body, source_id in self.list_runtimes()
+        ]
 
     def list_runtimes(self) -> list[tuple[dict[str, Any], str | None]]:
         rows = self._db.execute("SELECT body, source_id FROM runtimes ORDER BY position").fetchall()

@@ -20,11 +20,8 @@ from mockserver.auth.guard import (
 )
 from mockserver.core import deployment, messages
 from mockserver.core.errors import NotFound
-from mockserver.web import wire
-from mockserver.web.directory import Done
 from mockserver.web.pipeline import OPERATION, Page, operation
 from mockserver.workload import forms, releases, views
-from mockserver.workload.backend import caller_of
 from mockserver.workload.model import FINISHED, Host, Job, Notebook
 
 workload = Blueprint("workload", __name__)
@@ -173,23 +170,10 @@ def notebook(notebook_id: str):
     title="Close Notebook",
     methods=OPERATION,
     guard=require_notebook_administrator,
-    page=views.confirm_page(
-        "closeNotebook",
-        "workload.close_notebook",
-        views.own_notebook,
-        "Close the notebook {id} of {username}? Unsaved work in it is lost.",
-        "workload.notebook",
-        "notebook_id",
-    ),
+    page=views.close_notebook_page,
 )
 def close_notebook(notebook_id: str):
-    views.own_notebook(notebook_id)
-    views.backend().close(notebook_id)
-    return Page(
-        {"status": "success"},
-        links=lambda: {"notebooks": url_for("workload.notebooks")},
-        then=lambda: Done(url_for("workload.notebooks"), "closed", notebook_id),
-    )
+    return views.close_notebook(notebook_id)
 
 
 @operation(
@@ -200,20 +184,10 @@ def close_notebook(notebook_id: str):
     methods=OPERATION,
     guard=require_notebook_administrator,
     form=forms.OPEN,
-    page=views.form_page(
-        "openNotebook", "workload.open_notebook", forms.OPEN, "Open", "workload.notebooks"
-    ),
+    page=views.open_notebook_page,
 )
 def open_notebook():
-    viewer = views.viewer()
-    params = wire.params()
-    views.check_item_access(params.get("itemId"), viewer)
-    job = views.backend().open(caller_of(viewer.username, viewer.privileges), params)
-    return Page(
-        views.started(job, "workload.admin_job"),
-        links=lambda: {"job": url_for("workload.admin_job", job_id=job.id)},
-        then=lambda: Done(url_for("workload.admin_job", job_id=job.id), "submitted", job.id),
-    )
+    return views.open_notebook("workload.admin_job")
 
 
 @operation(
@@ -224,24 +198,10 @@ def open_notebook():
     methods=OPERATION,
     guard=require_notebook_administrator,
     form=forms.EXECUTE,
-    page=views.form_page(
-        "executeNotebook",
-        "workload.execute_notebook",
-        forms.EXECUTE,
-        "Execute",
-        "workload.notebooks",
-    ),
+    page=views.execute_notebook_page,
 )
 def execute_notebook():
-    viewer = views.viewer()
-    params = wire.params()
-    views.check_item_access(params.get("itemId"), viewer)
-    job = views.backend().execute(caller_of(viewer.username, viewer.privileges), params)
-    return Page(
-        views.started(job, "workload.admin_job"),
-        links=lambda: {"job": url_for("workload.admin_job", job_id=job.id)},
-        then=lambda: Done(url_for("workload.admin_job", job_id=job.id), "submitted", job.id),
-    )
+    return views.execute_notebook("workload.admin_job")
 
 
 # --- deployments ------------------------------------------------------------------------------
@@ -260,13 +220,11 @@ def deployments():
     allow_hidden = bool(backend.configuration().get("allowHiddenFileDownloads", False))
     return Page(
         {"nbDeployments": [deployment_json(host, allow_hidden) for host in hosts]},
-        table=lambda: {
-            "key": "nbDeployments",
-            "columns": ("id", "username", "notebookRuntimeName", "dateCreated"),
-            "rows": [(h.id, h.username, h.runtime_name, h.created_ms) for h in hosts],
-            "links": [url_for("workload.get_deployment", deployment_id=h.id) for h in hosts],
-            "link_column": 0,
-        },
+        table=lambda: views.hosts_table(
+            "nbDeployments",
+            hosts,
+            lambda host_id: url_for("workload.get_deployment", deployment_id=host_id),
+        ),
     )
 
 
@@ -323,11 +281,7 @@ def deployment_notebooks(deployment_id: str):
 def terminate_deployment(deployment_id: str):
     views.own_host(deployment_id)
     views.backend().terminate(deployment_id)
-    return Page(
-        {"status": "success"},
-        links=lambda: {"deployments": url_for("workload.deployments")},
-        then=lambda: Done(url_for("workload.deployments"), "deploymentTerminated", deployment_id),
-    )
+    return views.succeeded("deployments", "deploymentTerminated", deployment_id)
 
 
 # --- jobs ----------------------------------------------------------------------------------------
@@ -350,13 +304,7 @@ def jobs():
     shape = job_summary_json if profile.jobs_keep_finished else notebook_job_json
     return Page(
         {profile.jobs_key: [shape(job, now) for job in listed]},
-        table=lambda: {
-            "key": profile.jobs_key,
-            "columns": ("jobId", "type", "username", "status"),
-            "rows": [(j.id, j.type, j.username, j.status(now)) for j in listed],
-            "links": [url_for("workload.notebook_job", job_id=j.id) for j in listed],
-            "link_column": 0,
-        },
+        table=lambda: views.jobs_table(profile.jobs_key, listed, now, "workload.notebook_job"),
     )
 
 

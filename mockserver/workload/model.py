@@ -511,24 +511,7 @@ def open_notebook(
         notebook = existing
         notebook.last_activity_ms = max(notebook.last_activity_ms, now_ms)
     else:
-        host = next(
-            (
-                h
-                for h in workload.hosts.values()
-                if h.username == caller.username and h.runtime_id == runtime["id"]
-            ),
-            None,
-        )
-        if host is None:
-            host = Host(
-                id=next_id(workload, seed, "host"),
-                username=caller.username,
-                runtime_id=runtime["id"],
-                runtime_name=runtime.get("name", ""),
-                runtime_version=str(runtime.get("version", "")),
-                created_ms=started,
-            )
-            workload.hosts[host.id] = host
+        host = _host_for(workload, caller.username, runtime, created_ms=started, seed=seed)
         notebook = Notebook(
             id=next_id(workload, seed, "notebook"),
             item_id=item.id,
@@ -558,6 +541,37 @@ def open_notebook(
     )
     workload.jobs[job.id] = job
     return job
+
+
+def _host_for(
+    workload: Workload,
+    username: str,
+    runtime: Mapping[str, Any],
+    *,
+    created_ms: int,
+    seed: int | None,
+) -> Host:
+    """The user's host on ``runtime``, made at ``created_ms`` if they have none: one user's
+    notebooks on one runtime share a host, whether opened or seeded."""
+    host = next(
+        (
+            h
+            for h in workload.hosts.values()
+            if h.username == username and h.runtime_id == runtime["id"]
+        ),
+        None,
+    )
+    if host is None:
+        host = Host(
+            id=next_id(workload, seed, "host"),
+            username=username,
+            runtime_id=runtime["id"],
+            runtime_name=runtime.get("name", ""),
+            runtime_version=str(runtime.get("version", "")),
+            created_ms=created_ms,
+        )
+        workload.hosts[host.id] = host
+    return host
 
 
 def execute_notebook(
@@ -724,25 +738,8 @@ def seed_open_notebook(
     seed: int | None,
 ) -> Notebook:
     """A notebook already open for ``username``, last active at ``last_activity_ms``."""
-    host = next(
-        (
-            h
-            for h in workload.hosts.values()
-            if h.username == username and h.runtime_id == runtime["id"]
-        ),
-        None,
-    )
-    if host is None:
-        host = Host(
-            id=next_id(workload, seed, "host"),
-            username=username,
-            runtime_id=runtime["id"],
-            runtime_name=runtime.get("name", ""),
-            runtime_version=str(runtime.get("version", "")),
-            created_ms=min(last_activity_ms, now_ms),
-        )
-        workload.hosts[host.id] = host
     opened = min(last_activity_ms, now_ms)
+    host = _host_for(workload, username, runtime, created_ms=opened, seed=seed)
     notebook = Notebook(
         id=next_id(workload, seed, "notebook"),
         item_id=item.id,

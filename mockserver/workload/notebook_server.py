@@ -17,10 +17,8 @@ from mockserver.auth.guard import require_administrator, require_notebook_admini
 from mockserver.core import deployment, messages
 from mockserver.core.errors import NotFound
 from mockserver.web import wire
-from mockserver.web.directory import Done
 from mockserver.web.pipeline import OPERATION, Page, operation
 from mockserver.workload import forms, model, releases, views
-from mockserver.workload.backend import caller_of
 from mockserver.workload.model import FINISHED, Host, Job, Notebook
 
 workload = Blueprint("workload", __name__)
@@ -74,10 +72,6 @@ def container_json(host: Host) -> dict[str, Any]:
         "notebookRuntimeName": host.runtime_name,
         "containerHostname": host.id[:12],
     }
-
-
-def _job_url(job: Job) -> str:
-    return url_for("workload.system_job", job_id=job.id, _external=True)
 
 
 def _notebook_url(notebook_id: str) -> str:
@@ -142,16 +136,6 @@ def notebook(notebook_id: str):
     )
 
 
-def _close(notebook_id: str) -> Page:
-    views.own_notebook(notebook_id)
-    views.backend().close(notebook_id)
-    return Page(
-        {"status": "success"},
-        links=lambda: {"notebooks": url_for("workload.notebooks")},
-        then=lambda: Done(url_for("workload.notebooks"), "closed", notebook_id),
-    )
-
-
 @operation(
     workload,
     f"{NOTEBOOK}/closeNotebook",
@@ -159,18 +143,11 @@ def _close(notebook_id: str) -> Page:
     title="Close Notebook",
     methods=OPERATION,
     guard=require_notebook_administrator,
-    page=views.confirm_page(
-        "closeNotebook",
-        "workload.close_notebook",
-        views.own_notebook,
-        "Close the notebook {id} of {username}? Unsaved work in it is lost.",
-        "workload.notebook",
-        "notebook_id",
-    ),
+    page=views.close_notebook_page,
 )
 def close_notebook(notebook_id: str):
     """[doc: close-notebook] ``closeNotebook``, what the client's Notebook.close() posts."""
-    return _close(notebook_id)
+    return views.close_notebook(notebook_id)
 
 
 @operation(
@@ -183,7 +160,7 @@ def close_notebook(notebook_id: str):
 )
 def close_notebook_older(notebook_id: str):
     """[doc: older pages name the operation ``close``] the same operation."""
-    return _close(notebook_id)
+    return views.close_notebook(notebook_id)
 
 
 @operation(
@@ -194,20 +171,10 @@ def close_notebook_older(notebook_id: str):
     methods=OPERATION,
     guard=require_notebook_administrator,
     form=forms.OPEN,
-    page=views.form_page(
-        "openNotebook", "workload.open_notebook", forms.OPEN, "Open", "workload.notebooks"
-    ),
+    page=views.open_notebook_page,
 )
 def open_notebook():
-    viewer = views.viewer()
-    params = wire.params()
-    views.check_item_access(params.get("itemId"), viewer)
-    job = views.backend().open(caller_of(viewer.username, viewer.privileges), params)
-    return Page(
-        {"jobId": job.id, "jobUrl": _job_url(job), "status": "success"},
-        links=lambda: {"job": url_for("workload.system_job", job_id=job.id)},
-        then=lambda: Done(url_for("workload.system_job", job_id=job.id), "submitted", job.id),
-    )
+    return views.open_notebook("workload.system_job")
 
 
 @operation(
@@ -218,26 +185,12 @@ def open_notebook():
     methods=OPERATION,
     guard=require_notebook_administrator,
     form=forms.EXECUTE,
-    page=views.form_page(
-        "executeNotebook",
-        "workload.execute_notebook",
-        forms.EXECUTE,
-        "Execute",
-        "workload.notebooks",
-    ),
+    page=views.execute_notebook_page,
 )
 def execute_notebook():
     """[doc: execute-notebook, since 10.8]."""
     _since("executeNotebook")
-    viewer = views.viewer()
-    params = wire.params()
-    views.check_item_access(params.get("itemId"), viewer)
-    job = views.backend().execute(caller_of(viewer.username, viewer.privileges), params)
-    return Page(
-        {"jobId": job.id, "jobUrl": _job_url(job), "status": "success"},
-        links=lambda: {"job": url_for("workload.system_job", job_id=job.id)},
-        then=lambda: Done(url_for("workload.system_job", job_id=job.id), "submitted", job.id),
-    )
+    return views.execute_notebook("workload.system_job")
 
 
 # --- system ---------------------------------------------------------------------------------
@@ -288,11 +241,7 @@ def properties():
 def update_properties():
     """[doc: server-properties-update] ``properties`` = a JSON object; answers success."""
     views.backend().update_properties(wire.params().get("properties"))
-    return Page(
-        {"status": "success"},
-        links=lambda: {"properties": url_for("workload.properties")},
-        then=lambda: Done(url_for("workload.properties"), "propertiesUpdated", "system"),
-    )
+    return views.succeeded("properties", "propertiesUpdated", "system")
 
 
 @operation(
@@ -307,13 +256,11 @@ def containers():
     hosts = views.visible(views.backend().hosts(), views.viewer())
     return Page(
         {"containers": [container_json(host) for host in hosts]},
-        table=lambda: {
-            "key": "containers",
-            "columns": ("id", "username", "notebookRuntimeName", "dateCreated"),
-            "rows": [(h.id, h.username, h.runtime_name, h.created_ms) for h in hosts],
-            "links": [url_for("workload.container", container_id=h.id) for h in hosts],
-            "link_column": 0,
-        },
+        table=lambda: views.hosts_table(
+            "containers",
+            hosts,
+            lambda host_id: url_for("workload.container", container_id=host_id),
+        ),
     )
 
 
@@ -415,7 +362,7 @@ def container_notebook(container_id: str, notebook_id: str):
 )
 def close_container_notebook(container_id: str, notebook_id: str):
     """[doc: close-container-notebook, 10.9]."""
-    return _close(_container_notebook(container_id, notebook_id).id)
+    return views.close_notebook(_container_notebook(container_id, notebook_id).id)
 
 
 @operation(
@@ -428,7 +375,7 @@ def close_container_notebook(container_id: str, notebook_id: str):
 )
 def close_container_notebook_older(container_id: str, notebook_id: str):
     """[client: ContainerNotebook.close() posts ``close``]."""
-    return _close(_container_notebook(container_id, notebook_id).id)
+    return views.close_notebook(_container_notebook(container_id, notebook_id).id)
 
 
 @operation(
@@ -470,11 +417,7 @@ def container_statistics(container_id: str):
 def terminate_container(container_id: str):
     views.own_host(container_id)
     views.backend().terminate(container_id)
-    return Page(
-        {"status": "success"},
-        links=lambda: {"containers": url_for("workload.containers")},
-        then=lambda: Done(url_for("workload.containers"), "containerTerminated", container_id),
-    )
+    return views.succeeded("containers", "containerTerminated", container_id)
 
 
 # --- jobs -----------------------------------------------------------------------------------
@@ -501,13 +444,7 @@ def system_jobs():
     listed = views.visible(views.backend().jobs(), views.viewer())
     return Page(
         {"asyncJobs": [_job_entry(job, now) for job in listed]},
-        table=lambda: {
-            "key": "asyncJobs",
-            "columns": ("jobId", "type", "username", "status"),
-            "rows": [(j.id, j.type, j.username, j.status(now)) for j in listed],
-            "links": [url_for("workload.system_job", job_id=j.id) for j in listed],
-            "link_column": 0,
-        },
+        table=lambda: views.jobs_table("asyncJobs", listed, now, "workload.system_job"),
     )
 
 

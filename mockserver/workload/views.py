@@ -2,13 +2,16 @@
 
 Each flavour's views (``kubernetes.py``, ``notebook_server.py``) shape the same workload
 records their own way; the rules about who may see and touch them, the admin job a
-``jobUrl`` names, and the directory's confirmation and form pages are the same in both.
-Both blueprints are named ``workload`` (one flavour per app), so endpoints read alike.
+``jobUrl`` names, how a notebook is opened, executed and closed, and the directory's
+confirmation and form pages are the same in both. Each flavour still declares every
+operation it serves on its own blueprint (what a flavour serves reads in its own module);
+the bodies and pages both flavours give alike are here. Both blueprints are named
+``workload`` (one flavour per app), so endpoints read alike.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import url_for
@@ -17,8 +20,11 @@ from mockserver.auth.guard import sees_every_user, signed_in_user
 from mockserver.auth.users import User
 from mockserver.core import deployment, messages
 from mockserver.core.errors import ArcGISError, NotFound
+from mockserver.web import wire
+from mockserver.web.directory import Done
 from mockserver.web.pipeline import Page
-from mockserver.workload.backend import WorkloadBackend
+from mockserver.workload import forms
+from mockserver.workload.backend import Caller, WorkloadBackend, caller_of
 from mockserver.workload.model import FINISHED, Host, Job, Notebook
 
 
@@ -101,12 +107,77 @@ def admin_job_json(job: Job, now: int, notebook_url: Callable[[str], str]) -> di
     return answer
 
 
-def started(job: Job, job_endpoint: str) -> dict[str, Any]:
-    """[doc: openNotebook] jobId, jobUrl at the flavour's admin jobs resource, status."""
+# --- the operations both flavours serve alike -----------------------------------------------
+
+
+def open_notebook(job_endpoint: str) -> Page:
+    """[doc: openNotebook] a job that opens the caller's notebook; ``job_endpoint`` is the
+    flavour's page of one job, which the answer's ``jobUrl`` names."""
+    return _submitted(backend().open, job_endpoint)
+
+
+def execute_notebook(job_endpoint: str) -> Page:
+    """[doc: executeNotebook] a job that runs the caller's notebook, answered as
+    ``open_notebook`` is."""
+    return _submitted(backend().execute, job_endpoint)
+
+
+def _submitted(submit: Callable[[Caller, Mapping[str, str]], Job], job_endpoint: str) -> Page:
+    user = viewer()
+    params = wire.params()
+    check_item_access(params.get("itemId"), user)
+    job = submit(caller_of(user.username, user.privileges), params)
+    return Page(
+        # [doc: openNotebook] jobId, jobUrl at the flavour's admin jobs resource, status.
+        {
+            "jobId": job.id,
+            "jobUrl": url_for(job_endpoint, job_id=job.id, _external=True),
+            "status": "success",
+        },
+        links=lambda: {"job": url_for(job_endpoint, job_id=job.id)},
+        then=lambda: Done(url_for(job_endpoint, job_id=job.id), "submitted", job.id),
+    )
+
+
+def close_notebook(notebook_id: str) -> Page:
+    own_notebook(notebook_id)
+    backend().close(notebook_id)
+    return succeeded("notebooks", "closed", notebook_id)
+
+
+def succeeded(back_to: str, done: str, subject: str) -> Page:
+    """A write's answer, ``{"status": "success"}``. Its page links back to the list
+    ``back_to`` (a ``workload`` endpoint, named as its link), where a browser is sent at
+    once and told ``done`` about ``subject``."""
+    return Page(
+        {"status": "success"},
+        links=lambda: {back_to: url_for(f"workload.{back_to}")},
+        then=lambda: Done(url_for(f"workload.{back_to}"), done, subject),
+    )
+
+
+# --- the directory's tables and pages ----------------------------------------------------------
+
+
+def hosts_table(key: str, hosts: list[Host], link: Callable[[str], str]) -> dict[str, Any]:
+    """A flavour's hosts (deployments, containers) under ``key``; ``link(id)`` is one's page."""
     return {
-        "jobId": job.id,
-        "jobUrl": url_for(job_endpoint, job_id=job.id, _external=True),
-        "status": "success",
+        "key": key,
+        "columns": ("id", "username", "notebookRuntimeName", "dateCreated"),
+        "rows": [(h.id, h.username, h.runtime_name, h.created_ms) for h in hosts],
+        "links": [link(h.id) for h in hosts],
+        "link_column": 0,
+    }
+
+
+def jobs_table(key: str, jobs: list[Job], now: int, job_endpoint: str) -> dict[str, Any]:
+    """Jobs under ``key`` with their status at ``now``, each linked to ``job_endpoint``."""
+    return {
+        "key": key,
+        "columns": ("jobId", "type", "username", "status"),
+        "rows": [(j.id, j.type, j.username, j.status(now)) for j in jobs],
+        "links": [url_for(job_endpoint, job_id=j.id) for j in jobs],
+        "link_column": 0,
     }
 
 
@@ -152,3 +223,20 @@ def form_page(
         )
 
     return page
+
+
+# The pages of the operations both flavours serve alike: one wording for both.
+open_notebook_page = form_page(
+    "openNotebook", "workload.open_notebook", forms.OPEN, "Open", "workload.notebooks"
+)
+execute_notebook_page = form_page(
+    "executeNotebook", "workload.execute_notebook", forms.EXECUTE, "Execute", "workload.notebooks"
+)
+close_notebook_page = confirm_page(
+    "closeNotebook",
+    "workload.close_notebook",
+    own_notebook,
+    "Close the notebook {id} of {username}? Unsaved work in it is lost.",
+    "workload.notebook",
+    "notebook_id",
+)
