@@ -247,13 +247,9 @@ class RefusalSocket:
         return getattr(self._sock, name)
 
     def sendall(self, data: bytes) -> None:
+        # write_error sends the whole answer in one sendall (gunicorn 27); were it to
+        # write otherwise, tests/test_server_refusal_pages.py would see nosniff missing.
         self._sock.sendall(refusal_answer(data))
-
-    def send(self, data: bytes) -> int:
-        # Never called by write_error today; a partial send of a rewritten answer
-        # could not say how much of the caller's bytes went, so send it all.
-        self.sendall(data)
-        return len(data)
 
 
 def body_left_unread(environ: dict) -> bool:
