@@ -136,8 +136,7 @@ class ServerRuntimesBackend(RuntimesOwner[ServerRuntime]):
                 {"runtime": body} | ({} if manifest is None else {"manifest": manifest})
                 for body, _source, manifest in tx.runtimes_with_manifests()
             ],
-            "idSequence": int(tx.get_meta("id_sequence", "0")),
-            "lastRevision": int(tx.get_meta("last_revision", "0")),
+            **counters.exported(tx.counters()),
         }
 
     def load(self, tx: Transaction, snapshot: Mapping[str, Any]) -> None:
@@ -146,8 +145,7 @@ class ServerRuntimesBackend(RuntimesOwner[ServerRuntime]):
         Raises ``ValueError`` naming the first bad runtime or counter, before any write.
         """
         runtimes = _snapshot_runtimes(snapshot.get("runtimes"))
-        id_sequence = counters.from_snapshot(snapshot.get("idSequence", 0), "idSequence")
-        last_revision = counters.from_snapshot(snapshot.get("lastRevision", 0), "lastRevision")
+        id_sequence, last_revision = counters.of_snapshot(snapshot)
         problem = model.unreachable(
             [runtime for runtime, _ in runtimes],
             esri_ids=[body["id"] for body in self.shipped()],

@@ -131,8 +131,7 @@ class RuntimesBackend(RuntimesOwner[Runtime]):
                 | ({} if manifest is None else {"manifest": manifest})
                 for body, source_id, manifest in tx.runtimes_with_manifests()
             ],
-            "idSequence": int(tx.get_meta("id_sequence", "0")),
-            "lastRevision": int(tx.get_meta("last_revision", "0")),
+            **counters.exported(tx.counters()),
         }
 
     def load(self, tx: Transaction, snapshot: Mapping[str, Any]) -> None:
@@ -141,8 +140,7 @@ class RuntimesBackend(RuntimesOwner[Runtime]):
         Raises ``ValueError`` naming the first bad runtime or counter, before any write.
         """
         runtimes = _snapshot_runtimes(snapshot.get("runtimes"))
-        id_sequence = counters.from_snapshot(snapshot.get("idSequence", 0), "idSequence")
-        last_revision = counters.from_snapshot(snapshot.get("lastRevision", 0), "lastRevision")
+        id_sequence, last_revision = counters.of_snapshot(snapshot)
         system = [Runtime.from_dict({**body, "revision": 0}) for body in self.shipped()]
         problem = model.unreachable(
             [(runtime, source_id) for runtime, source_id, _ in runtimes],
