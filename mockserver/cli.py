@@ -263,9 +263,15 @@ def main(argv: list[str] | None = None) -> int:
     runners: dict[str, Callable[[argparse.Namespace], int]] = {"serve": _run_serve}
     for entry_point in entry_points(group=COMMANDS_GROUP):
         runners.update(entry_point.load()(commands))
-    if "verify" not in runners:
+    if "verify" in runners:
+        args = parser.parse_args(argv)
+    else:
         _kit_missing(commands)
-    args = parser.parse_args(argv)
+        # argparse gives a REMAINDER no leading option (`verify --target URL`): read past
+        # them, so the kit's commands say what is missing, not "unrecognized arguments".
+        args, _options = parser.parse_known_args(argv)
+        if args.command in runners:
+            args = parser.parse_args(argv)
     return runners.get(args.command, _needs_kit)(args)
 
 
@@ -276,11 +282,17 @@ def _kit_missing(commands) -> None:
         command.add_argument("rest", nargs=argparse.REMAINDER)
 
 
+#: How to get the kit. The package is on no index, so its name alone finds nothing: the
+#: README's install lines (from a clone, or a wheel built from one) are the ones that work.
+KIT_INSTALL = (
+    "install the package again with its [kit] extra as you installed it, e.g. from a clone: "
+    "pip install './[kit]' (it is on no package index; see the README's Installing the package)"
+)
+
+
 def _needs_kit(args: argparse.Namespace) -> int:
     print(
-        f"nbmock {args.command}: the contract kit is not installed; "
-        "install it with: pip install 'arcgis-notebook-mock[kit]'",
-        file=sys.stderr,
+        f"nbmock {args.command}: the contract kit is not installed; {KIT_INSTALL}", file=sys.stderr
     )
     return 2
 

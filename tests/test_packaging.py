@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+import mockserver.cli
 from contracts.cli import KIT_EXTRA_MISSING
 from tests.conftest import REPO
 from tests.nbmock_process import NbmockProcess
@@ -66,6 +67,21 @@ def run_readme_lines(lines: list[str], *, venv_bin: Path, cwd: Path):
     path = f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}"
     script = "set -euo pipefail\n" + "\n".join(lines) + "\n"
     return run("bash", "-c", script, cwd=cwd, env=clean_environment(PATH=path))
+
+
+@pytest.mark.parametrize("kit", ["absent", "without its tools"])
+def test_a_missing_kit_is_named_with_the_readmes_install_line(kit, monkeypatch, capsys):
+    """The package is on no index, so ``pip install 'arcgis-notebook-mock[kit]'`` finds
+    nothing: what ``nbmock verify`` says to run must be the README's install line."""
+    (from_a_clone,) = readme_install_lines(builds_a_wheel=False)
+    if kit == "absent":
+        monkeypatch.setattr(mockserver.cli, "entry_points", lambda group: [])
+    else:
+        monkeypatch.setitem(sys.modules, "schemathesis", None)
+    assert mockserver.cli.main(["verify", "--target", "http://127.0.0.1:9/arcgis"]) == 2
+    said = capsys.readouterr().err
+    assert from_a_clone in said, said
+    assert "pip install 'arcgis-notebook-mock" not in said
 
 
 @pytest.fixture(scope="module")
