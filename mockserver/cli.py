@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import astuple, replace
 from importlib.metadata import entry_points
+from importlib.util import find_spec
 from pathlib import Path
 
 from mockserver.auth.lockout import PORTAL_LOCKOUT
@@ -147,6 +148,7 @@ def _run_serve(args: argparse.Namespace) -> int:
     from mockserver.serving.server import generated_certificate, is_loopback, serve
 
     profile = _profile(args)
+    _database_driver(args)
     certfile, keyfile = _certificate(args)
     allowed_hosts, trusted_proxies = _hosts(args)
     generated = args.tls and not certfile
@@ -217,6 +219,20 @@ def _run_serve(args: argparse.Namespace) -> int:
         keyfile=keyfile,
     )
     return 0
+
+
+def _database_driver(args: argparse.Namespace) -> None:
+    """A PostgreSQL ``--state`` needs psycopg, which only the ``[postgres]`` extra brings:
+    without it, say so before anything starts rather than fail in a traceback."""
+    from mockserver.runtimes.stores import is_database_url, redacted_url
+
+    if not is_database_url(args.state) or find_spec("psycopg") is not None:
+        return
+    raise SystemExit(
+        f"nbmock serve: --state {redacted_url(args.state)} keeps the state in PostgreSQL, "
+        "which needs psycopg: install the package again with its [postgres] extra as you "
+        "installed it, e.g. from a clone: pip install './[postgres]'"
+    )
 
 
 def _hosts(args: argparse.Namespace) -> tuple[frozenset[str], frozenset[str]]:

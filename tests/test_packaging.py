@@ -84,6 +84,19 @@ def test_a_missing_kit_is_named_with_the_readmes_install_line(kit, monkeypatch, 
     assert "pip install 'arcgis-notebook-mock" not in said
 
 
+def test_a_database_state_without_the_postgres_extra_says_so_before_starting(monkeypatch, capsys):
+    """Without psycopg, ``--state postgresql://`` printed the banner and then died in a
+    ModuleNotFoundError traceback; it now names the extra, and never the password."""
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # as if never installed
+    url = "postgresql://nbmock:hunter2@127.0.0.1:1/nbmock"
+    with pytest.raises(SystemExit) as stopped:
+        mockserver.cli.main(["serve", "--port", "1", "--state", url])
+    said = str(stopped.value.code)
+    assert "[postgres]" in said and "pip install './[postgres]'" in said, said
+    assert "hunter2" not in said and "Traceback" not in said
+    assert capsys.readouterr().out == ""  # nothing claims to be serving
+
+
 @pytest.fixture(scope="module")
 def clone(tmp_path_factory) -> Path:
     """What a fresh clone holds: the tracked files and new ones not ignored, nothing built."""
