@@ -83,6 +83,10 @@ def test_sign_in_and_walk_to_the_runtimes(page: Page, server: NbmockProcess):
     assert page.locator("table.listing tr").count() == 3  # heading + Esri's two runtimes
     assert page.locator("a:text-is('register')").count() == 1
     assert page.locator("a:text-is('restore')").count() == 1
+    # Esri's page for the standalone server's runtimes, not the Kubernetes one.
+    assert page.get_attribute("header a:text-is('API Reference')", "href") == (
+        "https://developers.arcgis.com/rest/enterprise-administration/notebook/notebook-runtimes"
+    )
 
 
 def test_register_update_and_unregister_through_their_forms(page: Page, server: NbmockProcess):

@@ -562,3 +562,33 @@ def test_every_breadcrumb_leads_to_a_page_not_a_404(flavour):
             if answer.status_code != 200 or heading.group(1).startswith("Error"):
                 broken.append((path, label, answer.status_code, heading.group(1)))
     assert broken == []
+
+
+def test_the_standalone_servers_pages_link_its_own_reference_never_kubernetes():
+    """Its runtimes and notebooks linked Esri's Kubernetes pages (`…/enterprise/…`), and its
+    register, restore, system and container pages linked none: every page of the standalone
+    directory whose Esri page is known links that page (`…/notebook/…`)."""
+    app = create_app(flavour="notebook-server")
+    api = Api(app)
+    token = api.token()
+    seeded = api.client.post(
+        "/__mock__/workload/notebooks", json={"notebooks": [{"username": "admin"}]}
+    ).get_json()["notebooks"][0]
+    starts = [
+        "/arcgis/admin",
+        "/arcgis/admin/generateToken",
+        f"/arcgis/admin/system/containers/{seeded['hostId']}/notebooks/{seeded['id']}",
+    ]
+    pages = _crawl_from(api.client, starts, token)
+    standalone = "https://developers.arcgis.com/rest/enterprise-administration/notebook/"
+    without = []
+    for path, page in pages.items():
+        if not path.startswith("/arcgis/admin"):
+            continue  # the Portal's pages link the Portal's reference
+        reference = re.search(r'<a href="([^"]+)"[^>]*>API Reference</a>', page)
+        if reference is None:
+            without.append(path.rsplit("/", 1)[-1])
+            continue
+        assert reference.group(1).startswith(standalone), (path, reference.group(1))
+    # Esri publishes no page known to us for a container's statistics.
+    assert without == ["statistics"], without

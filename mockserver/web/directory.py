@@ -297,10 +297,16 @@ def _chrome(name: str | None, token: str, *, json_view: bool) -> dict[str, Any]:
         "crumbs": breadcrumbs(redact(request.path), token)
         if request.url_rule
         else [("Home", link(_root(), token=token))],
-        "reference": API_REFERENCE.get(name or ""),
+        "reference": _reference(name),
         "json_href": link(redact(request.path), f="pjson", token=token) if json_view else None,
         "sign_out": url_for("admin_login.logout"),
     }
+
+
+def _reference(name: str | None) -> str | None:
+    """Esri's page for the operation ``name``: the flavour's own, else the shared one."""
+    own = deployment.current().flavour.api_reference
+    return own.get(name or "") or API_REFERENCE.get(name or "")
 
 
 # --- links, tokens and the way back ------------------------------------------------
