@@ -592,3 +592,62 @@ def test_the_standalone_servers_pages_link_its_own_reference_never_kubernetes():
         assert reference.group(1).startswith(standalone), (path, reference.group(1))
     # Esri publishes no page known to us for a container's statistics.
     assert without == ["statistics"], without
+
+
+IMAGE = "sha256:" + "ab" * 32
+NS_RUNTIMES = "/arcgis/admin/notebooks/runtimes"
+
+#: Every runtime write of the standalone directory's forms (N23): what it sends, where the
+#: browser lands ("" for the runtime the write made or named) and what it is told there.
+STANDALONE_WRITES = {
+    "register": lambda rid: (
+        f"{NS_RUNTIMES}/register",
+        {"name": "Registered", "imageId": IMAGE, "requiresAdvancedPrivileges": "false",
+         "maxCPU": "1", "maxMemory": "2", "maxMemoryUnit": "g"},
+        "",
+        "Runtime 'Registered' registered.",
+    ),
+    "update": lambda rid: (
+        f"{NS_RUNTIMES}/{rid}/update",
+        {"name": "Mine", "imageId": IMAGE, "requiresAdvancedPrivileges": "false",
+         "maxCpu": "3", "maxMemory": "4", "maxMemoryUnit": "g"},
+        f"{NS_RUNTIMES}/{rid}",
+        "Runtime 'Mine' updated.",
+    ),
+    "unregister": lambda rid: (
+        f"{NS_RUNTIMES}/{rid}/unregister", {}, NS_RUNTIMES, "Runtime 'Mine' unregistered."
+    ),
+    "restore": lambda rid: (
+        f"{NS_RUNTIMES}/restore",
+        {},
+        NS_RUNTIMES,
+        "Esri's runtimes restored; registered runtimes removed.",
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("write", sorted(STANDALONE_WRITES))
+def test_a_reloaded_standalone_form_result_repeats_nothing(write):
+    """The standalone server's register answered its form with the raw answer at the POST's
+    URL, so reloading it registered a second runtime: every write now sends the browser on."""
+    api = Api(create_app(flavour="notebook-server"))
+    token = api.token()
+    mine = api.post(
+        "notebooks/runtimes/register", token, name="Mine", imageId=IMAGE,
+        requiresAdvancedPrivileges="false", maxCPU=1, maxMemory=2, maxMemoryUnit="g",
+    )["notebookRuntime"]["id"]  # fmt: skip
+    url, form, landing, notice = STANDALONE_WRITES[write](mine)
+    before = api.runtimes(token)
+    answer = api.client.post(url, data={**form, "f": "html", "token": token})
+    assert answer.status_code == 303, answer.get_data(as_text=True)[:300]
+    after = api.runtimes(token)
+    if not landing:
+        (made,) = [r for r in after if r["id"] not in {b["id"] for b in before}]
+        landing = f"{NS_RUNTIMES}/{made['id']}"
+    assert urlsplit(answer.headers["Location"]).path == landing
+    for _ in range(2):  # the result, then the same result reloaded
+        page = page_of(api.client.get(answer.headers["Location"]))
+        assert page.notices == [notice]
+        assert api.runtimes(token) == after
+    json_answer = api.client.post(url, data={**form, "f": "json", "token": token})
+    assert json_answer.status_code == 200 and "Location" not in json_answer.headers
