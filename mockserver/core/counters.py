@@ -8,7 +8,7 @@ and imported back, whichever flavour made it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from mockserver.core import messages
@@ -36,8 +36,20 @@ def checked(value: int, counter: str) -> int:
     return value
 
 
-def from_snapshot(value: Any, name: str) -> int:
-    """A state snapshot's counter (``idSequence``, ``lastRevision``), or ``ValueError``."""
+def exported(stored: tuple[int, int | None]) -> dict[str, int]:
+    """A state snapshot's counters, from the store's (id sequence, last revision or None)."""
+    id_sequence, last_revision = stored
+    return {"idSequence": id_sequence, "lastRevision": last_revision or 0}
+
+
+def of_snapshot(snapshot: Mapping[str, Any]) -> tuple[int, int]:
+    """A state snapshot's ``idSequence`` and ``lastRevision`` (0 when left out), or
+    ``ValueError`` naming the first that is not a counter."""
+    return _from_snapshot(snapshot, "idSequence"), _from_snapshot(snapshot, "lastRevision")
+
+
+def _from_snapshot(snapshot: Mapping[str, Any], name: str) -> int:
+    value = snapshot.get(name, 0)
     if not is_counter(value):
         raise ValueError(f"'{name}' must be an integer from 0 to {MAX_COUNTER}.")
     return value

@@ -8,60 +8,39 @@ the control plane, as the Kubernetes backend is for its flavour.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import Any
 
-from mockserver.core import counters, messages
-from mockserver.core.clock import Clock
-from mockserver.core.errors import InvalidParameters, NotFound
-from mockserver.core.ids import IdGenerator
-from mockserver.core.release import Release
+from mockserver.core import counters
+from mockserver.core.errors import InvalidParameters
 from mockserver.notebookserver import model
 from mockserver.notebookserver.model import ServerRuntime
 from mockserver.notebookserver.releases import ADVANCED_ID, esri_runtimes
 from mockserver.runtimes import manifests
-from mockserver.runtimes.store import Store, Transaction
-
-if TYPE_CHECKING:  # a profile's runtimes and manifests; the Kubernetes defaults stay unread
-    from mockserver.runtimes.catalogue import Catalogue
+from mockserver.runtimes.owner import RuntimesOwner
+from mockserver.runtimes.store import Transaction
 
 
-class ServerRuntimesBackend:
-    def __init__(
-        self,
-        store: Store,
-        release: Release,
-        clock: Clock,
-        ids: IdGenerator,
-        catalogue: Catalogue | None = None,
-    ) -> None:
-        self.store = store
-        self.release = release
-        self.clock = clock
-        self.ids = ids
-        #: A deployment profile's Esri runtimes and manifests (mockserver/core/profile.py);
-        #: None: Esri's as the docs give them.
-        self.catalogue = catalogue
-        #: Rules other rooms add to unregister, run in its transaction before the runtime
-        #: goes: ``check(tx, runtime_id)`` raises to refuse (the workload: a runtime that
-        #: open notebooks use). This room never imports them.
-        self.unregister_checks: list[Callable[[Transaction, str], None]] = []
-        self._seed_or_migrate()
+class ServerRuntimesBackend(RuntimesOwner[ServerRuntime]):
+    """``catalogue``: a deployment profile's Esri runtimes and manifests
+    (mockserver/core/profile.py); None: Esri's as the docs give them."""
 
-    @property
-    def current_runtime_version(self) -> str:
-        return self.release.runtime_version
+    runtime_type = ServerRuntime
+
+    def shipped(self) -> list[dict[str, Any]]:
+        """Esri's runtimes as this deployment ships them: a profile's, else the docs'."""
+        captured = self.catalogue.runtimes if self.catalogue else None
+        # Captured runtimes keep the version they were captured at: a fact of that site.
+        if captured is not None:
+            return [copy.deepcopy(body) for body in captured]
+        return esri_runtimes(self.current_runtime_version)
+
+    def is_shipped(self, body: dict[str, Any]) -> bool:
+        """Esri's runtimes: on another release's state they take this release's runtime
+        version (an upgraded site ships its own) [inferred]."""
+        return body["esriProvidedRuntime"]
 
     # --- reads -----------------------------------------------------------------
-
-    def list(self) -> list[ServerRuntime]:
-        return [ServerRuntime.from_dict(body) for body in self.store.list_runtimes()]
-
-    def get(self, runtime_id: str) -> ServerRuntime:
-        body = self.store.get_runtime(runtime_id)
-        if body is None:
-            raise _not_found(runtime_id)
-        return ServerRuntime.from_dict(body)
 
     def offered_operations(self, runtime: ServerRuntime) -> frozenset[str]:
         return model.offered_operations(runtime, self.release.operations)
@@ -105,7 +84,7 @@ class ServerRuntimesBackend:
             if manifest is not None:
                 runtime.manifestFile = model.MANIFEST_FILE_NAME
             tx.set_meta("id_sequence", str(sequence))
-            runtime.revision = _next_revision(tx, self.clock)
+            runtime.revision = self._next_revision(tx)
             tx.insert_runtime(runtime.to_dict())
             tx.set_uploaded_manifest(runtime.id, manifest)
         return runtime
@@ -116,17 +95,19 @@ class ServerRuntimesBackend:
         """Apply ``params``, and the uploaded ``manifestFile`` when one came [client]."""
         manifest = manifests.uploaded(manifest_file) if manifest_file else None
         with self.store.transaction() as tx:
-            runtime = model.updated(_get(tx, runtime_id), params, release_name=self.release.name)
+            runtime = model.updated(
+                self._get(tx, runtime_id), params, release_name=self.release.name
+            )
             if manifest is not None:
                 runtime.manifestFile = model.MANIFEST_FILE_NAME
                 tx.set_uploaded_manifest(runtime_id, manifest)
-            runtime.revision = _next_revision(tx, self.clock)
+            runtime.revision = self._next_revision(tx)
             tx.replace_runtime(runtime.to_dict())
         return runtime
 
     def unregister(self, runtime_id: str) -> None:
         with self.store.transaction() as tx:
-            model.check_unregister(_get(tx, runtime_id))
+            model.check_unregister(self._get(tx, runtime_id))
             for check in self.unregister_checks:
                 check(tx, runtime_id)
             tx.delete_runtime(runtime_id)
@@ -149,23 +130,13 @@ class ServerRuntimesBackend:
 
     # --- state owner (reset, export, load: mockserver/core/owners.py) --------------------
 
-    def reset(self, tx: Transaction | None = None) -> None:
-        """Back to a fresh site: Esri's runtimes only, counters from the start."""
-        if tx is None:
-            with self.store.transaction() as own:
-                return self.reset(own)
-        tx.clear_runtimes()
-        self._seed(tx)
-        return None
-
     def export(self, tx: Transaction) -> dict[str, Any]:
         return {
             "runtimes": [
                 {"runtime": body} | ({} if manifest is None else {"manifest": manifest})
                 for body, _source, manifest in tx.runtimes_with_manifests()
             ],
-            "idSequence": int(tx.get_meta("id_sequence", "0")),
-            "lastRevision": int(tx.get_meta("last_revision", "0")),
+            **counters.exported(tx.counters()),
         }
 
     def load(self, tx: Transaction, snapshot: Mapping[str, Any]) -> None:
@@ -174,11 +145,10 @@ class ServerRuntimesBackend:
         Raises ``ValueError`` naming the first bad runtime or counter, before any write.
         """
         runtimes = _snapshot_runtimes(snapshot.get("runtimes"))
-        id_sequence = counters.from_snapshot(snapshot.get("idSequence", 0), "idSequence")
-        last_revision = counters.from_snapshot(snapshot.get("lastRevision", 0), "lastRevision")
+        id_sequence, last_revision = counters.of_snapshot(snapshot)
         problem = model.unreachable(
             [runtime for runtime, _ in runtimes],
-            esri_ids=[body["id"] for body in self._esri_bodies()],
+            esri_ids=[body["id"] for body in self.shipped()],
         )
         if problem is not None:
             raise ValueError(problem)
@@ -188,36 +158,6 @@ class ServerRuntimesBackend:
             id_sequence=id_sequence,
             last_revision=last_revision,
         )
-
-    # --- seeding ---------------------------------------------------------------
-
-    def _seed_or_migrate(self) -> None:
-        """Seed a new state; on another release's state, Esri's runtimes take this release's
-        runtime version (an upgraded site ships its own) [inferred]."""
-        with self.store.transaction() as tx:
-            if tx.get_meta("release") is None:
-                self._seed(tx)
-            elif tx.get_meta("release") != self.release.name:
-                for body, _source in tx.list_runtimes():
-                    if body["esriProvidedRuntime"]:
-                        body["version"] = self.current_runtime_version
-                        body["revision"] = _next_revision(tx, self.clock)
-                        tx.replace_runtime(body)
-                tx.set_meta("release", self.release.name)
-
-    def _esri_bodies(self) -> list[dict[str, Any]]:
-        """Esri's runtimes as this deployment ships them: a profile's, else the docs'."""
-        captured = self.catalogue.runtimes if self.catalogue else None
-        # Captured runtimes keep the version they were captured at: a fact of that site.
-        if captured is not None:
-            return [copy.deepcopy(body) for body in captured]
-        return esri_runtimes(self.current_runtime_version)
-
-    def _seed(self, tx: Transaction) -> None:
-        for body in self._esri_bodies():
-            body["revision"] = _next_revision(tx, self.clock)
-            tx.insert_runtime(ServerRuntime.from_dict(body).to_dict())
-        tx.set_meta("release", self.release.name)
 
 
 def _esri_manifest(advanced: bool) -> dict[str, Any]:
@@ -247,18 +187,3 @@ def _snapshot_runtimes(raw: Any) -> list[tuple[ServerRuntime, dict[str, Any] | N
         revisions.add(runtime.revision)
         runtimes.append((runtime, manifests.from_snapshot(item.get("manifest"), index)))
     return runtimes
-
-
-def _next_revision(tx: Transaction, clock: Clock) -> int:
-    return counters.checked(tx.next_revision(clock.now_ms()), "revision counter")
-
-
-def _get(tx: Transaction, runtime_id: str) -> ServerRuntime:
-    body = tx.get_runtime(runtime_id)
-    if body is None:
-        raise _not_found(runtime_id)
-    return ServerRuntime.from_dict(body)
-
-
-def _not_found(runtime_id: str) -> NotFound:
-    return NotFound(messages.RUNTIME_NOT_FOUND.format(id=runtime_id))

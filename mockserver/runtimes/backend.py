@@ -7,54 +7,41 @@ changes nothing and concurrent requests never interleave.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from mockserver.core import counters, messages
-from mockserver.core.clock import Clock
-from mockserver.core.errors import InvalidParameters, NotFound
-from mockserver.core.ids import IdGenerator
+from mockserver.core import counters
+from mockserver.core.errors import InvalidParameters
 from mockserver.runtimes import manifests, model
 from mockserver.runtimes.catalogue import Catalogue
 from mockserver.runtimes.model import Runtime
-from mockserver.runtimes.releases import RELEASES, Release
-from mockserver.runtimes.store import Store, Transaction, revision_after
+from mockserver.runtimes.owner import RuntimesOwner
+from mockserver.runtimes.releases import RELEASES
+from mockserver.runtimes.store import Transaction, revision_after
+
+#: The emulator's own system runtimes and manifests, where no deployment profile gives others.
+_OWN_CATALOGUE = Catalogue()
 
 
-class RuntimesBackend:
-    def __init__(
-        self,
-        store: Store,
-        release: Release,
-        clock: Clock,
-        ids: IdGenerator,
-        catalogue: Catalogue | None = None,
-    ) -> None:
-        self.store = store
-        self.release = release
-        self.clock = clock
-        self.ids = ids
-        self.catalogue = catalogue or Catalogue()
-        #: Rules other rooms add to unregister, run in its transaction before the runtime
-        #: goes: ``check(tx, runtime_id)`` raises to refuse (the workload: a runtime that
-        #: open notebooks use). The runtimes room never imports them.
-        self.unregister_checks: list[Callable[[Transaction, str], None]] = []
-        self._seed_or_migrate()
+class RuntimesBackend(RuntimesOwner[Runtime]):
+    runtime_type = Runtime
 
     @property
-    def current_runtime_version(self) -> str:
-        return self.release.runtime_version
+    def system(self) -> Catalogue:
+        """The system runtimes and their manifests: a deployment profile's, else the
+        emulator's own."""
+        return self.catalogue or _OWN_CATALOGUE
+
+    def shipped(self) -> list[dict[str, Any]]:
+        """The release's system runtimes."""
+        return self.system.seeded(self.current_runtime_version)
+
+    def is_shipped(self, body: dict[str, Any]) -> bool:
+        """The system runtimes; copied runtimes keep their version until upgraded
+        [doc: upgrade, 12.1]."""
+        return not body["copied"]
 
     # --- reads -----------------------------------------------------------------
-
-    def list(self) -> list[Runtime]:
-        return [Runtime.from_dict(body) for body in self.store.list_runtimes()]
-
-    def get(self, runtime_id: str) -> Runtime:
-        body = self.store.get_runtime(runtime_id)
-        if body is None:
-            raise _not_found(runtime_id)
-        return Runtime.from_dict(body)
 
     def offered_operations(self, runtime: Runtime) -> frozenset[str]:
         return model.offered_operations(
@@ -68,13 +55,13 @@ class RuntimesBackend:
         if uploaded is not None:
             return uploaded
         source_id = self.store.source_of(runtime_id) or runtime.id
-        return self.catalogue.manifest(source_id)
+        return self.system.manifest(source_id)
 
     # --- writes ----------------------------------------------------------------
 
     def copy(self, source_id: str, params: Mapping[str, str]) -> Runtime:
         with self.store.transaction() as tx:
-            source = _get(tx, source_id)
+            source = self._get(tx, source_id)
             # Both counters in one read and one write: a copy pays for each thing once.
             id_sequence, last_revision = tx.counters()
             sequence, new_id, property_id = self._free_ids(tx, id_sequence)
@@ -97,8 +84,8 @@ class RuntimesBackend:
         """
         manifest = manifests.uploaded(manifest_file) if manifest_file else None
         with self.store.transaction() as tx:
-            runtime = model.updated(_get(tx, runtime_id), params)
-            runtime.revision = _next_revision(tx, self.clock)
+            runtime = model.updated(self._get(tx, runtime_id), params)
+            runtime.revision = self._next_revision(tx)
             tx.replace_runtime(runtime.to_dict())
             if manifest is not None:
                 tx.set_uploaded_manifest(runtime_id, manifest)
@@ -107,7 +94,7 @@ class RuntimesBackend:
     def unregister(self, runtime_id: str) -> Runtime:
         """Remove the runtime; the one removed is returned, for the page that says so."""
         with self.store.transaction() as tx:
-            runtime = _get(tx, runtime_id)
+            runtime = self._get(tx, runtime_id)
             model.check_unregister(runtime)
             for check in self.unregister_checks:
                 check(tx, runtime_id)
@@ -116,8 +103,8 @@ class RuntimesBackend:
 
     def upgrade(self, runtime_id: str) -> Runtime:
         with self.store.transaction() as tx:
-            runtime = model.upgraded(_get(tx, runtime_id), self.current_runtime_version)
-            runtime.revision = _next_revision(tx, self.clock)
+            runtime = model.upgraded(self._get(tx, runtime_id), self.current_runtime_version)
+            runtime.revision = self._next_revision(tx)
             tx.replace_runtime(runtime.to_dict())
         return runtime
 
@@ -135,19 +122,6 @@ class RuntimesBackend:
 
     # --- state owner (reset, export, load: mockserver/core/owners.py) --------------------
 
-    def reset(self, tx: Transaction | None = None) -> None:
-        """Back to the release's seeded state: copies gone, system runtimes as shipped.
-
-        The revision counter starts again from the clock: a reset deployment is a
-        fresh one, and this is how one that reached ``MAX_COUNTER`` recovers.
-        """
-        if tx is None:
-            with self.store.transaction() as own:
-                return self.reset(own)
-        tx.clear_runtimes()
-        self._seed(tx)
-        return None
-
     def export(self, tx: Transaction) -> dict[str, Any]:
         """The runtimes (with the system runtime each copy came from, and the manifest
         ``update`` uploaded for it, if any) and both counters."""
@@ -157,8 +131,7 @@ class RuntimesBackend:
                 | ({} if manifest is None else {"manifest": manifest})
                 for body, source_id, manifest in tx.runtimes_with_manifests()
             ],
-            "idSequence": int(tx.get_meta("id_sequence", "0")),
-            "lastRevision": int(tx.get_meta("last_revision", "0")),
+            **counters.exported(tx.counters()),
         }
 
     def load(self, tx: Transaction, snapshot: Mapping[str, Any]) -> None:
@@ -167,12 +140,8 @@ class RuntimesBackend:
         Raises ``ValueError`` naming the first bad runtime or counter, before any write.
         """
         runtimes = _snapshot_runtimes(snapshot.get("runtimes"))
-        id_sequence = counters.from_snapshot(snapshot.get("idSequence", 0), "idSequence")
-        last_revision = counters.from_snapshot(snapshot.get("lastRevision", 0), "lastRevision")
-        system = [
-            Runtime.from_dict({**body, "revision": 0})
-            for body in self.catalogue.seeded(self.current_runtime_version)
-        ]
+        id_sequence, last_revision = counters.of_snapshot(snapshot)
+        system = [Runtime.from_dict({**body, "revision": 0}) for body in self.shipped()]
         problem = model.unreachable(
             [(runtime, source_id) for runtime, source_id, _ in runtimes],
             system=system,
@@ -205,30 +174,6 @@ class RuntimesBackend:
             versions += [runtime.version for runtime in system if runtime.version not in versions]
         return versions
 
-    # --- seeding ---------------------------------------------------------------
-
-    def _seed_or_migrate(self) -> None:
-        """Seed a new state; bring an older release's system runtimes to this release.
-
-        Copied runtimes keep their version until upgraded [doc: upgrade, 12.1].
-        """
-        with self.store.transaction() as tx:
-            if tx.get_meta("release") is None:
-                self._seed(tx)
-            elif tx.get_meta("release") != self.release.name:
-                for body, _source in tx.list_runtimes():
-                    if not body["copied"]:
-                        body["version"] = self.current_runtime_version
-                        body["revision"] = _next_revision(tx, self.clock)
-                        tx.replace_runtime(body)
-                tx.set_meta("release", self.release.name)
-
-    def _seed(self, tx: Transaction) -> None:
-        for body in self.catalogue.seeded(self.current_runtime_version):
-            body["revision"] = _next_revision(tx, self.clock)
-            tx.insert_runtime(Runtime.from_dict(body).to_dict())
-        tx.set_meta("release", self.release.name)
-
 
 def _snapshot_runtimes(raw: Any) -> list[tuple[Runtime, str | None, dict[str, Any] | None]]:
     if not isinstance(raw, list):
@@ -256,18 +201,3 @@ def _snapshot_runtimes(raw: Any) -> list[tuple[Runtime, str | None, dict[str, An
         revisions.add(runtime.revision)
         runtimes.append((runtime, source_id, manifests.from_snapshot(item.get("manifest"), index)))
     return runtimes
-
-
-def _next_revision(tx: Transaction, clock: Clock) -> int:
-    return counters.checked(tx.next_revision(clock.now_ms()), "revision counter")
-
-
-def _get(tx: Transaction, runtime_id: str) -> Runtime:
-    body = tx.get_runtime(runtime_id)
-    if body is None:
-        raise _not_found(runtime_id)
-    return Runtime.from_dict(body)
-
-
-def _not_found(runtime_id: str) -> NotFound:
-    return NotFound(messages.RUNTIME_NOT_FOUND.format(id=runtime_id))
