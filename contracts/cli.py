@@ -32,10 +32,9 @@ from contracts.report import rows_only_writes_show
 from contracts.safety import KIT_NAMESPACE
 from contracts.target import DEFAULT_REMOTE_BUDGET, DEFAULT_REMOTE_PAUSE, Target
 from contracts.transport import DEFAULT_DEADLINE_SECONDS, DEFAULT_MAX_ANSWER_BYTES
+from mockserver.cli import KIT_INSTALL
 
-KIT_EXTRA_MISSING = (
-    "nbmock verify needs the contract kit's tools: pip install 'arcgis-notebook-mock[kit]'"
-)
+KIT_EXTRA_MISSING = f"nbmock verify needs the contract kit's tools; {KIT_INSTALL}"
 
 
 def register(commands: Any) -> dict[str, Callable[[argparse.Namespace], int]]:

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import astuple, replace
 from importlib.metadata import entry_points
+from importlib.util import find_spec
 from pathlib import Path
 
 from mockserver.auth.lockout import PORTAL_LOCKOUT
@@ -147,6 +148,7 @@ def _run_serve(args: argparse.Namespace) -> int:
     from mockserver.serving.server import generated_certificate, is_loopback, serve
 
     profile = _profile(args)
+    _database_driver(args)
     certfile, keyfile = _certificate(args)
     allowed_hosts, trusted_proxies = _hosts(args)
     generated = args.tls and not certfile
@@ -219,6 +221,20 @@ def _run_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _database_driver(args: argparse.Namespace) -> None:
+    """A PostgreSQL ``--state`` needs psycopg, which only the ``[postgres]`` extra brings:
+    without it, say so before anything starts rather than fail in a traceback."""
+    from mockserver.runtimes.stores import is_database_url, redacted_url
+
+    if not is_database_url(args.state) or find_spec("psycopg") is not None:
+        return
+    raise SystemExit(
+        f"nbmock serve: --state {redacted_url(args.state)} keeps the state in PostgreSQL, "
+        "which needs psycopg: install the package again with its [postgres] extra as you "
+        "installed it, e.g. from a clone: pip install './[postgres]'"
+    )
+
+
 def _hosts(args: argparse.Namespace) -> tuple[frozenset[str], frozenset[str]]:
     """The Host names to answer and the proxies to trust, checked before anything starts."""
     from mockserver.serving.hosts import allowed_hosts_for, proxy_networks
@@ -263,9 +279,15 @@ def main(argv: list[str] | None = None) -> int:
     runners: dict[str, Callable[[argparse.Namespace], int]] = {"serve": _run_serve}
     for entry_point in entry_points(group=COMMANDS_GROUP):
         runners.update(entry_point.load()(commands))
-    if "verify" not in runners:
+    if "verify" in runners:
+        args = parser.parse_args(argv)
+    else:
         _kit_missing(commands)
-    args = parser.parse_args(argv)
+        # argparse gives a REMAINDER no leading option (`verify --target URL`): read past
+        # them, so the kit's commands say what is missing, not "unrecognized arguments".
+        args, _options = parser.parse_known_args(argv)
+        if args.command in runners:
+            args = parser.parse_args(argv)
     return runners.get(args.command, _needs_kit)(args)
 
 
@@ -276,11 +298,17 @@ def _kit_missing(commands) -> None:
         command.add_argument("rest", nargs=argparse.REMAINDER)
 
 
+#: How to get the kit. The package is on no index, so its name alone finds nothing: the
+#: README's install lines (from a clone, or a wheel built from one) are the ones that work.
+KIT_INSTALL = (
+    "install the package again with its [kit] extra as you installed it, e.g. from a clone: "
+    "pip install './[kit]' (it is on no package index; see the README's Installing the package)"
+)
+
+
 def _needs_kit(args: argparse.Namespace) -> int:
     print(
-        f"nbmock {args.command}: the contract kit is not installed; "
-        "install it with: pip install 'arcgis-notebook-mock[kit]'",
-        file=sys.stderr,
+        f"nbmock {args.command}: the contract kit is not installed; {KIT_INSTALL}", file=sys.stderr
     )
     return 2
 

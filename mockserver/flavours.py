@@ -9,6 +9,7 @@ from __future__ import annotations
 from mockserver.auth import portal as kubernetes_portal
 from mockserver.core.flavour import Flavour, WorkloadProfile
 from mockserver.notebookserver import portal as notebook_server_portal
+from mockserver.notebookserver import reference as notebook_server_reference
 from mockserver.notebookserver import releases as notebook_server_releases
 from mockserver.notebookserver.backend import ServerRuntimesBackend
 from mockserver.notebookserver.routes import admin as notebook_server_admin
@@ -50,6 +51,7 @@ NOTEBOOK_SERVER = Flavour(
         defaults=workload_model.server_properties,
         standard_runtime_id=notebook_server_releases.STANDARD_ID,
     ),
+    api_reference=notebook_server_reference.API_REFERENCE,
 )
 
 FLAVOURS: dict[str, Flavour] = {flavour.name: flavour for flavour in (KUBERNETES, NOTEBOOK_SERVER)}

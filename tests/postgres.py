@@ -60,7 +60,7 @@ def unavailable() -> str | None:
     try:
         import psycopg  # noqa: F401
     except ImportError:
-        return "psycopg is not installed (pip install 'arcgis-notebook-mock[postgres]')"
+        return "psycopg is not installed (from the clone: pip install './[postgres]')"
     return None
 
 

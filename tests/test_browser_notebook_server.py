@@ -83,6 +83,10 @@ def test_sign_in_and_walk_to_the_runtimes(page: Page, server: NbmockProcess):
     assert page.locator("table.listing tr").count() == 3  # heading + Esri's two runtimes
     assert page.locator("a:text-is('register')").count() == 1
     assert page.locator("a:text-is('restore')").count() == 1
+    # Esri's page for the standalone server's runtimes, not the Kubernetes one.
+    assert page.get_attribute("header a:text-is('API Reference')", "href") == (
+        "https://developers.arcgis.com/rest/enterprise-administration/notebook/notebook-runtimes"
+    )
 
 
 def test_register_update_and_unregister_through_their_forms(page: Page, server: NbmockProcess):
@@ -94,25 +98,29 @@ def test_register_update_and_unregister_through_their_forms(page: Page, server: 
     page.fill("#register-imageId", IMAGE)
     page.select_option("#register-requiresAdvancedPrivileges", "true")
     page.click("button:text-is('Register')")
-    assert "notebookRuntime" in page.inner_text("main")
-    page.click("a:text-is('new runtime')")
+    # Post/redirect/get: the browser lands on the runtime it registered, and reloading
+    # that page registers nothing more.
+    for _ in range(2):
+        assert page.inner_text("p.notice") == "Runtime 'Registered in a browser' registered."
+        assert page.locator("h1").inner_text().startswith("Notebook Runtime")
+        page.reload()
     runtime_id = path_of(page).rsplit("/", 1)[-1]
     assert property_of(page, "name") == "Registered in a browser"
+    assert len(requests.get(f"{server.origin}/__mock__/state", timeout=10).json()["runtimes"]) == 3
     assert property_of(page, "maxSwapMemory") == "8"  # left empty: double maxMemory
 
     page.click("a:text-is('update')")
     assert page.input_value("#update-imageId") == IMAGE
     page.fill("#update-maxCpu", "3")
     page.click("button:text-is('Update')")
-    assert "success" in page.inner_text("table.properties")
-    page.click("main a:text-is('runtime')")
+    assert page.inner_text("p.notice") == "Runtime 'Registered in a browser' updated."
     assert property_of(page, "maxCpu") == "3"
 
     page.click("a:text-is('unregister')")
     assert "removed for good" in page.inner_text("main")
     page.click("button:text-is('Unregister')")
-    assert "success" in page.inner_text("table.properties")
-    page.click("main a:text-is('runtimes')")
+    assert page.inner_text("p.notice") == "Runtime 'Registered in a browser' unregistered."
+    assert path_of(page).endswith("/admin/notebooks/runtimes")
     assert page.locator(f"table.listing a:text-is('{runtime_id}')").count() == 0
 
 
@@ -159,8 +167,8 @@ def test_restore_asks_first_then_removes_registered_runtimes(page: Page, server:
     page.click("a:text-is('restore')")
     assert "removed for good" in page.inner_text("main")
     page.click("button:text-is('Restore')")
-    assert "success" in page.inner_text("table.properties")
-    page.click("main a:text-is('runtimes')")
+    assert page.inner_text("p.notice").startswith("Esri's runtimes restored")
+    assert path_of(page).endswith("/admin/notebooks/runtimes")
     assert page.locator("table.listing a").count() == 2
 
 

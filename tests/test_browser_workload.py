@@ -166,3 +166,28 @@ def test_a_refused_execution_keeps_what_was_typed_and_says_why_beside_the_field(
     assert page.locator("p.notice").count() == 0
     executions = requests.get(f"{server.origin}/__mock__/workload/executions", timeout=10).json()
     assert executions["executions"] == []
+
+
+def test_every_link_in_an_executions_breadcrumbs_leads_to_a_page(page: Page, server: NbmockProcess):
+    """Kubernetes' job lives at admin/jobs/<id>, where no admin/jobs stands: its crumb is a
+    label, and each crumb that is a link opens a page, not "Could not find resource"."""
+    item = requests.post(
+        f"{server.origin}/__mock__/workload/items",
+        json={"items": [{"owner": "admin", "title": "Nightly"}]},
+        timeout=10,
+    ).json()["items"][0]["id"]
+    page.goto(f"{server.base}/admin/notebooks/executeNotebook")
+    sign_in(page)
+    page.fill("#executeNotebook-itemId", item)
+    page.click("button:text-is('Execute')")
+    job_page = page.url
+    labels = page.locator(".crumbs a, .crumbs span:not(:text-is('>'))").all_inner_texts()
+    links = page.locator(".crumbs a").all_inner_texts()
+    if server.flavour == "kubernetes":
+        assert labels[:2] == ["Home", "jobs"] and links == ["Home"]
+    else:
+        assert labels[:3] == ["Home", "system", "jobs"] and links == ["Home", "system", "jobs"]
+    for label in links:
+        page.click(f".crumbs a:text-is('{label}')")
+        assert not page.inner_text("h1").startswith("Error"), (label, page.url)
+        page.goto(job_page)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import requests
@@ -10,7 +11,7 @@ import requests
 from mockserver import create_app
 from mockserver.control import context as control_context
 from mockserver.testing import InProcessEmulator
-from tests.conftest import SEED_COPY, STANDARD_ID
+from tests.conftest import REPO, SEED_COPY, STANDARD_ID
 
 
 def copy(mock: InProcessEmulator, token: str, **changes: str) -> requests.Response:
@@ -468,3 +469,38 @@ def test_a_fault_rule_with_a_lone_surrogate_is_refused_and_answers_keep_working(
     assert response.status_code == 400
     assert "not valid Unicode" in response.json()["messages"][0]
     assert arcgis_mock.control("GET", "faults") == {"faults": []}
+
+
+def _verbs_of_the_readmes_table() -> set[str]:
+    """The control plane's verbs as the README's table names them (`GET health`, …)."""
+    section = (REPO / "README.md").read_text().split("## Control plane: `/__mock__/`", 1)[1]
+    table = section.split("\n\n| endpoint | does |", 1)[1].split("\n\n", 1)[0]
+    return {
+        name.split("/")[0] if not name.startswith("workload/") else name
+        for cell in re.findall(r"^\| (.*?) \|", table, re.MULTILINE)
+        for name in re.findall(r"`(?:GET|POST|DELETE) ([a-z/]+)", cell)
+    }
+
+
+def test_the_control_planes_root_says_what_is_under_it():
+    """`nbmock serve` prints /__mock__/ as the control plane: asked for, it names every verb
+    of the README's table (it answered only that "the README lists /__mock__/")."""
+    api = create_app().test_client()
+    answer = api.get("/__mock__/")
+    assert answer.status_code == 404
+    (message,) = answer.get_json()["messages"]
+    listed = set(message.split(" there are ", 1)[1].rstrip(".").split(", "))
+    assert _verbs_of_the_readmes_table() <= listed, message
+
+
+def test_a_sandboxs_unknown_control_path_names_its_own_plane():
+    api = create_app(max_sandboxes=1).test_client()
+    sandbox = api.post("/__mock__/sandboxes", json={}).get_json()["id"]
+    (message,) = api.get(f"/__mock__/sandboxes/{sandbox}/nope").get_json()["messages"]
+    assert f"under /__mock__/sandboxes/{sandbox}/ there are clock," in message, message
+
+
+def test_the_served_control_planes_root_says_what_is_under_it(served):
+    answer = requests.get(f"{served.origin}/__mock__/", timeout=10)
+    assert answer.status_code == 404
+    assert "under /__mock__/ there are clock, faults, health," in answer.json()["messages"][0]

@@ -3,10 +3,12 @@ operation pages, and that API clients see none of it (issue 14)."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from werkzeug.exceptions import NotFound
 
 from mockserver import create_app
 from mockserver.auth.users import User, UserDirectory
@@ -457,3 +459,195 @@ def test_an_unreadable_sign_in_body_gets_the_form_again_saying_why(api, kind, f)
     assert 'name="username"' in page and 'name="password"' in page
     assert re.search(r"multipart|UTF-8|boundary", page), page
     assert 'value="/arcgis/admin/notebooks"' in page
+
+
+# --- every crumb leads somewhere ------------------------------------------------------
+
+#: GET routes no page of the crawl below reaches, each with why it needs no crumb check.
+NOT_CRAWLED = {
+    "/arcgis/admin/login": "the sign-in page, which has no crumbs",
+    "/arcgis/admin/logout": "signs out and redirects",
+    "/arcgis/sharing/rest/oauth2/authorize": "the OAuth sign-in page, which has no crumbs",
+    "/arcgis/home": "redirects to the admin directory",
+    "/arcgis/": "redirects to the admin directory",
+}
+
+
+def _crawl_from(client, starts: list[str], token: str) -> dict[str, str]:
+    """Every directory page reachable from ``starts`` by its links: path -> page."""
+    pages: dict[str, str] = {}
+    queue = list(starts)
+    while queue:
+        path = queue.pop(0)
+        if path in pages or "/logout" in path or "/login" in path:
+            continue
+        answer = client.get(path, query_string={"f": "html", "token": token})
+        assert answer.status_code == 200, (path, answer.status_code)
+        pages[path] = answer.get_data(as_text=True)
+        for href in re.findall(r'href="(/arcgis/[^"?]*)\?f=html', pages[path]):
+            queue.append(href)
+    return pages
+
+
+@pytest.mark.parametrize("flavour", ["kubernetes", "notebook-server"])
+def test_every_breadcrumb_leads_to_a_page_not_a_404(flavour):
+    """A crumb is a link only where a resource stands: the job page's "jobs" and the
+    item page's "content" and "items" led to "Could not find resource" pages."""
+    app = create_app(flavour=flavour)
+    api = Api(app)
+    token = api.token()
+    item = api.client.post(
+        "/__mock__/workload/items", json={"items": [{"owner": "admin", "title": "Report"}]}
+    ).get_json()["items"][0]["id"]
+    seeded = api.client.post(
+        "/__mock__/workload/notebooks", json={"notebooks": [{"username": "alice"}]}
+    )
+    assert seeded.status_code == 200, seeded.get_data(as_text=True)
+    job = api.post("notebooks/executeNotebook", token, itemId=item)["jobUrl"]
+    starts = [
+        "/arcgis/admin",
+        "/arcgis/sharing/rest",
+        urlsplit(job).path,
+        f"/arcgis/sharing/rest/content/items/{item}",
+        "/arcgis/sharing/rest/community/self",
+        "/arcgis/sharing/rest/community/users/admin",
+        "/arcgis/sharing/rest/portals/self",
+        "/arcgis/sharing/rest/portals/self/servers",
+        "/arcgis/sharing/rest/info",
+        "/arcgis/sharing/rest/generateToken",
+    ]
+    if flavour == "notebook-server":
+        registered = api.post(
+            "notebooks/runtimes/register",
+            token,
+            name="Mine",
+            imageId="sha256:" + "ab" * 32,
+            requiresAdvancedPrivileges="false",
+            maxCPU=1,
+            maxMemory=2,
+            maxMemoryUnit="g",
+        )["notebookRuntime"]["id"]
+        (notebook,) = seeded.get_json()["notebooks"]
+        starts += [
+            "/arcgis/admin/generateToken",
+            f"/arcgis/admin/notebooks/runtimes/{registered}",
+            # The container's notebook listing links the admin's notebook pages, not these.
+            f"/arcgis/admin/system/containers/{notebook['hostId']}/notebooks/{notebook['id']}",
+        ]
+    else:
+        starts.append(f"/arcgis/admin/notebooks/runtimes/{_copy_of_standard(api, token)}")
+    pages = _crawl_from(api.client, starts, token)
+
+    adapter = app.url_map.bind("")
+    reached = set()
+    for path in pages:
+        # A link to no route is named by the crumb check below.
+        with contextlib.suppress(NotFound):
+            reached.add(adapter.match(path, return_rule=True)[0].rule)
+    served = {
+        rule.rule
+        for rule in app.url_map.iter_rules()
+        if "GET" in rule.methods and rule.rule.startswith("/arcgis/")
+    }
+    assert served - reached - set(NOT_CRAWLED) <= {
+        # Offered only to a runtime older than the current version (tested above).
+        "/arcgis/admin/notebooks/runtimes/<runtime_id>/upgrade",
+    }
+    broken = []
+    for path, page in pages.items():
+        crumbs = re.search(r'<p class="crumbs">(.*?)</p>', page, re.DOTALL)
+        for href, label in re.findall(r'<a href="([^"]+)">([^<]+)</a>', crumbs.group(1)):
+            answer = api.client.get(href.replace("&amp;", "&"))
+            heading = re.search(r"<h1>(.*?)</h1>", answer.get_data(as_text=True))
+            if answer.status_code != 200 or heading.group(1).startswith("Error"):
+                broken.append((path, label, answer.status_code, heading.group(1)))
+    assert broken == []
+
+
+def test_the_standalone_servers_pages_link_its_own_reference_never_kubernetes():
+    """Its runtimes and notebooks linked Esri's Kubernetes pages (`…/enterprise/…`), and its
+    register, restore, system and container pages linked none: every page of the standalone
+    directory whose Esri page is known links that page (`…/notebook/…`)."""
+    app = create_app(flavour="notebook-server")
+    api = Api(app)
+    token = api.token()
+    seeded = api.client.post(
+        "/__mock__/workload/notebooks", json={"notebooks": [{"username": "admin"}]}
+    ).get_json()["notebooks"][0]
+    starts = [
+        "/arcgis/admin",
+        "/arcgis/admin/generateToken",
+        f"/arcgis/admin/system/containers/{seeded['hostId']}/notebooks/{seeded['id']}",
+    ]
+    pages = _crawl_from(api.client, starts, token)
+    standalone = "https://developers.arcgis.com/rest/enterprise-administration/notebook/"
+    without = []
+    for path, page in pages.items():
+        if not path.startswith("/arcgis/admin"):
+            continue  # the Portal's pages link the Portal's reference
+        reference = re.search(r'<a href="([^"]+)"[^>]*>API Reference</a>', page)
+        if reference is None:
+            without.append(path.rsplit("/", 1)[-1])
+            continue
+        assert reference.group(1).startswith(standalone), (path, reference.group(1))
+    # Esri publishes no page known to us for a container's statistics.
+    assert without == ["statistics"], without
+
+
+IMAGE = "sha256:" + "ab" * 32
+NS_RUNTIMES = "/arcgis/admin/notebooks/runtimes"
+
+#: Every runtime write of the standalone directory's forms (N23): what it sends, where the
+#: browser lands ("" for the runtime the write made or named) and what it is told there.
+STANDALONE_WRITES = {
+    "register": lambda rid: (
+        f"{NS_RUNTIMES}/register",
+        {"name": "Registered", "imageId": IMAGE, "requiresAdvancedPrivileges": "false",
+         "maxCPU": "1", "maxMemory": "2", "maxMemoryUnit": "g"},
+        "",
+        "Runtime 'Registered' registered.",
+    ),
+    "update": lambda rid: (
+        f"{NS_RUNTIMES}/{rid}/update",
+        {"name": "Mine", "imageId": IMAGE, "requiresAdvancedPrivileges": "false",
+         "maxCpu": "3", "maxMemory": "4", "maxMemoryUnit": "g"},
+        f"{NS_RUNTIMES}/{rid}",
+        "Runtime 'Mine' updated.",
+    ),
+    "unregister": lambda rid: (
+        f"{NS_RUNTIMES}/{rid}/unregister", {}, NS_RUNTIMES, "Runtime 'Mine' unregistered."
+    ),
+    "restore": lambda rid: (
+        f"{NS_RUNTIMES}/restore",
+        {},
+        NS_RUNTIMES,
+        "Esri's runtimes restored; registered runtimes removed.",
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("write", sorted(STANDALONE_WRITES))
+def test_a_reloaded_standalone_form_result_repeats_nothing(write):
+    """The standalone server's register answered its form with the raw answer at the POST's
+    URL, so reloading it registered a second runtime: every write now sends the browser on."""
+    api = Api(create_app(flavour="notebook-server"))
+    token = api.token()
+    mine = api.post(
+        "notebooks/runtimes/register", token, name="Mine", imageId=IMAGE,
+        requiresAdvancedPrivileges="false", maxCPU=1, maxMemory=2, maxMemoryUnit="g",
+    )["notebookRuntime"]["id"]  # fmt: skip
+    url, form, landing, notice = STANDALONE_WRITES[write](mine)
+    before = api.runtimes(token)
+    answer = api.client.post(url, data={**form, "f": "html", "token": token})
+    assert answer.status_code == 303, answer.get_data(as_text=True)[:300]
+    after = api.runtimes(token)
+    if not landing:
+        (made,) = [r for r in after if r["id"] not in {b["id"] for b in before}]
+        landing = f"{NS_RUNTIMES}/{made['id']}"
+    assert urlsplit(answer.headers["Location"]).path == landing
+    for _ in range(2):  # the result, then the same result reloaded
+        page = page_of(api.client.get(answer.headers["Location"]))
+        assert page.notices == [notice]
+        assert api.runtimes(token) == after
+    json_answer = api.client.post(url, data={**form, "f": "json", "token": token})
+    assert json_answer.status_code == 200 and "Location" not in json_answer.headers

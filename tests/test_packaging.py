@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+import mockserver.cli
 from contracts.cli import KIT_EXTRA_MISSING
 from tests.conftest import REPO
 from tests.nbmock_process import NbmockProcess
@@ -66,6 +67,34 @@ def run_readme_lines(lines: list[str], *, venv_bin: Path, cwd: Path):
     path = f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}"
     script = "set -euo pipefail\n" + "\n".join(lines) + "\n"
     return run("bash", "-c", script, cwd=cwd, env=clean_environment(PATH=path))
+
+
+@pytest.mark.parametrize("kit", ["absent", "without its tools"])
+def test_a_missing_kit_is_named_with_the_readmes_install_line(kit, monkeypatch, capsys):
+    """The package is on no index, so ``pip install 'arcgis-notebook-mock[kit]'`` finds
+    nothing: what ``nbmock verify`` says to run must be the README's install line."""
+    (from_a_clone,) = readme_install_lines(builds_a_wheel=False)
+    if kit == "absent":
+        monkeypatch.setattr(mockserver.cli, "entry_points", lambda group: [])
+    else:
+        monkeypatch.setitem(sys.modules, "schemathesis", None)
+    assert mockserver.cli.main(["verify", "--target", "http://127.0.0.1:9/arcgis"]) == 2
+    said = capsys.readouterr().err
+    assert from_a_clone in said, said
+    assert "pip install 'arcgis-notebook-mock" not in said
+
+
+def test_a_database_state_without_the_postgres_extra_says_so_before_starting(monkeypatch, capsys):
+    """Without psycopg, ``--state postgresql://`` printed the banner and then died in a
+    ModuleNotFoundError traceback; it now names the extra, and never the password."""
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # as if never installed
+    url = "postgresql://nbmock:hunter2@127.0.0.1:1/nbmock"
+    with pytest.raises(SystemExit) as stopped:
+        mockserver.cli.main(["serve", "--port", "1", "--state", url])
+    said = str(stopped.value.code)
+    assert "[postgres]" in said and "pip install './[postgres]'" in said, said
+    assert "hunter2" not in said and "Traceback" not in said
+    assert capsys.readouterr().out == ""  # nothing claims to be serving
 
 
 @pytest.fixture(scope="module")

@@ -218,3 +218,27 @@ def _assert_schemathesis_read_every_link_as_json(printed: str) -> None:
     for case in cases:
         answers = _json_answers(case)
         assert answers and answers[-1].get("status") == "error", case[:4000]
+
+
+def test_the_readmes_serve_table_names_every_option_of_nbmock_serve():
+    """The `nbmock serve` table is where a newcomer looks for an option: one it lacks
+    (--profile, --max-sandboxes and --lockout-attempts did) is found only in --help."""
+    import argparse
+
+    from mockserver.cli import _serve_parser
+
+    commands = argparse.ArgumentParser().add_subparsers()
+    _serve_parser(commands)
+    (serve,) = commands.choices.values()
+    options = {
+        option
+        for action in serve._actions
+        for option in action.option_strings
+        if option.startswith("--") and option != "--help"
+    }
+    readme = (REPO / "README.md").read_text()
+    table = readme.split("## `nbmock serve`", 1)[1].split("\n\n", 2)[1]
+    first_cells = re.findall(r"^\| (.*?) \|", table, re.MULTILINE)[1:]  # past the heading
+    named = {option for cell in first_cells for option in re.findall(r"--[a-z-]+", cell)}
+    assert options - named == set(), "README.md's `nbmock serve` table lacks these"
+    assert named - options == set(), "README.md's `nbmock serve` table names no such option"

@@ -7,7 +7,7 @@ included: a script driving the emulator reads JSON, never an HTML page.
 
 from __future__ import annotations
 
-from flask import Request, Response, jsonify
+from flask import Request, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from mockserver.core import messages
@@ -50,7 +50,13 @@ def http_error(error: HTTPException, path: str, method: str) -> Response:
     status = error.code or 500
     shown = redact(path)[:120]
     if status == 404:
-        message = f"No control-plane resource {shown!r}; the README lists /__mock__/."
+        # `nbmock serve` prints /__mock__/ as where the control plane is: an unknown path
+        # (that one included) says what is there, as the README's table does.
+        root = redact(_root_as_sent(path))[:80]
+        message = (
+            f"No control-plane resource {shown!r}; under {root}/ there are "
+            f"{', '.join(_resources())}."
+        )
     elif status == 405:
         message = f"{method[:16]} is not allowed on {shown!r}."
     elif status >= 500:
@@ -68,3 +74,22 @@ def http_error(error: HTTPException, path: str, method: str) -> Response:
 def internal_error() -> Response:
     """A bug under ``/__mock__/``: HTTP 500 so tests notice, in JSON so scripts can read it."""
     return answer(ControlError(messages.INTERNAL_ERROR, status=500))
+
+
+def _resources() -> list[str]:
+    """This app's control-plane verbs with no variable part (``clock``, ``workload/jobs``)."""
+    names = {
+        rule.rule.removeprefix(ROOT + "/")
+        for rule in current_app.url_map.iter_rules()
+        if rule.rule.startswith(ROOT + "/") and "<" not in rule.rule
+    }
+    return sorted(names)
+
+
+def _root_as_sent(path: str) -> str:
+    """Where this app's control plane is, as the client reaches it: a sandbox's app sees
+    ``/__mock__/…`` for what was sent as ``/__mock__/sandboxes/<id>/…``."""
+    rest = request.path.removeprefix(ROOT)
+    if owns(request.path) and rest and path.endswith(rest):
+        return path[: len(path) - len(rest)]
+    return ROOT

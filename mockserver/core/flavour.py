@@ -12,7 +12,7 @@ asks which flavour it is.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Blueprint
@@ -53,6 +53,9 @@ class Flavour:
     notebook_server: Callable[[str], dict[str, Any]]
     #: Its notebooks at work: open notebooks, their hosts, jobs (``mockserver/workload``).
     workload: WorkloadProfile
+    #: Esri's reference page for each of its pages, by declared operation name: the HTML
+    #: directory's "API Reference" link, over the shared (Kubernetes and Portal) ones.
+    api_reference: Mapping[str, str] = field(default_factory=dict)
 
     def release(self, name: str | None) -> Release:
         """The release ``name`` of this flavour (None: its default), or ``ValueError``."""

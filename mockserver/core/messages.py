@@ -71,6 +71,9 @@ DONE = {
     "updated": "Runtime '{name}' updated.",
     "upgraded": "Runtime '{name}' upgraded.",
     "unregistered": "Runtime '{name}' unregistered.",
+    # The standalone server's writes (N23) [inferred].
+    "registered": "Runtime '{name}' registered.",
+    "restored": "Esri's runtimes restored; registered runtimes removed.",
     # Notebooks at work (docs/FIDELITY.md J31): the directory's own words [inferred].
     "closed": "Notebook '{name}' closed.",
     "deploymentTerminated": "Deployment '{name}' terminated; its notebooks are closed.",

@@ -24,6 +24,7 @@ from mockserver.runtimes import pages
 from mockserver.runtimes.manifests import UPLOAD_NAME as UPLOADED_MANIFEST
 from mockserver.runtimes.pages import RUNTIME
 from mockserver.web import wire
+from mockserver.web.directory import Done
 from mockserver.web.forms import NUMBER, PASSWORD, SELECT, Field
 from mockserver.web.pipeline import OPERATION, RESOURCE, Page, declared, operation
 
@@ -184,10 +185,11 @@ def _collection_page(name: str, submit: str, *, confirm: str = "") -> Callable[[
 )
 def register():
     runtime = _backend().register(wire.params(), wire.uploaded_file(UPLOADED_MANIFEST))
-    # [doc: register-runtime] the new runtime under "notebookRuntime".
+    # [doc: register-runtime] the new runtime under "notebookRuntime". A browser is sent on to
+    # its page (post/redirect/get, H11 via N23): reloading the result registers nothing more.
     return Page(
         {"notebookRuntime": runtime.listed()},
-        links=lambda: {"new runtime": url_for("admin.get_runtime", runtime_id=runtime.id)},
+        then=lambda: _done(runtime.id, "registered", runtime.name),
     )
 
 
@@ -207,7 +209,9 @@ def register():
 )
 def restore():
     _backend().restore()
-    return Page({"status": "success"}, links=lambda: {"runtimes": url_for("admin.list_runtimes")})
+    return Page(
+        {"status": "success"}, then=lambda: Done(url_for("admin.list_runtimes"), "restored", "")
+    )
 
 
 @operation(
@@ -258,11 +262,8 @@ def get_runtime(runtime_id: str):
     page=pages.operation_page("update", "Update", forms.update_defaults),
 )
 def update(runtime_id: str):
-    _backend().update(runtime_id, wire.params(), wire.uploaded_file(UPLOADED_MANIFEST))
-    return Page(
-        {"status": "success"},
-        links=lambda: {"runtime": url_for("admin.get_runtime", runtime_id=runtime_id)},
-    )
+    runtime = _backend().update(runtime_id, wire.params(), wire.uploaded_file(UPLOADED_MANIFEST))
+    return Page({"status": "success"}, then=lambda: _done(runtime_id, "updated", runtime.name))
 
 
 @operation(
@@ -282,8 +283,17 @@ def update(runtime_id: str):
     ),
 )
 def unregister(runtime_id: str):
+    name = _backend().get(runtime_id).name  # for the list's notice: it is gone after this
     _backend().unregister(runtime_id)
-    return Page({"status": "success"}, links=lambda: {"runtimes": url_for("admin.list_runtimes")})
+    return Page(
+        {"status": "success"},
+        then=lambda: Done(url_for("admin.list_runtimes"), "unregistered", name),
+    )
+
+
+def _done(runtime_id: str, what: str, name: str) -> Done:
+    """A write's browser result: the runtime's own page, saying what was done."""
+    return Done(url_for("admin.get_runtime", runtime_id=runtime_id), what, name)
 
 
 @operation(

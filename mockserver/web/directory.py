@@ -297,10 +297,16 @@ def _chrome(name: str | None, token: str, *, json_view: bool) -> dict[str, Any]:
         "crumbs": breadcrumbs(redact(request.path), token)
         if request.url_rule
         else [("Home", link(_root(), token=token))],
-        "reference": API_REFERENCE.get(name or ""),
+        "reference": _reference(name),
         "json_href": link(redact(request.path), f="pjson", token=token) if json_view else None,
         "sign_out": url_for("admin_login.logout"),
     }
+
+
+def _reference(name: str | None) -> str | None:
+    """Esri's page for the operation ``name``: the flavour's own, else the shared one."""
+    own = deployment.current().flavour.api_reference
+    return own.get(name or "") or API_REFERENCE.get(name or "")
 
 
 # --- links, tokens and the way back ------------------------------------------------
@@ -383,9 +389,25 @@ def breadcrumbs(path: str, token: str) -> list[tuple[str, str | None]]:
     parts = [part for part in path[len(root) :].split("/") if part]
     crumbs: list[tuple[str, str | None]] = [("Home", link(root, token=token))]
     for depth, part in enumerate(parts, start=1):
-        crumbs.append((part, link(root + "/" + "/".join(parts[:depth]), token=token)))
+        above = root + "/" + "/".join(parts[:depth])
+        crumbs.append((part, link(above, token=token) if _is_a_page(above) else None))
     crumbs[-1] = (crumbs[-1][0], None)
     return crumbs
+
+
+def _is_a_page(path: str) -> bool:
+    """Whether a route of this deployment answers a GET at ``path``.
+
+    Not every segment of a path is a resource: ``admin/jobs/<id>`` has no
+    ``admin/jobs``, ``sharing/rest/content/items/<id>`` no ``content``. A crumb
+    there would lead to a 404 page, so it is shown as a label, not a link. A
+    catch-all rule (``<path:…>``) answers anything, and so proves nothing.
+    """
+    try:
+        rule, _ = current_app.url_map.bind("").match(path, method="GET", return_rule=True)
+    except HTTPException:
+        return False
+    return "<path:" not in rule.rule
 
 
 def _root() -> str:
