@@ -76,6 +76,7 @@ def _assemble(
         secret = tx.setdefault_meta("token_secret", lambda: secrets.token_hex(32))
 
     app = Flask(__name__, template_folder="web/templates")
+    app.jinja_env.globals["product"] = the_flavour.directory_title
     app.request_class = wire.ArcGISRequest
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body
     app.json.sort_keys = False

@@ -24,6 +24,7 @@ from mockserver.workload import notebook_server as notebook_server_workload
 KUBERNETES = Flavour(
     name="kubernetes",
     title="ArcGIS Enterprise on Kubernetes",
+    directory_title="ArcGIS Enterprise Administrator Directory",
     releases=kubernetes_releases.RELEASES,
     default_release=kubernetes_releases.DEFAULT_RELEASE,
     admin=kubernetes_admin,
@@ -40,6 +41,9 @@ KUBERNETES = Flavour(
 NOTEBOOK_SERVER = Flavour(
     name="notebook-server",
     title="ArcGIS Notebook Server",
+    # "ArcGIS Notebook Server Administrator Directory": Esri's "Administer ArcGIS Notebook
+    # Server" page (enterprise.arcgis.com/en/notebook/latest/administer/…), ledger N23.
+    directory_title="ArcGIS Notebook Server Administrator Directory",
     releases=notebook_server_releases.RELEASES,
     default_release=notebook_server_releases.DEFAULT_RELEASE,
     admin=notebook_server_admin,

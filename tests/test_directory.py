@@ -651,3 +651,29 @@ def test_a_reloaded_standalone_form_result_repeats_nothing(write):
         assert api.runtimes(token) == after
     json_answer = api.client.post(url, data={**form, "f": "json", "token": token})
     assert json_answer.status_code == 200 and "Location" not in json_answer.headers
+
+
+@pytest.mark.parametrize(
+    ("flavour", "product"),
+    [
+        ("kubernetes", "ArcGIS Enterprise Administrator Directory"),
+        ("notebook-server", "ArcGIS Notebook Server Administrator Directory"),
+    ],
+)
+def test_every_page_names_the_flavours_administrator_directory(flavour, product):
+    """The standalone server's pages said "ArcGIS Enterprise Administrator Directory":
+    every page (resources, operations, the sign-in page, error pages) names its own."""
+    app = create_app(flavour=flavour)
+    api = Api(app)
+    token = api.token()
+    pages = _crawl_from(api.client, ["/arcgis/admin"], token)
+    pages["sign-in"] = api.client.get("/arcgis/admin/login").get_data(as_text=True)
+    pages["error"] = api.client.get(
+        "/arcgis/admin/notebooks/runtimes/nothing", query_string={"token": token}
+    ).get_data(as_text=True)
+    assert len(pages) > 5
+    headers = {
+        path: re.search(r'<span class="product">(.*?)</span>', page).group(1)
+        for path, page in pages.items()
+    }
+    assert set(headers.values()) == {f"{product} (emulator)"}, headers

@@ -40,6 +40,9 @@ class Flavour:
     name: str
     #: How the CLI and the kit's report name it.
     title: str
+    #: The HTML directory's product name in every page's header (Esri's name for the
+    #: flavour's Administrator Directory).
+    directory_title: str
     releases: Mapping[str, Release]
     default_release: str
     #: The blueprint of ``/<context>/admin`` (named ``admin`` in every flavour).
