@@ -5,6 +5,8 @@ moves the clock.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import requests
 
@@ -202,6 +204,23 @@ def test_properties_govern_when_idle_notebooks_close(api):
     answer = api.post("system/properties/update", token, properties='{"idleNotebookThreshold": 60}')
     assert answer == {"status": "success"}
     assert api.get("notebooks", token)["total"] == 0  # idle 2 h > 60 min: closed
+
+
+def test_the_properties_update_page_shows_the_properties_as_they_stand(api):
+    """The form's box was empty: an administrator had to retype every property. It shows
+    them as they stand, and sending it unchanged changes nothing."""
+    from tests.html_forms import form_fields
+
+    token = api.token()
+    api.post("system/properties/update", token, properties='{"idleNotebookThreshold": 90}')
+    before = api.get("system/properties", token)
+    page = api.client.get(
+        "/arcgis/admin/system/properties/update", query_string={"f": "html", "token": token}
+    ).get_data(as_text=True)
+    shown = form_fields(page)["properties"]
+    assert json.loads(shown) == before
+    assert api.post("system/properties/update", token, properties=shown) == {"status": "success"}
+    assert api.get("system/properties", token) == before
 
 
 @pytest.mark.parametrize(

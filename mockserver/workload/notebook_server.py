@@ -8,6 +8,7 @@ string of digits, and a job's URL is ``system/jobs/<id>``.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -235,7 +236,13 @@ def properties():
     guard=require_administrator,
     form=forms.PROPERTIES,
     page=views.form_page(
-        "update", "workload.update_properties", forms.PROPERTIES, "Update", "workload.properties"
+        "update",
+        "workload.update_properties",
+        forms.PROPERTIES,
+        "Update",
+        "workload.properties",
+        # The box shows the properties as they stand, to be edited rather than retyped.
+        defaults=lambda: {"properties": json.dumps(views.backend().configuration())},
     ),
 )
 def update_properties():

@@ -206,8 +206,15 @@ def confirm_page(
 
 
 def form_page(
-    name: str, endpoint: str, fields: tuple, submit: str, cancel: str
+    name: str,
+    endpoint: str,
+    fields: tuple,
+    submit: str,
+    cancel: str,
+    defaults: Callable[[], dict[str, str]] | None = None,
 ) -> Callable[[], Page]:
+    """The page of a form operation; ``defaults()`` fills its boxes with what stands now."""
+
     def page() -> Page:
         return Page(
             {},
@@ -215,7 +222,7 @@ def form_page(
                 name: {
                     "url": url_for(endpoint),
                     "fields": fields,
-                    "defaults": {},
+                    "defaults": defaults() if defaults else {},
                     "submit": submit,
                     "cancel": url_for(cancel),
                 }
