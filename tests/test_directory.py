@@ -677,3 +677,20 @@ def test_every_page_names_the_flavours_administrator_directory(flavour, product)
         for path, page in pages.items()
     }
     assert set(headers.values()) == {f"{product} (emulator)"}, headers
+
+
+@pytest.mark.parametrize("flavour", ["kubernetes", "notebook-server"])
+def test_a_notebooks_page_links_the_runtime_it_runs_on(flavour):
+    """A notebook's page named its runtime by id only: it links the runtime's page, and
+    the notebook's JSON is unchanged by it."""
+    app = create_app(flavour=flavour)
+    api = Api(app)
+    token = api.token()
+    seeded = api.client.post(
+        "/__mock__/workload/notebooks", json={"notebooks": [{"username": "alice"}]}
+    ).get_json()["notebooks"][0]
+    path = f"/arcgis/admin/notebooks/{seeded['id']}"
+    shown = page_of(api.client.get(path, query_string={"f": "html", "token": token}))
+    runtime = api.client.get(shown.links["runtime"].replace("f=html", "f=json"))
+    assert runtime.get_json(force=True)["id"] == seeded["runtimeId"]
+    assert "runtime" not in api.get(f"notebooks/{seeded['id']}", token)

@@ -155,7 +155,8 @@ def notebook(notebook_id: str):
         notebook_json(found),
         title=f"Notebook: {found.item_title}",
         links=lambda: {
-            "deployment": url_for("workload.get_deployment", deployment_id=found.host_id)
+            "deployment": url_for("workload.get_deployment", deployment_id=found.host_id),
+            "runtime": url_for("admin.get_runtime", runtime_id=found.runtime_id),
         },
         operations=lambda: {
             "closeNotebook": url_for("workload.close_notebook", notebook_id=found.id)

@@ -130,7 +130,10 @@ def notebook(notebook_id: str):
     found = views.own_notebook(notebook_id)
     return Page(
         notebook_json(found),
-        links=lambda: {"container": url_for("workload.container", container_id=found.host_id)},
+        links=lambda: {
+            "container": url_for("workload.container", container_id=found.host_id),
+            "runtime": url_for("admin.get_runtime", runtime_id=found.runtime_id),
+        },
         operations=lambda: {
             "closeNotebook": url_for("workload.close_notebook", notebook_id=found.id)
         },
