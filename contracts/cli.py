@@ -25,14 +25,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from contracts import exchanges
+from contracts import KIT_INSTALL, exchanges
 from contracts.capture import capture
 from contracts.redaction import redact
 from contracts.report import rows_only_writes_show
 from contracts.safety import KIT_NAMESPACE
 from contracts.target import DEFAULT_REMOTE_BUDGET, DEFAULT_REMOTE_PAUSE, Target
 from contracts.transport import DEFAULT_DEADLINE_SECONDS, DEFAULT_MAX_ANSWER_BYTES
-from mockserver.cli import KIT_INSTALL
 
 KIT_EXTRA_MISSING = f"nbmock verify needs the contract kit's tools; {KIT_INSTALL}"
 
