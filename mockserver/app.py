@@ -135,8 +135,12 @@ def _register_error_handlers(app: Flask, context: str) -> None:
     portal_prefix = f"/{context}/sharing"
     admin_prefix = f"/{context}/admin"
 
+    def under(prefix: str) -> bool:
+        """Whether the request's path is ``prefix`` or below it (``/arcgis/admin0`` is not)."""
+        return request.path == prefix or request.path.startswith(prefix + "/")
+
     def is_portal() -> bool:
-        return request.path.startswith(portal_prefix)
+        return under(portal_prefix)
 
     @app.errorhandler(ArcGISError)
     def arcgis_error(error: ArcGISError):
@@ -166,7 +170,7 @@ def _register_error_handlers(app: Flask, context: str) -> None:
             return control_errors.http_error(
                 error, control_errors.path_as_sent(request), request.method
             )
-        if not (request.path.startswith(admin_prefix) or is_portal()):
+        if not (under(admin_prefix) or is_portal()):
             return error if (error.code or 0) < 400 else _outside_the_api(error)
         if error.code == 405:
             problem = MethodNotSupported(

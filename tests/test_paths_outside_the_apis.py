@@ -78,13 +78,20 @@ def probes(draw, prefixes: tuple[str, ...]) -> Probe:
     """A request for a path no API serves: outside any context, or under one of ``prefixes``."""
     prefix = draw(st.sampled_from((None, *prefixes)))
     rest = draw(st.lists(segments, min_size=1, max_size=4))
+    # A look-alike of a served segment (``admin0``, ``sharing-x``, ``arcgis.bak``,
+    # ``__mock__x``): a prefix test without its slash took ``/arcgis/admin0`` for the admin API.
+    lookalike = draw(st.booleans())
     if prefix is None:
         first = rest[0]
-        if first in TAKEN or first.startswith("sb-"):
+        if lookalike:
+            rest[0] = draw(st.sampled_from(sorted(TAKEN))) + first
+        elif first in TAKEN or first.startswith("sb-"):
             rest[0] = "x" + first
         parts = tuple(rest)
     else:
-        if rest[0] in SERVED:
+        if lookalike:
+            rest[0] = draw(st.sampled_from(sorted(SERVED))) + rest[0]
+        elif rest[0] in SERVED:
             rest[0] = "x" + rest[0]
         parts = (prefix, *rest)
     return Probe(
