@@ -15,11 +15,4 @@ companions.
 
 from contracts.target import Target
 
-#: How to get the kit's tools. The package is on no index, so its name alone finds nothing:
-#: the README's install lines (from a clone, or a wheel built from one) are the ones that work.
-KIT_INSTALL = (
-    "install the package again with its [kit] extra as you installed it, e.g. from a clone: "
-    "pip install './[kit]' (it is on no package index; see the README's Installing the package)"
-)
-
-__all__ = ["KIT_INSTALL", "Target"]
+__all__ = ["Target"]

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from contracts import KIT_INSTALL, exchanges
+from contracts import exchanges
 from contracts.capture import capture
 from contracts.redaction import redact
 from contracts.report import rows_only_writes_show
@@ -33,7 +33,14 @@ from contracts.safety import KIT_NAMESPACE
 from contracts.target import DEFAULT_REMOTE_BUDGET, DEFAULT_REMOTE_PAUSE, Target
 from contracts.transport import DEFAULT_DEADLINE_SECONDS, DEFAULT_MAX_ANSWER_BYTES
 
-KIT_EXTRA_MISSING = f"nbmock verify needs the contract kit's tools; {KIT_INSTALL}"
+
+def kit_extra_missing() -> str:
+    """What ``nbmock verify`` says when the kit's tools are not installed. The install line is
+    the emulator's (one distribution), read only here: loading the kit never loads the
+    emulator."""
+    from mockserver.cli import KIT_INSTALL
+
+    return f"nbmock verify needs the contract kit's tools; {KIT_INSTALL}"
 
 
 def register(commands: Any) -> dict[str, Callable[[argparse.Namespace], int]]:
@@ -244,7 +251,7 @@ def _verify(args: argparse.Namespace) -> int:
         import pytest
         import schemathesis  # noqa: F401
     except ImportError:
-        print(KIT_EXTRA_MISSING, file=sys.stderr)
+        print(kit_extra_missing(), file=sys.stderr)
         return 2
     if args.username:
         os.environ["ARCGIS_USERNAME"] = args.username

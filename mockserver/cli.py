@@ -298,9 +298,15 @@ def _kit_missing(commands) -> None:
         command.add_argument("rest", nargs=argparse.REMAINDER)
 
 
-def _needs_kit(args: argparse.Namespace) -> int:
-    from contracts import KIT_INSTALL  # the kit's package is in every install; its tools are not
+#: How to get the kit. The package is on no index, so its name alone finds nothing: the
+#: README's install lines (from a clone, or a wheel built from one) are the ones that work.
+KIT_INSTALL = (
+    "install the package again with its [kit] extra as you installed it, e.g. from a clone: "
+    "pip install './[kit]' (it is on no package index; see the README's Installing the package)"
+)
 
+
+def _needs_kit(args: argparse.Namespace) -> int:
     print(
         f"nbmock {args.command}: the contract kit is not installed; {KIT_INSTALL}", file=sys.stderr
     )

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 import mockserver.cli
-from contracts.cli import KIT_EXTRA_MISSING
+from contracts.cli import kit_extra_missing
 from tests.conftest import REPO
 from tests.nbmock_process import NbmockProcess
 from tests.readme_blocks import packaging_blocks
@@ -154,7 +154,7 @@ def test_installed_emulator_then_kit_from_outside_the_repository(
     try:
         without_kit = run(python, "-m", "mockserver", "verify", "--target", server.base, cwd=user)
         assert without_kit.returncode == 2
-        assert KIT_EXTRA_MISSING in without_kit.stderr
+        assert kit_extra_missing() in without_kit.stderr
 
         # pytest alone, without Hypothesis: the kit's plugin loads and stays out of the way.
         assert run(python, "-m", "pip", "install", "--quiet", "pytest", cwd=user).returncode == 0
