@@ -293,6 +293,11 @@ def test_an_unknown_operation_is_refused_listing_the_known_ones(arcgis_mock):
             {"status": 502, "probability": 0.25, "seed": 9},
         ),
         ({"operation": "info", "status": 502, "probability": 1}, {"status": 502}),
+        # No seed given: the pattern is seed 0's, and the rule says so.
+        (
+            {"operation": "info", "status": 502, "probability": 0.25},
+            {"status": 502, "probability": 0.25, "seed": 0},
+        ),
     ],
 )  # fmt: skip
 def test_a_fault_rule_is_described_back_with_only_what_it_does(arcgis_mock, rule, described):
