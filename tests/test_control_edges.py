@@ -836,3 +836,56 @@ def test_a_replica_joining_a_shared_state_keeps_its_faults_and_clock_and_sets_a_
     faults, offset, kept_seed = _settings(running)
     assert (faults, offset) == before[:2] and offset == pytest.approx(3600)
     assert kept_seed == (5 if seed is None else seed)
+
+
+@pytest.mark.parametrize("shared", [False, True], ids=["state-file", "shared-database"])
+def test_a_new_run_on_a_state_no_change_ever_touched_starts_and_takes_changes(
+    tmp_path, monkeypatch, shared
+):
+    worker = _worker(tmp_path / "state.sqlite3")
+    store = deployment.of(worker.app).store
+    monkeypatch.setattr(store, "shared", shared)
+    start_of_run(store, 7)
+    assert worker.control("GET", "state")["seed"] == 7
+    worker.fault(INFO, status=503)
+    assert worker.session.get(f"{worker.portal_url}/info?f=json").status_code == 503
+
+
+@pytest.mark.parametrize("shared", [False, True], ids=["state-file", "shared-database"])
+def test_a_worker_that_missed_a_change_still_sees_the_new_run(tmp_path, monkeypatch, shared):
+    # A's last look was after its own clock move; B's later fault rule it has not seen.
+    first = _worker(tmp_path / "state.sqlite3")
+    first.control("POST", "clock", {"advance_seconds": 3600})
+    second = _worker(tmp_path / "state.sqlite3")
+    second.fault(INFO, status=503)
+    store = deployment.of(first.app).store
+    monkeypatch.setattr(store, "shared", shared)
+    start_of_run(store, 11)
+    offset = first.control("GET", "clock")["offsetSeconds"]
+    assert offset == (pytest.approx(3600) if shared else 0)
+    # and every worker can still change the settings afterwards
+    first.control("POST", "clock", {"real": True})
+    assert second.control("GET", "clock")["offsetSeconds"] == 0
+
+
+@pytest.mark.parametrize("seed", [5, None])
+def test_a_snapshot_brings_its_seed_back(arcgis_mock, seed):
+    arcgis_mock.control("POST", "seed", {"seed": seed})
+    snapshot = arcgis_mock.control("GET", "state")
+    arcgis_mock.control("POST", "seed", {"seed": 99})
+    arcgis_mock.control("POST", "state", snapshot)
+    assert arcgis_mock.control("GET", "state")["seed"] == seed
+
+
+@pytest.mark.parametrize("seed", ["5", True, 1.5])
+def test_a_snapshot_whose_seed_is_no_integer_is_refused_and_changes_nothing(arcgis_mock, seed):
+    arcgis_mock.control("POST", "seed", {"seed": 3})
+    snapshot = arcgis_mock.control("GET", "state")
+    arcgis_mock.control("POST", "seed", {"seed": 4})
+    response = arcgis_mock.session.post(
+        f"{arcgis_mock.control_url}/state", json={**snapshot, "seed": seed}
+    )
+    assert response.status_code == 400
+    (message,) = response.json()["messages"]
+    assert "'seed' must be an integer or null." in message
+    assert arcgis_mock.control("GET", "state")["seed"] == 4
