@@ -886,6 +886,23 @@ def test_a_snapshot_whose_seed_is_no_integer_is_refused_and_changes_nothing(arcg
         f"{arcgis_mock.control_url}/state", json={**snapshot, "seed": seed}
     )
     assert response.status_code == 400
-    (message,) = response.json()["messages"]
-    assert "'seed' must be an integer or null." in message
+    assert response.json()["messages"] == ["'seed' must be an integer or null."]
     assert arcgis_mock.control("GET", "state")["seed"] == 4
+
+
+def test_a_replica_already_running_makes_ids_from_the_seed_a_joining_replica_set(tmp_path):
+    running = _worker(tmp_path / "shared.sqlite3")
+    running.control("POST", "reset", {"seed": 5})
+    store = deployment.of(running.app).store
+    store.shared = True  # this Store object only lives in this test
+    start_of_run(store, 11)
+    elsewhere = _worker(tmp_path / "reference.sqlite3")
+    elsewhere.control("POST", "reset", {"seed": 11})
+    ids = []
+    for worker in (running, elsewhere):
+        answer = worker.session.post(
+            f"{worker.admin_url}/notebooks/runtimes/{STANDARD_ID}/copy",
+            data={**SEED_COPY, "f": "json", "token": worker.token()},
+        ).json()
+        ids.append(answer["notebookRuntime"]["id"])
+    assert ids[0] == ids[1]
