@@ -906,3 +906,23 @@ def test_a_replica_already_running_makes_ids_from_the_seed_a_joining_replica_set
         ).json()
         ids.append(answer["notebookRuntime"]["id"])
     assert ids[0] == ids[1]
+
+
+def test_a_credential_named_key_in_an_echoed_json_object_is_masked_and_an_empty_one_kept(
+    arcgis_mock,
+):
+    token = arcgis_mock.token()
+    resources = {"password": "hunter2", "apiKey": "", "code": 7, "x": [{"client_secret": "s3"}]}
+    arcgis_mock.session.post(
+        f"{arcgis_mock.admin_url}/notebooks/runtimes/{STANDARD_ID}/copy",
+        data={**SEED_COPY, "customResources": json.dumps(resources), "f": "json", "token": token},
+    )
+    (entry,) = arcgis_mock.journal("copy")
+    journaled = entry["response"]["notebookRuntime"]["customResources"]
+    # An empty credential says nothing, and an ArcGIS `code` is no OAuth code: both kept.
+    assert journaled == {
+        "password": "***",
+        "apiKey": "",
+        "code": 7,
+        "x": [{"client_secret": "***"}],
+    }
