@@ -137,9 +137,15 @@ MODULES ?=
 MODULE_ARGS = $(foreach m,$(MODULES),--module '$(m)')
 # Expanded when a recipe runs, after .venv exists.
 MUTANTS ?= $(shell $(BIN)/python -m bench.mutation --patterns $(MODULE_ARGS))
+# mutmut copies a source file that is not Python (templates, manifests.json) into mutants/
+# only when mutants/ has none yet, so a kept mutants/ would test today's code against the
+# templates of its first run: remove them, and mutmut copies them afresh.
+REFRESH_DATA = if [ -d mutants/mockserver ]; then find mutants/mockserver -type f ! -name '*.py' \
+	  ! -name '*.meta' ! -name '*.spans' ! -path '*/__pycache__/*' -delete; fi
 mutation: $(VENV)/.installed-test
 	$(BIN)/python -m pip install --quiet 'mutmut==$(MUTMUT_VERSION)'
 	$(if $(MODULES),,rm -rf mutants)
+	$(REFRESH_DATA)
 	$(NICE) $(BIN)/mutmut run --max-children $(MUTATION_CHILDREN) $(MUTANTS)
 	$(BIN)/python -m bench.mutation --write docs/MUTATION.md
 
@@ -150,6 +156,7 @@ mutation-pending: $(VENV)/.installed-test
 	@test -d mutants || { echo "mutation-pending: no mutants/ here; run make mutation first" >&2; exit 2; }
 	$(BIN)/python -m pip install --quiet 'mutmut==$(MUTMUT_VERSION)'
 	rm -rf mutants/tests && cp -a tests mutants/tests
+	$(REFRESH_DATA)
 	$(BIN)/python -m bench.mutation --pending $(MODULE_ARGS) > mutants/pending.txt
 	@echo "mutation-pending: $$(wc -l < mutants/pending.txt) mutants to run again"
 	if [ -s mutants/pending.txt ]; then \

@@ -3,6 +3,7 @@ rule, the journal's bounds, the clock's bounds, a reset or ``after=N`` go wrong.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -12,11 +13,20 @@ from pathlib import Path
 import pytest
 
 from mockserver import create_app
-from mockserver.control.journal import MAX_PARAMS
+from mockserver.control import context as control_context
+from mockserver.control import store as control_store
+from mockserver.control.faults import FaultRule
+from mockserver.control.journal import (
+    MAX_NAME_CHARS,
+    MAX_PARAMS,
+    MAX_RESPONSE_BYTES,
+    MAX_VALUE_CHARS,
+)
 from mockserver.control.routes import MAX_CLOCK_SECONDS
+from mockserver.control.shared import start_of_run
 from mockserver.core import deployment, messages, statefile
 from mockserver.core.clock import Clock
-from mockserver.testing import in_process
+from mockserver.testing import InProcessEmulator, in_process
 from tests.conftest import SEED_COPY, STANDARD_ID
 
 INFO = "info"
@@ -56,7 +66,203 @@ def test_a_probability_fault_with_times_fires_exactly_times_times(arcgis_mock, p
     assert _info_codes(arcgis_mock, 20) == [200] * 20
 
 
+@pytest.mark.parametrize("seed", [0, 3])
+def test_a_probability_fault_hits_the_nth_matching_request_exactly_when_its_rule_says(
+    arcgis_mock, seed
+):
+    # The pattern is a function of the seed and the match's number, counted from 1: a test
+    # author can predict it (FaultRule.fires_on) and get it again on every run.
+    arcgis_mock.fault(INFO, status=502, probability=0.5, seed=seed)
+    rule = FaultRule(operation=INFO, status=502, probability=0.5, seed=seed)
+    expected = [502 if rule.fires_on(number) else 200 for number in range(1, 41)]
+    assert _info_codes(arcgis_mock, 40) == expected
+
+
 # --- the journal's bounds ------------------------------------------------------------
+
+LONG = "x" * 70  # beyond the 64 characters under which a name's verdict is remembered
+
+
+@pytest.mark.parametrize(
+    "name, masked",
+    [
+        (f"{LONG}token", True),
+        (f"{LONG}_apiKeys", True),
+        (f"{LONG}password[]", True),
+        (f"{LONG}Passwd\x00", True),
+        (f"{LONG}tokenServicesUrl", False),
+        (LONG, False),
+    ],
+)
+def test_a_parameter_named_like_a_credential_is_masked_however_long_its_name(
+    arcgis_mock, name, masked
+):
+    arcgis_mock.session.get(f"{arcgis_mock.portal_url}/info", params={name: "v4lue", "f": "json"})
+    (entry,) = arcgis_mock.journal(INFO)
+    assert entry["params"] == {name: "***" if masked else "v4lue", "f": "json"}
+
+
+def _journal_app(monkeypatch, *, every_appends: int, every_bytes: int, **bounds):
+    """An emulator whose journal keeps ``max_entries`` and ``max_bytes`` (ControlPlane's
+    ``journal_limit`` and ``journal_bytes``), pruned every so many appends and bytes."""
+    monkeypatch.setattr(control_store, "PRUNE_EVERY_APPENDS", every_appends)
+    monkeypatch.setattr(control_store, "PRUNE_EVERY_BYTES", every_bytes)
+    app = create_app()
+    plane = control_context.of(app)
+    plane.store = control_store.ControlStore(deployment.of(app).store, **bounds)
+    return app.test_client(), plane.store
+
+
+def _kept(store) -> list[tuple[int, str]]:
+    return store.journal(after=0, limit=100_000)
+
+
+def test_the_journal_is_cut_to_its_newest_entries_every_so_many_appends(monkeypatch):
+    client, store = _journal_app(
+        monkeypatch, every_appends=4, every_bytes=10**12, max_entries=3, max_bytes=10**12
+    )
+    seqs: list[int] = []
+    for number in range(1, 14):
+        client.get("/arcgis/sharing/rest/info?f=json")
+        seqs.append(_kept(store)[-1][0])
+        # Pruned on the 4th, 8th, 12th append: the 3 newest kept, then one more a request.
+        expected = seqs if number < 4 else seqs[-(3 + number % 4) :]
+        assert [seq for seq, _ in _kept(store)] == expected, number
+        assert store.journal_size()[0] == len(expected)
+
+
+def _entry_length() -> int:
+    """The length of the journal entry of one ``GET info?f=json`` (the same every time)."""
+    app = create_app()
+    app.test_client().get("/arcgis/sharing/rest/info?f=json")
+    ((_, text),) = _kept(control_context.of(app).store)
+    return len(text)
+
+
+@pytest.mark.parametrize("slack", [0, 1], ids=["slack-reached-exactly", "one-byte-more"])
+def test_the_journal_is_cut_to_its_byte_bound_once_enough_bytes_came_in(monkeypatch, slack):
+    length = _entry_length()
+    every = 3 * length + slack  # pruned on the 3rd entry since the last prune, or the 4th
+    client, store = _journal_app(
+        monkeypatch, every_appends=10**9, every_bytes=every, max_entries=10**6, max_bytes=length
+    )
+    kept: list[tuple[int, str]] = []
+    since_prune = 0
+    for number in range(1, 14):
+        client.get("/arcgis/sharing/rest/info?f=json")
+        newest = _kept(store)[-1]
+        assert len(newest[1]) == length
+        kept.append(newest)
+        since_prune += length
+        if since_prune >= every:  # the byte slack is spent: the newest entries within the bound
+            since_prune = 0
+            kept = kept[-1:]
+        assert _kept(store) == kept, number
+        assert store.journal_size() == (len(kept), len(kept) * length)
+
+
+def _portal_error_entry(mock, operation: str) -> dict:
+    (entry,) = mock.journal(operation)
+    return entry
+
+
+def test_the_journal_gives_the_arcgis_code_of_a_portal_error(arcgis_mock):
+    arcgis_mock.session.post(
+        f"{arcgis_mock.portal_url}/generateToken",
+        data={"username": "admin", "password": "wrong", "f": "json"},
+    )
+    answer = _portal_error_entry(arcgis_mock, "generateToken")
+    assert answer["response"]["error"]["code"] == 400
+    assert answer["code"] == 400
+    arcgis_mock.fault(INFO, error={"code": 418, "message": "Teapot"})
+    arcgis_mock.session.get(f"{arcgis_mock.portal_url}/info?f=json")
+    assert _portal_error_entry(arcgis_mock, INFO)["code"] == 418
+
+
+@pytest.mark.parametrize("with_values", [False, True], ids=["plain-values", "values-with-pairs"])
+def test_a_credential_in_a_parameters_name_or_value_is_masked_whatever_the_name(
+    arcgis_mock, with_values
+):
+    token = arcgis_mock.token()
+    arcgis_mock.reset()
+    params = {f"next?token={token}": "1", "f": "json"}
+    if with_values:
+        params |= {"redirect": f"https://example.test/?token={token}", "password": "p=ss"}
+    arcgis_mock.session.get(f"{arcgis_mock.portal_url}/info", params=params)
+    (entry,) = arcgis_mock.journal(INFO)
+    assert token not in json.dumps(entry)
+    expected = {"next?token=***": "1", "f": "json"}
+    if with_values:
+        expected |= {"redirect": "https://example.test/?token=***", "password": "***"}
+    assert entry["params"] == expected
+
+
+@pytest.mark.parametrize(
+    "name, journaled",
+    [
+        ("password=hunter2", "password=***"),
+        ("Ünïcode password=hunter2", "Ünïcode password=***"),
+        ("{token}", "***"),  # a token of ours, in an answer naming no credential
+        ("Ünïcode {token}", "Ünïcode ***"),
+    ],
+)
+def test_a_credential_echoed_in_a_successful_answer_is_masked_in_the_journal(
+    arcgis_mock, name, journaled
+):
+    token = arcgis_mock.token()
+    name = name.format(token=token)
+    answer = arcgis_mock.session.post(
+        f"{arcgis_mock.admin_url}/notebooks/runtimes/{STANDARD_ID}/copy",
+        data={**SEED_COPY, "name": name, "f": "json", "token": token},
+    ).json()
+    assert answer["notebookRuntime"]["name"] == name
+    (entry,) = arcgis_mock.journal("copy")
+    assert entry["response"]["notebookRuntime"]["name"] == journaled
+    assert token not in json.dumps(entry) and "hunter2" not in json.dumps(entry)
+
+
+@pytest.mark.parametrize("where", ["value", "name"])
+def test_a_parameter_exactly_at_its_bound_is_kept_whole_and_one_more_is_cut(arcgis_mock, where):
+    bound = MAX_VALUE_CHARS if where == "value" else MAX_NAME_CHARS
+    for length in (bound, bound + 1):
+        arcgis_mock.reset()
+        text = "v" * length
+        pair = {"p": text} if where == "value" else {text: "1"}
+        arcgis_mock.session.get(f"{arcgis_mock.portal_url}/info", params={**pair, "f": "json"})
+        (entry,) = arcgis_mock.journal(INFO)
+        kept = [
+            value if where == "value" else name
+            for name, value in entry["params"].items()
+            if name != "f"
+        ]
+        expected = text if length == bound else "v" * bound + "…[cut 1 characters]"
+        assert kept == [expected]
+
+
+def test_an_answer_of_at_most_64_kib_is_journaled_and_a_larger_one_only_sized(arcgis_mock):
+    arcgis_mock.fault(INFO, error={"code": 500, "message": "m"})
+    url = f"{arcgis_mock.portal_url}/info?f=json"
+    base = len(arcgis_mock.session.get(url).content)
+    for size in (MAX_RESPONSE_BYTES, MAX_RESPONSE_BYTES + 1):
+        arcgis_mock.reset()
+        arcgis_mock.fault(INFO, error={"code": 500, "message": "m" * (1 + size - base)})
+        assert len(arcgis_mock.session.get(url).content) == size
+        (entry,) = arcgis_mock.journal(INFO)
+        if size == MAX_RESPONSE_BYTES:
+            assert entry["response"]["error"]["message"] == "m" * (1 + size - base)
+            assert "responseBytes" not in entry and entry["code"] == 500
+        else:
+            assert entry["response"] is None and entry["responseBytes"] == size
+
+
+def test_pruning_an_empty_journal_keeps_it_empty_and_working():
+    app = create_app()
+    store = control_context.of(app).store
+    store.prune_journal()
+    store.prune_journal(by_bytes=False)
+    assert store.journal_size() == (0, 0)
+    app.test_client().get("/arcgis/sharing/rest/info?f=json")
+    assert store.journal_size()[0] == 1
 
 
 def _journaled_params(mock, count: int) -> dict[str, str]:
@@ -293,6 +499,11 @@ def test_an_unknown_operation_is_refused_listing_the_known_ones(arcgis_mock):
             {"status": 502, "probability": 0.25, "seed": 9},
         ),
         ({"operation": "info", "status": 502, "probability": 1}, {"status": 502}),
+        # No seed given: the pattern is seed 0's, and the rule says so.
+        (
+            {"operation": "info", "status": 502, "probability": 0.25},
+            {"status": 502, "probability": 0.25, "seed": 0},
+        ),
     ],
 )  # fmt: skip
 def test_a_fault_rule_is_described_back_with_only_what_it_does(arcgis_mock, rule, described):
@@ -522,3 +733,196 @@ def test_a_snapshot_of_another_release_is_refused_naming_both_releases(arcgis_mo
     assert refused.json()["messages"] == [
         f"The snapshot is of release {named}; this emulator serves {serving!r}."
     ]
+
+
+# --- what the control plane says when its input is wrong -----------------------------
+
+LONE_SURROGATE = (
+    "The body holds text that is not valid Unicode (a lone surrogate escape such as \\ud800)."
+)
+
+
+@pytest.mark.parametrize(
+    "path, body, message",
+    [
+        ("clock", "{nope", "The body must be JSON (Content-Type: application/json)."),
+        ("clock", "[]", "The body must be a JSON object."),
+        ("faults", '{"operation": "info", "error": {"message": "\\ud800"}}', LONE_SURROGATE),
+        ("reset", '{"seed": "7"}', "'seed' must be an integer or null."),
+        ("seed", '{"seed": 1.5}', "'seed' must be an integer or null."),
+        ("seed", '{"seed": true}', "'seed' must be an integer or null."),
+        ("clock", '{"advance_seconds": true}', "'advance_seconds' must be a finite number of seconds."),
+        ("clock", '{"advance_seconds": NaN}', "'advance_seconds' must be a finite number of seconds."),
+        ("clock", '{"epoch_seconds": "soon"}', "'epoch_seconds' must be a finite number of seconds."),
+    ],
+)  # fmt: skip
+def test_a_wrong_control_body_is_refused_saying_what_is_wrong_and_changes_nothing(
+    arcgis_mock, path, body, message
+):
+    before = arcgis_mock.control("GET", "state")
+    response = arcgis_mock.session.post(
+        f"{arcgis_mock.control_url}/{path}",
+        data=body.encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    assert (response.status_code, response.json()["messages"]) == (400, [message])
+    assert arcgis_mock.control("GET", "state") == before
+    assert arcgis_mock.control("GET", "clock")["offsetSeconds"] == 0
+
+
+@pytest.mark.parametrize(
+    "query, name",
+    [("after=x", "after"), ("after=-1", "after"), ("limit=-1", "limit"), ("limit=1.5", "limit")],
+)
+def test_a_wrong_journal_query_is_refused_naming_the_parameter(arcgis_mock, query, name):
+    response = arcgis_mock.session.get(f"{arcgis_mock.control_url}/journal?{query}")
+    assert response.status_code == 400
+    assert response.json()["messages"] == [f"'{name}' must be a non-negative integer."]
+
+
+def test_an_empty_after_or_limit_reads_as_left_out(arcgis_mock):
+    for _ in range(3):
+        arcgis_mock.session.get(f"{arcgis_mock.portal_url}/info?f=json")
+    everything = arcgis_mock.control("GET", "journal")["entries"]
+    assert len(everything) == 3
+    answer = arcgis_mock.session.get(f"{arcgis_mock.control_url}/journal?after=&limit=")
+    assert answer.json()["entries"] == everything
+
+
+# --- what a new nbmock serve run starts from (control/shared.start_of_run) -----------
+
+
+def _worker(path) -> InProcessEmulator:
+    return InProcessEmulator(create_app(state=str(path)))
+
+
+def _dirty(worker: InProcessEmulator) -> None:
+    worker.fault(INFO, status=503)
+    worker.control("POST", "clock", {"advance_seconds": 3600})
+    worker.control("POST", "seed", {"seed": 5})
+
+
+def _settings(worker: InProcessEmulator) -> tuple[list, float, object]:
+    return (
+        worker.control("GET", "faults")["faults"],
+        worker.control("GET", "clock")["offsetSeconds"],
+        worker.control("GET", "state")["seed"],
+    )
+
+
+@pytest.mark.parametrize("seed", [11, None])
+def test_a_new_run_on_a_state_file_drops_the_last_runs_faults_and_clock_and_takes_its_seed(
+    tmp_path, seed
+):
+    earlier = _worker(tmp_path / "state.sqlite3")
+    _dirty(earlier)
+    start_of_run(deployment.of(earlier.app).store, seed)
+    # A worker of the new run, and one that was already running: both see the new run.
+    for worker in (_worker(tmp_path / "state.sqlite3"), earlier):
+        assert _settings(worker) == ([], 0, seed)
+        assert [worker.session.get(f"{worker.portal_url}/info?f=json").status_code] == [200]
+
+
+@pytest.mark.parametrize("seed", [11, None])
+def test_a_replica_joining_a_shared_state_keeps_its_faults_and_clock_and_sets_a_seed_if_given(
+    tmp_path, monkeypatch, seed
+):
+    running = _worker(tmp_path / "state.sqlite3")
+    _dirty(running)
+    before = _settings(running)
+    store = deployment.of(running.app).store
+    monkeypatch.setattr(store, "shared", True)
+    start_of_run(store, seed)
+    faults, offset, kept_seed = _settings(running)
+    assert (faults, offset) == before[:2] and offset == pytest.approx(3600)
+    assert kept_seed == (5 if seed is None else seed)
+
+
+@pytest.mark.parametrize("shared", [False, True], ids=["state-file", "shared-database"])
+def test_a_new_run_on_a_state_no_change_ever_touched_starts_and_takes_changes(
+    tmp_path, monkeypatch, shared
+):
+    worker = _worker(tmp_path / "state.sqlite3")
+    store = deployment.of(worker.app).store
+    monkeypatch.setattr(store, "shared", shared)
+    start_of_run(store, 7)
+    assert worker.control("GET", "state")["seed"] == 7
+    worker.fault(INFO, status=503)
+    assert worker.session.get(f"{worker.portal_url}/info?f=json").status_code == 503
+
+
+@pytest.mark.parametrize("shared", [False, True], ids=["state-file", "shared-database"])
+def test_a_worker_that_missed_a_change_still_sees_the_new_run(tmp_path, monkeypatch, shared):
+    # A's last look was after its own clock move; B's later fault rule it has not seen.
+    first = _worker(tmp_path / "state.sqlite3")
+    first.control("POST", "clock", {"advance_seconds": 3600})
+    second = _worker(tmp_path / "state.sqlite3")
+    second.fault(INFO, status=503)
+    store = deployment.of(first.app).store
+    monkeypatch.setattr(store, "shared", shared)
+    start_of_run(store, 11)
+    offset = first.control("GET", "clock")["offsetSeconds"]
+    assert offset == (pytest.approx(3600) if shared else 0)
+    # and every worker can still change the settings afterwards
+    first.control("POST", "clock", {"real": True})
+    assert second.control("GET", "clock")["offsetSeconds"] == 0
+
+
+@pytest.mark.parametrize("seed", [5, None])
+def test_a_snapshot_brings_its_seed_back(arcgis_mock, seed):
+    arcgis_mock.control("POST", "seed", {"seed": seed})
+    snapshot = arcgis_mock.control("GET", "state")
+    arcgis_mock.control("POST", "seed", {"seed": 99})
+    arcgis_mock.control("POST", "state", snapshot)
+    assert arcgis_mock.control("GET", "state")["seed"] == seed
+
+
+@pytest.mark.parametrize("seed", ["5", True, 1.5])
+def test_a_snapshot_whose_seed_is_no_integer_is_refused_and_changes_nothing(arcgis_mock, seed):
+    arcgis_mock.control("POST", "seed", {"seed": 3})
+    snapshot = arcgis_mock.control("GET", "state")
+    arcgis_mock.control("POST", "seed", {"seed": 4})
+    response = arcgis_mock.session.post(
+        f"{arcgis_mock.control_url}/state", json={**snapshot, "seed": seed}
+    )
+    assert response.status_code == 400
+    assert response.json()["messages"] == ["'seed' must be an integer or null."]
+    assert arcgis_mock.control("GET", "state")["seed"] == 4
+
+
+def test_a_replica_already_running_makes_ids_from_the_seed_a_joining_replica_set(tmp_path):
+    running = _worker(tmp_path / "shared.sqlite3")
+    running.control("POST", "reset", {"seed": 5})
+    store = deployment.of(running.app).store
+    store.shared = True  # this Store object only lives in this test
+    start_of_run(store, 11)
+    elsewhere = _worker(tmp_path / "reference.sqlite3")
+    elsewhere.control("POST", "reset", {"seed": 11})
+    ids = []
+    for worker in (running, elsewhere):
+        answer = worker.session.post(
+            f"{worker.admin_url}/notebooks/runtimes/{STANDARD_ID}/copy",
+            data={**SEED_COPY, "f": "json", "token": worker.token()},
+        ).json()
+        ids.append(answer["notebookRuntime"]["id"])
+    assert ids[0] == ids[1]
+
+
+def test_a_credential_named_key_in_an_echoed_json_object_is_masked_and_an_empty_one_kept(
+    arcgis_mock,
+):
+    token = arcgis_mock.token()
+    resources = {"password": "hunter2", "apiKey": "", "code": 7, "x": [{"client_secret": "s3"}]}
+    arcgis_mock.session.post(
+        f"{arcgis_mock.admin_url}/notebooks/runtimes/{STANDARD_ID}/copy",
+        data={**SEED_COPY, "customResources": json.dumps(resources), "f": "json", "token": token},
+    )
+    (entry,) = arcgis_mock.journal("copy")
+    journaled = entry["response"]["notebookRuntime"]["customResources"]
+    # An empty credential says nothing, and an ArcGIS `code` is no OAuth code: both kept.
+    assert journaled == {
+        "password": "***",
+        "apiKey": "",
+        "code": 7,
+        "x": [{"client_secret": "***"}],
+    }

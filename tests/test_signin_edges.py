@@ -3,6 +3,7 @@ as the person signing in sees them."""
 
 from __future__ import annotations
 
+import json
 import re
 from urllib.parse import parse_qs, urlsplit
 
@@ -212,3 +213,141 @@ def test_a_user_who_is_no_administrator_is_refused_the_admin_api_saying_why(tmp_
         "messages": [messages.NOT_PERMITTED],
         "code": 403,
     }
+
+
+# --- the OAuth sign-in at its edges (what mutmut's survivors of auth/oauth.py showed) ----
+
+
+def _page_info(client, query: dict, base_url: str = HOST) -> dict:
+    page = client.get(f"{SHARING}/oauth2/authorize", query_string=query, base_url=base_url)
+    assert page.status_code == 200
+    found = re.search(r"var oAuthInfo = (\{.*?\});", page.get_data(as_text=True))
+    return json.loads(found[1])
+
+
+def _authorize_query(redirect_uri: str = HOST, **extra) -> dict:
+    return {
+        "response_type": "token",
+        "client_id": "pythonapi",
+        "redirect_uri": redirect_uri,
+        **extra,
+    }
+
+
+@pytest.mark.parametrize(
+    "redirect_uri, allowed",
+    [
+        ("http://nbmock.test/cb", True),
+        ("http://nbmock.test:80/cb", True),
+        ("http://nbmock.test:81/cb", False),
+        ("https://nbmock.test/cb", False),
+        ("ftp://nbmock.test/cb", False),
+        ("ftp://localhost/cb", False),
+        ("http://evil.example@nbmock.test/cb", False),
+        ("http://evil.example@localhost/cb", False),
+    ],
+)
+def test_an_http_public_urls_redirects_are_its_own_scheme_name_and_default_port(
+    redirect_uri, allowed
+):
+    _, client, _ = _app(public_urls=("http://nbmock.test",))
+    info = _page_info(client, _authorize_query(redirect_uri), base_url="http://nbmock.test")
+    assert ("oauth_state" in info) is allowed
+    if not allowed:
+        assert info["messages"] == [messages.OAUTH_INVALID_REDIRECT]
+
+
+@pytest.mark.parametrize("redirect_uri", ["http://[::1]:8080/cb", "http://[::1]/cb"])
+def test_a_redirect_to_ipv6_loopback_on_any_port_is_allowed(redirect_uri):
+    _, client, _ = _app()
+    info = _page_info(client, _authorize_query(redirect_uri), base_url="http://[::1]:8080")
+    assert "oauth_state" in info
+    location = _sign_in_location(client, info["oauth_state"], base_url="http://[::1]:8080")
+    assert location.startswith(f"{redirect_uri}#access_token=")
+
+
+@pytest.mark.parametrize(
+    "left_out, message",
+    [
+        ("response_type", messages.OAUTH_UNSUPPORTED_RESPONSE_TYPE),
+        ("redirect_uri", messages.OAUTH_INVALID_REDIRECT),
+        ("client_id", messages.OAUTH_INVALID_CLIENT),
+    ],
+)
+def test_an_authorize_request_missing_a_parameter_is_refused_naming_it(left_out, message):
+    _, client, _ = _app()
+    query = _authorize_query()
+    del query[left_out]
+    info = _page_info(client, query)
+    assert "oauth_state" not in info and info["messages"] == [message]
+
+
+@pytest.mark.parametrize("client_id", ["pythonapi", "arcgisonline", "arcgispro"])
+def test_the_sign_in_page_names_the_built_in_app_asked_for(client_id):
+    _, client, _ = _app()
+    info = _page_info(client, _authorize_query(client_id=client_id))
+    assert info["client_id"] == client_id
+
+
+def _sign_in_location(client, state: str, *, base_url: str = HOST, **form) -> str:
+    response = client.post(
+        "/arcgis/sharing/oauth2/signin",
+        data={"oauth_state": state, "username": "admin", "password": "admin1234", **form},
+        base_url=base_url,
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return response.headers["Location"]
+
+
+@pytest.mark.parametrize(
+    "state, in_fragment",
+    [(None, "state="), ("", "state="), ("a/b&c=d#e f", "state=a%2Fb%26c%3Dd%23e%20f")],
+)
+def test_the_state_comes_back_exactly_escaped_and_empty_when_left_out(state, in_fragment):
+    _, client, _ = _app()
+    extra = {} if state is None else {"state": state}
+    info = _page_info(client, _authorize_query(**extra))
+    location = _sign_in_location(client, info["oauth_state"])
+    assert location.endswith(f"&{in_fragment}")
+
+
+@pytest.mark.parametrize(
+    "redirect_uri", ["https://nbmock.test/cb#old", "https://nbmock.test/cb#old#older"]
+)
+def test_a_redirect_uris_own_fragment_is_replaced_by_the_token(redirect_uri):
+    _, client, _ = _app()
+    info = _page_info(client, _authorize_query(redirect_uri))
+    location = _sign_in_location(client, info["oauth_state"])
+    assert location.startswith("https://nbmock.test/cb#access_token=")
+    assert "old" not in location
+
+
+@pytest.mark.parametrize(
+    "base_url, ssl", [("https://nbmock.test", "true"), ("http://localhost", "false")]
+)
+def test_the_fragment_says_whether_the_sign_in_came_over_https(base_url, ssl):
+    _, client, _ = _app()
+    info = _page_info(client, _authorize_query(f"{base_url}/cb"), base_url=base_url)
+    location = _sign_in_location(client, info["oauth_state"], base_url=base_url)
+    fragment = parse_qs(urlsplit(location).fragment)
+    assert fragment["ssl"] == [ssl]
+
+
+@pytest.mark.parametrize("expiration", ["0", "-5", "0.5"])
+def test_an_oauth_expiration_below_one_minute_gets_the_two_hour_default(expiration):
+    _, client, _ = _app()
+    fragment = _sign_in(client, _authorize(client, expiration))
+    assert int(fragment["expires_in"]) == 120 * 60
+
+
+@pytest.mark.parametrize(("after_ms", "works"), [(15 * 60_000, True), (15 * 60_000 + 1, False)])
+def test_a_sign_in_page_works_to_its_fifteenth_minute_and_not_a_millisecond_more(after_ms, works):
+    _, client, clock = _app(clock=_StoppedClock())
+    state = _authorize(client, None)
+    clock.advance(after_ms / 1000)
+    response = client.post(
+        "/arcgis/sharing/oauth2/signin",
+        data={"oauth_state": state, "username": "admin", "password": "admin1234"},
+        base_url=HOST,
+    )
+    assert (response.status_code == 302) is works

@@ -89,9 +89,10 @@ class ControlStore:
                 db.execute("DELETE FROM journal WHERE seq <= ?", (row[0],))
 
     def journal(
-        self, *, operation: str | None = None, after: int = 0, limit: int = 1000
+        self, *, operation: str | None = None, after: int, limit: int
     ) -> list[tuple[int, str]]:
-        """(seq, entry) pairs in the order received, oldest first."""
+        """(seq, entry) pairs after ``after`` in the order received, oldest first, at most
+        ``limit`` (``GET /__mock__/journal`` gives both, with its own defaults)."""
         query = "SELECT seq, entry FROM journal WHERE seq > ?"
         args: list[Any] = [after]
         if operation is not None:
