@@ -926,3 +926,19 @@ def test_a_credential_named_key_in_an_echoed_json_object_is_masked_and_an_empty_
         "code": 7,
         "x": [{"client_secret": "***"}],
     }
+
+
+def test_a_snapshot_that_names_no_flavour_is_a_kubernetes_one(arcgis_mock):
+    snapshot = arcgis_mock.control("GET", "state")
+    assert snapshot.pop("flavour") == "kubernetes"
+    assert arcgis_mock.control("POST", "state", snapshot)["status"] == "success"
+
+
+@pytest.mark.parametrize("flavour", ["standalone", "Kubernetes", "x" * 30])
+def test_a_snapshot_of_another_flavour_is_refused_naming_both(arcgis_mock, flavour):
+    snapshot = {**arcgis_mock.control("GET", "state"), "flavour": flavour}
+    response = arcgis_mock.session.post(f"{arcgis_mock.control_url}/state", json=snapshot)
+    assert response.status_code == 400
+    assert response.json()["messages"] == [
+        f"The snapshot is of flavour {flavour[:20]!r}; this emulator serves 'kubernetes'."
+    ]
