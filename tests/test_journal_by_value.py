@@ -6,6 +6,7 @@ The outside round stored live tokens sent as ``x=<token>``, ``token%00=<token>``
 
 from __future__ import annotations
 
+import json
 from urllib.parse import quote, quote_plus
 
 import pytest
@@ -195,3 +196,37 @@ def test_a_token_echoed_in_an_answer_is_masked_in_the_journal(where):
     journal = _journal_text(api.client)
     assert token not in journal
     assert token.rsplit(".", 1)[1] not in journal
+
+
+#: Member names a JSON value may hold a credential under (the journal's SECRET_KEY words).
+JSON_SECRET_NAMES = (
+    "password", "Password", "pwd", "token", "access_token", "client_secret",
+    "apiKey", "api_key", "credentials", "Authorization", "passphrase",
+)  # fmt: skip
+SECRET = "hunter2-Zq9"
+#: Where a JSON parameter's text can hold a credential-named member (name, value).
+JSON_SHAPES = {
+    "beside a plain member": lambda n, v: json.dumps({n: v, "gpu": 1}),
+    "nested": lambda n, v: json.dumps({"nodeAffinity": {n: v}}),
+    "in an array": lambda n, v: json.dumps([{n: v}]),
+    "JSON inside a JSON string": lambda n, v: json.dumps({"a": json.dumps({n: v})}),
+    "cut, not JSON as a whole": lambda n, v: json.dumps({n: v, "a": 1})[:-3],
+}
+
+
+@pytest.mark.parametrize("param", ["customResources", "podPlacementPolicy", "notes"])
+@pytest.mark.parametrize("shape", JSON_SHAPES)
+def test_a_credential_inside_a_json_parameter_never_reaches_the_journal(api, param, shape):
+    """``customResources={"password": "…"}`` kept the password as sent in the journaled
+    parameters (the answer's echo was masked): every credential-named member, in every
+    place a JSON text can hold it, in every JSON-valued parameter, copy refused or not."""
+    for name in JSON_SECRET_NAMES:
+        value = JSON_SHAPES[shape](name, SECRET)
+        api.client.post(
+            f"{RUNTIMES}/{STANDARD_ID}/copy",
+            data={**SEED_COPY, "f": "json", "token": api.token(), param: value},
+        )
+        entry = api.client.get("/__mock__/journal").get_json(force=True)["entries"][-1]
+        assert SECRET not in json.dumps(entry), (name, shape, entry["params"][param])
+        if shape == "beside a plain member":
+            assert '"gpu": 1' in entry["params"][param]  # what is no credential stays

@@ -55,7 +55,12 @@ def masked_params(params: Mapping[str, str]) -> dict[str, str]:
     # One search over every value at once passes the plain parameters nearly every
     # request sends; then only names can need masking. Joined as they are: a token
     # spread over two values ("W", "yJ...") must still be seen.
-    if len(params) <= MAX_PARAMS and not _CREDENTIAL_HINT.search("".join(params.values())):
+    joined = "".join(params.values())
+    if (
+        len(params) <= MAX_PARAMS
+        and not _CREDENTIAL_HINT.search(joined)
+        and not _holds_json_secret(joined)
+    ):
         return {
             cut(key if key.isidentifier() else _masked_text(key), MAX_NAME_CHARS): MASK
             if _is_secret_key(key)
@@ -88,16 +93,48 @@ def masked_params_one_by_one(params: Mapping[str, str]) -> dict[str, str]:
 _CREDENTIAL_HINT = re.compile(r"[Ww][Yy][Jj]|=|%|[Bb][Ee][Aa][Rr][Ee][Rr]")
 
 
+#: A JSON member whose name is a credential's (``customResources={"password": ...}``).
+_JSON_SECRET_MEMBER = re.compile(
+    r'(?i)"[^"]*(token|passw(or)?d|pwd|passphrase|secret|credential|authorization|api_?key)s?'
+    r'\\?"\s*:'  # \" too: JSON written inside a JSON string
+)
+
+
+#: The same member with its value, in text that is not JSON as a whole (cut, or malformed).
+_JSON_SECRET_VALUE = re.compile(
+    r'(?i)("[^"]*(?:token|passw(?:or)?d|pwd|passphrase|secret|credential|authorization'
+    r'|api_?key)s?"\s*:\s*)("(?:[^"\\]|\\.)*"?|[^,}\]\s]+)'
+)
+
+
+def _holds_json_secret(text: str) -> bool:
+    return "{" in text and _JSON_SECRET_MEMBER.search(text) is not None
+
+
 def _masked_text(text: str) -> str:
     """``text`` with any credential it carries masked, whatever the parameter's name:
-    ``x=<token>``, ``token%00=<token>``, ``redirect=https://...?token=<token>``.
+    ``x=<token>``, ``token%00=<token>``, ``redirect=https://...?token=<token>``, and a
+    JSON value's credential-named members (``{"password": ...}``).
 
     By value, because a name is whatever the client typed; one search for the hints
     skips the regular expressions for the plain values nearly every request sends.
     """
+    if _holds_json_secret(text):
+        text = _masked_json(text)
     if _CREDENTIAL_HINT.search(text) is None:
         return text
     return redact(text)
+
+
+def _masked_json(text: str) -> str:
+    """A JSON text with its credential-named members masked, written again (nothing to mask:
+    as it stands); text that is not JSON with the value after each such member masked."""
+    try:
+        payload = json.loads(text)
+        masked = masked_response(payload)
+    except (ValueError, RecursionError):
+        return _JSON_SECRET_VALUE.sub(lambda match: f'{match.group(1)}"{MASK}"', text)
+    return text if masked == payload else _ENCODER.encode(masked)
 
 
 def cut(text: str, limit: int) -> str:
@@ -168,8 +205,12 @@ def response_json(mimetype: str | None, data: bytes) -> tuple[str | None, Any]:
     return _ENCODER.encode(masked_response(payload)), payload
 
 
-#: ``wyj``: a token echoed in any case; ``%``: one echoed percent-encoded.
-_SECRET_WORDS = ("token", "password", "secret", "credential", "authorization", "wyj", "%")
+#: Every word SECRET_KEY matches in a response's keys (``code`` aside: RESPONSE_KEEP keeps
+#: it); ``wyj``: a token echoed in any case; ``%``: one echoed percent-encoded.
+_SECRET_WORDS = (
+    "token", "passw", "pwd", "passphrase", "secret", "credential", "authorization",
+    "apikey", "api_key", "wyj", "%",
+)  # fmt: skip
 _MAY_HOLD_SECRET = re.compile("|".join(map(re.escape, _SECRET_WORDS)), re.IGNORECASE)
 
 
