@@ -207,23 +207,7 @@ def test_a_runtime_open_notebooks_use_is_not_unregistered(
     nothing here: a site that closes the notebooks instead refutes the row.)"""
     form = {**calls.SIMPLE_COPY, "name": writable.name("in-use")}
     runtime = calls.copied_runtime(calls.copy(writable, source_runtime["id"], form))
-    started = writable.admin(
-        "POST",
-        "notebooks/openNotebook",
-        data={"itemId": notebook_item, "notebookRuntimeId": runtime["id"]},
-    ).json
-    assert started.get("status") == "success", started
-    assert _job(writable, started["jobUrl"])["status"] == "COMPLETED"
-    mine = [nb for nb in _open_notebooks(writable) if nb["itemId"] == notebook_item]
-    assert len(mine) == 1, mine
-    writable.opened_notebooks.add(mine[0]["id"])
-    refused = calls.unregister(writable, runtime["id"])
-    assert refused.code == 400, refused
-    assert writable.admin("POST", f"notebooks/{mine[0]['id']}/closeNotebook").json == {
-        "status": "success"
-    }
-    writable.opened_notebooks.discard(mine[0]["id"])
-    assert calls.unregister(writable, runtime["id"]).envelope == "success"
+    _unregister_waits_for_the_notebook_to_close(writable, notebook_item, runtime["id"])
 
 
 @pytest.mark.flavour(NOTEBOOK_SERVER)
@@ -251,20 +235,28 @@ def test_a_standalone_runtime_open_notebooks_use_is_not_unregistered(
     ).json
     runtime = registered.get("notebookRuntime")
     assert isinstance(runtime, dict), registered
+    _unregister_waits_for_the_notebook_to_close(writable, notebook_item, runtime["id"])
+
+
+def _unregister_waits_for_the_notebook_to_close(
+    writable: Target, notebook_item: str, runtime_id: str
+) -> None:
+    """J15's steps, in either flavour: open the named notebook on ``runtime_id``, see its
+    unregister refused, close the notebook, see it unregister."""
     started = writable.admin(
         "POST",
         "notebooks/openNotebook",
-        data={"itemId": notebook_item, "notebookRuntimeId": runtime["id"]},
+        data={"itemId": notebook_item, "notebookRuntimeId": runtime_id},
     ).json
     assert started.get("status") == "success", started
     assert _job(writable, started["jobUrl"])["status"] == "COMPLETED"
     mine = [nb for nb in _open_notebooks(writable) if nb["itemId"] == notebook_item]
     assert len(mine) == 1, mine
     writable.opened_notebooks.add(mine[0]["id"])
-    refused = calls.unregister(writable, runtime["id"])
+    refused = calls.unregister(writable, runtime_id)
     assert refused.code == 400, refused
     assert writable.admin("POST", f"notebooks/{mine[0]['id']}/closeNotebook").json == {
         "status": "success"
     }
     writable.opened_notebooks.discard(mine[0]["id"])
-    assert calls.unregister(writable, runtime["id"]).envelope == "success"
+    assert calls.unregister(writable, runtime_id).envelope == "success"
