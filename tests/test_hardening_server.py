@@ -623,3 +623,48 @@ def test_a_thread_reading_a_trickled_request_gives_up_at_one_deadline_for_the_wh
         sender.join(timeout=5)
         ours.close()
         theirs.close()
+
+
+# --- availability: answers held back by a delay fault --------------------------------
+
+
+def test_64_answers_held_by_a_delay_fault_do_not_stall_a_get_on_a_single_worker():
+    """A delay holds the answer in the worker's poller, not a thread: a worker with 64
+    delayed requests in hand still answers everything else at once, then each delayed
+    request in its time."""
+    server = NbmockProcess("--workers", "1", ready_path="/__mock__/health")
+    sockets: list[socket.socket] = []
+    try:
+        rule = {"operation": "generateToken", "delay_seconds": 4}
+        requests.post(f"{server.origin}/__mock__/faults", json=rule, timeout=30).raise_for_status()
+        form = b"username=admin&password=admin1234&referer=x&f=json"
+        request = (
+            GENERATE_TOKEN + "Content-Type: application/x-www-form-urlencoded\r\n"
+            f"Content-Length: {len(form)}\r\n\r\n"
+        ).encode() + form
+        sent = time.monotonic()
+        for _ in range(64):
+            sock = socket.create_connection(("127.0.0.1", server.port), timeout=15)
+            sock.sendall(request)
+            sockets.append(sock)
+        probes = []
+        for _ in range(3):
+            started = time.monotonic()
+            answer = requests.get(f"{server.origin}/arcgis/sharing/rest/info?f=json", timeout=15)
+            probes.append(time.monotonic() - started)
+            assert answer.json()["owningSystemUrl"]
+        assert max(probes) < 2.0, probes
+        assert time.monotonic() - sent < 4.0, "the probes came after the delays: not a test"
+        for sock in sockets:
+            answer = b""
+            while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):
+                piece = sock.recv(65536)
+                if not piece:
+                    break
+                answer += piece
+            assert status_of(answer) == 200 and b'"token"' in body_of(answer), answer[:300]
+        assert time.monotonic() - sent >= 4.0
+    finally:
+        for sock in sockets:
+            sock.close()
+        server.stop()

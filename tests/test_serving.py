@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 import requests
 
+from mockserver.testing import running
 from tests.conftest import SEED_COPY, STANDARD_ID
 from tests.nbmock_process import NbmockProcess
 
@@ -238,3 +240,46 @@ def test_sigterm_lets_the_request_in_flight_finish_and_keeps_it(tmp_path):
 def test_control_plane_is_reachable_on_loopback_without_token(server):
     assert requests.get(f"{server.origin}/__mock__/health", timeout=30).json()["status"] == "ok"
     assert "Control: http://127.0.0.1" in server.output
+
+
+def _a_delayed_copy_is_made_before_its_answer(origin: str, base: str, token: str) -> None:
+    rule = {"operation": "copy", "delay_seconds": 3, "times": 1}
+    requests.post(f"{origin}/__mock__/faults", json=rule, timeout=30).raise_for_status()
+    answered: list[float] = []
+    copier = threading.Thread(
+        target=lambda: answered.append(
+            _copies(base, token, ["made before its answer"]) and time.monotonic()
+        )
+    )
+    started = time.monotonic()
+    copier.start()
+    listed_at = None
+    while listed_at is None and time.monotonic() - started < 20:
+        listed = requests.get(
+            f"{base}/admin/notebooks/runtimes", params={"f": "json", "token": token}, timeout=30
+        ).json()["runtimes"]
+        if "made before its answer" in [runtime["name"] for runtime in listed]:
+            listed_at = time.monotonic()
+        else:
+            threading.Event().wait(0.05)
+    copier.join(timeout=30)
+    assert answered, "the delayed copy was never answered"
+    assert listed_at is not None, "the delayed copy was never listed"
+    assert answered[0] - started >= 3.0
+    assert listed_at < answered[0] - 1.0
+
+
+def test_a_delay_fault_holds_the_answer_of_a_copy_already_made_served():
+    """Behind a slow proxy a client that gives up has still made its change: the copy is
+    listed while its answer waits (``nbmock serve``, the answer held by the poller)."""
+    server = NbmockProcess("--workers", "1", ready_path="/__mock__/health")
+    try:
+        _a_delayed_copy_is_made_before_its_answer(server.origin, server.base, server.token())
+    finally:
+        server.stop()
+
+
+def test_a_delay_fault_holds_the_answer_of_a_copy_already_made_embedded():
+    """The same in the embedded server (``mockserver.testing.running``): a thread waits."""
+    with running() as emulator:
+        _a_delayed_copy_is_made_before_its_answer(emulator.origin, emulator.url, emulator.token())

@@ -2,7 +2,9 @@
 
 A browser's speculative connections send nothing; a slowloris client sends one
 header line every few seconds; a slow-body client sends its head at once, then
-its body a byte at a time, in every framing HTTP/1.1 has (``SLOW_KINDS``). None
+its body a byte at a time, in every framing HTTP/1.1 has; a slow reader sends
+its requests and never reads the answers; a client told ``Connection: close``
+keeps its end open (``SLOW_KINDS``). None
 must hold the server hostage: with ``connections`` of one kind open, a normal
 request must be answered about as fast as without them. Loopback only; every
 socket it opens it closes.
@@ -25,6 +27,7 @@ STALLED_SECONDS = 2.0
 
 
 _POST = "POST /arcgis/sharing/rest/generateToken HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+_PIPELINED = b"GET /arcgis/sharing/rest/info?f=pjson HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,8 @@ class SlowKind:
     name: str
     opening: bytes
     piece: Callable[[int], bytes] | None
+    #: The client's receive buffer, set before it connects: a small one fills at once.
+    receive_buffer: int | None = None
 
 
 #: Every framing a request can trickle in: its head, a ``Content-Length`` body, a
@@ -79,6 +84,18 @@ SLOW_KINDS: tuple[SlowKind, ...] = (
         (_POST + "Expect: 100-continue\r\nTransfer-Encoding: chunked\r\n\r\n").encode(),
         lambda n: b"1\r\n&\r\n",
     ),
+    # Slow on the way back: answers the client does not read, and a close it does not finish.
+    SlowKind(
+        "pipelined requests whose answers are never read",
+        _PIPELINED * 1000,
+        None,
+        receive_buffer=4096,
+    ),
+    SlowKind(
+        "Connection: close never closed by the client",
+        b"GET /__mock__/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+        None,
+    ),
 )
 
 
@@ -110,10 +127,14 @@ def _probe_times(url: str, probes: int, timeout: float) -> tuple[list[float], li
     return times, failures
 
 
-def _open(port: int, count: int) -> list[socket.socket]:
+def _open(port: int, count: int, receive_buffer: int | None = None) -> list[socket.socket]:
     sockets = []
     for _ in range(count):
-        sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.settimeout(5)
+        if receive_buffer:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+        sock.connect(("127.0.0.1", port))
         sockets.append(sock)
     return sockets
 
@@ -153,7 +174,7 @@ def run_slow_clients(
     quiet, failures = _probe_times(url, probes, probe_timeout)
     report.quiet_median_ms = statistics.median(quiet) * 1000 if quiet else 0.0
     for kind in kinds:
-        sockets = _open(port, connections)
+        sockets = _open(port, connections, kind.receive_buffer)
         stop = threading.Event()
         trickler = threading.Thread(
             target=_trickle, args=(sockets, kind, stop, trickle_every), daemon=True

@@ -9,7 +9,8 @@ A rule names an operation (or ``*``) and what happens to a matching request:
   balancer in front of the deployment answers;
 - ``drop``: the connection is closed without an answer;
 - ``delay_seconds``: the answer comes that much later (alone, or before one of
-  the above).
+  the above). Alone, the operation is carried out at once and only its answer
+  waits, as behind a slow proxy: a client that gives up has still made its change.
 
 ``times`` limits a rule to the next N matching requests; ``probability`` (with
 ``seed``) makes it fire on a reproducible share of them. Both are counted
@@ -26,7 +27,7 @@ from typing import Any
 
 from mockserver.control.errors import ControlError
 
-#: A delay holds one worker thread; clients' own timeouts are rarely above 30 s.
+#: Clients' own timeouts are rarely above 30 s (in process, a delay holds the calling thread).
 MAX_DELAY_SECONDS = 30.0
 ANY_OPERATION = "*"
 RULE_KEYS = {

@@ -49,7 +49,12 @@ def before_request() -> Response | None:
 def _inflict(rule: FaultRule, portal_prefix: str) -> Response | None:
     if rule.delay_seconds:
         g.nbmock_fault = "delay"
-        time.sleep(rule.delay_seconds)
+        if rule.drop or rule.error is not None or rule.status is not None:
+            _answer_later(rule.delay_seconds)  # nothing runs: the delay comes first
+        else:
+            # The operation is carried out now and its answer comes later, as from a
+            # slow proxy: a client that gives up waiting has still made its change.
+            g.nbmock_answer_delay = rule.delay_seconds
     if rule.drop:
         g.nbmock_fault = "drop"
         return _drop_connection()
@@ -73,8 +78,21 @@ def journal_in_transaction(_operation: pipeline.Operation, response: Response) -
         g.nbmock_journaled = True
 
 
+def _answer_later(seconds: float) -> None:
+    """Hold the answer back: by the server where it can (``nbmock serve`` sends it from its
+    poller when the time comes, no thread waits), else by this thread sleeping."""
+    answer_later = request.environ.get(wire.ANSWER_LATER)
+    if answer_later is not None:
+        answer_later(seconds)
+    else:
+        time.sleep(seconds)
+
+
 def after_request(response: Response) -> Response:
     """Reads and refusals are journaled here; writes were, inside their transaction."""
+    delay = g.get("nbmock_answer_delay")
+    if delay:
+        _answer_later(delay)
     req = wire.current_request()
     control = context.current()
     if not (control.journal_enabled and req.path.startswith(control.api_prefix)):

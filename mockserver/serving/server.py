@@ -181,6 +181,9 @@ def serve(
     # request line gunicorn refused and quotes whole.
     redact_loggers("gunicorn.error", "gunicorn.access", "nbmock")
     HeadFirstWorker.max_body = settings.max_body
+    # A state file's queries never wait on the network: the poller's thread serves each
+    # request itself. A database server's do: threads overlap those waits.
+    HeadFirstWorker.serve_inline = not store.shared
     server_options: dict[str, Any] = {
         "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
         "workers": workers,

@@ -125,6 +125,9 @@ class MalformedBody(BadRequest):
 #: the server must then close the connection rather than guess where the next
 #: request starts (mockserver.serving.worker reads it).
 BODY_REFUSED = "nbmock.body_refused"
+#: Set by a server that can hold an answer back without holding a thread
+#: (mockserver.serving.worker): called with seconds, the answer goes out that much later.
+ANSWER_LATER = "nbmock.answer_later"
 
 #: How much of a chunked body is read at a time while counting it against the limit.
 _READ_SIZE = 64 * 1024
