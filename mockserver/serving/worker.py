@@ -31,9 +31,11 @@ leaves to the parser.
 from __future__ import annotations
 
 import contextlib
+import email.utils
 import errno
 import heapq
 import itertools
+import logging
 import re
 import selectors
 import socket
@@ -42,6 +44,7 @@ from collections import deque
 from concurrent.futures import Future
 from functools import partial
 
+from gunicorn import util as gunicorn_util
 from gunicorn.http.body import LengthReader
 from gunicorn.http.unreader import SocketUnreader
 from gunicorn.workers.gthread import TConn, ThreadWorker
@@ -382,6 +385,19 @@ def offering_to_answer_later(app):
     return wsgi
 
 
+_DATE_OF_SECOND: list = [None, ""]
+
+
+def _http_date(timestamp: float | None = None) -> str:
+    """``gunicorn.util.http_date``, the current second's kept."""
+    if timestamp is not None:
+        return email.utils.formatdate(timestamp, localtime=False, usegmt=True)
+    second = int(time.time())
+    if _DATE_OF_SECOND[0] != second:
+        _DATE_OF_SECOND[:] = [second, email.utils.formatdate(second, usegmt=True)]
+    return _DATE_OF_SECOND[1]
+
+
 def _done(result) -> Future:
     future: Future = Future()
     future.set_result(result)
@@ -439,6 +455,16 @@ class HeadFirstWorker(ThreadWorker):
     def load_wsgi(self) -> None:
         super().load_wsgi()
         self.wsgi = offering_to_answer_later(closing_after_unread_bodies(self.wsgi))
+
+    def init_process(self) -> None:
+        # The logging module's documented optimisations: no log line names its caller,
+        # thread or multiprocessing process (every log record looked them up), and
+        # gunicorn's Date header formatted once a second, not once an answer.
+        logging._srcfile = None
+        logging.logThreads = False
+        logging.logMultiprocessing = False
+        gunicorn_util.http_date = _http_date
+        super().init_process()
 
     def handle_error(self, req, client, addr, exc) -> None:
         """gunicorn's refusal (a malformed request line or header, a request too large to
