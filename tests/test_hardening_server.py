@@ -668,3 +668,77 @@ def test_64_answers_held_by_a_delay_fault_do_not_stall_a_get_on_a_single_worker(
         for sock in sockets:
             sock.close()
         server.stop()
+
+
+# --- keep-alive after a body the app left unread ----------------------------------------
+
+
+def _answers_on_one_connection(port: int, data: bytes, expected: int) -> list[bytes]:
+    """Send ``data`` (several requests back to back) and split what comes back into
+    answers, until ``expected`` came, the server closed, or 10 s of silence."""
+    answers, buffer = [], b""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(data)
+        deadline = time.monotonic() + 30
+        while len(answers) < expected and time.monotonic() < deadline:
+            head_end = buffer.find(b"\r\n\r\n")
+            if head_end >= 0:
+                head = buffer[:head_end].decode("latin-1").lower()
+                length = next(
+                    (
+                        int(line.split(":", 1)[1])
+                        for line in head.split("\r\n")
+                        if line.startswith("content-length:")
+                    ),
+                    0,
+                )
+                end = head_end + 4 + length
+                if len(buffer) >= end:
+                    answers.append(buffer[:end])
+                    buffer = buffer[end:]
+                    continue
+            try:
+                piece = sock.recv(65536)
+            except (TimeoutError, ConnectionResetError):
+                break
+            if not piece:
+                break
+            buffer += piece
+    return answers
+
+
+@pytest.mark.parametrize("chunked_body", [False, True], ids=["content-length", "chunked"])
+@pytest.mark.parametrize("size", [0, 1, 4096, 65535, 65536, 65537, 200_000, 1_000_000])
+@pytest.mark.parametrize(
+    "target", ["/__mock__/health", "/arcgis/sharing/rest/info?f=json", "/no/api/here"]
+)
+def test_a_body_left_unread_never_drops_the_next_request_it_announced_keep_alive_for(
+    body_server, target, size, chunked_body
+):
+    """Every body size around gunicorn's 64 KiB drain cap, both framings, routes that answer
+    without reading a body (405, a read that ignores it, 404): the next request on the
+    connection is answered, unless the first answer said ``Connection: close``."""
+    body = b"x" * size
+    framing = (
+        b"Transfer-Encoding: chunked\r\n\r\n" + chunked(body)
+        if chunked_body
+        else f"Content-Length: {size}\r\n\r\n".encode() + body
+    )
+    first = f"POST {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n".encode() + framing
+    second = b"GET /arcgis/sharing/rest/info?f=json HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    answers = _answers_on_one_connection(body_server.port, first + second, expected=2)
+    assert answers, "the first request was not answered"
+    said_close = b"\r\nconnection: close" in answers[0].split(b"\r\n\r\n", 1)[0].lower()
+    if not said_close:
+        assert len(answers) == 2, (
+            f"announced keep-alive, then dropped the next request: {answers[0][:200]!r}"
+        )
+        assert status_of(answers[1]) == 200
+
+
+@pytest.fixture(scope="module")
+def body_server():
+    """The default body limit (1 MiB): bodies past the 64 KiB drain cap are within it."""
+    process = NbmockProcess("--workers", "1", ready_path="/__mock__/health")
+    yield process
+    process.stop()
