@@ -375,6 +375,7 @@ TOKEN_SHAPED = "WyJhZG1pbiIsMTc5NjY2OTg4NDExM10.P0BOyCuqpPmULGNgLQ8qVo2E5X8"
         (f"GET /x/{TOKEN_SHAPED.replace('.', '%252E')} HTTP/1.1", f"GET /x/{MASK} HTTP/1.1"),
         ("GET /a%2520b?q=%2574opic HTTP/1.1", "GET /a%2520b?q=%2574opic HTTP/1.1"),
     ],
+    ids=["token pair, twice", "password pair, thrice", "token, its dot twice", "no credential"],
 )
 def test_a_log_line_masks_a_credential_however_often_it_was_percent_encoded(line, masked):
     assert redact(line) == masked
