@@ -239,19 +239,6 @@ def test_a_sandbox_keeps_its_state_beside_the_main_state_file_from_the_moment_it
     assert copied["id"] in _runtime_ids(other, made)
 
 
-def test_an_in_memory_servers_sandboxes_keep_their_state_in_a_scratch_folder_of_the_temp_dir():
-    mock = in_process(max_sandboxes=3)
-    made = _made(mock)
-    _health(mock, made)
-    held = _open_files(f"{made['id']}.sqlite3")
-    assert held
-    folders = {Path(path).parent for path in held}
-    assert len(folders) == 1
-    (folder,) = folders
-    assert folder.parent == Path(tempfile.gettempdir()).resolve()
-    assert folder.name.startswith("nbmock-sandboxes-")
-
-
 # --- nothing of a sandbox stays behind -----------------------------------------------------
 
 
@@ -362,7 +349,7 @@ def test_a_worker_keeps_its_most_recently_used_sandboxes_open_and_reopens_the_ot
 _AT_EXIT = textwrap.dedent(
     """
     import json, os, shutil
-    from mockserver.testing import IN_PROCESS_ORIGIN, InProcessEmulator, in_process
+    from mockserver.testing import IN_PROCESS_ORIGIN, in_process
 
     folders = []
     for _ in range(2):
@@ -384,7 +371,17 @@ _AT_EXIT = textwrap.dedent(
 )
 
 
-def test_an_in_memory_servers_scratch_folder_is_gone_at_exit_quietly_if_already_removed():
+def test_an_in_memory_servers_sandboxes_live_in_a_temp_folder_removed_at_exit_quietly():
+    mock = in_process(max_sandboxes=3)
+    made = _made(mock)
+    _health(mock, made)
+    folders = {Path(path).parent for path in _open_files(f"{made['id']}.sqlite3")}
+    assert len(folders) == 1
+    (folder,) = folders
+    assert folder.parent == Path(tempfile.gettempdir()).resolve()
+    assert folder.name.startswith("nbmock-sandboxes-")
+    # At exit, in a process of its own: the folder goes, and without a word when
+    # something else (a temp cleaner) removed it already.
     done = subprocess.run(
         [sys.executable, "-c", _AT_EXIT],
         capture_output=True,
@@ -394,9 +391,9 @@ def test_an_in_memory_servers_scratch_folder_is_gone_at_exit_quietly_if_already_
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    folders = json.loads(done.stdout)
-    assert len(folders) == 2
-    assert [os.path.exists(folder) for folder in folders] == [False, False]
+    scratch = json.loads(done.stdout)
+    assert len(scratch) == 2
+    assert [os.path.exists(folder) for folder in scratch] == [False, False]
     assert done.stderr == ""
 
 
