@@ -319,7 +319,13 @@ def test_a_create_that_fails_halfway_leaves_no_file_on_disk_and_none_open(state,
     mock = InProcessEmulator(app)
     with pytest.raises(Exception):  # noqa: B017 - whichever the failure, it propagates
         registry.create(
-            release="12.1", seed=None, ttl_seconds=60, users=None, limit=3, profile=None
+            release="12.1",
+            flavour="kubernetes",
+            seed=None,
+            ttl_seconds=60,
+            users=None,
+            limit=3,
+            profile=None,
         )
     assert sorted(p.name for p in folder.iterdir()) == []
     assert _open_sandboxes(folder) == set()
