@@ -10,7 +10,6 @@ ledger records them.
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from html.parser import HTMLParser
@@ -508,15 +507,13 @@ def test_server_notebook_asked_under_another_container_is_not_found_quoting_80_c
 
 
 @pytest.fixture
-def local_zone_not_utc():
-    """The emulator's machine set to a zone five hours behind UTC."""
-    before = dict(os.environ)
-    os.environ["TZ"] = "EST5"
+def local_zone_not_utc(monkeypatch):
+    """The emulator's machine set to a zone five hours behind UTC, then back."""
+    monkeypatch.setenv("TZ", "EST5")
     time.tzset()
     assert time.timezone == 5 * 3600
     yield
-    os.environ.clear()
-    os.environ.update(before)
+    monkeypatch.undo()
     time.tzset()
 
 
