@@ -1,0 +1,406 @@
+"""The workload's rules where a deliberate bug went unnoticed (issue 25: mutmut's survivors).
+
+Each test states what an administrator or a script would see: the exact error text and
+what it quotes, where a limit starts and ends, what a job records and shows, which ids a
+seeded deployment makes. No Flask, no store, no sleeping: the model's public functions
+on the emulated clock, as tests/test_workload_model.py uses them.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from mockserver.core import messages
+from mockserver.core.errors import InvalidParameters, NotFound
+from mockserver.workload import model
+from mockserver.workload.model import (
+    COMPLETED,
+    EXECUTING,
+    FAILED,
+    MINUTE_MS,
+    SUBMITTED,
+    Behaviour,
+    Caller,
+    Workload,
+)
+
+T0 = 1_800_000_000_000
+STANDARD = {"id": "std", "name": "Standard", "version": "14.0", "requiresAdvancedPrivileges": False}
+ALICE = Caller("alice", advanced=False)
+BOB = Caller("bob", advanced=False)
+LARGEST = 2**31 - 1
+#: Ids as the deployment makes them [doc: 12.1 notebook jobs page; hex for the rest].
+JOB_ID = re.compile(r"j[a-z0-9]{32}")
+HEX_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def kubernetes() -> Workload:
+    return Workload(configuration=model.default_configuration("12.1"))
+
+
+def standalone() -> Workload:
+    """The Notebook Server's workload: its configuration is system/properties."""
+    return Workload(configuration=model.server_properties("11.0"))
+
+
+def item(workload: Workload, item_id: str = "item1", owner: str = "alice") -> model.Item:
+    found = workload.items.get(item_id)
+    if found is not None:
+        return found
+    return model.seed_item(workload, owner=owner, title="Daily", item_id=item_id, now_ms=T0, seed=1)
+
+
+def execute(workload: Workload, *, now: int = T0, seed: int | None = 1, **params: str):
+    return model.execute_notebook(
+        workload,
+        item=item(workload),
+        runtime=STANDARD,
+        caller=ALICE,
+        params=params,
+        now_ms=now,
+        seed=seed,
+    )
+
+
+def open_(workload: Workload, *, item_id: str = "item1", caller: Caller = ALICE, now: int = T0):
+    return model.open_notebook(
+        workload,
+        item=item(workload, item_id),
+        runtime=STANDARD,
+        caller=caller,
+        now_ms=now,
+        seed=1,
+        inputs={"itemId": item_id, "notebookRuntimeId": "std"},
+    )
+
+
+def refusal(call) -> list[str]:
+    """The messages of the ArcGIS error ``call`` raises (the test fails if it raises none)."""
+    with pytest.raises((InvalidParameters, NotFound)) as raised:
+        call()
+    return raised.value.messages
+
+
+# --- error messages: the parameter's name and the first 40 (80) characters sent ------------
+
+LONG_FLAG = "y" * 50
+LONG_TEXT = "x" * 50
+LONG_NUMBER = "9" * 50
+LONG_NAME = "p" * 100
+LONG_ID = "d" * 100
+CONFIG = model.default_configuration("12.1")
+PROPERTIES = model.server_properties("11.0")
+
+REFUSALS = [
+    pytest.param(
+        lambda: execute(kubernetes(), updatePortalItem=LONG_FLAG),
+        messages.NOT_A_BOOLEAN.format(name="updatePortalItem", value=LONG_FLAG[:40]),
+        id="execute-flag-not-true-or-false",
+    ),
+    pytest.param(
+        lambda: execute(kubernetes(), notebookParameters="[1, 2]"),
+        messages.NOT_JSON_OBJECT_TEXT.format(name="notebookParameters"),
+        id="execute-parameters-not-an-object",
+    ),
+    pytest.param(
+        lambda: model.updated_configuration(CONFIG, {"idleNotebookThreshold": LONG_TEXT}),
+        messages.NOT_AN_INTEGER.format(name="idleNotebookThreshold", value=LONG_TEXT[:40]),
+        id="configuration-not-a-whole-number",
+    ),
+    pytest.param(
+        lambda: model.updated_configuration(CONFIG, {"webSocketSize": LONG_NUMBER}),
+        messages.OUT_OF_RANGE.format(name="webSocketSize", value=LONG_NUMBER[:40]),
+        id="configuration-number-out-of-range",
+    ),
+    pytest.param(
+        lambda: model.updated_configuration(CONFIG, {"allowHiddenFileDownloads": LONG_FLAG}),
+        messages.NOT_A_BOOLEAN.format(name="allowHiddenFileDownloads", value=LONG_FLAG[:40]),
+        id="configuration-flag-not-true-or-false",
+    ),
+    pytest.param(
+        lambda: model.updated_configuration(CONFIG, {"notebookEgressNetworkPolicy": "[]"}),
+        messages.NOT_AN_OBJECT.format(name="notebookEgressNetworkPolicy"),
+        id="configuration-policy-not-an-object",
+    ),
+    pytest.param(
+        lambda: model.updated_configuration(CONFIG, {"notebookEgressNetworkPolicy": "{x"}),
+        messages.NOT_AN_OBJECT.format(name="notebookEgressNetworkPolicy"),
+        id="configuration-policy-not-json",
+    ),
+    pytest.param(
+        lambda: model.updated_properties(PROPERTIES, "[1]"),
+        messages.NOT_JSON_OBJECT_TEXT.format(name="properties"),
+        id="properties-not-an-object",
+    ),
+    pytest.param(
+        lambda: model.updated_properties(PROPERTIES, f'{{"{LONG_NAME}": 1}}'),
+        messages.UNKNOWN_PROPERTY.format(name=LONG_NAME[:80]),
+        id="properties-unknown-name",
+    ),
+    pytest.param(
+        lambda: model.updated_properties(PROPERTIES, '{"webSocketSize": 2147483648}'),
+        messages.OUT_OF_RANGE.format(name="webSocketSize", value="2147483648"),
+        id="properties-number-out-of-range",
+    ),
+    pytest.param(
+        lambda: model.updated_properties(PROPERTIES, f'{{"dockerConnectionHost": "{"h" * 256}"}}'),
+        messages.BAD_TEXT.format(name="dockerConnectionHost", limit=255),
+        id="properties-text-too-long",
+    ),
+    pytest.param(
+        lambda: model.host_of(kubernetes(), LONG_ID, T0),
+        messages.DEPLOYMENT_NOT_FOUND.format(id=LONG_ID[:80]),
+        id="unknown-deployment",
+    ),
+]
+
+
+@pytest.mark.parametrize(("call", "message"), REFUSALS)
+def test_a_refusal_names_the_parameter_and_quotes_what_was_sent(call, message):
+    assert refusal(call) == [message]
+
+
+def test_a_refused_execution_starts_no_job_and_records_nothing():
+    workload = kubernetes()
+    item(workload)
+    refusal(lambda: execute(workload, notebookParameters="[1, 2]", updatePortalItem="maybe"))
+    assert workload.jobs == {} and workload.executions == []
+
+
+# --- whole numbers: 1 to 2**31 - 1 ------------------------------------------------------------
+
+
+@given(number=st.integers(min_value=-(2**33), max_value=2**33))
+@example(number=0)
+@example(number=1)
+@example(number=2)
+@example(number=LARGEST - 1)
+@example(number=LARGEST)
+@example(number=LARGEST + 1)
+@example(number=LARGEST + 2)
+@example(number=2**32 - 1)
+@example(number=2**32)
+def test_a_whole_number_setting_is_taken_iff_from_1_to_2_31_minus_1(number):
+    params = {"idleNotebookThreshold": str(number)}
+    if 1 <= number <= LARGEST:
+        updated = model.updated_configuration(CONFIG, params)
+        assert updated == {**CONFIG, "idleNotebookThreshold": number}
+    elif number <= 0:
+        assert refusal(lambda: model.updated_configuration(CONFIG, params)) == [
+            messages.NOT_POSITIVE.format(name="idleNotebookThreshold")
+        ]
+    else:
+        assert refusal(lambda: model.updated_configuration(CONFIG, params)) == [
+            messages.OUT_OF_RANGE.format(name="idleNotebookThreshold", value=str(number))
+        ]
+
+
+# --- flags: "true"/"false"; empty keeps the default ---------------------------------------------
+
+
+def test_an_empty_flag_keeps_its_default():
+    job = execute(kubernetes(), updatePortalItem="", saveInjectedParameters="")
+    assert (job.inputs["updatePortalItem"], job.inputs["saveInjectedParameters"]) == (True, False)
+    for current in (False, True):
+        configuration = {**CONFIG, "allowHiddenFileDownloads": current}
+        updated = model.updated_configuration(configuration, {"allowHiddenFileDownloads": ""})
+        assert updated == configuration
+
+
+# --- what an execution's job records and shows ----------------------------------------------
+
+
+def test_an_execution_job_shows_its_inputs_runtime_and_revision():
+    workload = kubernetes()
+    job = execute(workload, now=T0 + 7)
+    assert job.inputs == {
+        "itemId": "item1",
+        "executionTimeoutInMinutes": 120,
+        "updatePortalItem": True,
+        "saveInjectedParameters": False,
+    }
+    assert (job.runtime_id, job.runtime_name, job.runtime_version) == ("std", "Standard", "14.0")
+    assert job.revision == T0 + 7
+    (record,) = workload.executions
+    assert (record.update_portal_item, record.save_injected_parameters) == (True, False)
+    sent = execute(workload, notebookParameters='{"x": 1}', saveInjectedParameters="TRUE")
+    assert sent.inputs == {
+        "itemId": "item1",
+        "executionTimeoutInMinutes": 120,
+        "updatePortalItem": True,
+        "saveInjectedParameters": True,
+        "notebookParameters": '{"x": 1}',
+    }
+
+
+def test_a_standalone_execution_is_limited_to_120_minutes():
+    """system/properties has no maxExecuteNotebookTimeMinutes: the 120-minute default holds."""
+    workload = standalone()
+    workload.steering.execution = Behaviour(duration_seconds=3 * 3600)
+    job = execute(workload)
+    assert job.inputs["executionTimeoutInMinutes"] == 120
+    assert job.ended_ms == T0 + 120 * MINUTE_MS
+    assert job.status(job.ended_ms) == FAILED
+    assert job.failure == messages.EXECUTION_TIMED_OUT.format(minutes=120)
+
+
+@pytest.mark.parametrize(("seconds", "failure"), [(119 * 60, None), (120 * 60, None)])
+def test_an_execution_as_long_as_the_limit_completes(seconds, failure):
+    workload = kubernetes()
+    workload.steering.execution = Behaviour(duration_seconds=seconds)
+    job = execute(workload)
+    assert job.ended_ms == T0 + seconds * 1000
+    assert (job.status(job.ended_ms), job.failure) == (COMPLETED, failure)
+
+
+# --- ids -----------------------------------------------------------------------------------------
+
+
+def scenario(seed: int | None) -> list[str]:
+    """The ids a deployment makes for one open and one execution."""
+    workload = kubernetes()
+    opened = model.open_notebook(
+        workload,
+        item=item(workload),
+        runtime=STANDARD,
+        caller=ALICE,
+        now_ms=T0,
+        seed=seed,
+        inputs={},
+    )
+    notebook = workload.notebooks[opened.notebook_id]
+    executed = execute(workload, seed=seed)
+    return [opened.id, notebook.id, notebook.host_id, executed.id]
+
+
+def test_a_seeded_deployment_makes_the_same_ids_on_every_run():
+    first, second = scenario(seed=1), scenario(seed=1)
+    assert first == second
+    assert len(set(first)) == 4
+    assert scenario(seed=2) != first
+
+
+@pytest.mark.parametrize("seed", [1, None])
+def test_job_ids_are_j_and_32_lower_case_letters_or_digits(seed):
+    open_job, notebook_id, host_id, execute_job = scenario(seed)
+    assert JOB_ID.fullmatch(open_job) and JOB_ID.fullmatch(execute_job)
+    assert HEX_ID.fullmatch(notebook_id) and HEX_ID.fullmatch(host_id)
+
+
+# --- opening ---------------------------------------------------------------------------------------
+
+
+def test_an_open_job_waits_in_the_queue_then_opens():
+    workload = kubernetes()
+    workload.steering.queue_seconds = 5
+    workload.steering.open_seconds = 10
+    job = open_(workload)
+    assert [job.status(T0 + ms) for ms in (0, 4_999, 5_000, 14_999, 15_000)] == [
+        SUBMITTED,
+        SUBMITTED,
+        EXECUTING,
+        EXECUTING,
+        COMPLETED,
+    ]
+    assert model.open_notebooks(workload, T0 + 14_999) == []
+    (notebook,) = model.open_notebooks(workload, T0 + 15_000)
+    assert workload.hosts[notebook.host_id].created_ms == T0 + 5_000
+
+
+def test_an_open_job_shows_its_runtime_and_revision():
+    job = open_(kubernetes(), now=T0 + 3)
+    assert (job.runtime_id, job.runtime_name, job.runtime_version) == ("std", "Standard", "14.0")
+    assert job.revision == T0 + 3
+    assert job.inputs == {"itemId": "item1", "notebookRuntimeId": "std"}
+
+
+def test_each_user_and_item_gets_a_notebook_of_its_own():
+    workload = kubernetes()
+    item(workload, "item2")
+    alices = open_(workload, item_id="item1").notebook_id
+    alices_other = open_(workload, item_id="item2").notebook_id
+    bobs = open_(workload, item_id="item1", caller=BOB).notebook_id
+    assert len({alices, alices_other, bobs}) == 3
+    assert open_(workload, item_id="item2", now=T0 + 1).notebook_id == alices_other
+    notebooks = model.open_notebooks(workload, T0 + 1)
+    assert sorted((nb.username, nb.item_id) for nb in notebooks) == [
+        ("alice", "item1"),
+        ("alice", "item2"),
+        ("bob", "item1"),
+    ]
+
+
+# --- lists ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("active_only", [False, True])
+def test_jobs_are_listed_oldest_first_and_by_id_when_submitted_together(active_only):
+    """The emulated clock stands still until moved: jobs submitted together are common."""
+    workload = kubernetes()
+    together = [execute(workload).id for _ in range(6)]
+    later = execute(workload, now=T0 + 1).id
+    assert together != sorted(together), "the ids must not come out sorted by chance"
+    listed = [job.id for job in model.jobs_at(workload, T0 + 1, active_only=active_only)]
+    assert listed == [*sorted(together), later]
+
+
+# --- configuration and properties ---------------------------------------------------------------
+
+
+def test_a_setting_the_configuration_does_not_have_is_ignored():
+    """A snapshot's configuration may lack a documented key: an update does not add it."""
+    configuration = {"idleNotebookThreshold": 720}
+    params = {"allowHiddenFileDownloads": "true", "notebookEgressNetworkPolicy": "{}"}
+    assert model.updated_configuration(configuration, params) == configuration
+
+
+def test_an_egress_policy_is_stored_as_the_object_sent():
+    policy = '{"egress": [{"to": [{"ipBlock": {"cidr": "10.0.0.0/8"}}]}]}'
+    updated = model.updated_configuration(CONFIG, {"notebookEgressNetworkPolicy": policy})
+    assert updated == {
+        **CONFIG,
+        "notebookEgressNetworkPolicy": {"egress": [{"to": [{"ipBlock": {"cidr": "10.0.0.0/8"}}]}]},
+    }
+
+
+@pytest.mark.parametrize("length", [1, 2, 254, 255])
+def test_a_text_property_of_1_to_255_characters_is_taken(length):
+    text = "h" * length
+    updated = model.updated_properties(PROPERTIES, f'{{"dockerConnectionHost": "{text}"}}')
+    assert updated == {**PROPERTIES, "dockerConnectionHost": text}
+
+
+@pytest.mark.parametrize("text", ["", "h" * 256, "h" * 1000])
+def test_a_text_property_empty_or_over_255_characters_is_refused(text):
+    raw = f'{{"dockerConnectionHost": "{text}"}}'
+    assert refusal(lambda: model.updated_properties(PROPERTIES, raw)) == [
+        messages.BAD_TEXT.format(name="dockerConnectionHost", limit=255)
+    ]
+
+
+#: A snapshot may give the standalone configuration a flag (none of the documented
+#: properties is one): properties/update sets it as configuration/update sets its flags.
+FLAGGED = {**PROPERTIES, "allowHiddenFileDownloads": False}
+
+
+@pytest.mark.parametrize(
+    ("sent", "expected"),
+    [("true", True), ('"True"', True), ('"false"', False), ("false", False), ('""', False)],
+)
+def test_a_flag_property_is_set_from_true_or_false_and_kept_when_empty(sent, expected):
+    raw = f'{{"allowHiddenFileDownloads": {sent}}}'
+    assert model.updated_properties(FLAGGED, raw) == {
+        **FLAGGED,
+        "allowHiddenFileDownloads": expected,
+    }
+
+
+def test_a_flag_property_neither_true_nor_false_is_refused():
+    raw = '{"allowHiddenFileDownloads": "maybe"}'
+    assert refusal(lambda: model.updated_properties(FLAGGED, raw)) == [
+        messages.NOT_A_BOOLEAN.format(name="allowHiddenFileDownloads", value="maybe")
+    ]
