@@ -156,6 +156,16 @@ REFUSALS = [
         messages.DEPLOYMENT_NOT_FOUND.format(id=LONG_ID[:80]),
         id="unknown-deployment",
     ),
+    pytest.param(
+        lambda: model.job_of(kubernetes(), LONG_ID, T0),
+        messages.JOB_NOT_FOUND.format(id=LONG_ID[:80]),
+        id="unknown-job",
+    ),
+    pytest.param(
+        lambda: model.close_notebook(kubernetes(), LONG_ID, T0),
+        messages.NOTEBOOK_NOT_FOUND.format(id=LONG_ID[:80]),
+        id="unknown-notebook",
+    ),
 ]
 
 
@@ -404,3 +414,167 @@ def test_a_flag_property_neither_true_nor_false_is_refused():
     assert refusal(lambda: model.updated_properties(FLAGGED, raw)) == [
         messages.NOT_A_BOOLEAN.format(name="allowHiddenFileDownloads", value="maybe")
     ]
+
+
+# --- settling a configuration that lacks a rule's setting -------------------------------------
+
+
+def test_settings_a_configuration_lacks_take_their_documented_defaults():
+    """system/properties has no asyncJobsCleanAgeHours, and an imported snapshot may leave
+    any rule setting out: idle 720 minutes, empty host 60, clean age 6 hours, limit 120."""
+    workload = Workload(configuration={})
+    seeded = model.seed_open_notebook(
+        workload,
+        item=item(workload),
+        runtime=STANDARD,
+        username="alice",
+        last_activity_ms=T0,
+        now_ms=T0,
+        seed=1,
+    )
+    assert [nb.id for nb in model.open_notebooks(workload, T0 + 720 * MINUTE_MS - 1)] == [seeded.id]
+    assert model.open_notebooks(workload, T0 + 720 * MINUTE_MS) == []
+    model.close_notebook(workload, seeded.id, T0)
+    assert len(model.live_hosts(workload, T0 + 60 * MINUTE_MS - 1)) == 1
+    assert model.live_hosts(workload, T0 + 60 * MINUTE_MS) == []
+    job = execute(workload)
+    assert job.inputs["executionTimeoutInMinutes"] == 120
+    clean = job.ended_ms + 6 * 60 * MINUTE_MS
+    assert [j.id for j in model.jobs_at(workload, clean - 1)] == [job.id]
+    assert model.jobs_at(workload, clean) == []
+
+
+def test_standalone_jobs_are_cleaned_six_hours_after_they_end():
+    workload = standalone()
+    job = execute(workload)
+    clean = job.ended_ms + 6 * 60 * MINUTE_MS
+    assert model.job_of(workload, job.id, clean - 1).id == job.id
+    with pytest.raises(NotFound):
+        model.job_of(workload, job.id, clean)
+
+
+# --- hosts, items and seeded notebooks as the API shows them ------------------------------------
+
+ADVANCED = {"id": "adv", "name": "Advanced", "version": "14.1", "requiresAdvancedPrivileges": True}
+
+
+def test_a_host_shows_its_user_runtime_and_when_it_was_made():
+    workload = kubernetes()
+    workload.steering.queue_seconds = 2
+    job = open_(workload)
+    host = workload.hosts[workload.notebooks[job.notebook_id].host_id]
+    assert (host.username, host.runtime_id, host.runtime_name, host.runtime_version) == (
+        "alice",
+        "std",
+        "Standard",
+        "14.0",
+    )
+    assert host.created_ms == T0 + 2_000
+    assert HEX_ID.fullmatch(host.id)
+
+
+def test_each_user_and_runtime_gets_a_host_of_its_own():
+    workload = kubernetes()
+    item(workload, "item1")
+    item(workload, "item2")
+    item(workload, "item3")
+    on_standard = model.seed_open_notebook(
+        workload,
+        item=workload.items["item1"],
+        runtime=STANDARD,
+        username="alice",
+        last_activity_ms=T0,
+        now_ms=T0,
+        seed=1,
+    )
+    on_advanced = model.seed_open_notebook(
+        workload,
+        item=workload.items["item2"],
+        runtime=ADVANCED,
+        username="alice",
+        last_activity_ms=T0,
+        now_ms=T0,
+        seed=1,
+    )
+    bobs = model.seed_open_notebook(
+        workload,
+        item=workload.items["item3"],
+        runtime=STANDARD,
+        username="bob",
+        last_activity_ms=T0,
+        now_ms=T0,
+        seed=1,
+    )
+    assert len({on_standard.host_id, on_advanced.host_id, bobs.host_id}) == 3
+    advanced_host = workload.hosts[on_advanced.host_id]
+    assert (advanced_host.runtime_id, advanced_host.runtime_name) == ("adv", "Advanced")
+    assert advanced_host.runtime_version == "14.1"
+    again = open_(workload, item_id="item3")
+    assert workload.notebooks[again.notebook_id].host_id == on_standard.host_id
+
+
+def test_a_seeded_notebook_counts_as_open_from_its_last_activity():
+    workload = kubernetes()
+    notebook = model.seed_open_notebook(
+        workload,
+        item=item(workload),
+        runtime=STANDARD,
+        username="alice",
+        last_activity_ms=T0 - 5_000,
+        now_ms=T0,
+        seed=1,
+    )
+    assert (notebook.opened_ms, notebook.last_activity_ms, notebook.revision) == (
+        T0 - 5_000,
+        T0 - 5_000,
+        T0,
+    )
+    assert (notebook.item_id, notebook.item_title, notebook.username) == ("item1", "Daily", "alice")
+    assert (notebook.runtime_id, workload.hosts[notebook.host_id].created_ms) == ("std", T0 - 5_000)
+    # Activity said to come later than now: open from now, idle from the activity.
+    later = model.seed_open_notebook(
+        workload,
+        item=item(workload, "item2"),
+        runtime=STANDARD,
+        username="bob",
+        last_activity_ms=T0 + 5_000,
+        now_ms=T0,
+        seed=1,
+    )
+    assert (later.opened_ms, later.last_activity_ms) == (T0, T0 + 5_000)
+
+
+def test_a_seeded_item_is_a_notebook_with_the_given_or_a_fresh_id():
+    workload = kubernetes()
+    named = model.seed_item(
+        workload, owner="alice", title="Daily", item_id="abc", now_ms=T0, seed=1
+    )
+    fresh = model.seed_item(workload, owner="bob", title="Weekly", item_id=None, now_ms=T0, seed=1)
+    assert (named.id, named.title, named.owner, named.created, named.type) == (
+        "abc",
+        "Daily",
+        "alice",
+        T0,
+        "Notebook",
+    )
+    assert HEX_ID.fullmatch(fresh.id) and (fresh.owner, fresh.title) == ("bob", "Weekly")
+    assert workload.items == {"abc": named, fresh.id: fresh}
+    assert model.item_for(workload, fresh.id) is fresh
+
+
+def test_the_id_count_is_kept_so_a_reloaded_deployment_makes_new_ids():
+    workload = kubernetes()
+    made = scenario_in(workload, "first", ALICE)
+    assert workload.sequence == len(made)
+    reloaded = Workload.from_json(workload.to_json())
+    assert reloaded.sequence == len(made)
+    assert not set(scenario_in(reloaded, "second", BOB)) & set(made)
+
+
+def scenario_in(workload: Workload, item_id: str, caller: Caller) -> list[str]:
+    """An execution, and an open of a notebook not open yet by a user with no host yet:
+    the four ids they make."""
+    job = execute(workload)
+    opened = open_(workload, item_id=item_id, caller=caller)
+    notebook = workload.notebooks[opened.notebook_id]
+    return [job.id, opened.id, notebook.id, notebook.host_id]
