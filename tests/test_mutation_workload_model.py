@@ -578,3 +578,102 @@ def scenario_in(workload: Workload, item_id: str, caller: Caller) -> list[str]:
     opened = open_(workload, item_id=item_id, caller=caller)
     notebook = workload.notebooks[opened.notebook_id]
     return [job.id, opened.id, notebook.id, notebook.host_id]
+
+
+# --- the rule settings as configured ------------------------------------------------------------
+
+
+def test_standalone_notebooks_close_after_1440_idle_minutes():
+    workload = standalone()
+    notebook = model.seed_open_notebook(
+        workload,
+        item=item(workload),
+        runtime=STANDARD,
+        username="alice",
+        last_activity_ms=T0,
+        now_ms=T0,
+        seed=1,
+    )
+    day = 1440 * MINUTE_MS
+    assert [nb.id for nb in model.open_notebooks(workload, T0 + day - 1)] == [notebook.id]
+    assert model.open_notebooks(workload, T0 + day) == []
+
+
+def test_finished_jobs_are_cleaned_after_the_configured_clean_age():
+    workload = kubernetes()
+    workload.configuration = model.updated_configuration(
+        workload.configuration, {"asyncJobsCleanAgeHours": "1"}
+    )
+    job = execute(workload)
+    assert [j.id for j in model.jobs_at(workload, job.ended_ms + 60 * MINUTE_MS - 1)] == [job.id]
+    assert model.jobs_at(workload, job.ended_ms + 60 * MINUTE_MS) == []
+
+
+def test_an_empty_host_goes_after_the_configured_container_threshold():
+    workload = kubernetes()
+    workload.configuration = model.updated_configuration(
+        workload.configuration, {"containerCreatedThreshold": "5"}
+    )
+    job = open_(workload)
+    host_id = workload.notebooks[job.notebook_id].host_id
+    model.close_notebook(workload, job.notebook_id, T0)
+    assert [h.id for h in model.live_hosts(workload, T0 + 5 * MINUTE_MS - 1)] == [host_id]
+    assert model.live_hosts(workload, T0 + 5 * MINUTE_MS) == []
+
+
+def test_seeded_item_ids_repeat_on_every_run():
+    def fresh_item_id() -> str:
+        workload = kubernetes()
+        made = model.seed_item(workload, owner="a", title="t", item_id=None, now_ms=T0, seed=3)
+        return made.id
+
+    assert fresh_item_id() == fresh_item_id()
+
+
+# --- what the control plane accepts for steering (its 400 quotes the ValueError) -------------
+
+SECONDS_RULE = "'steering.open_seconds' must be a finite number of seconds."
+RANGE_RULE = f"'steering.open_seconds' must be from 0 to {model.MAX_SECONDS} seconds."
+
+
+@pytest.mark.parametrize(
+    ("value", "taken"),
+    [(0, 0.0), (0.5, 0.5), (60, 60.0), (model.MAX_SECONDS, float(model.MAX_SECONDS))],
+)
+def test_a_duration_from_0_to_a_century_is_taken(value, taken):
+    assert model.checked_seconds(value, "steering.open_seconds") == taken
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (True, SECONDS_RULE),
+        (False, SECONDS_RULE),
+        ("60", SECONDS_RULE),
+        (None, SECONDS_RULE),
+        (float("nan"), SECONDS_RULE),
+        (float("inf"), SECONDS_RULE),
+        (-1, RANGE_RULE),
+        (-0.001, RANGE_RULE),
+        (model.MAX_SECONDS + 1, RANGE_RULE),
+    ],
+)
+def test_a_duration_not_a_finite_number_of_seconds_in_range_is_refused(value, message):
+    with pytest.raises(ValueError) as raised:
+        model.checked_seconds(value, "steering.open_seconds")
+    assert str(raised.value) == message
+
+
+MESSAGE_RULE = f"'failure' must be null or a message of 1 to {model.MAX_MESSAGE} characters."
+
+
+@pytest.mark.parametrize("value", [None, "x", "Cell 3 raised KeyError", "m" * model.MAX_MESSAGE])
+def test_a_failure_message_of_1_to_2000_characters_or_none_is_taken(value):
+    assert model.checked_message(value, "failure") == value
+
+
+@pytest.mark.parametrize("value", ["", "   ", "m" * (model.MAX_MESSAGE + 1), 5, ["boom"]])
+def test_a_failure_message_empty_too_long_or_not_text_is_refused(value):
+    with pytest.raises(ValueError) as raised:
+        model.checked_message(value, "failure")
+    assert str(raised.value) == MESSAGE_RULE
