@@ -677,3 +677,153 @@ def test_a_failure_message_empty_too_long_or_not_text_is_refused(value):
     with pytest.raises(ValueError) as raised:
         model.checked_message(value, "failure")
     assert str(raised.value) == MESSAGE_RULE
+
+
+# --- a state snapshot: what loads, and the exact reason one is refused ---------------------------
+# The control plane's state import answers 400 with these ValueError texts.
+
+
+def snapshot() -> dict:
+    """A snapshot holding one of everything, as to_json writes it."""
+    workload = kubernetes()
+    workload.steering.open_seconds = 4
+    workload.steering.queue_seconds = 2
+    workload.steering.execution = Behaviour(duration_seconds=30, failure="Cell 1 failed")
+    workload.steering.by_item["item9"] = Behaviour(duration_seconds=5)
+    open_(workload)
+    execute(workload, notebookParameters='{"a": 1}')
+    return workload.to_json()
+
+
+def test_a_snapshot_loads_back_as_it_was_written():
+    data = snapshot()
+    loaded = Workload.from_json(data)
+    assert loaded.to_json() == data
+    assert loaded.steering.open_seconds == 4 and loaded.steering.queue_seconds == 2
+    assert loaded.steering.execution == Behaviour(duration_seconds=30, failure="Cell 1 failed")
+    assert loaded.steering.by_item == {"item9": Behaviour(duration_seconds=5)}
+    assert (len(loaded.notebooks), len(loaded.hosts), len(loaded.jobs)) == (1, 1, 2)
+    assert (len(loaded.items), len(loaded.executions), loaded.sequence) == (1, 1, 4)
+
+
+def test_a_snapshot_of_only_a_configuration_loads_as_a_fresh_deployment():
+    loaded = Workload.from_json({"configuration": dict(CONFIG)})
+    assert loaded.to_json() == kubernetes().to_json()
+    # Its ids are a fresh deployment's: the count starts from nothing.
+    assert model.next_id(loaded, 1, "job") == model.next_id(kubernetes(), 1, "job")
+
+
+def test_a_snapshot_with_partial_steering_keeps_the_defaults_for_the_rest():
+    loaded = Workload.from_json({"configuration": dict(CONFIG), "steering": {"open_seconds": 5}})
+    assert loaded.steering == model.Steering(open_seconds=5)
+
+
+def test_a_standalone_snapshot_loads_without_the_kubernetes_settings():
+    data = standalone().to_json()
+    assert Workload.from_json(data).to_json() == data
+
+
+def broken(change) -> dict:
+    data = snapshot()
+    change(data)
+    return data
+
+
+def _set(path: str, value):
+    """A change that sets ``value`` at ``path`` ("jobs.0.inputs")."""
+
+    def change(data):
+        *parents, last = path.split(".")
+        node = data
+        for part in parents:
+            node = node[int(part)] if part.isdigit() else node[part]
+        node[int(last) if last.isdigit() else last] = value
+
+    return change
+
+
+WHOLE_RULE = "configuration.{name} must be a whole number from 1 to 2147483647."
+LONG_JOB_ID = "j" * 50
+
+SNAPSHOT_REFUSALS = [
+    ("notebooks.0.opened_ms", "5", "Notebook.opened_ms must be an integer."),
+    ("notebooks.0.revision", True, "Notebook.revision must be an integer."),
+    ("items.0.title", 7, "Item.title must be a string."),
+    ("hosts.0.username", None, "Host.username must be a string."),
+    (
+        "configuration.webSocketSize",
+        [16],
+        "configuration.webSocketSize must be a number, flag, text or object.",
+    ),
+    ("configuration.idleNotebookThreshold", 0, WHOLE_RULE.format(name="idleNotebookThreshold")),
+    ("configuration.idleNotebookThreshold", True, WHOLE_RULE.format(name="idleNotebookThreshold")),
+    ("configuration.idleNotebookThreshold", "60", WHOLE_RULE.format(name="idleNotebookThreshold")),
+    (
+        "configuration.asyncJobsCleanAgeHours",
+        LARGEST + 1,
+        WHOLE_RULE.format(name="asyncJobsCleanAgeHours"),
+    ),
+    (
+        "configuration.asyncJobsCleanAgeHours",
+        2**32,
+        WHOLE_RULE.format(name="asyncJobsCleanAgeHours"),
+    ),
+    ("steering.open_seconds", -1, RANGE_RULE),
+    ("steering.queue_seconds", "1", "'steering.queue_seconds' must be a finite number of seconds."),
+    (
+        "steering.execution.duration_seconds",
+        None,
+        "'steering execution duration_seconds' must be a finite number of seconds.",
+    ),
+    (
+        "steering.execution.failure",
+        "",
+        f"'steering execution failure' must be null or a message of 1 to {model.MAX_MESSAGE} characters.",
+    ),
+    (
+        "steering.by_item.item9.duration_seconds",
+        -5,
+        f"'steering item9 duration_seconds' must be from 0 to {model.MAX_SECONDS} seconds.",
+    ),
+    (
+        "steering.by_item.item9.failure",
+        " ",
+        f"'steering item9 failure' must be null or a message of 1 to {model.MAX_MESSAGE} characters.",
+    ),
+]
+
+
+@pytest.mark.parametrize(("path", "value", "message"), SNAPSHOT_REFUSALS)
+def test_a_snapshot_with_a_wrong_value_is_refused_naming_it(path, value, message):
+    with pytest.raises(ValueError) as raised:
+        Workload.from_json(broken(_set(path, value)))
+    assert str(raised.value) == message
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        _set("jobs.0.inputs", ["itemId"]),
+        _set("jobs.0.started_ms", T0 - 1),
+        _set("jobs.0.ended_ms", 0),
+    ],
+    ids=["inputs-not-an-object", "started-before-submitted", "ended-before-started"],
+)
+def test_a_snapshot_job_without_inputs_or_times_in_order_is_refused(change):
+    data = broken(change)
+    data["jobs"][0]["id"] = LONG_JOB_ID
+    with pytest.raises(ValueError) as raised:
+        Workload.from_json(data)
+    assert str(raised.value) == f"job {LONG_JOB_ID[:40]} must have inputs and times in order."
+
+
+@pytest.mark.parametrize("value", [1, 2, LARGEST - 1, LARGEST])
+def test_a_snapshot_rule_setting_from_1_to_2_31_minus_1_loads(value):
+    data = broken(_set("configuration.idleNotebookThreshold", value))
+    assert Workload.from_json(data).configuration["idleNotebookThreshold"] == value
+
+
+def test_a_snapshot_that_is_no_workload_is_refused_saying_so():
+    with pytest.raises(ValueError) as raised:
+        Workload.from_json({"notebooks": []})
+    assert str(raised.value).startswith("'workload' is not a workload snapshot (")
