@@ -33,9 +33,10 @@ STANDARD = {"id": "std", "name": "Standard", "version": "14.0", "requiresAdvance
 ALICE = Caller("alice", advanced=False)
 BOB = Caller("bob", advanced=False)
 LARGEST = 2**31 - 1
-#: Ids as the deployment makes them [doc: 12.1 notebook jobs page; hex for the rest].
+#: Ids as the deployment makes them: jobs as 12.1's notebook jobs page shows them [doc];
+#: the rest 32 hex digits, a random UUID's (version 4) as Portal item ids are.
 JOB_ID = re.compile(r"j[a-z0-9]{32}")
-HEX_ID = re.compile(r"[0-9a-f]{32}")
+HEX_ID = re.compile(r"[0-9a-f]{12}4[0-9a-f]{3}[89ab][0-9a-f]{15}")
 
 
 def kubernetes() -> Workload:
@@ -292,6 +293,23 @@ def test_a_seeded_deployment_makes_the_same_ids_on_every_run():
     assert first == second
     assert len(set(first)) == 4
     assert scenario(seed=2) != first
+
+
+def test_an_unseeded_deployment_makes_new_ids_on_every_run():
+    first, second = scenario(seed=None), scenario(seed=None)
+    assert not set(first) & set(second)
+
+
+@pytest.mark.parametrize(
+    ("release", "has_policy"),
+    [("10.9.1", False), ("11.4", False), ("11.5", True), ("12.1", True)],
+)
+def test_the_egress_policy_setting_appears_from_11_5(release, has_policy):
+    configuration = model.default_configuration(release)
+    assert configuration == {
+        **model.KUBERNETES_CONFIGURATION,
+        **({"notebookEgressNetworkPolicy": {}} if has_policy else {}),
+    }
 
 
 @pytest.mark.parametrize("seed", [1, None])
