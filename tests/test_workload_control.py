@@ -171,3 +171,27 @@ def test_a_snapshot_whose_workload_the_rules_cannot_use_is_refused(flavour, what
     assert state(app) == before
     # The API still answers: nothing half-imported.
     assert len(api.get("notebooks", api.token())["notebooks"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("configuration", "idleNotebookThreshold"),
+        ("configuration", [["idleNotebookThreshold", 30]]),
+        ("configuration", 7),
+        ("steering", "fast"),
+        ("steering", [["open_seconds", 1]]),
+    ],
+)
+def test_a_snapshots_workload_part_that_is_no_object_is_refused_saying_so(name, value):
+    """Found by the workload-model helper: ``dict()`` took a list of pairs as the
+    configuration, and answered a string in Python's own words."""
+    app = create_app(clock=Clock())
+    client = app.test_client()
+    snapshot = client.get("/__mock__/state").get_json()
+    before = state(app)
+    snapshot["workload"][name] = value
+    answer = client.post("/__mock__/state", json=snapshot)
+    assert answer.status_code == 400
+    assert f"'{name}' must be an object." in answer.get_data(as_text=True)
+    assert state(app) == before

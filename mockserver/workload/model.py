@@ -254,6 +254,10 @@ class Workload:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Workload:
         """A workload from ``to_json``'s form; ``ValueError`` names what is wrong."""
+        for name in ("configuration", "steering"):
+            # dict() would take a string or a list of pairs, or refuse in Python's words.
+            if name in data and not isinstance(data[name], Mapping | None):
+                raise ValueError(f"'{name}' must be an object.")
         try:
             steering = dict(data.get("steering") or {})
             execution = Behaviour(**steering.pop("execution", {}))
