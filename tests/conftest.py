@@ -20,6 +20,17 @@ REPO = Path(__file__).resolve().parent.parent
 DATA = REPO / "tests" / "data"
 
 
+class ManualClock(Clock):
+    """A clock that stays on the millisecond a test puts it on."""
+
+    def __init__(self, epoch_ms: int) -> None:
+        super().__init__()
+        self.epoch_ms = epoch_ms
+
+    def now(self) -> float:
+        return self.epoch_ms / 1000
+
+
 class Api:
     """A Flask test client that speaks as an ArcGIS user would."""
 

@@ -22,6 +22,7 @@ from mockserver.core import messages
 from mockserver.core.clock import Clock
 from mockserver.notebookserver.releases import ADVANCED_ID, STANDARD_ID
 from mockserver.serving.redact import MASK, RedactingFilter, redact
+from tests.conftest import ManualClock
 
 SHARING_TOKEN = "/arcgis/sharing/rest/generateToken"
 ADMIN = "/arcgis/admin"
@@ -31,17 +32,6 @@ NOW_MS = 1_900_000_000_000
 APP = "https://app.example.com"
 OTHER_IP = "10.0.0.9"
 GRANTED = "granted"
-
-
-class ManualClock(Clock):
-    """A clock that stays on the millisecond a test puts it on."""
-
-    def __init__(self, epoch_ms: int) -> None:
-        super().__init__()
-        self.epoch_ms = epoch_ms
-
-    def now(self) -> float:
-        return self.epoch_ms / 1000
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from mockserver.core.clock import Clock
 from mockserver.notebookserver.releases import STANDARD_ID as SERVER_STANDARD_ID
 from mockserver.runtimes.releases import STANDARD_ID
 from tests.conftest import Api
+from tests.workload_fixtures import seed, seed_item
 
 USERS = (
     '[users.admin]\npassword = "admin1234"\nrole = "Administrator"\n'
@@ -64,20 +65,6 @@ def get(api: Api, path: str, token: str, *, base_url: str = "http://localhost/",
     )
     assert response.status_code == 200, response.status_code
     return response.get_json(force=True)
-
-
-def seed(api: Api, **notebook) -> list[dict]:
-    answer = api.client.post("/__mock__/workload/notebooks", json={"notebooks": [notebook]})
-    assert answer.status_code == 200, answer.get_json()
-    return answer.get_json()["notebooks"]
-
-
-def seed_item(api: Api, owner: str = "admin") -> str:
-    answer = api.client.post(
-        "/__mock__/workload/items", json={"items": [{"owner": owner, "title": "Report"}]}
-    )
-    assert answer.status_code == 200, answer.get_json()
-    return answer.get_json()["items"][0]["id"]
 
 
 def steer(api: Api, **body) -> None:

@@ -14,12 +14,11 @@ import pytest
 
 from mockserver import create_app
 from mockserver.core import deployment, messages
-from mockserver.core.clock import Clock
 from mockserver.core.errors import InvalidParameters, Refused
 from mockserver.runtimes import model
 from mockserver.runtimes.model import Runtime
 from mockserver.runtimes.releases import system_runtimes
-from tests.conftest import SEED_COPY, STANDARD_ID, Api
+from tests.conftest import SEED_COPY, STANDARD_ID, Api, ManualClock
 
 COPY = f"/arcgis/admin/notebooks/runtimes/{STANDARD_ID}/copy"
 #: What update requires [doc]; the standard runtime's minimums (0.5 CPU, 2 g) fit under it.
@@ -298,17 +297,6 @@ def test_upgrade_of_a_current_copy_names_the_copy_and_the_version(user_copy):
 
 
 # --- revisions -----------------------------------------------------------------
-
-
-class ManualClock(Clock):
-    """A clock that stays on the millisecond a test puts it on."""
-
-    def __init__(self, epoch_ms: int) -> None:
-        super().__init__()
-        self.epoch_ms = epoch_ms
-
-    def now(self) -> float:
-        return self.epoch_ms / 1000
 
 
 def test_revisions_strictly_increase_in_the_order_of_the_changes_within_one_millisecond():

@@ -14,24 +14,12 @@ import pytest
 from mockserver import create_app
 from mockserver.auth.tokens import MAX_CACHED_TOKEN, Token, TokenService
 from mockserver.core import messages
-from mockserver.core.clock import Clock
 from mockserver.core.errors import InvalidToken
-from tests.conftest import SEED_COPY, STANDARD_ID, Api
+from tests.conftest import SEED_COPY, STANDARD_ID, Api, ManualClock
 
 TOKEN_URL = "/arcgis/sharing/rest/generateToken"
 RUNTIMES = "/arcgis/admin/notebooks/runtimes"
 NOW_MS = 1_900_000_000_000
-
-
-class ManualClock(Clock):
-    """A clock that stays on the millisecond a test puts it on."""
-
-    def __init__(self, epoch_ms: int) -> None:
-        super().__init__()
-        self.epoch_ms = epoch_ms
-
-    def now(self) -> float:
-        return self.epoch_ms / 1000
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from mockserver.core.clock import Clock
 from mockserver.notebookserver.releases import ADVANCED_ID, STANDARD_ID
 from tests.conftest import Api
 from tests.nbmock_process import NbmockProcess
+from tests.workload_fixtures import seed, seed_item
 
 HOUR = 3600
 USERS = (
@@ -35,19 +36,6 @@ def make(tmp_path, release_name: str = "11.5") -> Api:
 @pytest.fixture
 def api(tmp_path) -> Api:
     return make(tmp_path)
-
-
-def seed(api: Api, **notebook) -> list[dict]:
-    answer = api.client.post("/__mock__/workload/notebooks", json={"notebooks": [notebook]})
-    assert answer.status_code == 200, answer.get_json()
-    return answer.get_json()["notebooks"]
-
-
-def seed_item(api: Api, owner: str = "admin") -> str:
-    answer = api.client.post(
-        "/__mock__/workload/items", json={"items": [{"owner": owner, "title": "Report"}]}
-    )
-    return answer.get_json()["items"][0]["id"]
 
 
 def error(answer: dict) -> tuple[int, list[str]]:

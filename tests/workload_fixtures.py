@@ -27,3 +27,19 @@ def seed_workload(app: Flask) -> Flask:
     api.post("notebooks/executeNotebook", token, itemId=item)
     api.clock.advance(120)  # the first execution ends; the second runs for two hours
     return app
+
+
+def seed(api: Api, **notebook) -> list[dict]:
+    """Open notebooks through the control plane (``notebook``: one entry of its list)."""
+    answer = api.client.post("/__mock__/workload/notebooks", json={"notebooks": [notebook]})
+    assert answer.status_code == 200, answer.get_json()
+    return answer.get_json()["notebooks"]
+
+
+def seed_item(api: Api, owner: str = "admin") -> str:
+    """A notebook item of ``owner``'s, through the control plane: its id."""
+    answer = api.client.post(
+        "/__mock__/workload/items", json={"items": [{"owner": owner, "title": "Report"}]}
+    )
+    assert answer.status_code == 200, answer.get_json()
+    return answer.get_json()["items"][0]["id"]
