@@ -636,7 +636,7 @@ def test_64_answers_held_by_a_delay_fault_do_not_stall_a_get_on_a_single_worker(
     server = NbmockProcess("--workers", "1", ready_path="/__mock__/health")
     sockets: list[socket.socket] = []
     try:
-        rule = {"operation": "info", "delay_seconds": 8}
+        rule = {"operation": "info", "delay_seconds": 4}
         requests.post(f"{server.origin}/__mock__/faults", json=rule, timeout=30).raise_for_status()
         request = b"GET /arcgis/sharing/rest/info?f=json HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
         for _ in range(64):
