@@ -39,6 +39,19 @@ JOB_ID = re.compile(r"j[a-z0-9]{32}")
 HEX_ID = re.compile(r"[0-9a-f]{12}4[0-9a-f]{3}[89ab][0-9a-f]{15}")
 
 
+def seeded(workload, item, runtime, username, last_activity_ms=T0):
+    """An open notebook seeded through the control plane's rule, at T0, with seed 1."""
+    return model.seed_open_notebook(
+        workload,
+        item=item,
+        runtime=runtime,
+        username=username,
+        last_activity_ms=last_activity_ms,
+        now_ms=T0,
+        seed=1,
+    )
+
+
 def kubernetes() -> Workload:
     return Workload(configuration=model.default_configuration("12.1"))
 
@@ -441,18 +454,12 @@ def test_settings_a_configuration_lacks_take_their_documented_defaults():
     """system/properties has no asyncJobsCleanAgeHours, and an imported snapshot may leave
     any rule setting out: idle 720 minutes, empty host 60, clean age 6 hours, limit 120."""
     workload = Workload(configuration={})
-    seeded = model.seed_open_notebook(
-        workload,
-        item=item(workload),
-        runtime=STANDARD,
-        username="alice",
-        last_activity_ms=T0,
-        now_ms=T0,
-        seed=1,
-    )
-    assert [nb.id for nb in model.open_notebooks(workload, T0 + 720 * MINUTE_MS - 1)] == [seeded.id]
+    notebook = seeded(workload, item(workload), STANDARD, "alice")
+    assert [nb.id for nb in model.open_notebooks(workload, T0 + 720 * MINUTE_MS - 1)] == [
+        notebook.id
+    ]
     assert model.open_notebooks(workload, T0 + 720 * MINUTE_MS) == []
-    model.close_notebook(workload, seeded.id, T0)
+    model.close_notebook(workload, notebook.id, T0)
     assert len(model.live_hosts(workload, T0 + 60 * MINUTE_MS - 1)) == 1
     assert model.live_hosts(workload, T0 + 60 * MINUTE_MS) == []
     job = execute(workload)
@@ -496,33 +503,9 @@ def test_each_user_and_runtime_gets_a_host_of_its_own():
     item(workload, "item1")
     item(workload, "item2")
     item(workload, "item3")
-    on_standard = model.seed_open_notebook(
-        workload,
-        item=workload.items["item1"],
-        runtime=STANDARD,
-        username="alice",
-        last_activity_ms=T0,
-        now_ms=T0,
-        seed=1,
-    )
-    on_advanced = model.seed_open_notebook(
-        workload,
-        item=workload.items["item2"],
-        runtime=ADVANCED,
-        username="alice",
-        last_activity_ms=T0,
-        now_ms=T0,
-        seed=1,
-    )
-    bobs = model.seed_open_notebook(
-        workload,
-        item=workload.items["item3"],
-        runtime=STANDARD,
-        username="bob",
-        last_activity_ms=T0,
-        now_ms=T0,
-        seed=1,
-    )
+    on_standard = seeded(workload, workload.items["item1"], STANDARD, "alice")
+    on_advanced = seeded(workload, workload.items["item2"], ADVANCED, "alice")
+    bobs = seeded(workload, workload.items["item3"], STANDARD, "bob")
     assert len({on_standard.host_id, on_advanced.host_id, bobs.host_id}) == 3
     advanced_host = workload.hosts[on_advanced.host_id]
     assert (advanced_host.runtime_id, advanced_host.runtime_name) == ("adv", "Advanced")
@@ -533,15 +516,7 @@ def test_each_user_and_runtime_gets_a_host_of_its_own():
 
 def test_a_seeded_notebook_counts_as_open_from_its_last_activity():
     workload = kubernetes()
-    notebook = model.seed_open_notebook(
-        workload,
-        item=item(workload),
-        runtime=STANDARD,
-        username="alice",
-        last_activity_ms=T0 - 5_000,
-        now_ms=T0,
-        seed=1,
-    )
+    notebook = seeded(workload, item(workload), STANDARD, "alice", last_activity_ms=T0 - 5_000)
     assert (notebook.opened_ms, notebook.last_activity_ms, notebook.revision) == (
         T0 - 5_000,
         T0 - 5_000,
@@ -550,15 +525,7 @@ def test_a_seeded_notebook_counts_as_open_from_its_last_activity():
     assert (notebook.item_id, notebook.item_title, notebook.username) == ("item1", "Daily", "alice")
     assert (notebook.runtime_id, workload.hosts[notebook.host_id].created_ms) == ("std", T0 - 5_000)
     # Activity said to come later than now: open from now, idle from the activity.
-    later = model.seed_open_notebook(
-        workload,
-        item=item(workload, "item2"),
-        runtime=STANDARD,
-        username="bob",
-        last_activity_ms=T0 + 5_000,
-        now_ms=T0,
-        seed=1,
-    )
+    later = seeded(workload, item(workload, "item2"), STANDARD, "bob", last_activity_ms=T0 + 5_000)
     assert (later.opened_ms, later.last_activity_ms) == (T0, T0 + 5_000)
 
 
@@ -603,15 +570,7 @@ def scenario_in(workload: Workload, item_id: str, caller: Caller) -> list[str]:
 
 def test_standalone_notebooks_close_after_1440_idle_minutes():
     workload = standalone()
-    notebook = model.seed_open_notebook(
-        workload,
-        item=item(workload),
-        runtime=STANDARD,
-        username="alice",
-        last_activity_ms=T0,
-        now_ms=T0,
-        seed=1,
-    )
+    notebook = seeded(workload, item(workload), STANDARD, "alice")
     day = 1440 * MINUTE_MS
     assert [nb.id for nb in model.open_notebooks(workload, T0 + day - 1)] == [notebook.id]
     assert model.open_notebooks(workload, T0 + day) == []
