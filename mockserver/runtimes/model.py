@@ -61,7 +61,7 @@ class Runtime:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Runtime:
-        return cls(**{f.name: data[f.name] for f in fields(cls)})
+        return cls(**{name: data[name] for name in _RUNTIME_FIELDS})
 
     @property
     def is_system(self) -> bool:
