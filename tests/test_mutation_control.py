@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import sqlite3
+import struct
 
 import pytest
 from flask import request
@@ -19,6 +21,7 @@ from flask import request
 from mockserver import create_app
 from mockserver.control import context, hooks
 from mockserver.control.journal import MASK, masked_params
+from mockserver.core import deployment
 from mockserver.core.clock import Clock
 from mockserver.web import wire
 from tests.conftest import SEED_COPY, STANDARD_ID, Api
@@ -30,13 +33,16 @@ INFO = "/arcgis/sharing/rest/info"
 
 class HeldAnswers:
     """``wire.ANSWER_LATER`` as ``nbmock serve`` provides it, recording each call: the seconds
-    asked for, and whether the connection had already been dropped when it was asked."""
+    asked for, and whether the connection had already been dropped when it was asked.
+    ``runtimes_then`` counts the runtimes at each call: what the operation had done by then."""
 
     def __init__(self) -> None:
         self.calls: list[tuple[float, bool]] = []
+        self.runtimes_then: list[int] = []
 
     def __call__(self, seconds: float) -> None:
         self.calls.append((seconds, bool(request.environ.get(hooks.DROPPED))))
+        self.runtimes_then.append(len(deployment.current().runtimes.list()))
 
 
 @pytest.fixture
@@ -70,6 +76,8 @@ def test_a_delay_alone_carries_the_copy_out_and_holds_its_answer_once(api):
     answer = copy_held(api, token, held)
     assert answer.get_json(force=True)["status"] == "success"
     assert held.calls == [(2.5, False)]
+    # The copy was made before its answer was held: a client that gives up waiting has it.
+    assert held.runtimes_then == [before + 1]
     assert len(api.runtimes(token)) == before + 1
     (entry,) = journal(api, "copy")
     assert (entry["fault"], entry["status"]) == ("delay", 200)
@@ -84,14 +92,15 @@ def test_a_delay_alone_carries_the_copy_out_and_holds_its_answer_once(api):
     ],
     ids=["error", "status", "drop"],
 )
-def test_a_delay_with_another_fault_holds_the_answer_before_it_and_runs_nothing(api, effect):
+def test_a_delay_with_another_fault_holds_its_answer_once_and_runs_nothing(api, effect):
     token = api.token()
     before = len(api.runtimes(token))
     fault(api, operation="copy", delay_seconds=1.5, times=1, **effect)
     held = HeldAnswers()
     copy_held(api, token, held)
-    # Held once, and before the connection was dropped: a client sees the delay, then the fault.
+    # Held once, and a dropped connection before it was dropped: the delay, then the fault.
     assert held.calls == [(1.5, False)]
+    assert held.runtimes_then == [before]
     assert len(api.runtimes(token)) == before
     (entry,) = journal(api, "copy")
     assert entry["fault"] == next(iter(effect))
@@ -102,6 +111,41 @@ def test_a_dropped_request_is_journaled_without_a_status_or_an_answer(api):
     api.client.get(INFO, query_string={"f": "json"})
     (entry,) = journal(api, "info")
     assert (entry["status"], entry["response"], entry["fault"]) == (None, None, "drop")
+
+
+@pytest.fixture
+def connection():
+    """A real TCP connection on loopback: (the server's end, the client's end)."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        client = socket.create_connection(listener.getsockname(), timeout=5)
+        served, _ = listener.accept()
+    with served, client:
+        yield served, client
+
+
+@pytest.mark.parametrize("server", ["gunicorn.socket", "werkzeug.socket"])
+def test_a_drop_fault_ends_the_client_s_connection_as_a_crash_would(api, connection, server):
+    served, client = connection
+    fault(api, operation="info", drop=True, times=1)
+    answer = api.client.get(INFO, query_string={"f": "json"}, environ_base={server: served})
+    assert answer.headers[hooks.DROPPED_HEADER] == "1" and answer.get_data() == b""
+    # Ended at once, before any answer: the client reads the end of the stream ...
+    assert client.recv(1024) == b""
+    # ... and the server's close will be a reset (SO_LINGER on, zero seconds).
+    linger = struct.unpack("ii", served.getsockopt(socket.SOL_SOCKET, socket.SO_LINGER, 8))
+    assert linger[0] != 0 and linger[1] == 0
+
+
+def test_a_drop_fault_on_a_connection_already_gone_is_still_journaled_dropped(api, connection):
+    served, _client = connection
+    served.close()  # the server's socket calls now fail with OSError
+    fault(api, operation="info", drop=True, times=1)
+    answer = api.client.get(
+        INFO, query_string={"f": "json"}, environ_base={"gunicorn.socket": served}
+    )
+    assert answer.headers[hooks.DROPPED_HEADER] == "1"
+    (entry,) = journal(api, "info")
+    assert (entry["status"], entry["fault"]) == (None, "drop")
 
 
 def test_an_answer_without_a_delay_is_never_held(api):

@@ -49,11 +49,11 @@ def before_request() -> Response | None:
 def _inflict(rule: FaultRule, portal_prefix: str) -> Response | None:
     if rule.delay_seconds:
         g.nbmock_fault = "delay"
-        if rule.drop or rule.error is not None or rule.status is not None:
-            _answer_later(rule.delay_seconds)  # nothing runs: the delay comes first
+        if rule.drop:
+            _answer_later(rule.delay_seconds)  # the connection is dropped after the delay
         else:
-            # The operation is carried out now and its answer comes later, as from a
-            # slow proxy: a client that gives up waiting has still made its change.
+            # The answer (a refusal, or the operation's: carried out now) comes later, as
+            # from a slow proxy: a client that gives up waiting has still made its change.
             g.nbmock_answer_delay = rule.delay_seconds
     if rule.drop:
         g.nbmock_fault = "drop"
@@ -159,7 +159,7 @@ def _drop_connection() -> Response:
             sock.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
-    return Response(b"", status=500, headers={DROPPED_HEADER: "1"})
+    return Response(status=500, headers={DROPPED_HEADER: "1"})
 
 
 def _reason(status: int) -> str:
