@@ -17,10 +17,12 @@ import struct
 
 import pytest
 from flask import request
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mockserver import create_app
 from mockserver.control import context, hooks
-from mockserver.control.journal import MASK, masked_params
+from mockserver.control.journal import MASK, masked_params, masked_response, response_json
 from mockserver.core import deployment
 from mockserver.core.clock import Clock
 from mockserver.web import wire
@@ -266,3 +268,28 @@ def test_a_credential_member_in_text_that_does_not_parse_is_masked_where_it_stan
     kept = masked_params({"policy": value})["policy"]
     assert "hunter2" not in kept
     assert f'"password": "{MASK}"' in kept
+
+
+# --- the journal keeps an answer as sent only when masking it would change nothing ---------
+
+#: Pieces of text that make a credential, or nearly: the generator joins them with others.
+CREDENTIAL_PIECES = (
+    "Bearer ", "bearer\t", "token=", "password", "pwd", "code", "WyJ", "wyj", "%3D", "%41",
+    "apiKey", "secret", "=", "&", "eyJhbGciOiJIUzI1NiJ9.", "WyJhZG1pbiJd.Zm9vYmFyYmF6cXV4eHl6",
+)  # fmt: skip
+JSON_TEXT = st.lists(st.sampled_from(CREDENTIAL_PIECES) | st.text(max_size=6), max_size=5).map(
+    "".join
+)
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | JSON_TEXT,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(JSON_TEXT, inner, max_size=4),
+    max_leaves=6,
+)
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(payload=st.dictionaries(JSON_TEXT, JSON_VALUES, max_size=3) | st.lists(JSON_VALUES, max_size=3))
+def test_journaling_an_answer_keeps_what_masking_it_whole_keeps(payload):
+    data = json.dumps(payload, ensure_ascii=False).encode()
+    kept, _envelope = response_json("text/plain", data)
+    assert json.loads(kept) == masked_response(payload)

@@ -206,10 +206,12 @@ def response_json(mimetype: str | None, data: bytes) -> tuple[str | None, Any]:
 
 
 #: Every word SECRET_KEY matches in a response's keys (``code`` aside: RESPONSE_KEEP keeps
-#: it); ``wyj``: a token echoed in any case; ``%``: one echoed percent-encoded.
+#: it); ``wyj``: a token echoed in any case; ``%``: one echoed percent-encoded; ``bearer``:
+#: ``Bearer x`` in a string, which ``_masked_text`` masks: an answer without any of these
+#: is kept as masking it whole would keep it.
 _SECRET_WORDS = (
     "token", "passw", "pwd", "passphrase", "secret", "credential", "authorization",
-    "apikey", "api_key", "wyj", "%",
+    "apikey", "api_key", "wyj", "%", "bearer",
 )  # fmt: skip
 _MAY_HOLD_SECRET = re.compile("|".join(map(re.escape, _SECRET_WORDS)), re.IGNORECASE)
 
