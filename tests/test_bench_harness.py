@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import cpu, hosting, load, naive, run, servers
+from bench import cpu, hosting, instructions, load, naive, run, servers
 from bench.load import Request, Result
 from mockserver.control.store import ControlStore
 from mockserver.core.settings import Settings
@@ -211,3 +211,18 @@ def test_the_runners_journal_reader_fails_instead_of_looping_on_an_off_by_one_af
         _journal_with_entries(emulator, 3)
         with pytest.raises(RuntimeError, match="answered entries up to seq"):
             servers.journal(emulator.origin)
+
+
+@pytest.mark.parametrize(
+    ("contender", "operation"),
+    [("emulator", "copy"), ("no-journal", "get"), ("naive", "copy"), ("bare", "get")],
+)
+def test_the_instruction_counts_calls_succeed_for_every_contender(contender, operation):
+    # What runs under callgrind, without it: a refused or failing call raises here.
+    assert instructions.main(["--inner", contender, operation, "3"]) == 0
+
+
+def test_the_instruction_count_is_the_difference_of_two_runs_per_extra_call(monkeypatch):
+    counted = {instructions.FEW: 5_000_000, instructions.MANY: 5_000_000 + 300 * 1_234}
+    monkeypatch.setattr(instructions, "count", lambda _c, _o, calls: counted[calls])
+    assert instructions.per_call("emulator", "get") == 1_234
