@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from mockserver import create_app
-from mockserver.core import messages
+from mockserver.core import deployment, messages
 from mockserver.core.clock import Clock
 from mockserver.notebookserver.releases import ADVANCED_ID, RELEASES, STANDARD_ID
 from mockserver.testing import in_process, running
@@ -416,3 +416,20 @@ def test_an_exchange_for_another_server_or_with_a_bad_token_is_refused(
     token = _portal_token(nb) if portal_token is None else portal_token
     answer = _exchange(nb, token, server_url)
     assert "token" not in answer and answer["error"]["code"] == code, answer
+
+
+def test_on_a_newer_release_esris_runtimes_move_to_its_version_and_registered_ones_stay(
+    tmp_path, users_file
+):
+    state = tmp_path / "state.sqlite3"
+    old = Api(
+        create_app(flavour="notebook-server", users=users_file, state=state, release_name="11.3")
+    )
+    token = old.token()
+    registered = old.post("notebooks/runtimes/register", token, **REGISTER)["notebookRuntime"]
+    assert registered["version"] == "10.0"  # 11.3's runtime version
+    deployment.of(old.app).store.close()
+
+    new = Api(create_app(flavour="notebook-server", users=users_file, state=state))
+    versions = {r["id"]: r["version"] for r in new.runtimes(token)}
+    assert versions == {STANDARD_ID: "12.0", ADVANCED_ID: "12.0", registered["id"]: "10.0"}

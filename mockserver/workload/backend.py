@@ -146,11 +146,6 @@ class WorkloadBackend:
         with self._change() as (workload, _tx):
             return model.terminate_host(workload, host_id, self.now_ms())
 
-    def update_configuration(self, params: Mapping[str, str]) -> dict[str, Any]:
-        with self._change() as (workload, _tx):
-            workload.configuration = model.updated_configuration(workload.configuration, params)
-            return dict(workload.configuration)
-
     def update_properties(self, raw: str | None) -> dict[str, Any]:
         """The standalone server's system/properties/update: ``properties`` as JSON text."""
         with self._change() as (workload, _tx):
