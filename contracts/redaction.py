@@ -22,6 +22,7 @@ linear in the text, whatever the number of tokens a run has seen.
 from __future__ import annotations
 
 import base64
+import itertools
 import re
 import threading
 from urllib.parse import urlsplit, urlunsplit
@@ -33,19 +34,47 @@ _REDACTED = "<redacted>"
 _MIN_LENGTH = 4
 
 #: Whitespace or an escaped line break: a wrapped or spaced-out text may hold it anywhere.
-_GAP = r"(?:\s|\\+[nrt])*"
+_BLANK = r"(?:\s|\\+[nrt])"
+_GAP = rf"{_BLANK}*"
 _HEX = "[0-9a-fA-F]"
 _PERCENT = rf"%{_GAP}(?:2{_GAP}5{_GAP})*{_HEX}{_GAP}{_HEX}"
-#: The spellings that stand for something else; anything between them stands for itself.
-_SPELLING = re.compile(
-    rf"(?P<percent>{_PERCENT}(?:{_GAP}{_PERCENT})*)"
-    rf"|(?P<unicode>\\+{_GAP}[uU]{_GAP}(?:{_HEX}{_GAP}){{3}}{_HEX})"
-    rf"|(?P<entity>&{_GAP}(?:#{_GAP}(?:[0-9]{_GAP})+|#{_GAP}[xX]{_GAP}(?:{_HEX}{_GAP})+|(?i:amp|lt|gt|quot|apos));)"
-    r"|(?P<blank>\\+[nrt]|\s+)"
-    rf"|(?P<escaped>\\+(?!{_GAP}[uU]{_GAP}(?:{_HEX}{_GAP}){{3}}{_HEX}))"
-)
+#: One ``%XX`` escape, not read as the second encoding of another ("%25 00" is "%" and " 00").
+_SINGLE_PERCENT = rf"%{_GAP}{_HEX}{_GAP}{_HEX}"
+#: What stands in for an escape's first character in a reading that takes it as no escape
+#: (one character for one, so positions in the text hold).
+_NO_ESCAPE = "\x00"
+#: How many spaced-out escapes of a text are each read as no escape: a bound on its readings.
+_MAX_SPACED_ESCAPES = 16
+
+
+def _spelling(percent: str) -> re.Pattern[str]:
+    """The spellings that stand for something else; anything between them stands for itself."""
+    return re.compile(
+        rf"(?P<percent>{percent}(?:{_GAP}{percent})*)"
+        rf"|(?P<unicode>\\+{_GAP}[uU]{_GAP}(?:{_HEX}{_GAP}){{3}}{_HEX})"
+        rf"|(?P<entity>&{_GAP}(?:#{_GAP}(?:[0-9]{_GAP})+|#{_GAP}[xX]{_GAP}(?:{_HEX}{_GAP})+|(?i:amp|lt|gt|quot|apos));)"
+        r"|(?P<blank>\\+[nrt]|\s+)"
+        rf"|(?P<escaped>\\+(?!{_GAP}[uU]{_GAP}(?:{_HEX}{_GAP}){{3}}{_HEX}))"
+    )
+
+
+#: How a reading takes ``%``: (its spellings, one escape's pattern, whether escapes decode).
+#: "decode" reads ``%25XX`` (spaced out or not) as the twice-encoded ``%XX``; "single" reads
+#: each escape once, so an encoded "%" before a gap and two hex digits stays a "%"; "strict"
+#: "asis" reads escapes as the characters they are
+#: written with.
+_PERCENT_MODES = {
+    "decode": (_spelling(_PERCENT), re.compile(_PERCENT), True),
+    "single": (_spelling(_SINGLE_PERCENT), re.compile(_SINGLE_PERCENT), True),
+    "asis": (_spelling(_PERCENT), re.compile(_PERCENT), False),
+}
 _GAPS = re.compile(_GAP)
-_PERCENT_PIECE = re.compile(_PERCENT)
+#: Escapes as the decoding reads them, and what makes one spaced out.
+_ESCAPE = re.compile(
+    rf"{_PERCENT}|\\+{_GAP}[uU]{_GAP}(?:{_HEX}{_GAP}){{3}}{_HEX}"
+    rf"|&{_GAP}(?:#{_GAP}(?:[0-9]{_GAP})+|#{_GAP}[xX]{_GAP}(?:{_HEX}{_GAP})+);"
+)
+_SPACED = re.compile(r"\s|\\+[nrt]")
 _ENTITIES = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
 _URL_SAFE = str.maketrans("-_", "+/")
 
@@ -74,13 +103,12 @@ def redact(text: str) -> str:
     if not spelled or not text:
         return text
     cuts = []
-    # Every reading is searched: the text decoded once, twice..., and read with "%" left
-    # as it stands. A later reading can lose what an earlier one held: "%" just before
-    # a secret of hex digits ("% 00000000") decodes with the secret's first two.
-    readings = _readings(text, percent=True)
-    if "%" in text:
-        readings += _readings(text, percent=False)
-    for reading, starts, ends in readings:
+    # Every reading is searched: the text decoded once, twice..., read with "%" left as
+    # it stands, and decoded escape by escape. A later reading can lose what an earlier one
+    # held: "%" just before a secret of hex digits ("% 00000000") decodes with the secret's
+    # first two, and an encoded "%" ending a secret ("...%25 00") reads as a twice-encoded
+    # escape with the digits after it.
+    for reading, starts, ends in _every_reading(text):
         folded = _fold_case(reading)
         unified = reading.translate(_URL_SAFE)
         spans = [*_find(folded, spelled), *_find(unified, encoded)]
@@ -99,6 +127,26 @@ def redact(text: str) -> str:
     return "".join(pieces)
 
 
+def _every_reading(text: str) -> list[tuple[str, list[int], list[int]]]:
+    """Every reading ``redact`` searches (``_readings``): where the text holds no "%", written
+    or spelt by an escape ("\\u0025"), they are all the first."""
+    readings = _readings(text, percent="decode")
+    # An escape spaced out may be two things side by side: "% 0000000%3A" is a "%" and the
+    # secret, "\\U 00000000" a "\\U" and the secret. Each such escape, up to a bound, is
+    # also read as no escape (its first character stands for nothing), the rest as before.
+    spaced = (m for m in _ESCAPE.finditer(text) if _SPACED.search(m.group()))
+    for escape in itertools.islice(spaced, _MAX_SPACED_ESCAPES):
+        at = escape.start()
+        readings += _readings(text[:at] + _NO_ESCAPE + text[at + 1 :], percent="decode")
+    if "%" in text or any("%" in reading for reading, _, _ in readings):
+        readings += _readings(text, percent="asis")
+        readings += _readings(text, percent="single")
+        # A "%" decoded from "%25" kept as it is: blanks read as nothing, so a later reading
+        # could take it with the digits after it.
+        readings += _readings(text, percent="single", again="asis")
+    return readings
+
+
 def _find(haystack: str, needles: list[str]) -> list[tuple[int, int]]:
     found = []
     for needle in needles:
@@ -109,25 +157,30 @@ def _find(haystack: str, needles: list[str]) -> list[tuple[int, int]]:
     return found
 
 
-def _readings(text: str, *, percent: bool) -> list[tuple[str, list[int], list[int]]]:
+def _readings(
+    text: str, *, percent: str, again: str | None = None
+) -> list[tuple[str, list[int], list[int]]]:
     """``_read`` again on its own reading while it changes (a URL may carry a JSON escape):
-    each reading, with where each of its characters began and ended in ``text``."""
+    each reading, with where each of its characters began and ended in ``text``. The first
+    reading takes ``%`` as ``percent`` says, the later ones as ``again`` says (the same by
+    default)."""
     reading, starts, ends = _read(text, percent=percent)
     found = [(reading, starts, ends)]
     for _ in range(3):
-        again, inner_starts, inner_ends = _read(reading, percent=percent)
-        if again == reading:
+        again_reading, inner_starts, inner_ends = _read(reading, percent=again or percent)
+        if again_reading == reading:
             break
-        reading = again
+        reading = again_reading
         starts = [starts[at] for at in inner_starts]
         ends = [ends[at - 1] for at in inner_ends]
         found.append((reading, starts, ends))
     return found
 
 
-def _read(text: str, *, percent: bool = True) -> tuple[str, list[int], list[int]]:
+def _read(text: str, *, percent: str = "decode") -> tuple[str, list[int], list[int]]:
     """The decoded reading of ``text``, and where each of its characters began and ended in it;
-    with ``percent=False``, ``%XX`` escapes are read as the characters they are written with."""
+    ``percent`` says how ``%XX`` escapes are read (``_PERCENT_MODES``)."""
+    spelling, piece, decode = _PERCENT_MODES[percent]
     chars: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
@@ -138,17 +191,17 @@ def _read(text: str, *, percent: bool = True) -> tuple[str, list[int], list[int]
         ends.extend(range(begin + 1, end + 1))
 
     position = 0
-    for match in _SPELLING.finditer(text):
+    for match in spelling.finditer(text):
         if match.start() > position:
             plain(position, match.start())
         kind = match.lastgroup
         begin, end = match.span()
-        if kind == "percent" and not percent:
+        if kind == "percent" and not decode:
             for at in range(begin, end):
                 if not text[at].isspace():
                     plain(at, at + 1)
         elif kind == "percent":
-            for decoded, first, last in _percent_decoded(match.group(), begin):
+            for decoded, first, last in _percent_decoded(match.group(), begin, piece):
                 if not decoded.isspace():
                     chars.append(decoded)
                     starts.append(first)
@@ -174,9 +227,9 @@ def _read(text: str, *, percent: bool = True) -> tuple[str, list[int], list[int]
     return "".join(chars), starts, ends
 
 
-def _percent_decoded(run: str, offset: int):
+def _percent_decoded(run: str, offset: int, piece: re.Pattern[str]):
     """Each character a run of ``%XX`` spells, with where its bytes sat; undecodable bytes as-is."""
-    pieces = [(m.start(), m.end()) for m in _PERCENT_PIECE.finditer(run)]
+    pieces = [(m.start(), m.end()) for m in piece.finditer(run)]
     data = bytes(int(_GAPS.sub("", run[start:end])[-2:], 16) for start, end in pieces)
     index = 0
     while index < len(data):
@@ -219,15 +272,15 @@ def _needles() -> tuple[list[str], list[str]]:
             encoded: set[str] = set()
             for secret in known:
                 # Upper-casing may lengthen ("ß" is "SS") and lower-casing make "\\R" a line
-                # break, which case-folding cannot undo;
-                # a form-encoded space is a "+".
-                forms = (secret, secret.upper(), secret.lower(), secret.replace(" ", "+"))
+                # break, which case-folding cannot undo, and swapping case does both at once;
+                # a form-encoded space is a "+", in any case.
+                cases = (secret, secret.upper(), secret.lower(), secret.swapcase())
+                forms = {form for case in cases for form in (case, case.replace(" ", "+"))}
                 for form in forms:
-                    for percent in (True, False):
-                        for reading, _, _ in _readings(form, percent=percent):
-                            reading = _fold_case(reading)
-                            if len(reading) >= _MIN_LENGTH:
-                                spelled.add(reading)
+                    for reading, _, _ in _every_reading(form):
+                        reading = _fold_case(reading)
+                        if len(reading) >= _MIN_LENGTH:
+                            spelled.add(reading)
                 encoded |= _base64_fragments(secret)
             _NEEDLES = (known, (sorted(spelled), sorted(encoded)))
         return _NEEDLES[1]
