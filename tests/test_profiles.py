@@ -675,3 +675,27 @@ def test_a_profile_serves_its_portals_info_self_and_servers_placed_where_it_is_r
         f"{portal}/portals/self/servers", params={"f": "json", "token": emulator.token()}
     ).json()["servers"]
     assert [(s["id"], s["url"]) for s in servers] == [("nbStandaloneSrv", emulator.url)]
+
+
+# --- The release a profile lands on, for every flavour's release names ---
+
+
+@pytest.mark.parametrize(("version", "release"), [(10.0, "11.4"), (13.5, "12.1")])
+def test_a_version_outside_the_known_releases_lands_on_the_nearest_end(version, release):
+    """Below every release the oldest's rules apply, above every one the newest's."""
+    assert _landed_on(version) == release
+
+
+@pytest.mark.parametrize(("version", "release"), [(11.5, "11.5"), (12.5, "11.5"), (9.5, "10.7")])
+def test_a_notebook_server_profile_lands_on_its_release_even_among_three_part_names(
+    version, release
+):
+    """The Notebook Server has releases such as 10.7.1, which are no number: a profile whose
+    version names no release exactly, or names the default one, is still served (it
+    stopped the emulator with a ValueError)."""
+    assert _landed_on_server(version) == release
+
+
+def _landed_on_server(version) -> str:
+    data = {"flavour": "notebook-server", "release": {"currentVersion": version}}
+    return health_of(in_process(profile=Profile.from_mapping(data)))["release"]
