@@ -699,3 +699,21 @@ def test_a_notebook_server_profile_lands_on_its_release_even_among_three_part_na
 def _landed_on_server(version) -> str:
     data = {"flavour": "notebook-server", "release": {"currentVersion": version}}
     return health_of(in_process(profile=Profile.from_mapping(data)))["release"]
+
+
+@pytest.mark.parametrize(("key", "number"), [("status", 99), ("code", 1), ("status", 1000)])
+def test_a_wordings_status_or_code_outside_100_to_999_is_refused_as_its_message_says(key, number):
+    """Status 50 passed, and the emulator then wrote "HTTP/1.1 50 UNKNOWN", a status line
+    an HTTP client gives up on (requests: BadStatusLine)."""
+    with pytest.raises(ProfileError) as refused:
+        Profile.from_mapping(_refusal("unknown_runtime", **{key: number}), source="p.json")
+    assert str(refused.value) == (
+        f"profile p.json: refusals.unknown_runtime.{key}: must be an HTTP-like number (100 to 999)"
+    )
+
+
+@pytest.mark.parametrize("number", [100, 999])
+def test_a_wordings_status_and_code_may_be_100_or_999(number):
+    wording = {"messages": ["Gone."], "status": number, "code": number}
+    profile = _runtime_refusal_wording_only(wording)
+    assert profile.describe()["refusals"] == ["unknown_runtime"]

@@ -473,7 +473,7 @@ def _wordings(value: Any, where: _Where) -> dict[str, Wording]:
         for key in ("status", "code"):
             number = entry.get(key)
             if number is not None and (
-                isinstance(number, bool) or not isinstance(number, int) or not 0 < number < 1000
+                isinstance(number, bool) or not isinstance(number, int) or not 100 <= number < 1000
             ):
                 raise place.error(key, "must be an HTTP-like number (100 to 999)")
             numbers[key] = number
