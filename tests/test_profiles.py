@@ -374,6 +374,10 @@ REFUSED_WORD_FOR_WORD = {
         _release(zeta=1, alpha=2),
         "release: unknown key(s) alpha, zeta",
     ),
+    "a section's unknown key, cut": (
+        _release(**{"y" * 50: 1}),
+        f"release: unknown key(s) {'y' * 40}",
+    ),
     "a section's capture not a record": (
         _release(captured={"at": [1]}),
         f"release.captured: {CAPTURED_SHAPE}",
@@ -426,6 +430,11 @@ REFUSED_WORD_FOR_WORD = {
         _broken(lambda d: d["runtimes"]["system"][0]["runtime"].pop("maxCpu")),
         "runtimes.system[0].runtime: missing maxCpu",
     ),
+    "two problems with a runtime, each said": (
+        _broken(lambda d: d["runtimes"]["system"][0]["runtime"].update(minCpu=-1, maxCpu=-1)),
+        "runtimes.system[0].runtime: Invalid value for 'minCpu': it must be greater than 0."
+        " Invalid value for 'maxCpu': it must be greater than 0.",
+    ),
     "same id twice, neither with a manifest": (
         _broken(_duplicate_without_manifests),
         f"runtimes.system[3].runtime.id: {FOREIGN_IDS[0]!r} appears twice",
@@ -477,6 +486,10 @@ REFUSED_WORD_FOR_WORD = {
     "a placeholder where none is offered": (
         _refusal("token_missing", messages=["{id} needs a token"]),
         "refusals.token_missing.messages: '{id} needs a token': placeholders allowed here: none",
+    ),
+    "a long message's placeholder not offered": (
+        _refusal("token_missing", messages=["{id}" + "x" * 70]),
+        f"refusals.token_missing.messages: {'{id}' + 'x' * 56!r}: placeholders allowed here: none",
     ),
     "a placeholder not offered": (
         _refusal("bad_unit", messages=["{id}"]),
@@ -661,6 +674,7 @@ def test_a_reworded_refusal_is_sent_with_the_profiles_http_status():
 def test_a_profile_serves_its_portals_info_self_and_servers_placed_where_it_is_reached():
     data = copy.deepcopy(FOREIGN_SERVER_DATA)
     data["portal"]["self"]["user"] = {"username": "captured-admin"}
+    data["portal"]["servers"][0]["id"] = "contosoNotebooks"
     emulator = in_process(profile=Profile.from_mapping(data))
     portal = emulator.portal_url
     info = emulator.session.get(f"{portal}/info", params={"f": "json"}).json()
@@ -674,7 +688,7 @@ def test_a_profile_serves_its_portals_info_self_and_servers_placed_where_it_is_r
     servers = emulator.session.get(
         f"{portal}/portals/self/servers", params={"f": "json", "token": emulator.token()}
     ).json()["servers"]
-    assert [(s["id"], s["url"]) for s in servers] == [("nbStandaloneSrv", emulator.url)]
+    assert [(s["id"], s["url"]) for s in servers] == [("contosoNotebooks", emulator.url)]
 
 
 # --- The release a profile lands on, for every flavour's release names ---
