@@ -675,10 +675,18 @@ def test_a_profile_serves_its_portals_info_self_and_servers_placed_where_it_is_r
     data = copy.deepcopy(FOREIGN_SERVER_DATA)
     data["portal"]["self"]["user"] = {"username": "captured-admin"}
     data["portal"]["servers"][0]["id"] = "contosoNotebooks"
+    data["portal"]["info"]["authInfo"]["shortLivedTokenValidity"] = 15
     emulator = in_process(profile=Profile.from_mapping(data))
     portal = emulator.portal_url
     info = emulator.session.get(f"{portal}/info", params={"f": "json"}).json()
-    assert info["owningSystemUrl"] == emulator.url
+    assert info == {
+        "owningSystemUrl": emulator.url,
+        "authInfo": {
+            "isTokenBasedSecurity": True,
+            "tokenServicesUrl": f"{portal}/generateToken",
+            "shortLivedTokenValidity": 15,
+        },
+    }
     own = emulator.session.get(f"{portal}/portals/self", params={"f": "json"}).json()
     # Who is signed in is never the captured user: anonymous, there is none.
     assert own == {
