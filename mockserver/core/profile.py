@@ -192,7 +192,7 @@ class Profile:
             return default
         base = releases.get(_release_name(facts.get("currentVersion")) or "", default)
         if "currentVersion" in facts and base is default:
-            base = _nearest_release(facts["currentVersion"], releases) or default
+            base = _nearest_release(facts["currentVersion"], releases)
         changes: dict[str, Any] = {}
         for key, attribute in (
             ("fullVersion", "full_version"),
@@ -473,7 +473,7 @@ def _wordings(value: Any, where: _Where) -> dict[str, Wording]:
         for key in ("status", "code"):
             number = entry.get(key)
             if number is not None and (
-                isinstance(number, bool) or not isinstance(number, int) or not 0 < number < 1000
+                isinstance(number, bool) or not isinstance(number, int) or not 100 <= number < 1000
             ):
                 raise place.error(key, "must be an HTTP-like number (100 to 999)")
             numbers[key] = number
@@ -498,11 +498,17 @@ def _release_name(version: Any) -> str | None:
     return f"{float(version):.1f}"
 
 
-def _nearest_release(version: float, releases: Mapping[str, Release]) -> Release | None:
+def _version_number(name: str) -> float:
+    """A release's name as an admin root writes its version: "11.5" 11.5, "10.7.1" 10.71."""
+    major, _, minor = name.partition(".")
+    return float(f"{major}.{minor.replace('.', '')}")
+
+
+def _nearest_release(version: float, releases: Mapping[str, Release]) -> Release:
     """The newest known release at or below ``version`` (else the oldest): its rules apply."""
-    ordered = sorted(releases.values(), key=lambda r: float(r.name))
-    below = [r for r in ordered if float(r.name) <= float(version)]
-    return (below or ordered)[-1] if ordered else None
+    ordered = sorted(releases.values(), key=lambda r: _version_number(r.name))
+    below = [r for r in ordered if _version_number(r.name) <= float(version)]
+    return below[-1] if below else ordered[0]
 
 
 def _recognised(message: str, code: int) -> tuple[str | None, dict[str, str]]:
