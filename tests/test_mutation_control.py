@@ -290,7 +290,9 @@ JSON_VALUES = st.recursive(
 
 
 @settings(max_examples=300, deadline=None, database=None)
-@given(payload=st.dictionaries(JSON_TEXT, JSON_VALUES, max_size=3) | st.lists(JSON_VALUES, max_size=3))
+@given(
+    payload=st.dictionaries(JSON_TEXT, JSON_VALUES, max_size=3) | st.lists(JSON_VALUES, max_size=3)
+)
 def test_journaling_an_answer_keeps_what_masking_it_whole_keeps(payload):
     data = json.dumps(payload, ensure_ascii=False).encode()
     kept, _envelope = response_json("text/plain", data)
