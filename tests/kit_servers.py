@@ -205,8 +205,6 @@ class GatedProxy:
         self.upstream = upstream.rstrip("/")
         self.hold_after = hold_after
         self.holding = threading.Event()
-        #: Set when a request arrives after the held one: the kit went on without its answer.
-        self.request_after_hold = threading.Event()
         self._armed = False
         self._dropped = threading.Event()
         self._lock = threading.Lock()
@@ -243,8 +241,6 @@ class GatedProxy:
             hold = self._armed and not self.holding.is_set()
             if hold:
                 self.holding.set()
-            elif self.holding.is_set():
-                self.request_after_hold.set()
             held_until_stop = self._next_hold is not None and self._next_hold[0](method, path)
             if held_until_stop:
                 arrived, self._next_hold = self._next_hold[1], None
