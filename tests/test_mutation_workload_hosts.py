@@ -677,3 +677,50 @@ def test_kubernetes_deployment_running_a_notebook_outlives_the_created_threshold
     api.clock.offset_seconds = 61 * 60  # past containerCreatedThreshold (60 minutes)
     deployments = api.get("notebooks/deployments", api.token())["nbDeployments"]
     assert [d["id"] for d in deployments] == [notebook["hostId"]]
+
+
+def test_seeded_notebook_without_an_item_gets_a_new_item_not_a_state_files_odd_one(tmp_path):
+    """A state file may hold an item under any id (here 'XXXX'); a notebook seeded without
+    ``itemId`` still gets an item of its own, a fresh 32-hex id titled for its user."""
+    api = kubernetes(tmp_path)
+    seed_item(api)
+    state = _state(api)
+    odd = dict(state["workload"]["items"][0], id="XXXX")
+    state["workload"]["items"].append(odd)
+    _load(api, state)
+    (notebook,) = seed(api, username="admin")
+    assert notebook["itemId"] != "XXXX"
+    assert len(notebook["itemId"]) == 32 and int(notebook["itemId"], 16) >= 0
+    listed = api.get(f"notebooks/{notebook['id']}", api.token())
+    assert listed["itemTitle"] == "Notebook of admin"
+
+
+def test_profiled_advanced_runtime_with_a_long_id_is_forbidden_quoting_80_characters(tmp_path):
+    """A profile's system runtime may carry an id longer than 80 characters; opening on it
+    without the Advanced Notebooks privilege is forbidden, the message quoting 80 of them."""
+    import json
+    from pathlib import Path
+
+    from mockserver.auth.privileges import ADVANCED_NOTEBOOKS, ROLES
+
+    foreign = Path(__file__).parent / "data" / "foreign-deployment.json"
+    profile = json.loads(foreign.read_text())
+    advanced = next(
+        entry["runtime"]
+        for entry in profile["runtimes"]["system"]
+        if entry["runtime"]["requiresAdvancedPrivileges"]
+    )
+    advanced["id"] = LONG_ID
+    path = tmp_path / "profile.json"
+    path.write_text(json.dumps(profile))
+    privileges = json.dumps(sorted(ROLES["Administrator"] - {ADVANCED_NOTEBOOKS}))
+    users = tmp_path / "users-profiled.toml"
+    users.write_text(
+        USERS + f'[users.carol]\npassword = "carol-pw-1"\nrole = "Administrator"\n'
+        f"privileges = {privileges}\n"
+    )
+    api = Api(create_app(users=users, clock=StillClock(), profile=str(path)))
+    item = seed_item(api, owner="carol")
+    carol = api.token("carol", "carol-pw-1")
+    answer = api.post("notebooks/openNotebook", carol, itemId=item, notebookRuntimeId=LONG_ID)
+    assert error(answer) == (403, [messages.RUNTIME_NEEDS_ADVANCED.format(id=LONG_ID[:80])])
