@@ -515,3 +515,212 @@ def test_server_session_last_activity_is_utc_iso_with_microseconds(tmp_path, loc
     (session,) = api.get(f"system/containers/{seeded['hostId']}/sessions", token)["sessions"]
     assert session["kernel"]["last_activity"] == "2027-01-15T07:58:29.500000Z"
     assert session["kernel"]["id"] == session["id"] == seeded["id"]
+
+
+# --- opening and executing: the job's inputs, refusals, seeded ids (workload backend/model) ---
+# (issue 25: mockserver/workload/backend.py's open, execute, seed_items, seed_notebooks and
+# model.py's item_for, check_runtime, _host_alive, seed_open_notebook.)
+
+LONG_ID = "f" * 100
+
+
+def _state(api: Api) -> dict:
+    return api.client.get("/__mock__/state").get_json(force=True)
+
+
+def _load(api: Api, state: dict) -> None:
+    answer = api.client.post("/__mock__/state", json=state)
+    assert answer.status_code == 200, answer.get_json()
+
+
+def _runtime_in_state(state: dict, runtime_id: str) -> dict:
+    return next(r["runtime"] for r in state["runtimes"] if r["runtime"]["id"] == runtime_id)
+
+
+def test_kubernetes_open_job_shows_the_item_and_runtime_it_was_given_as_inputs(tmp_path):
+    from mockserver.runtimes.releases import ADVANCED_ID
+
+    api = kubernetes(tmp_path)
+    item = seed_item(api)
+    token = api.token()
+    for asked, runtime_id in (({}, STANDARD_ID), ({"notebookRuntimeId": ADVANCED_ID}, ADVANCED_ID)):
+        started = api.post("notebooks/openNotebook", token, itemId=item, **asked)
+        assert started["status"] == "success", started
+        job = api.get(f"notebooks/jobs/{started['jobId']}", token)
+        assert job["inputs"] == {
+            "itemId": item,
+            "notebookRuntimeId": runtime_id,
+            "runId": "",
+            "taskId": "",
+        }
+
+
+@pytest.mark.parametrize("path", ["notebooks/openNotebook", "notebooks/executeNotebook"])
+def test_kubernetes_open_or_execute_without_an_item_is_refused_naming_item_id(tmp_path, path):
+    api = kubernetes(tmp_path)
+    answer = api.post(path, api.token())
+    assert error(answer) == (400, [messages.REQUIRED.format(name="itemId")])
+
+
+@pytest.mark.parametrize("path", ["notebooks/openNotebook", "notebooks/executeNotebook"])
+def test_kubernetes_unknown_item_is_refused_quoting_its_first_80_characters(tmp_path, path):
+    api = kubernetes(tmp_path)
+    answer = api.post(path, api.token(), itemId=LONG_ID)
+    assert error(answer) == (400, [messages.ITEM_NOT_A_NOTEBOOK.format(id=LONG_ID[:80])])
+
+
+def test_kubernetes_open_on_an_unknown_runtime_is_refused_quoting_80_characters(tmp_path):
+    api = kubernetes(tmp_path)
+    item = seed_item(api)
+    answer = api.post("notebooks/openNotebook", api.token(), itemId=item, notebookRuntimeId=LONG_ID)
+    assert error(answer) == (400, [messages.RUNTIME_UNAVAILABLE.format(id=LONG_ID[:80])])
+
+
+def test_kubernetes_open_on_advanced_without_the_privilege_is_forbidden_naming_it(tmp_path):
+    from mockserver.runtimes.releases import ADVANCED_ID
+
+    api = kubernetes(tmp_path, "11.4")  # 11.4 lets a Publisher in [doc]
+    item = seed_item(api, owner="alice")
+    alice = api.token("alice", "alice-pw-1")
+    answer = api.post("notebooks/openNotebook", alice, itemId=item, notebookRuntimeId=ADVANCED_ID)
+    assert error(answer) == (403, [messages.RUNTIME_NEEDS_ADVANCED.format(id=ADVANCED_ID)])
+
+
+def test_server_execute_with_the_standard_runtime_disabled_is_refused_naming_it(tmp_path):
+    api = server(tmp_path)
+    item = seed_item(api)
+    state = _state(api)
+    _runtime_in_state(state, SERVER_STANDARD_ID)["disabled"] = True
+    _load(api, state)
+    answer = api.post("notebooks/executeNotebook", api.token(), itemId=item)
+    assert error(answer) == (400, [messages.RUNTIME_UNAVAILABLE.format(id=SERVER_STANDARD_ID)])
+
+
+def test_server_execute_on_an_advanced_only_standard_is_forbidden_to_a_publisher(tmp_path):
+    api = server(tmp_path)
+    item = seed_item(api, owner="alice")
+    state = _state(api)
+    _runtime_in_state(state, SERVER_STANDARD_ID)["requiresAdvancedPrivileges"] = True
+    _load(api, state)
+    answer = api.post("notebooks/executeNotebook", api.token("alice", "alice-pw-1"), itemId=item)
+    assert error(answer) == (403, [messages.RUNTIME_NEEDS_ADVANCED.format(id=SERVER_STANDARD_ID)])
+
+
+def _seeded_run(tmp_path, name: str) -> dict:
+    """What one emulator started with server seed 7 answers to the same steps."""
+    users = tmp_path / f"users-{name}.toml"
+    users.write_text(USERS)
+    api = Api(create_app(users=users, clock=StillClock(), flavour="kubernetes", seed=7))
+    token = api.token()
+    item = seed_item(api)
+    (notebook,) = seed(api, username="admin")
+    opened = api.post("notebooks/openNotebook", token, itemId=item)["jobId"]
+    executed = api.post("notebooks/executeNotebook", token, itemId=item)["jobId"]
+    return {
+        "item": item,
+        "notebook": notebook["id"],
+        "notebookItem": notebook["itemId"],
+        "host": notebook["hostId"],
+        "open": opened,
+        "execute": executed,
+    }
+
+
+def test_kubernetes_same_server_seed_gives_the_same_ids_to_seeds_opens_and_executions(tmp_path):
+    first, second = _seeded_run(tmp_path, "a"), _seeded_run(tmp_path, "b")
+    assert first == second
+    assert len(set(first.values())) == len(first)
+
+
+def test_seeded_item_keeps_the_id_it_was_given(tmp_path):
+    api = kubernetes(tmp_path)
+    given = "0123456789abcdef0123456789abcdef"
+    answer = api.client.post(
+        "/__mock__/workload/items", json={"items": [{"owner": "admin", "title": "R", "id": given}]}
+    )
+    assert answer.status_code == 200, answer.get_json()
+    assert [item["id"] for item in answer.get_json()["items"]] == [given]
+
+
+def test_seeded_notebook_on_an_existing_item_shows_that_items_title(tmp_path):
+    api = kubernetes(tmp_path)
+    item = seed_item(api)  # titled "Report"
+    (notebook,) = seed(api, username="admin", itemId=item)
+    assert notebook["itemId"] == item
+    listed = api.get(f"notebooks/{notebook['id']}", api.token())
+    assert listed["itemTitle"] == "Report"
+
+
+def test_seeded_notebook_on_a_new_item_id_makes_that_item_with_the_title_given(tmp_path):
+    api = kubernetes(tmp_path)
+    given = "00112233445566778899aabbccddeeff"
+    (notebook,) = seed(api, username="admin", itemId=given, title="Quarterly")
+    assert notebook["itemId"] == given
+    listed = api.get(f"notebooks/{notebook['id']}", api.token())
+    assert listed["itemTitle"] == "Quarterly"
+
+
+def test_seeded_notebook_on_an_unknown_runtime_is_refused_quoting_80_characters(tmp_path):
+    api = kubernetes(tmp_path)
+    answer = api.client.post(
+        "/__mock__/workload/notebooks",
+        json={"notebooks": [{"username": "admin", "runtimeId": LONG_ID}]},
+    )
+    assert answer.status_code == 400
+    assert f"no runtime '{LONG_ID[:80]}' to open it on." in answer.get_data(as_text=True)
+    assert LONG_ID[:81] not in answer.get_data(as_text=True)
+
+
+def test_kubernetes_deployment_running_a_notebook_outlives_the_created_threshold(tmp_path):
+    api = kubernetes(tmp_path)
+    (notebook,) = seed(api, username="admin")
+    api.clock.offset_seconds = 61 * 60  # past containerCreatedThreshold (60 minutes)
+    deployments = api.get("notebooks/deployments", api.token())["nbDeployments"]
+    assert [d["id"] for d in deployments] == [notebook["hostId"]]
+
+
+def test_seeded_notebook_without_an_item_gets_a_new_item_not_a_state_files_odd_one(tmp_path):
+    """A state file may hold an item under any id (here 'XXXX'); a notebook seeded without
+    ``itemId`` still gets an item of its own, a fresh 32-hex id titled for its user."""
+    api = kubernetes(tmp_path)
+    seed_item(api)
+    state = _state(api)
+    odd = dict(state["workload"]["items"][0], id="XXXX")
+    state["workload"]["items"].append(odd)
+    _load(api, state)
+    (notebook,) = seed(api, username="admin")
+    assert notebook["itemId"] != "XXXX"
+    assert len(notebook["itemId"]) == 32 and int(notebook["itemId"], 16) >= 0
+    listed = api.get(f"notebooks/{notebook['id']}", api.token())
+    assert listed["itemTitle"] == "Notebook of admin"
+
+
+def test_profiled_advanced_runtime_with_a_long_id_is_forbidden_quoting_80_characters(tmp_path):
+    """A profile's system runtime may carry an id longer than 80 characters; opening on it
+    without the Advanced Notebooks privilege is forbidden, the message quoting 80 of them."""
+    import json
+    from pathlib import Path
+
+    from mockserver.auth.privileges import ADVANCED_NOTEBOOKS, ROLES
+
+    foreign = Path(__file__).parent / "data" / "foreign-deployment.json"
+    profile = json.loads(foreign.read_text())
+    advanced = next(
+        entry["runtime"]
+        for entry in profile["runtimes"]["system"]
+        if entry["runtime"]["requiresAdvancedPrivileges"]
+    )
+    advanced["id"] = LONG_ID
+    path = tmp_path / "profile.json"
+    path.write_text(json.dumps(profile))
+    privileges = json.dumps(sorted(ROLES["Administrator"] - {ADVANCED_NOTEBOOKS}))
+    users = tmp_path / "users-profiled.toml"
+    users.write_text(
+        USERS + f'[users.carol]\npassword = "carol-pw-1"\nrole = "Administrator"\n'
+        f"privileges = {privileges}\n"
+    )
+    api = Api(create_app(users=users, clock=StillClock(), profile=str(path)))
+    item = seed_item(api, owner="carol")
+    carol = api.token("carol", "carol-pw-1")
+    answer = api.post("notebooks/openNotebook", carol, itemId=item, notebookRuntimeId=LONG_ID)
+    assert error(answer) == (403, [messages.RUNTIME_NEEDS_ADVANCED.format(id=LONG_ID[:80])])
